@@ -1,0 +1,47 @@
+import nx from '@nx/eslint-plugin';
+
+/**
+ * Dependency rules from DESIGN.md, enforced on every import:
+ * core depends on nothing in the workspace; protocol on core; transports on
+ * core and protocol; testkit on core, protocol and transport-memory; apps and
+ * tools on anything. `@nx/enforce-module-boundaries` also rejects cycles.
+ */
+const dependencyRules = [
+  { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:protocol', onlyDependOnLibsWithTags: ['scope:core', 'scope:protocol'] },
+  { sourceTag: 'scope:transport', onlyDependOnLibsWithTags: ['scope:core', 'scope:protocol'] },
+  {
+    sourceTag: 'scope:testkit',
+    onlyDependOnLibsWithTags: ['scope:core', 'scope:protocol', 'transport:memory', 'scope:testkit'],
+  },
+  { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['*'] },
+  { sourceTag: 'scope:tool', onlyDependOnLibsWithTags: ['*'] },
+];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/out-tsc', '**/node_modules', '**/vite.config.*.timestamp*', '**/vitest.config.*.timestamp*'],
+  },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: dependencyRules,
+        },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/src/gen/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-unused-vars': 'off' },
+  },
+];

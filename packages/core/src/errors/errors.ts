@@ -1,0 +1,117 @@
+/**
+ * Typed errors shared by every Synod package. Code branches on the class (or
+ * on `code`), never on the message text. Each error accepts an ES2022 `cause`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await node.propose(cmd);
+ * } catch (err) {
+ *   if (err instanceof NotLeaderError) retryOn(err.leaderHint);
+ * }
+ * ```
+ */
+export abstract class SynodError extends Error {
+  /** A stable, machine-readable error code. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown when an operation needs the leader and this node is not it. */
+export class NotLeaderError extends SynodError {
+  readonly code = 'NOT_LEADER';
+  /** The node this node believes is leader, if it knows one. */
+  readonly leaderHint: string | undefined;
+
+  constructor(leaderHint: string | undefined, options?: { cause?: unknown }) {
+    super(
+      leaderHint === undefined ? 'not the leader; leader unknown' : `not the leader; try ${leaderHint}`,
+      options,
+    );
+    this.leaderHint = leaderHint;
+  }
+}
+
+/** Thrown when an operation did not finish within its deadline. Its outcome is unknown. */
+export class TimeoutError extends SynodError {
+  readonly code = 'TIMEOUT';
+  constructor(message = 'operation timed out', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when the caller's AbortSignal fired. The operation's outcome may be unknown. */
+export class AbortError extends SynodError {
+  readonly code = 'ABORTED';
+  constructor(message = 'operation aborted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown by every call on, and every pending call of, a node that has been stopped. */
+export class StoppedError extends SynodError {
+  readonly code = 'STOPPED';
+  constructor(message = 'node stopped', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown when a proposal was definitely not committed: it was dropped (for
+ * example because leadership changed before it was appended, or a transfer is
+ * in progress). It is safe to retry.
+ */
+export class ProposalDroppedError extends SynodError {
+  readonly code = 'PROPOSAL_DROPPED';
+  constructor(message = 'proposal dropped', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when an argument or configuration value is invalid. */
+export class InvalidArgumentError extends SynodError {
+  readonly code = 'INVALID_ARGUMENT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a message exceeds a transport's or protocol's size limit. */
+export class MessageTooLargeError extends SynodError {
+  readonly code = 'MESSAGE_TOO_LARGE';
+  constructor(
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`message of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes`, options);
+  }
+}
+
+/** Thrown when using a transport that has been closed. */
+export class TransportClosedError extends SynodError {
+  readonly code = 'TRANSPORT_CLOSED';
+  constructor(message = 'transport closed', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when a bounded queue or in-flight limit is full; retry later. */
+export class BusyError extends SynodError {
+  readonly code = 'BUSY';
+  constructor(message = 'too many pending operations', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Thrown when stored data fails validation (checksum, version, structure). */
+export class CorruptionError extends SynodError {
+  readonly code = 'CORRUPTION';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

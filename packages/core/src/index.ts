@@ -1,0 +1,12 @@
+/**
+ * `@synod/core`: consensus and failure detection as pure, deterministic state
+ * machines, plus the contracts (Transport, Storage, StateMachine, Clock,
+ * Random) that drivers and transports plug into.
+ *
+ * @packageDocumentation
+ */
+export * from './errors/index.js';
+export * from './time/index.js';
+export * from './transport/index.js';
+export * from './storage/index.js';
+export * from './raft/index.js';

@@ -1,0 +1,3 @@
+export * from './clock.js';
+export * from './virtual-clock.js';
+export * from './random.js';
