@@ -175,6 +175,8 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly RaftMessage[];
   readonly readStates: readonly ReadState[];
+  /** Contexts of read-index requests that can no longer be served here (leadership lost, rejected by the leader). */
+  readonly droppedReads: readonly string[];
 }
 
 export const emptyConfState: ConfState = Object.freeze({
