@@ -26,7 +26,8 @@ export default [
     ignores: ['**/dist', '**/out-tsc', '**/node_modules', '**/vite.config.*.timestamp*', '**/vitest.config.*.timestamp*'],
   },
   {
-    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    // Config files (eslint/vitest) import shared root configs; the rule is for code.
+    files: ['**/src/**/*.ts', '**/test/**/*.ts', '**/scripts/**/*.mjs'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

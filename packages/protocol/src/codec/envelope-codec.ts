@@ -1,0 +1,80 @@
+import { CorruptionError, InvalidArgumentError, type Envelope, type ProtocolName } from '@synod/core';
+import { Envelope as WireEnvelope } from '../gen/synod/peer/v1/envelope.js';
+import { decodeRaftMessage, encodeRaftMessage } from './raft-codec.js';
+
+/** Encodes and decodes one protocol's payloads. */
+export interface PayloadCodec<Payload = unknown> {
+  encode(payload: Payload): Uint8Array;
+  decode(bytes: Uint8Array): Payload;
+}
+
+/** Turns whole envelopes into `synod.peer.v1.Envelope` bytes and back. */
+export interface EnvelopeCodec {
+  encode(envelope: Envelope): Uint8Array;
+  decode(bytes: Uint8Array): Envelope;
+}
+
+/** The payload codec for protocol `raft`. */
+export const raftPayloadCodec: PayloadCodec = {
+  encode: (payload) => encodeRaftMessage(payload as Parameters<typeof encodeRaftMessage>[0]),
+  decode: decodeRaftMessage,
+};
+
+export interface EnvelopeCodecOptions {
+  /**
+   * Payload codecs by protocol name. Protocols without one must carry
+   * `Uint8Array` payloads, which travel as they are.
+   * @default { raft: raftPayloadCodec }
+   */
+  readonly payloadCodecs?: Readonly<Partial<Record<ProtocolName, PayloadCodec>>>;
+}
+
+/**
+ * Builds the envelope codec that network transports (and the memory
+ * transport's round-trip mode) use.
+ *
+ * @example
+ * ```ts
+ * const codec = createEnvelopeCodec({ payloadCodecs: { raft: raftPayloadCodec, swim: mySwimCodec } });
+ * const bytes = codec.encode(envelope);
+ * const copy = codec.decode(bytes);
+ * ```
+ */
+export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): EnvelopeCodec {
+  const codecs: Readonly<Partial<Record<ProtocolName, PayloadCodec>>> = options.payloadCodecs ?? {
+    raft: raftPayloadCodec,
+  };
+  return {
+    encode(envelope) {
+      const codec = codecs[envelope.protocol];
+      let payload: Uint8Array;
+      if (codec !== undefined) payload = codec.encode(envelope.payload);
+      else if (envelope.payload instanceof Uint8Array) payload = envelope.payload;
+      else throw new InvalidArgumentError(`no payload codec for protocol '${envelope.protocol}'`);
+      return WireEnvelope.encode({
+        clusterId: envelope.clusterId,
+        from: envelope.from,
+        to: envelope.to,
+        protocol: envelope.protocol,
+        payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      }).finish();
+    },
+    decode(bytes) {
+      let wire: WireEnvelope;
+      try {
+        wire = WireEnvelope.decode(bytes);
+      } catch (cause) {
+        throw new CorruptionError('malformed envelope', { cause });
+      }
+      const codec = codecs[wire.protocol];
+      const raw = new Uint8Array(wire.payload);
+      return {
+        clusterId: wire.clusterId,
+        from: wire.from,
+        to: wire.to,
+        protocol: wire.protocol,
+        payload: codec !== undefined ? codec.decode(raw) : raw,
+      };
+    },
+  };
+}
