@@ -1,0 +1,1 @@
+export type { ApplyContext, CommandCodec, StateMachine } from './state-machine.js';
