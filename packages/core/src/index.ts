@@ -10,3 +10,5 @@ export * from './time/index.js';
 export * from './transport/index.js';
 export * from './storage/index.js';
 export * from './raft/index.js';
+export * from './state-machine/index.js';
+export * from './kv/index.js';
