@@ -71,7 +71,7 @@ export const busyCommand: fc.Arbitrary<KvCommand> = commandFrom({
   value: smallValue,
   revision: fc.nat({ max: 30 }),
   now: fc.nat({ max: 400 }),
-  session: fc.option(session(fc.constantFrom('c1', 'c2', 'c3'), fc.integer({ min: 1, max: 4 })), {
+  session: fc.option(session(fc.constantFrom('c1', 'c2', 'c3'), fc.constantFrom(1, 1, 2, 2, 3, 4)), {
     nil: undefined,
     freq: 2,
   }),
@@ -86,7 +86,7 @@ export const logItem: fc.Arbitrary<LogItem> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }).map((raw) => ({ raw })) },
 );
 
-export const log = fc.array(logItem, { maxLength: 60 });
+export const log = fc.array(logItem, { maxLength: 60, size: 'medium' });
 
 export function ctx(index: number, term = 1): ApplyContext {
   return { index, term };
