@@ -1,3 +1,22 @@
+/**
+ * The reference replicated key-value state machine: put, get, delete,
+ * compare-and-swap, etcd-style revisions, watches over a bounded history, and
+ * client sessions for exactly-once application. Commands travel through the
+ * consensus log as bytes made by `encodeKvCommand`.
+ *
+ * @example
+ * ```ts
+ * import { KvStateMachine, encodeKvCommand } from '@synod/core';
+ *
+ * const kv = new KvStateMachine({ sessionTtl: 30_000 });
+ * const command = { type: 'put', key: 'a', value: '1', session: { clientId: 'c1', sequence: 1 } } as const;
+ * kv.validate(command);
+ * const result = kv.apply(encodeKvCommand(command), { index: 1, term: 1 });
+ * // result: { type: 'put', revision: 1, kv: { key: 'a', value: '1', createRevision: 1, modRevision: 1, version: 1 }, prevKv: undefined }
+ * ```
+ *
+ * @module
+ */
 export type * from './types.js';
 export { KvLimitExceededError, WatchCompactedError } from './kv-errors.js';
 export { KV_COMMAND_FORMAT_VERSION, decodeKvCommand, encodeKvCommand, kvCommandCodec } from './command-codec.js';
