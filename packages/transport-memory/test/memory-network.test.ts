@@ -211,6 +211,15 @@ describe('MemoryTransport contract details', () => {
     expect(arrivals).toHaveLength(1);
   });
 
+  it('lists nodes with their status, crashed ones included and closed ones not', async () => {
+    const h = virtualNetwork();
+    for (const id of ['a', 'b', 'c']) h.network.endpoint(id);
+    h.network.crash('b');
+    await h.network.endpoint('c').close();
+    expect(h.network.nodes()).toEqual(['a', 'b']);
+    expect(['a', 'b', 'c', 'z'].map((id) => h.network.status(id))).toEqual(['up', 'crashed', 'closed', undefined]);
+  });
+
   it('closes every endpoint and cancels pending deliveries when the network closes', async () => {
     const h = virtualNetwork();
     const arrivals = recordArrivals(h, ['a', 'b']);
