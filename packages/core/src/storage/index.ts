@@ -1,1 +1,3 @@
 export * from './storage.js';
+export * from './storage-errors.js';
+export * from './memory-storage.js';
