@@ -1,0 +1,1110 @@
+import { CorruptionError, InvalidArgumentError, NotLeaderError, ProposalDroppedError } from '../errors/errors.js';
+import type { LogReader } from '../storage/storage.js';
+import type { Random } from '../time/random.js';
+import type { NodeId } from '../transport/transport.js';
+import { isWellFormedMessage } from './message-checks.js';
+import type { ProgressState } from './progress.js';
+import type { Progress } from './progress.js';
+import { ProgressTracker, trackerConfigFromConfState } from './progress-tracker.js';
+import { resolveRaftConfig } from './raft-config.js';
+import type { RaftConfig, ResolvedRaftConfig } from './raft-config.js';
+import { RaftLog } from './raft-log.js';
+import { ReadOnly } from './read-only.js';
+import type {
+  AppendRequest,
+  AppendResponse,
+  Entry,
+  HardState,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  RaftMessage,
+  RaftRole,
+  ReadIndexResponse,
+  ReadMode,
+  ReadState,
+  Ready,
+  SnapshotRequest,
+  SoftState,
+  VoteRequest,
+} from './types.js';
+
+/** One follower's replication state as reported by {@link RaftCore.status}. */
+export interface ProgressStatus {
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly recentActive: boolean;
+}
+
+/** A point-in-time view of a {@link RaftCore}. */
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId | undefined;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly role: RaftRole;
+  readonly leader: NodeId | undefined;
+  readonly leadTransferee: NodeId | undefined;
+  /** Every member's replication progress; only on the leader. */
+  readonly progress: ReadonlyMap<NodeId, ProgressStatus> | undefined;
+}
+
+/** What {@link RaftCore.propose} did with a proposal. */
+export type ProposeResult =
+  | { readonly index: number; readonly term: number }
+  | { readonly forwardedTo: NodeId };
+
+/** A message as built inside the core; `from` is always this node and is filled in on send. */
+type Outgoing = RaftMessage extends infer M ? (M extends RaftMessage ? Omit<M, 'from'> : never) : never;
+
+interface QueuedRead {
+  readonly from: NodeId;
+  readonly context: string;
+  readonly mode: ReadMode;
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function dataBytes(entries: readonly Entry[]): number {
+  let total = 0;
+  for (const e of entries) total += e.data.byteLength;
+  return total;
+}
+
+/**
+ * The Raft consensus algorithm as a pure, deterministic state machine
+ * (Ongaro & Ousterhout, "In Search of an Understandable Consensus
+ * Algorithm", and Ongaro's thesis). It does no I/O and reads no clock: time
+ * advances through {@link tick}, peers speak through {@link step}, and
+ * everything the node must do comes out of {@link ready}.
+ *
+ * The Ready contract, which the driver must follow in this order:
+ * 1. persist `ready.snapshot`, `ready.entries` and `ready.hardState` and
+ *    wait for them to be durable (`sync`). Messages may depend on them: a
+ *    vote response depends on the persisted vote (§5.2, Figure 2 "Persistent
+ *    state ... updated on stable storage before responding to RPCs"), an
+ *    append response on the persisted entries.
+ * 2. send `ready.messages`;
+ * 3. apply `ready.committedEntries` (every one of them is already persisted
+ *    locally) and serve `ready.readStates` once their index is applied;
+ *    fail `ready.droppedReads`;
+ * 4. call {@link advance} with the same Ready, before asking for the next.
+ *
+ * The leader counts itself toward a commit only for entries it has
+ * persisted, that is after the `advance` of the Ready that carried them.
+ *
+ * @example
+ * ```ts
+ * const storage = new MemoryStorage();
+ * const raft = new RaftCore({ id: 'a', voters: ['a', 'b', 'c'] }, storage, new SeededRandom(1));
+ * setInterval(() => raft.tick(), 100);
+ * transport.setHandler((env) => raft.step(env.payload as RaftMessage));
+ * // after every tick/step/propose:
+ * while (raft.hasReady()) {
+ *   const rd = raft.ready();
+ *   if (rd.entries.length) storage.append(rd.entries);
+ *   if (rd.hardState) storage.setHardState(rd.hardState);
+ *   await storage.sync();
+ *   for (const m of rd.messages) transport.send(m.to, envelopeOf(m));
+ *   for (const e of rd.committedEntries) stateMachine.apply(e);
+ *   raft.advance(rd);
+ * }
+ * ```
+ */
+export class RaftCore {
+  /** This node's id. */
+  readonly id: NodeId;
+  readonly #cfg: ResolvedRaftConfig;
+  readonly #random: Random;
+  readonly #log: RaftLog;
+  readonly #tracker: ProgressTracker;
+
+  #term = 0;
+  #vote: NodeId | undefined = undefined;
+  #lead: NodeId | undefined = undefined;
+  #role: RaftRole = 'follower';
+  #leadTransferee: NodeId | undefined = undefined;
+
+  /**
+   * Ticks since the last valid leader contact (followers) or since the last
+   * CheckQuorum round (leader). Compared with the fixed election timeout for
+   * leases and with the randomized one for starting elections.
+   */
+  #electionElapsed = 0;
+  #heartbeatElapsed = 0;
+  #randomizedElectionTimeout = 0;
+  /** Monotonic tick counter; the time base of the read lease. */
+  #ticks = 0;
+
+  #msgs: RaftMessage[] = [];
+  #readStates: ReadState[] = [];
+  #droppedReads: string[] = [];
+  #readOnly: ReadOnly;
+  /** Read requests that arrived before this leader committed an entry of its term (thesis §6.4 step 1). */
+  #queuedReads: QueuedRead[] = [];
+  /** Follower: read contexts forwarded to the leader, answered by read-index-response. */
+  readonly #forwardedReads = new Map<string, NodeId>();
+  /** Leader: bytes of entry data appended but not yet applied (maxUncommittedBytes). */
+  #uncommittedBytes = 0;
+
+  #prevSoftState: SoftState;
+  #prevHardState: HardState;
+
+  /**
+   * @param config - see {@link RaftConfig}; validated here.
+   * @param storage - the persisted log and hard state; the driver writes to
+   *   it, the core only reads.
+   * @param random - randomizes election timeouts (§5.2); pass a seeded one
+   *   for replayable runs.
+   * @throws InvalidArgumentError for an invalid config.
+   * @throws CorruptionError when storage's commit index lies outside its log.
+   */
+  constructor(config: RaftConfig, storage: LogReader, random: Random) {
+    this.#cfg = resolveRaftConfig(config);
+    this.id = this.#cfg.id;
+    this.#random = random;
+    const { hardState, confState } = storage.initialState();
+    const membership =
+      confState.voters.length === 0 && this.#cfg.voters.length > 0
+        ? { voters: this.#cfg.voters, learners: this.#cfg.learners, votersOutgoing: [], autoLeave: false }
+        : confState;
+    this.#tracker = new ProgressTracker(trackerConfigFromConfState(membership), {
+      maxInflight: this.#cfg.maxInflightMessages,
+      maxInflightBytes: this.#cfg.maxInflightBytes,
+    });
+    this.#log = new RaftLog(storage);
+    if (hardState.commit < this.#log.committed || hardState.commit > this.#log.lastIndex()) {
+      throw new CorruptionError(
+        `hard state commit ${hardState.commit} is outside the log [${this.#log.committed}, ${this.#log.lastIndex()}]`,
+      );
+    }
+    this.#log.committed = hardState.commit;
+    if (this.#cfg.applied > this.#log.committed) {
+      throw new InvalidArgumentError(`applied ${this.#cfg.applied} is past the commit index ${this.#log.committed}`);
+    }
+    this.#log.appliedTo(this.#cfg.applied);
+    this.#readOnly = new ReadOnly(String(hardState.term));
+    this.#becomeFollower(hardState.term, undefined);
+    this.#vote = hardState.vote;
+    this.#prevHardState = this.#hardState();
+    this.#prevSoftState = this.#softState();
+  }
+
+  // ---------------------------------------------------------------------
+  // Public API
+  // ---------------------------------------------------------------------
+
+  /** Advances logical time by one tick: election timeouts on followers, heartbeats and CheckQuorum on the leader. */
+  tick(): void {
+    this.#ticks++;
+    if (this.#role === 'leader') this.#tickLeader();
+    else this.#tickElection();
+  }
+
+  /**
+   * Feeds a message from a peer. Malformed messages, messages for another
+   * node and stale messages are ignored (never thrown on): peer input must
+   * not be able to crash a node.
+   */
+  step(message: RaftMessage): void {
+    if (!isWellFormedMessage(message)) return;
+    if (message.to !== this.id || message.from === this.id) return;
+    this.#step(message);
+  }
+
+  /**
+   * Proposes a command. On the leader the entry is appended and its index
+   * and term returned (it is committed once a Ready delivers it in
+   * `committedEntries`; if a different entry shows up at that index, the
+   * proposal was lost). On a follower that knows the leader, the proposal is
+   * forwarded when `forwardProposals` is on.
+   *
+   * @throws NotLeaderError (with the leader hint) when no leader is known or forwarding is off.
+   * @throws ProposalDroppedError during a leadership transfer or past `maxUncommittedBytes`.
+   */
+  propose(data: Uint8Array): ProposeResult {
+    if (this.#role === 'leader') {
+      const refusal = this.#proposalRefusal(data.byteLength);
+      if (refusal !== undefined) throw new ProposalDroppedError(refusal);
+      const entry = this.#appendProposals([data]);
+      return { index: entry.index, term: entry.term };
+    }
+    if (this.#lead === undefined || !this.#cfg.forwardProposals) throw new NotLeaderError(this.#lead);
+    const entry: Entry = { term: 0, index: 0, type: 'normal', data };
+    this.#send({ type: 'propose', to: this.#lead, term: 0, entries: [entry] });
+    return { forwardedTo: this.#lead };
+  }
+
+  /**
+   * Requests a read index (thesis §6.4). The answer arrives later as a
+   * `ReadState` with the same `context` in a Ready (once that index is
+   * applied, a read is linearizable), or the context shows up in
+   * `droppedReads` when it can no longer be served. Contexts should be unique
+   * per node. A follower forwards the request to the leader.
+   *
+   * `lease` mode answers at once while the leader lease holds (needs
+   * `leaseReads`); otherwise it falls back to the `safe` heartbeat round.
+   *
+   * @throws NotLeaderError when no leader is known.
+   */
+  readIndex(context: string, mode: ReadMode = 'safe'): void {
+    if (this.#role === 'leader') {
+      this.#handleReadRequest({ from: this.id, context, mode });
+      return;
+    }
+    if (this.#lead === undefined) throw new NotLeaderError(undefined);
+    this.#forwardedReads.set(context, this.#lead);
+    this.#send({ type: 'read-index', to: this.#lead, term: 0, context, mode });
+  }
+
+  /**
+   * Hands leadership to `target` (thesis §3.10): replicate until its log is
+   * caught up, then send TimeoutNow so it campaigns at once. Proposals are
+   * refused meanwhile. Abandoned after an election timeout.
+   *
+   * @throws NotLeaderError on a non-leader.
+   * @throws InvalidArgumentError when `target` is this node or not a voter.
+   */
+  transferLeadership(target: NodeId): void {
+    if (this.#role !== 'leader') throw new NotLeaderError(this.#lead);
+    if (target === this.id) throw new InvalidArgumentError('cannot transfer leadership to self');
+    if (!this.#tracker.isVoter(target)) {
+      throw new InvalidArgumentError(`cannot transfer leadership to ${target}: not a voter`);
+    }
+    if (this.#leadTransferee === target) return;
+    this.#abortLeaderTransfer();
+    // The transfer gets one election timeout to finish (§3.10).
+    this.#electionElapsed = 0;
+    this.#leadTransferee = target;
+    const pr = this.#tracker.get(target);
+    if (pr === undefined) return;
+    if (pr.match === this.#log.lastIndex()) this.#sendTimeoutNow(target);
+    else this.#sendAppend(target, true);
+  }
+
+  /**
+   * Gives up leadership: transfers it to the most up-to-date other voter
+   * (highest match, then most recent contact), or, when there is none,
+   * simply becomes a follower. No-op on non-leaders.
+   */
+  stepDown(): void {
+    if (this.#role !== 'leader') return;
+    let best: { id: NodeId; pr: Progress } | undefined;
+    for (const [id, pr] of this.#tracker.progress()) {
+      if (id === this.id || pr.isLearner) continue;
+      if (
+        best === undefined ||
+        pr.match > best.pr.match ||
+        (pr.match === best.pr.match && pr.lastContactTick > best.pr.lastContactTick)
+      ) {
+        best = { id, pr };
+      }
+    }
+    if (best === undefined) this.#becomeFollower(this.#term, undefined);
+    else this.transferLeadership(best.id);
+  }
+
+  /**
+   * Starts an election now, as if the election timeout had elapsed (PreVote
+   * first when enabled, so a detector's false suspicion cannot disrupt a
+   * healthy leader). No-op on the leader and on learners.
+   */
+  campaign(): void {
+    if (this.#role === 'leader') return;
+    this.#electionElapsed = 0;
+    this.#hup(false);
+  }
+
+  /** True when {@link ready} has something for the driver. */
+  hasReady(): boolean {
+    const soft = this.#softState();
+    if (soft.role !== this.#prevSoftState.role || soft.leader !== this.#prevSoftState.leader) return true;
+    if (!sameHardState(this.#hardState(), this.#prevHardState)) return true;
+    const unstable = this.#log.unstable;
+    return (
+      unstable.snapshotToPersist() !== undefined ||
+      unstable.entriesToPersist().length > 0 ||
+      this.#log.hasNextCommittedEntries() ||
+      this.#msgs.length > 0 ||
+      this.#readStates.length > 0 ||
+      this.#droppedReads.length > 0
+    );
+  }
+
+  /**
+   * Collects the work for the driver (see the class documentation for the
+   * order in which it must be done). Each item is handed out once.
+   */
+  ready(): Ready {
+    const soft = this.#softState();
+    const hard = this.#hardState();
+    const unstable = this.#log.unstable;
+    const committedEntries = this.#log.nextCommittedEntries();
+    const rd: Ready = {
+      softState:
+        soft.role !== this.#prevSoftState.role || soft.leader !== this.#prevSoftState.leader ? soft : undefined,
+      hardState: sameHardState(hard, this.#prevHardState) ? undefined : hard,
+      entries: unstable.entriesToPersist(),
+      snapshot: unstable.snapshotToPersist(),
+      committedEntries,
+      messages: this.#msgs,
+      readStates: this.#readStates,
+      droppedReads: this.#droppedReads,
+    };
+    this.#prevSoftState = soft;
+    this.#prevHardState = hard;
+    unstable.markHanded();
+    if (committedEntries.length > 0) {
+      this.#log.applying = committedEntries[committedEntries.length - 1]!.index;
+    }
+    this.#msgs = [];
+    this.#readStates = [];
+    this.#droppedReads = [];
+    return rd;
+  }
+
+  /**
+   * Tells the core that the driver has persisted `ready`'s snapshot,
+   * entries and hard state and applied its committed entries.
+   */
+  advance(ready: Ready): void {
+    const log = this.#log;
+    if (ready.snapshot !== undefined) {
+      const index = ready.snapshot.metadata.index;
+      log.unstable.stableSnapTo(index);
+      // The driver restored its state machine from the snapshot.
+      if (index > log.applied) {
+        log.applied = index;
+        log.applying = Math.max(log.applying, index);
+      }
+    }
+    if (ready.entries.length > 0) {
+      const last = ready.entries[ready.entries.length - 1]!;
+      log.unstable.stableTo(last.index, last.term);
+      if (this.#role === 'leader') {
+        // The leader's own durable copy counts toward the quorum only now.
+        this.#tracker.get(this.id)?.maybeUpdate(log.persistedIndex());
+        if (this.#maybeCommit()) this.#bcastAppend();
+      }
+    }
+    if (ready.committedEntries.length > 0) {
+      log.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);
+      if (this.#role === 'leader') {
+        this.#uncommittedBytes = Math.max(0, this.#uncommittedBytes - dataBytes(ready.committedEntries));
+      }
+    }
+  }
+
+  /** A snapshot of this node's state. */
+  status(): RaftStatus {
+    let progress: Map<NodeId, ProgressStatus> | undefined;
+    if (this.#role === 'leader') {
+      progress = new Map();
+      for (const [id, pr] of this.#tracker.progress()) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+      }
+    }
+    return {
+      id: this.id,
+      term: this.#term,
+      vote: this.#vote,
+      commit: this.#log.committed,
+      applied: this.#log.applied,
+      lastIndex: this.#log.lastIndex(),
+      role: this.#role,
+      leader: this.#lead,
+      leadTransferee: this.#leadTransferee,
+      progress,
+    };
+  }
+
+  // ---------------------------------------------------------------------
+  // Role transitions
+  // ---------------------------------------------------------------------
+
+  #softState(): SoftState {
+    return { role: this.#role, leader: this.#lead };
+  }
+
+  #hardState(): HardState {
+    return { term: this.#term, vote: this.#vote, commit: this.#log.committed };
+  }
+
+  /** Common to every transition: new term (forgetting the vote if it changed), fresh timers and progress. */
+  #reset(term: number): void {
+    if (this.#term !== term) {
+      this.#term = term;
+      this.#vote = undefined;
+    }
+    this.#lead = undefined;
+    this.#electionElapsed = 0;
+    this.#heartbeatElapsed = 0;
+    this.#resetRandomizedElectionTimeout();
+    this.#abortLeaderTransfer();
+    this.#tracker.resetVotes();
+    this.#tracker.resetProgress(this.#log.lastIndex(), this.id, this.#log.persistedIndex());
+    this.#uncommittedBytes = 0;
+    this.#dropPendingReads();
+    this.#readOnly = new ReadOnly(String(term));
+  }
+
+  /** §5.2: each node picks its election timeout at random from [T, 2T) so that split votes are rare and resolve quickly. */
+  #resetRandomizedElectionTimeout(): void {
+    this.#randomizedElectionTimeout = this.#cfg.electionTicks + this.#random.int(this.#cfg.electionTicks);
+  }
+
+  #becomeFollower(term: number, lead: NodeId | undefined): void {
+    this.#reset(term);
+    this.#lead = lead;
+    this.#role = 'follower';
+  }
+
+  /**
+   * Thesis §9.6: a pre-candidate asks whether it could win before bumping
+   * its term, so a node that cannot win (partitioned, or behind) never
+   * forces the cluster into a new term.
+   */
+  #becomePreCandidate(): void {
+    this.#tracker.resetVotes();
+    this.#lead = undefined;
+    this.#role = 'pre-candidate';
+    this.#resetRandomizedElectionTimeout();
+    this.#dropPendingReads();
+  }
+
+  /** §5.2: increment the term, vote for self, ask everyone else. */
+  #becomeCandidate(): void {
+    this.#reset(this.#term + 1);
+    this.#vote = this.id;
+    this.#role = 'candidate';
+  }
+
+  #becomeLeader(): void {
+    this.#reset(this.#term);
+    this.#lead = this.id;
+    this.#role = 'leader';
+    this.#tracker.get(this.id)?.becomeReplicate();
+    // §5.4.2 / §8: a leader cannot count replicas of earlier terms' entries
+    // toward commit, so it appends an empty entry of its own term; once that
+    // commits, everything before it is committed too. It is also how the
+    // leader learns its commit index for read-index (§6.4).
+    this.#appendEntries([{ term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }]);
+  }
+
+  #promotable(): boolean {
+    return this.#tracker.isVoter(this.id) && this.#log.unstable.snapshot === undefined;
+  }
+
+  /** An election timeout elapsed (or TimeoutNow / campaign() asked for one). */
+  #hup(leadershipTransfer: boolean): void {
+    if (this.#role === 'leader' || !this.#promotable()) return;
+    if (this.#cfg.preVote && !leadershipTransfer) this.#campaign('prevote', false);
+    else this.#campaign('vote', leadershipTransfer);
+  }
+
+  #campaign(kind: 'vote' | 'prevote', leadershipTransfer: boolean): void {
+    let voteTerm: number;
+    if (kind === 'prevote') {
+      this.#becomePreCandidate();
+      // The term the node would campaign with; its own term stays put.
+      voteTerm = this.#term + 1;
+    } else {
+      this.#becomeCandidate();
+      voteTerm = this.#term;
+    }
+    this.#tracker.recordVote(this.id, true);
+    if (this.#tracker.voteResult() === 'won') {
+      // A single-voter cluster wins on its own vote.
+      if (kind === 'prevote') this.#campaign('vote', leadershipTransfer);
+      else {
+        this.#becomeLeader();
+        this.#bcastAppend();
+      }
+      return;
+    }
+    const lastLogIndex = this.#log.lastIndex();
+    const lastLogTerm = this.#log.lastTerm();
+    for (const id of this.#tracker.voterIds()) {
+      if (id === this.id) continue;
+      this.#send({ type: kind, to: id, term: voteTerm, lastLogIndex, lastLogTerm, leadershipTransfer });
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Ticks
+  // ---------------------------------------------------------------------
+
+  #tickElection(): void {
+    this.#electionElapsed++;
+    if (this.#promotable() && this.#electionElapsed >= this.#randomizedElectionTimeout) {
+      this.#electionElapsed = 0;
+      this.#hup(false);
+    }
+  }
+
+  #tickLeader(): void {
+    this.#heartbeatElapsed++;
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#cfg.electionTicks) {
+      this.#electionElapsed = 0;
+      if (this.#cfg.checkQuorum) {
+        // Thesis §6.2: a leader that has not heard from a quorum for an
+        // election timeout steps down, so clients stop waiting on a leader
+        // that cannot commit (and stale leaders cannot serve lease reads).
+        if (!this.#tracker.quorumActive(this.id)) {
+          this.#becomeFollower(this.#term, undefined);
+          return;
+        }
+      }
+      for (const [id, pr] of this.#tracker.progress()) {
+        if (id !== this.id) pr.recentActive = false;
+        // A snapshot neither acknowledged nor retried for a whole round was
+        // probably lost: probe again, which re-sends it if still needed.
+        if (pr.state === 'snapshot') {
+          if (pr.snapshotStale) pr.becomeProbe();
+          else pr.snapshotStale = true;
+        }
+      }
+      // §3.10: a transfer that did not finish within an election timeout is abandoned.
+      if (this.#leadTransferee !== undefined) this.#abortLeaderTransfer();
+    }
+    if (this.#heartbeatElapsed >= this.#cfg.heartbeatTicks) {
+      this.#heartbeatElapsed = 0;
+      // Re-sending the newest pending read key retries read rounds whose heartbeats were lost.
+      this.#bcastHeartbeat(this.#readOnly.lastPendingKey());
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Message dispatch
+  // ---------------------------------------------------------------------
+
+  #step(m: RaftMessage): void {
+    if (m.term === 0) {
+      // Requests not tied to a term: forwarded proposals and reads, and
+      // rejections of forwarded reads.
+      this.#stepByRole(m);
+      return;
+    }
+    if (m.term > this.#term) {
+      if (m.type === 'vote' || m.type === 'prevote') {
+        // Thesis §4.2.3 / §9.6: a node that heard from a leader within the
+        // (minimum) election timeout ignores campaigns, so a removed or
+        // partitioned node cannot depose a healthy leader. For real votes
+        // this lease is honoured only with CheckQuorum (which makes the
+        // leader step down itself when it loses the quorum); a leadership
+        // transfer bypasses it on purpose.
+        const inLease =
+          this.#lead !== undefined &&
+          this.#electionElapsed < this.#cfg.electionTicks &&
+          (m.type === 'prevote' || this.#cfg.checkQuorum);
+        if (inLease && !m.leadershipTransfer) return;
+      }
+      if (m.type === 'prevote') {
+        // Never change term because of a PreVote: it is only a question.
+      } else if (m.type === 'prevote-response' && !m.reject) {
+        // A granted PreVote carries the future term; the term moves only if
+        // the election is won.
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+        // §5.1: a higher term means a newer leader; follow it.
+        this.#becomeFollower(m.term, m.from);
+      } else {
+        this.#becomeFollower(m.term, undefined);
+      }
+    } else if (m.term < this.#term) {
+      this.#stepStale(m);
+      return;
+    }
+    if (m.type === 'vote' || m.type === 'prevote') {
+      this.#handleVoteRequest(m);
+      return;
+    }
+    this.#stepByRole(m);
+  }
+
+  /** A message from an older term (§5.1: rejected), answered where that helps the sender catch up. */
+  #stepStale(m: RaftMessage): void {
+    if ((m.type === 'append' || m.type === 'heartbeat') && (this.#cfg.checkQuorum || this.#cfg.preVote)) {
+      // With PreVote/CheckQuorum a node that bumped its term while
+      // partitioned cannot win an election (its log is behind) and ignores
+      // the old leader's messages. Answering with our term makes the old
+      // leader step down, so a new election at the higher term can include
+      // this node again.
+      this.#send({ type: 'append-response', to: m.from, term: this.#term, reject: false, index: 0, rejectHint: 0, logTerm: 0 });
+    } else if (m.type === 'prevote' || m.type === 'vote') {
+      // Tell a stale candidate about the newer term so it stops campaigning.
+      const type = m.type === 'vote' ? 'vote-response' : 'prevote-response';
+      this.#send({ type, to: m.from, term: this.#term, reject: true });
+    }
+  }
+
+  #handleVoteRequest(m: VoteRequest): void {
+    const responseType = m.type === 'vote' ? 'vote-response' : 'prevote-response';
+    // §5.2: at most one vote per term, first come first served (repeating
+    // the same vote is fine). A PreVote for a later term does not use up
+    // our vote.
+    const canVote =
+      this.#vote === m.from ||
+      (this.#vote === undefined && this.#lead === undefined) ||
+      (m.type === 'prevote' && m.term > this.#term);
+    // DESIGN: votes from non-members are rejected. §5.4.1: only for a log at
+    // least as up-to-date as ours (Leader Completeness).
+    if (canVote && this.#tracker.isVoter(m.from) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      this.#send({ type: responseType, to: m.from, term: m.term, reject: false });
+      if (m.type === 'vote') {
+        // Persisted through the Ready's hardState before the response leaves.
+        this.#electionElapsed = 0;
+        this.#vote = m.from;
+      }
+    } else {
+      this.#send({ type: responseType, to: m.from, term: this.#term, reject: true });
+    }
+  }
+
+  #stepByRole(m: RaftMessage): void {
+    switch (this.#role) {
+      case 'leader':
+        this.#stepLeader(m);
+        return;
+      case 'candidate':
+      case 'pre-candidate':
+        this.#stepCandidate(m);
+        return;
+      case 'follower':
+        this.#stepFollower(m);
+        return;
+    }
+  }
+
+  #stepLeader(m: RaftMessage): void {
+    switch (m.type) {
+      case 'propose': {
+        const data = m.entries.map((e) => e.data);
+        // A forwarded proposal has no caller here to throw to; a dropped one
+        // is noticed by the follower's driver when it never commits.
+        if (data.length === 0 || this.#proposalRefusal(dataBytes(m.entries)) !== undefined) return;
+        this.#appendProposals(data);
+        return;
+      }
+      case 'read-index':
+        this.#handleReadRequest({ from: m.from, context: m.context, mode: m.mode });
+        return;
+      case 'append-response':
+        this.#handleAppendResponse(m);
+        return;
+      case 'heartbeat-response':
+        this.#handleHeartbeatResponse(m);
+        return;
+      default:
+        // Another leader in our term cannot exist (Election Safety); other
+        // messages mean nothing to a leader.
+        return;
+    }
+  }
+
+  #stepCandidate(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+        // §5.2: an AppendEntries from a leader of our term means we lost.
+        this.#becomeFollower(m.term, m.from);
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.#becomeFollower(m.term, m.from);
+        this.#handleSnapshot(m);
+        return;
+      case 'vote-response':
+      case 'prevote-response': {
+        // Only answers to the kind of election we are running count.
+        const expected = this.#role === 'candidate' ? 'vote-response' : 'prevote-response';
+        if (m.type !== expected) return;
+        this.#tracker.recordVote(m.from, !m.reject);
+        const result = this.#tracker.voteResult();
+        if (result === 'won') {
+          if (this.#role === 'pre-candidate') this.#campaign('vote', false);
+          else {
+            this.#becomeLeader();
+            this.#bcastAppend();
+          }
+        } else if (result === 'lost') {
+          this.#becomeFollower(this.#term, undefined);
+        }
+        return;
+      }
+      case 'read-index':
+        this.#rejectRead(m.from, m.context);
+        return;
+      case 'read-index-response':
+        this.#handleReadIndexResponse(m);
+        return;
+      default:
+        // Proposals are dropped without a leader; the rest is for other roles.
+        return;
+    }
+  }
+
+  #stepFollower(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+        this.#electionElapsed = 0;
+        this.#lead = m.from;
+        this.#handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.#electionElapsed = 0;
+        this.#lead = m.from;
+        this.#handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.#electionElapsed = 0;
+        this.#lead = m.from;
+        this.#handleSnapshot(m);
+        return;
+      case 'timeout-now':
+        // Thesis §3.10: the leader asks us to campaign at once, skipping
+        // PreVote and overriding the voters' leader lease.
+        this.#hup(true);
+        return;
+      case 'read-index':
+        this.#rejectRead(m.from, m.context);
+        return;
+      case 'read-index-response':
+        this.#handleReadIndexResponse(m);
+        return;
+      default:
+        // A proposal forwarded to a non-leader is dropped rather than
+        // forwarded again, which could bounce between stale views forever.
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Follower side of replication
+  // ---------------------------------------------------------------------
+
+  #handleAppend(m: AppendRequest): void {
+    const log = this.#log;
+    if (m.prevLogIndex < log.committed) {
+      // Everything up to our commit index is known to match the leader
+      // (Leader Completeness); tell it where we are.
+      this.#sendAppendResponse(m.from, { reject: false, index: log.committed, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    const lastNew = log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.#sendAppendResponse(m.from, { reject: false, index: lastNew, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    // §5.3 consistency check failed. Instead of making the leader step back
+    // one entry per round trip, hint at the last entry that could possibly
+    // match: the last one at or below prevLogIndex whose term is at most
+    // prevLogTerm. The leader skips straight to it.
+    const hint = log.findConflictByTerm(Math.min(m.prevLogIndex, log.lastIndex()), m.prevLogTerm);
+    this.#sendAppendResponse(m.from, { reject: true, index: m.prevLogIndex, rejectHint: hint.index, logTerm: hint.term });
+  }
+
+  #handleHeartbeat(m: HeartbeatRequest): void {
+    // The leader sends min(our match, its commit), so every entry up to it is known to match.
+    this.#log.commitTo(m.commit);
+    this.#send({ type: 'heartbeat-response', to: m.from, term: this.#term, context: m.context });
+  }
+
+  #handleSnapshot(m: SnapshotRequest): void {
+    const { index, term } = m.snapshot.metadata;
+    const log = this.#log;
+    if (index <= log.committed) {
+      this.#sendAppendResponse(m.from, { reject: false, index: log.committed, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    if (log.matchTerm(index, term)) {
+      // We already hold the snapshot's last entry: keep our log, just learn the commit.
+      log.commitTo(index);
+      this.#sendAppendResponse(m.from, { reject: false, index: log.committed, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    // §7: discard the log and take the snapshot (persisted through the Ready).
+    log.restore(m.snapshot);
+    this.#tracker.setConfig(trackerConfigFromConfState(m.snapshot.metadata.confState));
+    this.#tracker.resetProgress(log.lastIndex(), this.id, log.persistedIndex());
+    this.#sendAppendResponse(m.from, { reject: false, index: log.lastIndex(), rejectHint: 0, logTerm: 0 });
+  }
+
+  #sendAppendResponse(
+    to: NodeId,
+    fields: Pick<AppendResponse, 'reject' | 'index' | 'rejectHint' | 'logTerm'>,
+  ): void {
+    this.#send({ type: 'append-response', to, term: this.#term, ...fields });
+  }
+
+  // ---------------------------------------------------------------------
+  // Leader side of replication
+  // ---------------------------------------------------------------------
+
+  /** Why a proposal of `bytes` would be refused now, or undefined when it is accepted. */
+  #proposalRefusal(bytes: number): string | undefined {
+    if (this.#leadTransferee !== undefined) {
+      return `leadership transfer to ${this.#leadTransferee} in progress`;
+    }
+    const limit = this.#cfg.maxUncommittedBytes;
+    // An empty budget always admits one proposal, however large, so that an
+    // oversized command fails on size limits elsewhere rather than hanging here.
+    if (limit > 0 && this.#uncommittedBytes > 0 && this.#uncommittedBytes + bytes > limit) {
+      return `uncommitted log exceeds ${limit} bytes`;
+    }
+    return undefined;
+  }
+
+  #appendProposals(data: readonly Uint8Array[]): Entry {
+    const entries = data.map((d): Entry => ({ term: 0, index: 0, type: 'normal', data: d }));
+    this.#uncommittedBytes += dataBytes(entries);
+    const last = this.#appendEntries(entries);
+    this.#bcastAppend();
+    return last;
+  }
+
+  /** Stamps `entries` with our term and the next indexes and appends them to the unstable log. Returns the last. */
+  #appendEntries(entries: readonly Entry[]): Entry {
+    let index = this.#log.lastIndex();
+    const stamped = entries.map((e): Entry => ({ term: this.#term, index: ++index, type: e.type, data: e.data }));
+    this.#log.append(stamped);
+    return stamped[stamped.length - 1]!;
+  }
+
+  /**
+   * Commits the highest index replicated on a quorum, but only if that entry
+   * is from the current term (§5.4.2, Figure 8: counting replicas of an older
+   * term's entry is unsafe; it becomes committed indirectly).
+   */
+  #maybeCommit(): boolean {
+    const candidate = this.#tracker.committed();
+    if (candidate <= this.#log.committed || this.#log.term(candidate) !== this.#term) return false;
+    const hadCommittedInTerm = this.#committedEntryInCurrentTerm();
+    this.#log.commitTo(candidate);
+    if (!hadCommittedInTerm) this.#releaseQueuedReads();
+    return true;
+  }
+
+  #committedEntryInCurrentTerm(): boolean {
+    return this.#log.termOrZero(this.#log.committed) === this.#term;
+  }
+
+  #bcastAppend(): void {
+    for (const id of this.#tracker.progress().keys()) {
+      if (id !== this.id) this.#sendAppend(id, true);
+    }
+  }
+
+  /**
+   * Sends the entries `to` is missing, from its `next` index and at most
+   * `maxMessageBytes` of them (§5.3). Returns whether anything was sent.
+   * Empty appends go out only when `sendIfEmpty` and they carry news: a
+   * probe, or a commit index the follower has not been sent.
+   */
+  #sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.#tracker.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevLogIndex = pr.next - 1;
+    const prevLogTerm = this.#log.term(prevLogIndex);
+    const entries = this.#log.entriesFrom(pr.next, this.#cfg.maxMessageBytes);
+    if (prevLogTerm === undefined || entries === undefined) {
+      // The follower needs entries we compacted away.
+      return this.#sendSnapshot(to, pr);
+    }
+    const commit = this.#log.committed;
+    if (entries.length === 0) {
+      if (!sendIfEmpty) return false;
+      if (pr.state === 'replicate' && pr.sentCommit >= commit) return false;
+    }
+    this.#send({ type: 'append', to, term: this.#term, prevLogIndex, prevLogTerm, entries, commit });
+    pr.sentEntries(entries.length, dataBytes(entries));
+    pr.recordSentCommit(commit);
+    return true;
+  }
+
+  #sendSnapshot(to: NodeId, pr: Progress): boolean {
+    // A follower that has not answered lately is probably down; a snapshot
+    // is expensive, so wait until it shows signs of life.
+    if (!pr.recentActive) return false;
+    let snapshot;
+    try {
+      snapshot = this.#log.snapshot();
+    } catch {
+      return false;
+    }
+    if (snapshot.metadata.index === 0) return false;
+    this.#send({ type: 'snapshot', to, term: this.#term, snapshot });
+    pr.becomeSnapshot(snapshot.metadata.index);
+    return true;
+  }
+
+  #bcastHeartbeat(context: string): void {
+    for (const [id, pr] of this.#tracker.progress()) {
+      if (id === this.id) continue;
+      // Never tell a follower to commit past what it is known to hold: its
+      // entries beyond `match` may still differ from ours.
+      const commit = Math.min(pr.match, this.#log.committed);
+      this.#send({ type: 'heartbeat', to: id, term: this.#term, commit, context });
+      pr.recordSentCommit(commit);
+    }
+  }
+
+  #sendTimeoutNow(to: NodeId): void {
+    this.#send({ type: 'timeout-now', to, term: this.#term });
+  }
+
+  #abortLeaderTransfer(): void {
+    this.#leadTransferee = undefined;
+  }
+
+  #handleAppendResponse(m: AppendResponse): void {
+    const pr = this.#tracker.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.lastContactTick = this.#ticks;
+    if (m.reject) {
+      // Fast backtracking: the follower told us the last index that could
+      // match (rejectHint) and its term there (logTerm). Find the last entry
+      // of ours at or below it with a term no greater; everything after it
+      // certainly differs, so the next probe starts right there.
+      let probe = m.rejectHint;
+      if (m.logTerm > 0) probe = this.#log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+      if (pr.maybeDecrTo(m.index, probe)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.#sendAppend(m.from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === 'probe')) return;
+    if (pr.state === 'probe') {
+      // The logs match up to `match`: start pipelining.
+      pr.becomeReplicate();
+    } else if (pr.state === 'snapshot' && pr.match + 1 >= this.#log.firstIndex()) {
+      // The follower installed the snapshot (or caught up otherwise) and
+      // every entry it needs is available again.
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === 'replicate') {
+      pr.inflights.freeLE(m.index);
+    }
+    if (this.#maybeCommit()) {
+      // Tell everyone about the new commit index.
+      this.#bcastAppend();
+    } else if (wasPaused) {
+      // The window had been full; the acknowledgement freed room.
+      this.#sendAppend(m.from, true);
+    }
+    // Keep the pipeline full while there are entries to send.
+    while (this.#sendAppend(m.from, false)) {
+      // each call sends one more message
+    }
+    if (m.from === this.#leadTransferee && pr.match === this.#log.lastIndex()) {
+      this.#sendTimeoutNow(m.from);
+    }
+  }
+
+  #handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.#tracker.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.lastContactTick = this.#ticks;
+    // A heartbeat answer proves the follower is reachable: let a paused probe go again.
+    pr.probeSent = false;
+    if (pr.match < this.#log.lastIndex() || pr.state === 'probe') this.#sendAppend(m.from, true);
+    if (m.context === '') return;
+    const acks = this.#readOnly.recordAck(m.from, m.context);
+    if (acks === undefined || this.#tracker.ackResult(acks) !== 'won') return;
+    // §6.4 step 3: a quorum confirmed we were leader after these requests arrived.
+    for (const read of this.#readOnly.release(m.context)) this.#answerRead(read.from, read.context, read.index);
+  }
+
+  // ---------------------------------------------------------------------
+  // Reads (thesis §6.4)
+  // ---------------------------------------------------------------------
+
+  #handleReadRequest(request: QueuedRead): void {
+    if (!this.#committedEntryInCurrentTerm()) {
+      // §6.4 step 1: until an entry of its term commits, a new leader does
+      // not know the latest commit index. Wait for the no-op.
+      this.#queuedReads.push(request);
+      return;
+    }
+    this.#serveRead(request);
+  }
+
+  #serveRead({ from, context, mode }: QueuedRead): void {
+    const index = this.#log.committed;
+    if (this.#tracker.isSingleton(this.id)) {
+      // No one else could have been elected: the commit index is current.
+      this.#answerRead(from, context, index);
+      return;
+    }
+    if (mode === 'lease' && this.#cfg.leaseReads && this.#leaseValid()) {
+      this.#answerRead(from, context, index);
+      return;
+    }
+    const key = this.#readOnly.add(context, from, index);
+    this.#readOnly.recordAck(this.id, key);
+    this.#bcastHeartbeat(key);
+  }
+
+  /**
+   * Thesis §6.4.1: followers that heard from the leader within the election
+   * timeout refuse to vote (CheckQuorum makes that hold), so no other leader
+   * can exist until an election timeout after the quorum's last contact. The
+   * lease is shortened by `maxClockDriftRatio` for clock drift and message
+   * delay, and is void during a transfer (TimeoutNow overrides the followers'
+   * lease on purpose).
+   */
+  #leaseValid(): boolean {
+    if (this.#role !== 'leader' || this.#leadTransferee !== undefined) return false;
+    return this.#ticks - this.#tracker.quorumContactTick(this.id, this.#ticks) < this.#cfg.leaseTicks;
+  }
+
+  #releaseQueuedReads(): void {
+    const queued = this.#queuedReads;
+    this.#queuedReads = [];
+    for (const request of queued) this.#serveRead(request);
+  }
+
+  #answerRead(from: NodeId, context: string, index: number): void {
+    if (from === this.id) this.#readStates.push({ index, context });
+    else this.#send({ type: 'read-index-response', to: from, term: this.#term, context, index, reject: false });
+  }
+
+  /** Tells a follower its forwarded read will not be served here (term 0: valid whatever its term). */
+  #rejectRead(to: NodeId, context: string): void {
+    this.#send({ type: 'read-index-response', to, term: 0, context, index: 0, reject: true });
+  }
+
+  #handleReadIndexResponse(m: ReadIndexResponse): void {
+    if (this.#forwardedReads.get(m.context) !== m.from) return;
+    this.#forwardedReads.delete(m.context);
+    if (m.reject) this.#droppedReads.push(m.context);
+    else this.#readStates.push({ index: m.index, context: m.context });
+  }
+
+  /** Leadership (or the known leader) changed: pending reads can no longer be answered here. */
+  #dropPendingReads(): void {
+    const pending = [...this.#readOnly.drain(), ...this.#queuedReads];
+    this.#queuedReads = [];
+    for (const read of pending) {
+      if (read.from === this.id) this.#droppedReads.push(read.context);
+      else this.#rejectRead(read.from, read.context);
+    }
+    for (const context of this.#forwardedReads.keys()) this.#droppedReads.push(context);
+    this.#forwardedReads.clear();
+  }
+
+  #send(m: Outgoing): void {
+    this.#msgs.push({ ...m, from: this.id } as RaftMessage);
+  }
+}
