@@ -1,0 +1,500 @@
+import {
+  BusyError,
+  InvalidArgumentError,
+  NotLeaderError,
+  StoppedError,
+  TimeoutError,
+  AbortError,
+  ProposalDroppedError,
+} from '../errors/errors.js';
+import type { StateMachine } from '../state-machine/state-machine.js';
+import type { Storage } from '../storage/storage.js';
+import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
+import { systemRandom, type Random } from '../time/random.js';
+import type { Envelope, NodeId, Transport } from '../transport/transport.js';
+import { throwIfAborted } from '../util/abort.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { decodeProposal, encodeProposal } from './proposal-frame.js';
+import type { RaftConfig } from './raft-config.js';
+import { RaftCore } from './raft-core.js';
+import type { Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
+
+/** How a read is served. */
+export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
+
+export interface OperationOptions {
+  /** Cancels the wait. The operation's outcome is then unknown to the caller. */
+  readonly signal?: AbortSignal;
+  /** Deadline in milliseconds of the node's clock. @default the node's `defaultTimeoutMs` */
+  readonly timeoutMs?: number;
+}
+
+export interface ReadOptions extends OperationOptions {
+  /**
+   * `linearizable` (default) confirms leadership with a quorum heartbeat round
+   * (ReadIndex); `lease` trusts the leader lease (see RaftConfig.leaseReads);
+   * `serializable` answers from the local state, which may be stale.
+   */
+  readonly consistency?: ReadConsistency;
+}
+
+export interface RaftNodeOptions<Result, Query, QueryResult> {
+  /** Raft settings, including this node's id and the initial voters. */
+  readonly raft: RaftConfig;
+  /** Envelopes from another cluster id are dropped. */
+  readonly clusterId: string;
+  readonly transport: Transport;
+  readonly storage: Storage;
+  readonly stateMachine: StateMachine<Uint8Array, Result, Query, QueryResult>;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** @default systemRandom */
+  readonly random?: Random;
+  /** Milliseconds per Raft tick. Election timeout = electionTicks × this. @default 100 */
+  readonly tickIntervalMs?: number;
+  /** Deadline for propose/read when the call gives none. @default 5000 */
+  readonly defaultTimeoutMs?: number;
+  /** Limit on proposals plus reads waiting for an answer; beyond it calls fail with BusyError. @default 10000 */
+  readonly maxPendingOperations?: number;
+  /**
+   * When true (default) the node installs itself as the transport's handler.
+   * Set false when several protocols share one transport, and pass raft
+   * envelopes to {@link RaftNode.receive} yourself.
+   */
+  readonly attachToTransport?: boolean;
+}
+
+export interface RaftNodeEvents {
+  role: { readonly role: RaftRole; readonly term: number };
+  leader: { readonly leader: NodeId | undefined; readonly term: number };
+  commit: { readonly index: number };
+  apply: { readonly index: number; readonly term: number };
+  /** Something went wrong that the node could not handle (storage failure, listener error, bad message). */
+  error: { readonly error: unknown };
+}
+
+export interface RaftNodeStatus {
+  readonly id: NodeId;
+  readonly role: RaftRole;
+  readonly term: number;
+  readonly leader: NodeId | undefined;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly pendingProposals: number;
+  readonly pendingReads: number;
+  readonly stopped: boolean;
+}
+
+interface Pending<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface PendingProposal<Result> extends Pending<Result> {
+  /** Where the entry went when this node was leader; lets us tell a lost proposal apart. */
+  appendedAt?: { readonly index: number; readonly term: number };
+}
+
+interface PendingRead<QueryResult> extends Pending<QueryResult> {
+  readonly query: unknown;
+  readIndex?: number;
+}
+
+/**
+ * Runs a {@link RaftCore} on a clock, with a Transport and a Storage, and
+ * applies committed entries to a StateMachine.
+ *
+ * The loop follows the Ready contract: persist entries and hard state and
+ * wait for `storage.sync()`, then send messages, then apply committed entries
+ * and answer reads, then `advance`. Inputs arriving meanwhile go straight
+ * into the core and are picked up by the next iteration.
+ *
+ * Every promise settles exactly once: with the apply result, or with a typed
+ * error (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`,
+ * `ProposalDroppedError`, `BusyError`). Nothing hangs after {@link RaftNode.stop}.
+ *
+ * @example
+ * ```ts
+ * const node = new RaftNode({
+ *   raft: { id: 'n1', voters: ['n1', 'n2', 'n3'] },
+ *   clusterId: 'demo',
+ *   transport: network.endpoint('n1'),
+ *   storage: new MemoryStorage(),
+ *   stateMachine: new KvStateMachine(),
+ * });
+ * node.start();
+ * const result = await node.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' }), { timeoutMs: 2000 });
+ * ```
+ */
+export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> {
+  readonly id: NodeId;
+  readonly #options: RaftNodeOptions<Result, Query, QueryResult>;
+  readonly #core: RaftCore;
+  readonly #clock: Clock;
+  readonly #tickIntervalMs: number;
+  readonly #defaultTimeoutMs: number;
+  readonly #maxPending: number;
+  readonly #events = new TypedEmitter<RaftNodeEvents>((error, name) => {
+    // An 'error' listener that throws is not reported again, or it would loop.
+    if (name !== 'error') this.#reportError(error);
+  });
+  /** Distinguishes this incarnation's proposal ids from an earlier run's. */
+  readonly #incarnation: string;
+  #sequence = 0;
+
+  readonly #proposals = new Map<string, PendingProposal<Result>>();
+  /** index → proposal id, for proposals this node appended as leader. */
+  readonly #proposalAtIndex = new Map<number, string>();
+  readonly #reads = new Map<string, PendingRead<QueryResult>>();
+
+  #tickTimer: TimerHandle | undefined;
+  #started = false;
+  #stopped = false;
+  #looping = false;
+  #applied: number;
+  #commit = 0;
+  #soft: SoftState = { role: 'follower', leader: undefined };
+  #term = 0;
+
+  constructor(options: RaftNodeOptions<Result, Query, QueryResult>) {
+    this.#options = options;
+    this.id = options.raft.id;
+    if (options.transport.localId !== this.id) {
+      throw new InvalidArgumentError(`transport belongs to '${options.transport.localId}', not '${this.id}'`);
+    }
+    this.#clock = options.clock ?? systemClock;
+    const random = options.random ?? systemRandom;
+    this.#tickIntervalMs = positive(options.tickIntervalMs ?? 100, 'tickIntervalMs');
+    this.#defaultTimeoutMs = positive(options.defaultTimeoutMs ?? 5000, 'defaultTimeoutMs');
+    this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
+    this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
+    this.#core = new RaftCore(options.raft, options.storage, random.fork());
+    this.#applied = options.raft.applied ?? 0;
+    const status = this.#core.status();
+    this.#term = status.term;
+    this.#commit = status.commit;
+  }
+
+  /** Starts ticking and (unless `attachToTransport` is false) receiving. Idempotent. */
+  start(): void {
+    if (this.#stopped) throw new StoppedError();
+    if (this.#started) return;
+    this.#started = true;
+    if (this.#options.attachToTransport !== false) {
+      this.#options.transport.setHandler((envelope) => this.receive(envelope));
+    }
+    this.#scheduleTick();
+    this.#kick();
+  }
+
+  /** Feeds one envelope from the transport. Foreign, malformed or non-raft envelopes are ignored. */
+  receive(envelope: Envelope): void {
+    if (this.#stopped || envelope.protocol !== 'raft' || envelope.clusterId !== this.#options.clusterId) return;
+    const message = envelope.payload as RaftMessage;
+    if (typeof message !== 'object' || message === null || message.to !== this.id) return;
+    this.#core.step(message);
+    this.#kick();
+  }
+
+  /**
+   * Proposes a command and resolves with the state machine's result once it
+   * is applied on this node.
+   */
+  propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
+    return this.#operation<Result>(options, (id, pending) => {
+      const proposal: PendingProposal<Result> = pending;
+      this.#proposals.set(id, proposal);
+      const placed = this.#core.propose(encodeProposal(id, command));
+      if ('index' in placed) {
+        proposal.appendedAt = placed;
+        this.#proposalAtIndex.set(placed.index, id);
+      }
+      return () => this.#proposals.delete(id);
+    });
+  }
+
+  /** Reads through the state machine's `query` with the requested consistency. */
+  read(query: Query, options: ReadOptions = {}): Promise<QueryResult> {
+    const consistency = options.consistency ?? 'linearizable';
+    if (consistency === 'serializable') {
+      try {
+        if (this.#stopped) throw new StoppedError();
+        throwIfAborted(options.signal);
+        return Promise.resolve(this.#options.stateMachine.query(query));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
+    return this.#operation<QueryResult>(options, (id, pending) => {
+      this.#reads.set(id, { ...pending, query });
+      this.#core.readIndex(id, mode);
+      return () => this.#reads.delete(id);
+    });
+  }
+
+  /** Hands leadership to `target` (TimeoutNow once it has caught up). */
+  transferLeadership(target: NodeId): void {
+    this.#ensureRunning();
+    this.#core.transferLeadership(target);
+    this.#kick();
+  }
+
+  /** Gives up leadership (to the most up-to-date voter when there is one). */
+  stepDown(): void {
+    this.#ensureRunning();
+    this.#core.stepDown();
+    this.#kick();
+  }
+
+  /** Starts an election now (PreVote first when enabled), e.g. when a failure detector suspects the leader. */
+  campaign(): void {
+    this.#ensureRunning();
+    this.#core.campaign();
+    this.#kick();
+  }
+
+  status(): RaftNodeStatus {
+    const core = this.#core.status();
+    return {
+      id: this.id,
+      role: core.role,
+      term: core.term,
+      leader: core.leader,
+      commitIndex: core.commit,
+      appliedIndex: this.#applied,
+      lastIndex: core.lastIndex,
+      pendingProposals: this.#proposals.size,
+      pendingReads: this.#reads.size,
+      stopped: this.#stopped,
+    };
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof RaftNodeEvents>(name: K, listener: (event: RaftNodeEvents[K]) => void): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  /**
+   * Stops the node: no more ticks, messages or applies, and every pending
+   * call rejects with `StoppedError`. Idempotent. The transport and storage
+   * stay open; they belong to the caller.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
+    if (this.#options.attachToTransport !== false && this.#started) {
+      this.#options.transport.setHandler(() => undefined);
+    }
+    const error = new StoppedError();
+    for (const pending of [...this.#proposals.values(), ...this.#reads.values()]) pending.reject(error);
+    this.#proposals.clear();
+    this.#reads.clear();
+    this.#proposalAtIndex.clear();
+  }
+
+  // ---- internals ----
+
+  #ensureRunning(): void {
+    if (this.#stopped) throw new StoppedError();
+  }
+
+  /**
+   * Shared scaffolding of propose and read: admission checks, one settle per
+   * promise, timeout and abort wiring.
+   */
+  #operation<T>(options: OperationOptions, begin: (id: string, pending: Pending<T>) => () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#stopped) return reject(new StoppedError());
+      if (options.signal?.aborted) return reject(new AbortError('operation aborted', { cause: options.signal.reason }));
+      if (this.#proposals.size + this.#reads.size >= this.#maxPending) return reject(new BusyError());
+      const id = `${this.#incarnation}/${++this.#sequence}`;
+      let settled = false;
+      let forget: () => void = () => undefined;
+      const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+      const timer = this.#clock.setTimeout(() => finish(() => reject(new TimeoutError(`no answer within ${timeoutMs} ms`))), timeoutMs);
+      const onAbort = (): void =>
+        finish(() => reject(new AbortError('operation aborted', { cause: options.signal?.reason })));
+      const finish = (settle: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        forget();
+        settle();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        forget = begin(id, {
+          resolve: (value) => finish(() => resolve(value)),
+          reject: (error) => finish(() => reject(error)),
+        });
+      } catch (error) {
+        finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+        return;
+      }
+      this.#kick();
+    });
+  }
+
+  #scheduleTick(): void {
+    this.#tickTimer = this.#clock.setTimeout(() => {
+      if (this.#stopped) return;
+      this.#core.tick();
+      this.#kick();
+      this.#scheduleTick();
+    }, this.#tickIntervalMs);
+  }
+
+  #kick(): void {
+    if (this.#stopped || !this.#started || this.#looping) return;
+    void this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    this.#looping = true;
+    try {
+      while (!this.#stopped && this.#core.hasReady()) {
+        const ready = this.#core.ready();
+        await this.#handleReady(ready);
+        if (this.#stopped) return;
+        this.#core.advance(ready);
+      }
+    } catch (error) {
+      // A storage or state machine failure leaves this replica in an unknown
+      // state; carrying on could break safety, so the node fails stop.
+      this.#reportError(error);
+      await this.stop();
+    } finally {
+      this.#looping = false;
+    }
+  }
+
+  async #handleReady(ready: Ready): Promise<void> {
+    const storage = this.#options.storage;
+    if (ready.softState !== undefined) this.#onSoftState(ready.softState);
+    let wrote = false;
+    if (ready.snapshot !== undefined) {
+      storage.applySnapshot(ready.snapshot);
+      wrote = true;
+    }
+    if (ready.entries.length > 0) {
+      storage.append(ready.entries);
+      wrote = true;
+    }
+    if (ready.hardState !== undefined) {
+      storage.setHardState(ready.hardState);
+      wrote = true;
+      if (ready.hardState.term !== this.#term) {
+        this.#term = ready.hardState.term;
+      }
+    }
+    // Hard state and entries must be durable before any message that depends
+    // on them leaves (a vote, an append acknowledgement).
+    if (wrote) await storage.sync();
+    if (this.#stopped) return;
+    for (const message of ready.messages) this.#send(message);
+    if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
+    for (const entry of ready.committedEntries) this.#apply(entry);
+    if (ready.hardState !== undefined && ready.hardState.commit > this.#commit) {
+      this.#commit = ready.hardState.commit;
+      this.#events.emit('commit', { index: this.#commit });
+    }
+    for (const state of ready.readStates) {
+      const read = this.#reads.get(state.context);
+      if (read !== undefined) read.readIndex = state.index;
+    }
+    for (const context of ready.droppedReads) {
+      this.#reads.get(context)?.reject(new NotLeaderError(this.#soft.leader));
+    }
+    this.#serveReads();
+  }
+
+  #restoreSnapshot(ready: Ready): void {
+    const snapshot = ready.snapshot;
+    if (snapshot === undefined) return;
+    this.#options.stateMachine.restore(snapshot.data);
+    this.#applied = snapshot.metadata.index;
+  }
+
+  #send(message: RaftMessage): void {
+    try {
+      this.#options.transport.send(message.to, {
+        clusterId: this.#options.clusterId,
+        from: this.id,
+        to: message.to,
+        protocol: 'raft',
+        payload: message,
+      });
+    } catch (error) {
+      // Raft tolerates lost messages; report and carry on.
+      this.#reportError(error);
+    }
+  }
+
+  #apply(entry: Entry): void {
+    if (entry.index <= this.#applied) return;
+    this.#applied = entry.index;
+    const ownId = this.#proposalAtIndex.get(entry.index);
+    this.#proposalAtIndex.delete(entry.index);
+    if (entry.type === 'normal' && entry.data.length > 0) {
+      let frame: ReturnType<typeof decodeProposal> | undefined;
+      try {
+        frame = decodeProposal(entry.data);
+      } catch (error) {
+        // Every replica sees the same bytes, so skipping is deterministic.
+        this.#reportError(error);
+      }
+      if (frame !== undefined) {
+        const result = this.#options.stateMachine.apply(frame.command, { index: entry.index, term: entry.term });
+        this.#proposals.get(frame.proposalId)?.resolve(result);
+        if (ownId !== undefined && ownId !== frame.proposalId) this.#dropOverwritten(ownId);
+      } else if (ownId !== undefined) {
+        this.#dropOverwritten(ownId);
+      }
+    } else if (ownId !== undefined) {
+      this.#dropOverwritten(ownId);
+    }
+    this.#events.emit('apply', { index: entry.index, term: entry.term });
+  }
+
+  /** Our proposal's slot was committed with another entry: it can never apply. */
+  #dropOverwritten(proposalId: string): void {
+    const pending = this.#proposals.get(proposalId);
+    pending?.reject(new ProposalDroppedError("another entry was committed at the proposal's index"));
+  }
+
+  #serveReads(): void {
+    for (const read of this.#reads.values()) {
+      if (read.readIndex !== undefined && read.readIndex <= this.#applied) {
+        let result: QueryResult;
+        try {
+          result = this.#options.stateMachine.query(read.query as Query);
+        } catch (error) {
+          read.reject(error instanceof Error ? error : new Error(String(error)));
+          continue;
+        }
+        read.resolve(result);
+      }
+    }
+  }
+
+  #onSoftState(soft: SoftState): void {
+    const previous = this.#soft;
+    this.#soft = soft;
+    const term = this.#core.status().term;
+    if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, term });
+    if (soft.leader !== previous.leader) this.#events.emit('leader', { leader: soft.leader, term });
+  }
+
+  #reportError(error: unknown): void {
+    this.#events.emit('error', { error });
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
