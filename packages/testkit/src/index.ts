@@ -1,1 +1,3 @@
-export * from './compliance/index.js';
+export * from './simulator/index.js';
+export { runSimCommand } from './cli/sim-command.js';
+export { EXIT_USAGE, UsageError, integerFlag, type CommandIo } from './cli/cli-io.js';

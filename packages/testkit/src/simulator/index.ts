@@ -1,0 +1,4 @@
+export { simulateRaft, type RaftSimulationOptions, type RaftSimulationResult } from './raft-simulation.js';
+export { RaftInvariants, fingerprint, type Violation } from './invariants.js';
+export { SimStorage, cloneMemoryStorage, type AppendObserver } from './sim-storage.js';
+export { KvWorkload, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';

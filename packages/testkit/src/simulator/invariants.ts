@@ -1,0 +1,172 @@
+import type { Entry, NodeId, Storage } from '@synod/core';
+
+/** One broken safety or liveness property, with enough context to debug it. */
+export interface Violation {
+  readonly invariant:
+    | 'election-safety'
+    | 'log-matching'
+    | 'leader-completeness'
+    | 'state-machine-safety'
+    | 'commit-monotonic'
+    | 'liveness'
+    | 'linearizability';
+  readonly message: string;
+  /** Virtual time at which it was detected. */
+  readonly atMs: number;
+}
+
+/** A cheap, stable fingerprint of entry bytes (FNV-1a). Collisions only weaken a check, never fake a violation. */
+export function fingerprint(data: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < data.length; i++) {
+    hash ^= data[i]!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash ^ data.length) >>> 0;
+}
+
+function termAt(storage: Storage, index: number): number | undefined {
+  if (index === 0) return 0;
+  try {
+    return storage.term(index);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks the Raft safety properties (Raft paper, Figure 3) incrementally, so
+ * that they can run after every simulator step:
+ *
+ * - Election Safety: at most one leader per term.
+ * - Log Matching: if two logs hold an entry with the same index and term, the
+ *   entries are identical and so are the logs up to it. Checked by induction:
+ *   every (index, term) ever written must always carry the same bytes and the
+ *   same previous term.
+ * - Leader Completeness: a leader's log holds every entry committed before.
+ * - State Machine Safety: no two nodes apply different entries at an index.
+ * - Commit monotonic: a node's commit index never decreases while it runs,
+ *   and what is committed never changes.
+ */
+export class RaftInvariants {
+  readonly violations: Violation[] = [];
+  readonly #now: () => number;
+  readonly #leaderOfTerm = new Map<number, NodeId>();
+  readonly #written = new Map<string, { readonly prevTerm: number | undefined; readonly print: number }>();
+  /** index → term and fingerprint of the committed entry. */
+  readonly #committed: { term: number; print: number }[] = [];
+  readonly #applied: number[] = [];
+  readonly #lastCommit = new Map<NodeId, number>();
+  readonly #lastApplied = new Map<NodeId, number>();
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  get committedIndex(): number {
+    return this.#committed.length;
+  }
+
+  #fail(invariant: Violation['invariant'], message: string): void {
+    // Keep the first few; one broken invariant tends to cascade.
+    if (this.violations.length < 20) this.violations.push({ invariant, message, atMs: this.#now() });
+  }
+
+  /** Log Matching, for entries just written to `node`'s log. */
+  onAppend(node: NodeId, entries: readonly Entry[], storage: Storage): void {
+    let prevTerm = termAt(storage, entries[0]!.index - 1);
+    for (const entry of entries) {
+      const key = `${entry.index}:${entry.term}`;
+      const print = fingerprint(entry.data);
+      const seen = this.#written.get(key);
+      if (seen === undefined) {
+        this.#written.set(key, { prevTerm, print });
+      } else if (seen.print !== print) {
+        this.#fail('log-matching', `${node} wrote different data at index ${entry.index} term ${entry.term}`);
+      } else if (seen.prevTerm !== undefined && prevTerm !== undefined && seen.prevTerm !== prevTerm) {
+        this.#fail(
+          'log-matching',
+          `${node} has entry ${entry.index}@${entry.term} after term ${prevTerm}, another log after term ${seen.prevTerm}`,
+        );
+      }
+      prevTerm = entry.term;
+    }
+  }
+
+  /** Called when a node restarts: its volatile commit and applied indexes start over. */
+  onRestart(node: NodeId): void {
+    this.#lastCommit.delete(node);
+    this.#lastApplied.delete(node);
+  }
+
+  /** Election Safety, Leader Completeness and commit bookkeeping, from a node's current status. */
+  observe(node: NodeId, role: string, term: number, commit: number, storage: Storage): void {
+    if (role === 'leader') {
+      const leader = this.#leaderOfTerm.get(term);
+      if (leader === undefined) {
+        this.#leaderOfTerm.set(term, node);
+        this.#checkLeaderCompleteness(node, term, storage);
+      } else if (leader !== node) {
+        this.#fail('election-safety', `two leaders in term ${term}: ${leader} and ${node}`);
+      }
+    }
+    const last = this.#lastCommit.get(node) ?? 0;
+    if (commit < last) this.#fail('commit-monotonic', `${node} commit went from ${last} to ${commit}`);
+    if (commit > last) {
+      this.#lastCommit.set(node, commit);
+      this.#recordCommitted(node, Math.max(last + 1, 1), commit, storage);
+    }
+  }
+
+  #recordCommitted(node: NodeId, from: number, to: number, storage: Storage): void {
+    const first = Math.max(from, storage.firstIndex());
+    if (first > to) return;
+    const entries = storage.entries(first, to + 1);
+    for (const entry of entries) {
+      const print = fingerprint(entry.data);
+      const known = this.#committed[entry.index - 1];
+      if (known === undefined) {
+        if (entry.index - 1 === this.#committed.length) this.#committed.push({ term: entry.term, print });
+        // A gap means an earlier index was never observed committed on any
+        // node we looked at; it will be filled when one reports it.
+        else this.#committed[entry.index - 1] = { term: entry.term, print };
+      } else if (known.term !== entry.term || known.print !== print) {
+        this.#fail(
+          'state-machine-safety',
+          `${node} committed ${entry.index}@${entry.term} but ${entry.index}@${known.term} was committed before`,
+        );
+      }
+    }
+  }
+
+  #checkLeaderCompleteness(node: NodeId, term: number, storage: Storage): void {
+    const first = storage.firstIndex();
+    for (let index = first; index <= this.#committed.length; index++) {
+      const known = this.#committed[index - 1];
+      if (known === undefined) continue;
+      const have = termAt(storage, index);
+      if (have !== known.term) {
+        this.#fail(
+          'leader-completeness',
+          `leader ${node} of term ${term} lacks committed entry ${index}@${known.term} (has ${have ?? 'nothing'})`,
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * State Machine Safety: every node applies the same command at each index,
+   * in increasing index order. (Leader no-ops never reach the state machine,
+   * so indexes may skip.)
+   */
+  onApply(node: NodeId, index: number, command: Uint8Array): void {
+    const print = fingerprint(command);
+    const last = this.#lastApplied.get(node) ?? 0;
+    if (index <= last) this.#fail('state-machine-safety', `${node} applied index ${index} after ${last}`);
+    this.#lastApplied.set(node, index);
+    const known = this.#applied[index - 1];
+    if (known === undefined) this.#applied[index - 1] = print;
+    else if (known !== print) this.#fail('state-machine-safety', `${node} applied a different entry at index ${index}`);
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  BusyError,
+  encodeKvCommand,
+  NotLeaderError,
+  ProposalDroppedError,
+  type Clock,
+  type KvCommand,
+  type KvQuery,
+  type KvQueryResult,
+  type KvResult,
+  type NodeId,
+  type Random,
+  type RaftNode,
+} from '@synod/core';
+import type { KvInput, KvOutput } from '../history/kv-ops.js';
+
+/** What the workload needs from the cluster: a way to reach a running node. */
+export interface WorkloadCluster {
+  /** The running node with this id, or undefined when it is down. */
+  node(id: NodeId): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined;
+  readonly ids: readonly NodeId[];
+}
+
+/** How the workload reports each operation; the history recorder implements it. */
+export interface OperationLog {
+  invoke(client: string, input: KvInput): number;
+  ok(opId: number, output: KvOutput): void;
+  fail(opId: number): void;
+  /** The outcome is unknown: the operation stays open until the end of the history. */
+  info(opId: number): void;
+}
+
+export interface KvWorkloadOptions {
+  readonly clients: number;
+  readonly keys: number;
+  /** Per-operation deadline in virtual ms. */
+  readonly timeoutMs: number;
+  /** Think time between a client's operations, in virtual ms [min, max]. */
+  readonly thinkMs: readonly [number, number];
+}
+
+/**
+ * Closed-loop KV clients for the simulator, in the style of Jepsen: each
+ * client has one operation in flight, picks a node (the leader it last heard
+ * of, or a random one), and records invoke and completion. Mutations whose
+ * outcome is unknown (timeout, node stopped) are recorded as `info` and the
+ * client continues under a new id, as a crashed Jepsen process would.
+ */
+export class KvWorkload {
+  readonly #cluster: WorkloadCluster;
+  readonly #log: OperationLog;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #options: KvWorkloadOptions;
+  #running = false;
+  #inFlight = 0;
+  #valueSeq = 0;
+  #leaderHint: NodeId | undefined;
+  readonly #clientIncarnation: number[] = [];
+  readonly counts = { ok: 0, fail: 0, info: 0 };
+
+  constructor(cluster: WorkloadCluster, log: OperationLog, clock: Clock, random: Random, options: KvWorkloadOptions) {
+    this.#cluster = cluster;
+    this.#log = log;
+    this.#clock = clock;
+    this.#random = random;
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#running = true;
+    for (let c = 0; c < this.#options.clients; c++) {
+      this.#clientIncarnation[c] = 0;
+      this.#schedule(c);
+    }
+  }
+
+  /** Stops issuing new operations; those in flight still complete. */
+  stop(): void {
+    this.#running = false;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #schedule(client: number): void {
+    if (!this.#running) return;
+    const [min, max] = this.#options.thinkMs;
+    this.#clock.setTimeout(() => void this.#runOne(client), min + this.#random.int(max - min + 1));
+  }
+
+  #pickNode(): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined {
+    if (this.#leaderHint !== undefined && this.#random.next() < 0.8) {
+      const leader = this.#cluster.node(this.#leaderHint);
+      if (leader !== undefined) return leader;
+    }
+    const ids = this.#cluster.ids;
+    return this.#cluster.node(ids[this.#random.int(ids.length)]!);
+  }
+
+  #nextInput(): KvInput {
+    const key = `k${this.#random.int(this.#options.keys)}`;
+    const roll = this.#random.int(10);
+    if (roll < 4) return { f: 'get', key };
+    if (roll < 7) return { f: 'put', key, value: `v${++this.#valueSeq}` };
+    if (roll < 9) {
+      const expected = this.#random.int(3) === 0 ? null : `v${1 + this.#random.int(Math.max(1, this.#valueSeq))}`;
+      return { f: 'cas', key, expected, value: `v${++this.#valueSeq}` };
+    }
+    return { f: 'delete', key };
+  }
+
+  async #runOne(client: number): Promise<void> {
+    if (!this.#running) return;
+    const node = this.#pickNode();
+    if (node === undefined) {
+      this.#schedule(client);
+      return;
+    }
+    const input = this.#nextInput();
+    const clientId = `c${client}.${this.#clientIncarnation[client]}`;
+    const opId = this.#log.invoke(clientId, input);
+    this.#inFlight++;
+    try {
+      const output = await this.#execute(node, input);
+      this.#log.ok(opId, output);
+      this.counts.ok++;
+    } catch (error) {
+      if (error instanceof NotLeaderError) this.#leaderHint = error.leaderHint;
+      if (input.f === 'get' || definitelyNotApplied(error)) {
+        this.#log.fail(opId);
+        this.counts.fail++;
+      } else {
+        this.#log.info(opId);
+        this.counts.info++;
+        this.#clientIncarnation[client] = (this.#clientIncarnation[client] ?? 0) + 1;
+      }
+    } finally {
+      this.#inFlight--;
+    }
+    this.#schedule(client);
+  }
+
+  async #execute(node: RaftNode<KvResult, KvQuery, KvQueryResult>, input: KvInput): Promise<KvOutput> {
+    const timeoutMs = this.#options.timeoutMs;
+    if (input.f === 'get') {
+      const result = await node.read({ type: 'get', key: input.key }, { consistency: 'linearizable', timeoutMs });
+      if (result.type !== 'get') throw new Error(`unexpected query result ${result.type}`);
+      return { f: 'get', value: result.kv?.value ?? null };
+    }
+    const result = await node.propose(encodeKvCommand(toCommand(input)), { timeoutMs });
+    switch (result.type) {
+      case 'put':
+        return { f: 'put' };
+      case 'cas':
+        return { f: 'cas', swapped: result.succeeded };
+      case 'delete':
+        return { f: 'delete', existed: result.deleted };
+      default:
+        throw new Error(`unexpected result ${result.type} for ${input.f}`);
+    }
+  }
+}
+
+function toCommand(input: Exclude<KvInput, { f: 'get' }>): KvCommand {
+  switch (input.f) {
+    case 'put':
+      return { type: 'put', key: input.key, value: input.value };
+    case 'delete':
+      return { type: 'delete', key: input.key };
+    case 'cas':
+      return {
+        type: 'cas',
+        key: input.key,
+        expected: input.expected === null ? { kind: 'absent' } : { kind: 'value', value: input.expected },
+        value: input.value,
+      };
+    case 'append':
+      throw new Error('append is not part of the simulator workload');
+  }
+}
+
+/** Errors after which the proposal can never apply; anything else leaves the outcome unknown. */
+function definitelyNotApplied(error: unknown): boolean {
+  return error instanceof NotLeaderError || error instanceof ProposalDroppedError || error instanceof BusyError;
+}

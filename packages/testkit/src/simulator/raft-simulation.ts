@@ -1,0 +1,308 @@
+import {
+  KvStateMachine,
+  RaftNode,
+  SeededRandom,
+  VirtualClock,
+  encodeKvCommand,
+  type ApplyContext,
+  type KvQuery,
+  type KvQueryResult,
+  type KvResult,
+  type NodeId,
+  type Random,
+  type StateMachine,
+} from '@synod/core';
+import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
+import { RaftInvariants, type Violation } from './invariants.js';
+import { KvWorkload, type OperationLog } from './kv-workload.js';
+import { SimStorage } from './sim-storage.js';
+
+/** What a simulation run needs. Everything random derives from `seed`. */
+export interface RaftSimulationOptions {
+  readonly seed: number;
+  /** Cluster size, 1 to 9. */
+  readonly nodes: number;
+  /** Number of scheduler events (message deliveries, ticks, client actions) in the fault phase. */
+  readonly steps: number;
+  /** Inject faults during the fault phase. @default true */
+  readonly faults?: boolean;
+  /** Run KV clients and check their history. @default true */
+  readonly workload?: boolean;
+  /** Virtual time allowed, after healing, for a leader to be elected and a proposal to commit. @default 10000 */
+  readonly livenessBoundMs?: number;
+  /** Receives the operation log of the client workload (the history recorder). */
+  readonly operationLog?: OperationLog;
+}
+
+export interface RaftSimulationResult {
+  readonly seed: number;
+  readonly violations: readonly Violation[];
+  readonly virtualTimeMs: number;
+  readonly committedIndex: number;
+  readonly faultsInjected: number;
+  readonly crashes: number;
+  readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
+}
+
+const TICK_MS = 10;
+const ELECTION_TICKS = 10;
+
+type SimRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
+
+/** Hands every applied command to the invariant checker before the KV state machine applies it. */
+class ObservedStateMachine implements StateMachine<Uint8Array, KvResult, KvQuery, KvQueryResult> {
+  readonly #inner = new KvStateMachine();
+  constructor(private readonly observe: (index: number, command: Uint8Array) => void) {}
+  apply(command: Uint8Array, context: ApplyContext): KvResult {
+    this.observe(context.index, command);
+    return this.#inner.apply(command, context);
+  }
+  query(query: KvQuery): KvQueryResult {
+    return this.#inner.query(query);
+  }
+  snapshot(): Uint8Array {
+    return this.#inner.snapshot();
+  }
+  restore(snapshot: Uint8Array): void {
+    this.#inner.restore(snapshot);
+  }
+}
+
+/** Lets every promise continuation that the last event caused run, before the next event. */
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs one seeded Raft simulation: a cluster on the in-memory network with a
+ * virtual clock, random faults (drops, delays, duplicates, reordering,
+ * partitions, one-way cuts, crash-restart losing unsynced writes), a KV
+ * client workload, and the safety invariants checked after every step. Then
+ * it heals everything and checks liveness: a leader is elected and a
+ * proposal commits within `livenessBoundMs` of virtual time.
+ *
+ * The same options always produce the same run.
+ *
+ * @example
+ * ```ts
+ * const result = await simulateRaft({ seed: 7, nodes: 5, steps: 5000 });
+ * if (result.violations.length > 0) console.log(result.violations);
+ * ```
+ */
+export async function simulateRaft(options: RaftSimulationOptions): Promise<RaftSimulationResult> {
+  const simulation = new RaftSimulation(options);
+  return simulation.run();
+}
+
+class RaftSimulation {
+  readonly #options: RaftSimulationOptions;
+  readonly #clock = new VirtualClock();
+  readonly #random: Random;
+  readonly #faultRandom: Random;
+  readonly #network: MemoryNetwork;
+  readonly #invariants: RaftInvariants;
+  readonly #ids: NodeId[];
+  readonly #storages = new Map<NodeId, SimStorage>();
+  readonly #running = new Map<NodeId, SimRaftNode>();
+  #faultsInjected = 0;
+  #crashes = 0;
+
+  constructor(options: RaftSimulationOptions) {
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) {
+      throw new RangeError(`nodes must be an integer from 1 to 9, got ${options.nodes}`);
+    }
+    this.#options = options;
+    const root = new SeededRandom(options.seed);
+    this.#random = root.fork();
+    this.#faultRandom = root.fork();
+    this.#network = new MemoryNetwork({
+      clock: this.#clock,
+      random: root.fork(),
+      clusterId: 'sim',
+      faults: { delay: { kind: 'uniform', minMs: 1, maxMs: 5 } },
+    });
+    this.#invariants = new RaftInvariants(() => this.#clock.now());
+    this.#ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+  }
+
+  async run(): Promise<RaftSimulationResult> {
+    for (const id of this.#ids) {
+      this.#storages.set(id, new SimStorage());
+      this.#startNode(id);
+    }
+    const workload = new KvWorkload(
+      { node: (id) => this.#running.get(id), ids: this.#ids },
+      this.#options.operationLog ?? nullLog,
+      this.#clock,
+      this.#random.fork(),
+      { clients: 3, keys: 3, timeoutMs: 20 * TICK_MS * ELECTION_TICKS, thinkMs: [1, 30] },
+    );
+    if (this.#options.workload !== false) workload.start();
+
+    for (let step = 0; step < this.#options.steps; step++) {
+      if (this.#options.faults !== false) this.#maybeInjectFault();
+      await this.#step();
+      if (this.#invariants.violations.length > 0) break;
+    }
+
+    workload.stop();
+    if (this.#invariants.violations.length === 0) await this.#healAndCheckLiveness();
+    // Let the operations still in flight finish, so few stay open.
+    const drainUntil = this.#clock.now() + 20 * TICK_MS * ELECTION_TICKS + 100;
+    while (workload.inFlight > 0 && this.#clock.now() < drainUntil) await this.#step();
+
+    for (const node of this.#running.values()) await node.stop();
+    await this.#network.close();
+    return {
+      seed: this.#options.seed,
+      violations: this.#invariants.violations,
+      virtualTimeMs: this.#clock.now(),
+      committedIndex: this.#invariants.committedIndex,
+      faultsInjected: this.#faultsInjected,
+      crashes: this.#crashes,
+      operations: { ...workload.counts },
+    };
+  }
+
+  /** Fires the next scheduled event, lets its continuations run, and checks the invariants. */
+  async #step(): Promise<void> {
+    this.#clock.runNext();
+    await drainMicrotasks();
+    for (const [id, node] of this.#running) {
+      const status = node.status();
+      this.#invariants.observe(id, status.role, status.term, status.commitIndex, this.#storages.get(id)!);
+    }
+  }
+
+  #startNode(id: NodeId): void {
+    const storage = this.#storages.get(id)!;
+    storage.onAppend = (entries, live) => this.#invariants.onAppend(id, entries, live);
+    const node: SimRaftNode = new RaftNode({
+      raft: { id, voters: this.#ids, electionTicks: ELECTION_TICKS, heartbeatTicks: 1 },
+      clusterId: 'sim',
+      transport: this.#network.endpoint(id),
+      storage,
+      stateMachine: new ObservedStateMachine((index, command) => this.#invariants.onApply(id, index, command)),
+      clock: this.#clock,
+      random: this.#random.fork(),
+      tickIntervalMs: TICK_MS,
+    });
+    this.#running.set(id, node);
+    node.start();
+  }
+
+  async #crash(id: NodeId): Promise<void> {
+    const node = this.#running.get(id);
+    if (node === undefined) return;
+    this.#running.delete(id);
+    this.#crashes++;
+    await node.stop();
+    this.#network.crash(id);
+    this.#storages.set(id, this.#storages.get(id)!.crash(this.#faultRandom));
+  }
+
+  #restart(id: NodeId): void {
+    if (this.#running.has(id)) return;
+    this.#network.restart(id);
+    this.#invariants.onRestart(id);
+    this.#startNode(id);
+  }
+
+  #maybeInjectFault(): void {
+    const r = this.#faultRandom;
+    if (r.next() >= 1 / 200) return;
+    this.#faultsInjected++;
+    const ids = this.#ids;
+    const pick = (): NodeId => ids[r.int(ids.length)]!;
+    switch (r.int(8)) {
+      case 0: {
+        const shuffled = [...ids].sort(() => r.next() - 0.5);
+        const cut = 1 + r.int(Math.max(1, ids.length - 1));
+        this.#network.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+        break;
+      }
+      case 1:
+        this.#network.heal();
+        break;
+      case 2:
+        void this.#crash(pick());
+        break;
+      case 3: {
+        const down = ids.filter((id) => !this.#running.has(id));
+        if (down.length > 0) this.#restart(down[r.int(down.length)]!);
+        break;
+      }
+      case 4:
+        this.#network.setFaults(randomLinkFaults(r));
+        break;
+      case 5: {
+        const from = pick();
+        const to = pick();
+        if (from !== to) this.#network.cutLink(from, to);
+        break;
+      }
+      case 6: {
+        const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+        if (leader !== undefined) this.#network.isolate(leader.id);
+        break;
+      }
+      case 7:
+        this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
+        break;
+    }
+  }
+
+  async #healAndCheckLiveness(): Promise<void> {
+    this.#network.heal();
+    this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
+    for (const id of this.#ids) this.#restart(id);
+    const healedAt = this.#clock.now();
+    const bound = this.#options.livenessBoundMs ?? 10_000;
+    const deadline = healedAt + bound;
+    let committed = false;
+    let attempt: Promise<void> | undefined;
+    while (!committed && this.#clock.now() < deadline && this.#invariants.violations.length === 0) {
+      if (attempt === undefined) {
+        const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+        if (leader !== undefined) {
+          attempt = leader
+            .propose(encodeKvCommand({ type: 'put', key: 'liveness', value: String(this.#options.seed) }), {
+              timeoutMs: 20 * TICK_MS * ELECTION_TICKS,
+            })
+            .then(
+              () => {
+                committed = true;
+              },
+              () => {
+                attempt = undefined;
+              },
+            );
+        }
+      }
+      await this.#step();
+    }
+    if (!committed && this.#invariants.violations.length === 0) {
+      this.#invariants.violations.push({
+        invariant: 'liveness',
+        message: `no proposal committed within ${bound} ms of virtual time after healing`,
+        atMs: this.#clock.now(),
+      });
+    }
+  }
+}
+
+function randomLinkFaults(r: Random): LinkFaults {
+  return {
+    dropRate: r.next() * 0.2,
+    duplicateRate: r.next() * 0.05,
+    delay: { kind: 'uniform', minMs: 1, maxMs: 1 + r.int(30) },
+    reorder: { rate: r.next() * 0.2, maxExtraDelayMs: 1 + r.int(20) },
+  };
+}
+
+const nullLog: OperationLog = {
+  invoke: () => 0,
+  ok: () => undefined,
+  fail: () => undefined,
+  info: () => undefined,
+};

@@ -1,0 +1,127 @@
+import { MemoryStorage, type Entry, type HardState, type Random, type Snapshot, type Storage } from '@synod/core';
+
+type PendingWrite =
+  | { readonly kind: 'append'; readonly entries: readonly Entry[] }
+  | { readonly kind: 'hard-state'; readonly hardState: HardState }
+  | { readonly kind: 'snapshot'; readonly snapshot: Snapshot }
+  | { readonly kind: 'compact'; readonly index: number };
+
+/** Called with every batch of entries written to the log, for the Log Matching check. */
+export type AppendObserver = (entries: readonly Entry[], storage: Storage) => void;
+
+/**
+ * A Storage for the simulator that models exactly what a crash loses.
+ *
+ * Writes are visible at once (as with a page cache) but become durable only
+ * at `sync()`. {@link SimStorage.crash} returns what a restarted process
+ * would find: everything synced, plus a random prefix of the writes not yet
+ * synced, because a disk may have written some of them on its own.
+ */
+export class SimStorage implements Storage {
+  readonly #live: MemoryStorage;
+  readonly #durable: MemoryStorage;
+  #pending: PendingWrite[] = [];
+  onAppend: AppendObserver | undefined;
+
+  constructor(durable: MemoryStorage = new MemoryStorage()) {
+    this.#durable = durable;
+    this.#live = cloneMemoryStorage(durable);
+  }
+
+  initialState() {
+    return this.#live.initialState();
+  }
+  entries(lo: number, hi: number, maxBytes?: number) {
+    return this.#live.entries(lo, hi, maxBytes);
+  }
+  term(index: number) {
+    return this.#live.term(index);
+  }
+  firstIndex() {
+    return this.#live.firstIndex();
+  }
+  lastIndex() {
+    return this.#live.lastIndex();
+  }
+  snapshot() {
+    return this.#live.snapshot();
+  }
+
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    this.#live.append(entries);
+    this.#pending.push({ kind: 'append', entries });
+    this.onAppend?.(entries, this.#live);
+  }
+
+  setHardState(hardState: HardState): void {
+    this.#live.setHardState(hardState);
+    this.#pending.push({ kind: 'hard-state', hardState });
+  }
+
+  applySnapshot(snapshot: Snapshot): void {
+    this.#live.applySnapshot(snapshot);
+    this.#pending.push({ kind: 'snapshot', snapshot });
+  }
+
+  compact(index: number): void {
+    this.#live.compact(index);
+    this.#pending.push({ kind: 'compact', index });
+  }
+
+  sync(): Promise<void> {
+    for (const write of this.#pending) applyWrite(this.#durable, write);
+    this.#pending = [];
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Number of writes not yet synced. */
+  get unsyncedWrites(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * What survives a crash now: the synced state plus a random prefix of the
+   * unsynced writes. The returned storage is a new instance for the
+   * restarted node; this one must not be used again.
+   */
+  crash(random: Random): SimStorage {
+    const survivors = random.int(this.#pending.length + 1);
+    for (const write of this.#pending.slice(0, survivors)) applyWrite(this.#durable, write);
+    this.#pending = [];
+    return new SimStorage(cloneMemoryStorage(this.#durable));
+  }
+}
+
+function applyWrite(storage: MemoryStorage, write: PendingWrite): void {
+  switch (write.kind) {
+    case 'append':
+      storage.append(write.entries);
+      break;
+    case 'hard-state':
+      storage.setHardState(write.hardState);
+      break;
+    case 'snapshot':
+      storage.applySnapshot(write.snapshot);
+      break;
+    case 'compact':
+      storage.compact(write.index);
+      break;
+  }
+}
+
+/** A deep copy of a MemoryStorage, through its public API. */
+export function cloneMemoryStorage(source: MemoryStorage): MemoryStorage {
+  const copy = new MemoryStorage();
+  const snapshot = source.snapshot();
+  if (snapshot.metadata.index > 0) copy.applySnapshot(snapshot);
+  const first = source.firstIndex();
+  const last = source.lastIndex();
+  if (last >= first) copy.append(source.entries(first, last + 1));
+  copy.setHardState(source.initialState().hardState);
+  return copy;
+}
