@@ -1,0 +1,39 @@
+import { runCheckHistory, runSimCommand, EXIT_USAGE, type CommandIo } from '@synod/testkit';
+import { runDemo } from './demo/run-demo.js';
+
+const HELP = `synod: consensus and failure detection for TypeScript
+
+commands:
+  synod demo [--nodes 5] [--port P] [--seed S] [--duration SECONDS] [--no-chaos]
+      an in-process Raft cluster with a workload and a dashboard
+  synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M]
+      seeded fault-injection simulations with invariant checks
+  synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]
+      checks a recorded history for linearizability
+  synod help`;
+
+/**
+ * The `synod` command line. Returns the exit code; never throws for bad
+ * input (it prints a clear message instead).
+ */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return runDemo(rest, io);
+    case 'sim':
+      return runSimCommand(rest, io);
+    case 'check-history':
+      return runCheckHistory(rest, io);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(HELP);
+      return command === undefined ? EXIT_USAGE : 0;
+    default:
+      io.stderr(`synod: unknown command '${command}'`);
+      io.stderr(HELP);
+      return EXIT_USAGE;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * The Synod benchmark harness (private). Run it with `pnpm bench [suite…]`.
+ *
+ * @packageDocumentation
+ */
+export { machineFacts, quantile, writeReport, type BenchResult, type MachineFacts, type SuiteReport } from './results.js';
+export { raftMemorySuite, type RaftMemoryOptions } from './suites/raft-memory.js';
