@@ -2,3 +2,4 @@ export { simulateRaft, type RaftSimulationOptions, type RaftSimulationResult } f
 export { RaftInvariants, fingerprint, type Violation } from './invariants.js';
 export { SimStorage, cloneMemoryStorage, type AppendObserver } from './sim-storage.js';
 export { KvWorkload, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';
+export { driveClock, driveUntil, drainMicrotasks } from './drive-clock.js';

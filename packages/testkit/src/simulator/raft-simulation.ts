@@ -13,6 +13,7 @@ import {
   type StateMachine,
 } from '@synod/core';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
+import { drainMicrotasks } from './drive-clock.js';
 import { RaftInvariants, type Violation } from './invariants.js';
 import { KvWorkload, type OperationLog } from './kv-workload.js';
 import { SimStorage } from './sim-storage.js';
@@ -66,11 +67,6 @@ class ObservedStateMachine implements StateMachine<Uint8Array, KvResult, KvQuery
   restore(snapshot: Uint8Array): void {
     this.#inner.restore(snapshot);
   }
-}
-
-/** Lets every promise continuation that the last event caused run, before the next event. */
-function drainMicrotasks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
