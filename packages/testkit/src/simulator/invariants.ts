@@ -53,8 +53,12 @@ export class RaftInvariants {
   readonly #now: () => number;
   readonly #leaderOfTerm = new Map<number, NodeId>();
   readonly #written = new Map<string, { readonly prevTerm: number | undefined; readonly print: number }>();
-  /** index → term and fingerprint of the committed entry. */
-  readonly #committed: { term: number; print: number }[] = [];
+  /**
+   * index → term and fingerprint of the committed entry, and the lowest term
+   * in which any node reported it committed (an upper bound of the term in
+   * which it really became committed).
+   */
+  readonly #committed: { term: number; print: number; committedBy: number }[] = [];
   readonly #applied: number[] = [];
   readonly #lastCommit = new Map<NodeId, number>();
   readonly #lastApplied = new Map<NodeId, number>();
@@ -114,11 +118,11 @@ export class RaftInvariants {
     if (commit < last) this.#fail('commit-monotonic', `${node} commit went from ${last} to ${commit}`);
     if (commit > last) {
       this.#lastCommit.set(node, commit);
-      this.#recordCommitted(node, Math.max(last + 1, 1), commit, storage);
+      this.#recordCommitted(node, term, Math.max(last + 1, 1), commit, storage);
     }
   }
 
-  #recordCommitted(node: NodeId, from: number, to: number, storage: Storage): void {
+  #recordCommitted(node: NodeId, term: number, from: number, to: number, storage: Storage): void {
     const first = Math.max(from, storage.firstIndex());
     if (first > to) return;
     const entries = storage.entries(first, to + 1);
@@ -126,24 +130,30 @@ export class RaftInvariants {
       const print = fingerprint(entry.data);
       const known = this.#committed[entry.index - 1];
       if (known === undefined) {
-        if (entry.index - 1 === this.#committed.length) this.#committed.push({ term: entry.term, print });
-        // A gap means an earlier index was never observed committed on any
-        // node we looked at; it will be filled when one reports it.
-        else this.#committed[entry.index - 1] = { term: entry.term, print };
+        // A gap (an earlier index not yet seen committed) fills in when a node reports it.
+        this.#committed[entry.index - 1] = { term: entry.term, print, committedBy: term };
       } else if (known.term !== entry.term || known.print !== print) {
         this.#fail(
           'state-machine-safety',
           `${node} committed ${entry.index}@${entry.term} but ${entry.index}@${known.term} was committed before`,
         );
+      } else if (term < known.committedBy) {
+        this.#committed[entry.index - 1] = { ...known, committedBy: term };
       }
     }
   }
 
+  /**
+   * Leader Completeness concerns leaders of higher terms only: a leader of
+   * term L must hold every entry committed in a term below L. (A candidate
+   * can win a lower term late, from delayed votes, after a higher term has
+   * committed more; it steps down as soon as it hears of that term.)
+   */
   #checkLeaderCompleteness(node: NodeId, term: number, storage: Storage): void {
     const first = storage.firstIndex();
     for (let index = first; index <= this.#committed.length; index++) {
       const known = this.#committed[index - 1];
-      if (known === undefined) continue;
+      if (known === undefined || known.committedBy >= term) continue;
       const have = termAt(storage, index);
       if (have !== known.term) {
         this.#fail(

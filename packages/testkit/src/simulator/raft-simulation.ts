@@ -12,6 +12,7 @@ import {
   type Random,
   type StateMachine,
 } from '@synod/core';
+import { createEnvelopeCodec } from '@synod/protocol';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
 import { drainMicrotasks } from './drive-clock.js';
 import { RaftInvariants, type Violation } from './invariants.js';
@@ -31,6 +32,14 @@ export interface RaftSimulationOptions {
   readonly workload?: boolean;
   /** Virtual time allowed, after healing, for a leader to be elected and a proposal to commit. @default 10000 */
   readonly livenessBoundMs?: number;
+  /** Send every message through the protobuf envelope codec, so aliasing and codec bugs show. @default true */
+  readonly wireCodec?: boolean;
+  /**
+   * Model disks whose fsync lies (acknowledges before data is durable). Raft
+   * cannot be safe then; this exists to check that the simulator notices.
+   * @default false
+   */
+  readonly lyingDisks?: boolean;
   /** Receives the operation log of the client workload (the history recorder). */
   readonly operationLog?: OperationLog;
 }
@@ -116,6 +125,7 @@ class RaftSimulation {
       random: root.fork(),
       clusterId: 'sim',
       faults: { delay: { kind: 'uniform', minMs: 1, maxMs: 5 } },
+      ...(options.wireCodec === false ? {} : { codec: createEnvelopeCodec() }),
     });
     this.#invariants = new RaftInvariants(() => this.#clock.now());
     this.#ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
@@ -123,7 +133,7 @@ class RaftSimulation {
 
   async run(): Promise<RaftSimulationResult> {
     for (const id of this.#ids) {
-      this.#storages.set(id, new SimStorage());
+      this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true));
       this.#startNode(id);
     }
     const workload = new KvWorkload(

@@ -23,7 +23,16 @@ export class SimStorage implements Storage {
   #pending: PendingWrite[] = [];
   onAppend: AppendObserver | undefined;
 
-  constructor(durable: MemoryStorage = new MemoryStorage()) {
+  /**
+   * @param durable what is on disk at start-up
+   * @param lyingSync model a disk whose fsync returns before the data is
+   *   durable. Raft is not safe on such a disk; the simulator uses this to
+   *   show that its checks notice.
+   */
+  constructor(
+    durable: MemoryStorage = new MemoryStorage(),
+    private readonly lyingSync = false,
+  ) {
     this.#durable = durable;
     this.#live = cloneMemoryStorage(durable);
   }
@@ -70,6 +79,7 @@ export class SimStorage implements Storage {
   }
 
   sync(): Promise<void> {
+    if (this.lyingSync) return Promise.resolve();
     for (const write of this.#pending) applyWrite(this.#durable, write);
     this.#pending = [];
     return Promise.resolve();
@@ -93,7 +103,7 @@ export class SimStorage implements Storage {
     const survivors = random.int(this.#pending.length + 1);
     for (const write of this.#pending.slice(0, survivors)) applyWrite(this.#durable, write);
     this.#pending = [];
-    return new SimStorage(cloneMemoryStorage(this.#durable));
+    return new SimStorage(cloneMemoryStorage(this.#durable), this.lyingSync);
   }
 }
 

@@ -28,3 +28,14 @@ describe('raft simulation', () => {
     }
   });
 });
+
+describe('the simulator notices broken durability', () => {
+  it('reports safety violations when disks acknowledge fsync without persisting', async () => {
+    let violating = 0;
+    for (let seed = 1; seed <= 40 && violating === 0; seed++) {
+      const result = await simulateRaft({ seed, nodes: 3, steps: 4000, lyingDisks: true });
+      if (result.violations.some((v) => v.invariant !== 'liveness')) violating++;
+    }
+    expect(violating).toBeGreaterThan(0);
+  });
+});
