@@ -66,6 +66,11 @@ export class Inflights {
     if (this.#count === 0) this.#start = 0;
   }
 
+  /** Frees the oldest message (used when it was probably lost, to let the pipeline make progress). */
+  freeFirstOne(): void {
+    if (this.#count > 0) this.freeLE(this.#indexes[this.#start]!);
+  }
+
   /** Empties the window (the follower changed state and its pipeline restarts). */
   reset(): void {
     this.#start = 0;

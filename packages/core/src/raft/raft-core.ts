@@ -283,7 +283,7 @@ export class RaftCore {
     const pr = this.#tracker.get(target);
     if (pr === undefined) return;
     if (pr.match === this.#log.lastIndex()) this.#sendTimeoutNow(target);
-    else this.#sendAppend(target, true);
+    else this.#sendAppend(target, 'news');
   }
 
   /**
@@ -898,17 +898,21 @@ export class RaftCore {
 
   #bcastAppend(): void {
     for (const id of this.#tracker.progress().keys()) {
-      if (id !== this.id) this.#sendAppend(id, true);
+      if (id !== this.id) this.#sendAppend(id, 'news');
     }
   }
 
   /**
    * Sends the entries `to` is missing, from its `next` index and at most
    * `maxMessageBytes` of them (§5.3). Returns whether anything was sent.
-   * Empty appends go out only when `sendIfEmpty` and they carry news: a
-   * probe, or a commit index the follower has not been sent.
+   *
+   * `empty` says when an append without entries is worth sending: `never`;
+   * `news` when it is a probe or carries a commit index the follower has not
+   * been sent; `always` to make the follower check its log against ours (a
+   * replicate-state follower that lost appends then rejects, which sends it
+   * back to probe).
    */
-  #sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+  #sendAppend(to: NodeId, empty: 'never' | 'news' | 'always'): boolean {
     const pr = this.#tracker.get(to);
     if (pr === undefined || pr.isPaused()) return false;
     const prevLogIndex = pr.next - 1;
@@ -920,8 +924,8 @@ export class RaftCore {
     }
     const commit = this.#log.committed;
     if (entries.length === 0) {
-      if (!sendIfEmpty) return false;
-      if (pr.state === 'replicate' && pr.sentCommit >= commit) return false;
+      if (empty === 'never') return false;
+      if (empty === 'news' && pr.state === 'replicate' && pr.sentCommit >= commit) return false;
     }
     this.#send({ type: 'append', to, term: this.#term, prevLogIndex, prevLogTerm, entries, commit });
     pr.sentEntries(entries.length, dataBytes(entries));
@@ -978,7 +982,7 @@ export class RaftCore {
       if (m.logTerm > 0) probe = this.#log.findConflictByTerm(m.rejectHint, m.logTerm).index;
       if (pr.maybeDecrTo(m.index, probe)) {
         if (pr.state === 'replicate') pr.becomeProbe();
-        this.#sendAppend(m.from, true);
+        this.#sendAppend(m.from, 'news');
       }
       return;
     }
@@ -1000,10 +1004,10 @@ export class RaftCore {
       this.#bcastAppend();
     } else if (wasPaused) {
       // The window had been full; the acknowledgement freed room.
-      this.#sendAppend(m.from, true);
+      this.#sendAppend(m.from, 'news');
     }
     // Keep the pipeline full while there are entries to send.
-    while (this.#sendAppend(m.from, false)) {
+    while (this.#sendAppend(m.from, 'never')) {
       // each call sends one more message
     }
     if (m.from === this.#leadTransferee && pr.match === this.#log.lastIndex()) {
@@ -1018,7 +1022,10 @@ export class RaftCore {
     pr.lastContactTick = this.#ticks;
     // A heartbeat answer proves the follower is reachable: let a paused probe go again.
     pr.probeSent = false;
-    if (pr.match < this.#log.lastIndex() || pr.state === 'probe') this.#sendAppend(m.from, true);
+    // A full window while the follower answers heartbeats suggests lost
+    // appends: free a slot so the next append reveals the gap.
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.#log.lastIndex() || pr.state === 'probe') this.#sendAppend(m.from, 'always');
     if (m.context === '') return;
     const acks = this.#readOnly.recordAck(m.from, m.context);
     if (acks === undefined || this.#tracker.ackResult(acks) !== 'won') return;
