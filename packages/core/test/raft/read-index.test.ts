@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { NotLeaderError } from '../../src/errors/errors.js';
+import type { HeartbeatRequest } from '../../src/raft/types.js';
+import { harness } from './helpers.js';
+import { Network } from './network.js';
+
+describe('ReadIndex (thesis §6.4)', () => {
+  it('§6.4 the leader answers a safe read only after a quorum acknowledged a heartbeat round carrying it', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const a = net.core('a');
+    a.readIndex('r1');
+    net.flush('a');
+    expect(net.node('a').readStates).toEqual([]);
+    const heartbeats = net.queue.filter((m): m is HeartbeatRequest => m.type === 'heartbeat');
+    expect(heartbeats.map((m) => m.to)).toEqual(['b', 'c']);
+    expect(heartbeats.every((m) => m.context !== '')).toBe(true);
+    net.stabilize();
+    expect(net.node('a').readStates).toEqual([{ index: a.status().commit, context: 'r1' }]);
+  });
+
+  it('§6.4 a leader cut off in a minority never answers a read; it drops it when it steps down', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.isolate('a');
+    net.core('a').readIndex('r1');
+    // CheckQuorum deposes it within two election timeouts (the first check
+    // still sees the acks from before the partition).
+    for (let i = 0; i < 20 && net.core('a').status().role === 'leader'; i++) {
+      net.tick('a');
+      expect(net.node('a').readStates).toEqual([]);
+    }
+    expect(net.core('a').status().role).toBe('follower');
+    expect(net.node('a').readStates).toEqual([]);
+    expect(net.node('a').droppedReads).toEqual(['r1']);
+  });
+
+  it('§6.4 step 1: a new leader answers reads only once an entry of its term is committed', () => {
+    const h = harness('a', ['a', 'b', 'c'], { preVote: false });
+    h.core.campaign();
+    h.drain();
+    h.core.step({ type: 'vote-response', from: 'b', to: 'a', term: 1, reject: false });
+    h.drain();
+    h.core.readIndex('early');
+    const before = h.drain().messages;
+    expect(before.some((m) => m.type === 'heartbeat' && m.context !== '')).toBe(false);
+    h.core.step({ type: 'append-response', from: 'b', to: 'a', term: 1, reject: false, index: 1, rejectHint: 0, logTerm: 0 });
+    const after = h.drain().messages;
+    const round = after.find((m): m is HeartbeatRequest => m.type === 'heartbeat' && m.context !== '');
+    expect(round).toBeDefined();
+    h.core.step({ type: 'heartbeat-response', from: 'c', to: 'a', term: 1, context: round!.context });
+    const { readies } = h.drain();
+    expect(readies.flatMap((r) => r.readStates)).toEqual([{ index: 1, context: 'early' }]);
+  });
+
+  it('§6.4 a follower forwards the read and gets the leader read index back', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    net.core('b').readIndex('fr');
+    net.stabilize();
+    expect(net.delivered.some((m) => m.type === 'read-index' && m.from === 'b' && m.to === 'a')).toBe(true);
+    expect(net.node('b').readStates).toEqual([{ index: net.core('a').status().commit, context: 'fr' }]);
+  });
+
+  it('a follower without a known leader refuses reads with NotLeaderError', () => {
+    const h = harness('b', ['a', 'b', 'c']);
+    expect(() => h.core.readIndex('r')).toThrow(NotLeaderError);
+  });
+
+  it('a forwarded read is dropped when the follower loses its leader', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.isolate('a');
+    net.core('b').readIndex('lost');
+    net.stabilize();
+    net.heal();
+    net.partition(['a'], ['b', 'c']);
+    for (let i = 0; i < 50 && !net.leaders().some((id) => id !== 'a'); i++) net.tickAll();
+    expect(net.node('b').droppedReads).toEqual(['lost']);
+  });
+
+  it('a read sent to a node that is not the leader comes back rejected and is reported dropped', () => {
+    const h = harness('b', ['a', 'b', 'c']);
+    h.core.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, context: '' });
+    h.drain();
+    h.core.readIndex('r');
+    h.drain();
+    h.core.step({ type: 'read-index-response', from: 'a', to: 'b', term: 0, context: 'r', index: 0, reject: true });
+    const { readies } = h.drain();
+    expect(readies.flatMap((r) => r.droppedReads)).toEqual(['r']);
+  });
+
+  it('a single-node leader answers at once, without any messages', () => {
+    const net = new Network(['a']);
+    net.elect('a');
+    const a = net.core('a');
+    a.readIndex('solo');
+    const rd = a.ready();
+    expect(rd.messages).toEqual([]);
+    expect(rd.readStates).toEqual([{ index: a.status().commit, context: 'solo' }]);
+    a.advance(rd);
+  });
+
+  it('lost heartbeat rounds are retried by later heartbeats', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.isolate('a');
+    net.core('a').readIndex('retry');
+    net.stabilize();
+    net.heal();
+    net.tick('a', 1);
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['retry']);
+  });
+});
+
+describe('lease reads (thesis §6.4.1)', () => {
+  const lease = { leaseReads: true, electionTicks: 10, maxClockDriftRatio: 0.1 } as const;
+
+  it('§6.4.1 while the lease holds the leader answers a lease read without a heartbeat round', () => {
+    const net = new Network(['a', 'b', 'c'], { config: lease });
+    net.elect('a');
+    net.tickAll(1); // heartbeat acks establish quorum contact
+    const a = net.core('a');
+    a.readIndex('fast', 'lease');
+    const rd = a.ready();
+    expect(rd.messages).toEqual([]);
+    expect(rd.readStates).toEqual([{ index: a.status().commit, context: 'fast' }]);
+    a.advance(rd);
+  });
+
+  it('§6.4.1 once the lease has expired a lease read falls back to a heartbeat round', () => {
+    const net = new Network(['a', 'b', 'c'], { config: lease });
+    net.elect('a');
+    net.tickAll(1);
+    net.isolate('a');
+    // 9 ticks without quorum contact: lease (10 * 0.9 = 9 ticks) expired, CheckQuorum (10) not yet.
+    net.tick('a', 9);
+    const a = net.core('a');
+    expect(a.status().role).toBe('leader');
+    a.readIndex('slow', 'lease');
+    const rd = a.ready();
+    expect(rd.readStates).toEqual([]);
+    expect(rd.messages.some((m) => m.type === 'heartbeat' && m.context !== '')).toBe(true);
+    a.advance(rd);
+  });
+
+  it('§6.4.1 the lease holds through 8 silent ticks', () => {
+    const net = new Network(['a', 'b', 'c'], { config: lease });
+    net.elect('a');
+    net.tickAll(1);
+    net.isolate('a');
+    net.tick('a', 8);
+    net.core('a').readIndex('ok', 'lease');
+    net.flush('a');
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['ok']);
+  });
+
+  it('a lease read without leaseReads configured runs the safe heartbeat round', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.tickAll(1);
+    const a = net.core('a');
+    a.readIndex('safe', 'lease');
+    const rd = a.ready();
+    expect(rd.readStates).toEqual([]);
+    expect(rd.messages.some((m) => m.type === 'heartbeat' && m.context !== '')).toBe(true);
+    a.advance(rd);
+  });
+
+  it('no lease reads during a leadership transfer (TimeoutNow overrides the followers lease)', () => {
+    const net = new Network(['a', 'b', 'c'], { config: lease });
+    net.elect('a');
+    net.tickAll(1);
+    net.isolate('c');
+    net.core('a').transferLeadership('c');
+    net.stabilize();
+    const a = net.core('a');
+    a.readIndex('during-transfer', 'lease');
+    const rd = a.ready();
+    expect(rd.readStates).toEqual([]);
+    a.advance(rd);
+  });
+});
