@@ -1,0 +1,1 @@
+export { RaftTestCluster, type KvRaftNode, type RaftTestClusterOptions } from './raft-test-cluster.js';
