@@ -13,7 +13,7 @@ if (!project || !entry) {
   process.exit(64);
 }
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const nx = join(root, 'node_modules', 'nx', 'bin', 'nx.js');
+const nx = join(root, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 const build = spawnSync(process.execPath, [nx, 'run', `${project}:build`, '--output-style=static'], {
   cwd: root,
   encoding: 'utf8',

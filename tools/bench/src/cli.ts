@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join, resolve } from 'node:path';
 import { machineFacts, writeReport, type BenchResult } from './results.js';
-import { raftMemorySuite } from './suites/raft-memory.js';
+import { raftInmemSuite } from './suites/raft-inmem.js';
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
@@ -10,11 +10,11 @@ interface Suite {
 }
 
 const suites: Record<string, Suite> = {
-  'raft-memory': {
-    description: '3-node Raft on the in-memory transport, 256-byte puts, 1/16/64 closed-loop clients',
+  'raft-inmem': {
+    description: '3-node Raft in one process (memory transport and storage, no-op state machine), 1/64/1024 in flight',
     run: (quick) =>
-      raftMemorySuite({
-        clients: quick ? [1, 16] : [1, 16, 64],
+      raftInmemSuite({
+        inFlight: quick ? [1, 64] : [1, 64, 1024],
         durationMs: quick ? 1000 : 5000,
         warmupMs: quick ? 300 : 1000,
         runs: quick ? 1 : 3,

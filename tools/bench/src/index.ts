@@ -4,4 +4,4 @@
  * @packageDocumentation
  */
 export { machineFacts, quantile, writeReport, type BenchResult, type MachineFacts, type SuiteReport } from './results.js';
-export { raftMemorySuite, type RaftMemoryOptions } from './suites/raft-memory.js';
+export { raftInmemSuite, type RaftInmemOptions } from './suites/raft-inmem.js';

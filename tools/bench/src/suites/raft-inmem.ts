@@ -1,21 +1,20 @@
-import {
-  encodeKvCommand,
-  KvStateMachine,
-  MemoryStorage,
-  RaftNode,
-  SeededRandom,
-  systemClock,
-  type KvQuery,
-  type KvQueryResult,
-  type KvResult,
-} from '@synod/core';
+import { MemoryStorage, RaftNode, SeededRandom, systemClock, type StateMachine } from '@synod/core';
 import { MemoryNetwork } from '@synod/transport-memory';
 import { quantile, type BenchResult } from '../results.js';
 
-type Node = RaftNode<KvResult, KvQuery, KvQueryResult>;
+type Node = RaftNode<undefined, undefined, undefined>;
 
-export interface RaftMemoryOptions {
-  readonly clients: readonly number[];
+/** Applies nothing: the suite measures consensus, not a state machine. */
+const noopStateMachine: StateMachine<Uint8Array, undefined, undefined, undefined> = {
+  apply: () => undefined,
+  query: () => undefined,
+  snapshot: () => new Uint8Array(0),
+  restore: () => undefined,
+};
+
+export interface RaftInmemOptions {
+  /** Proposals kept in flight at once (closed loop). */
+  readonly inFlight: readonly number[];
   readonly durationMs: number;
   readonly warmupMs: number;
   readonly runs: number;
@@ -29,17 +28,16 @@ async function waitForLeader(nodes: readonly Node[]): Promise<Node> {
   }
 }
 
-/** Closed-loop clients putting 256-byte values through the leader; returns completed latencies. */
-async function drive(leader: Node, clients: number, durationMs: number): Promise<number[]> {
-  const value = 'x'.repeat(256);
+/** Keeps `inFlight` proposals of 256 bytes outstanding on the leader; returns the commit latencies. */
+async function drive(leader: Node, inFlight: number, durationMs: number): Promise<number[]> {
+  const command = new Uint8Array(256).fill(7);
   const latencies: number[] = [];
   const endAt = performance.now() + durationMs;
-  let sequence = 0;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: inFlight }, async () => {
       while (performance.now() < endAt) {
         const started = performance.now();
-        await leader.propose(encodeKvCommand({ type: 'put', key: `k${sequence++ % 1000}`, value }), { timeoutMs: 5000 });
+        await leader.propose(command, { timeoutMs: 10_000 });
         latencies.push(performance.now() - started);
       }
     }),
@@ -48,16 +46,22 @@ async function drive(leader: Node, clients: number, durationMs: number): Promise
 }
 
 /**
- * Throughput and latency of a 3-node Raft cluster on the in-memory transport
- * (real clock, no disk): an upper bound for what the protocol
- * and driver cost, without network or fsync.
+ * Proposals per second and commit latency of a 3-node Raft cluster in one
+ * process: memory transport (zero delay), memory storage, a no-op state
+ * machine. It measures what the protocol and the driver cost, without
+ * network, disk or application.
  */
-export async function raftMemorySuite(options: RaftMemoryOptions): Promise<BenchResult[]> {
+export async function raftInmemSuite(options: RaftInmemOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  for (const clients of options.clients) {
+  for (const inFlight of options.inFlight) {
     const perRun: { opsPerSec: number; p50Ms: number; p99Ms: number }[] = [];
     for (let run = 0; run < options.runs; run++) {
-      const network = new MemoryNetwork({ clock: systemClock, random: new SeededRandom(run + 1), clusterId: 'bench' });
+      const network = new MemoryNetwork({
+        clock: systemClock,
+        random: new SeededRandom(run + 1),
+        clusterId: 'bench',
+        faults: { delay: { kind: 'fixed', ms: 0 } },
+      });
       const ids = ['n1', 'n2', 'n3'];
       const nodes: Node[] = ids.map((id) => {
         const node: Node = new RaftNode({
@@ -65,17 +69,18 @@ export async function raftMemorySuite(options: RaftMemoryOptions): Promise<Bench
           clusterId: 'bench',
           transport: network.endpoint(id),
           storage: new MemoryStorage(),
-          stateMachine: new KvStateMachine(),
+          stateMachine: noopStateMachine,
+          maxPendingOperations: 100_000,
           random: new SeededRandom(run * 10 + id.length),
-          tickIntervalMs: 20,
+          tickIntervalMs: 100,
         });
         node.start();
         return node;
       });
       const leader = await waitForLeader(nodes);
-      await drive(leader, clients, options.warmupMs);
+      await drive(leader, inFlight, options.warmupMs);
       const started = performance.now();
-      const latencies = await drive(leader, clients, options.durationMs);
+      const latencies = await drive(leader, inFlight, options.durationMs);
       const elapsedS = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
       perRun.push({
@@ -88,9 +93,10 @@ export async function raftMemorySuite(options: RaftMemoryOptions): Promise<Bench
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     results.push({
-      system: 'synod-raft-memory',
-      scenario: 'put-256B-3-nodes',
-      clients,
+      system: 'synod-raft-inmem',
+      scenario: 'propose-256B-3-nodes-noop-sm',
+      clients: inFlight,
+      inFlight,
       opsPerSec: median(perRun.map((r) => r.opsPerSec)),
       p50Ms: median(perRun.map((r) => r.p50Ms)),
       p99Ms: median(perRun.map((r) => r.p99Ms)),
