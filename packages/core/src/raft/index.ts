@@ -9,3 +9,4 @@ export * from './read-only.js';
 export * from './raft-config.js';
 export * from './message-checks.js';
 export * from './raft-core.js';
+export * from './raft-node.js';
