@@ -10,8 +10,8 @@ export type KvState = string | null;
 /** Options for {@link createKvModel}. */
 export interface KvModelOptions {
   /**
-   * What a get of an absent key returns, and what a CAS compares an absent
-   * key as.
+   * What a get of an absent key returns (besides `null`, which always means
+   * absent), and what a CAS compares an absent key as.
    * @default null. Porcupine's kv histories use `''`; see {@link porcupineKvModel}.
    */
   readonly absentReadsAs?: string | null;
@@ -51,7 +51,10 @@ export function createKvModel(options: KvModelOptions = {}): Model<KvState, KvIn
       if (known && output.f !== input.f) return no;
       switch (input.f) {
         case 'get':
-          if (!known || (output.f === 'get' && output.value === read(state))) return same(state);
+          // `null` always means "absent"; `absentReadsAs` adds another spelling of it.
+          if (!known || (output.f === 'get' && (output.value === read(state) || (state === null && output.value === null)))) {
+            return same(state);
+          }
           return no;
         case 'put':
           return { ok: true, newState: input.value };

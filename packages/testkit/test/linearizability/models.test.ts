@@ -91,6 +91,8 @@ describe('kv models', () => {
   it('can read absent keys as the empty string (Porcupine) and appends to them', () => {
     const model = createKvModel({ absentReadsAs: '' });
     expect(model.step(null, { f: 'get', key: 'k' }, { f: 'get', value: '' })).toEqual({ ok: true, newState: null });
+    expect(model.step(null, { f: 'get', key: 'k' }, { f: 'get', value: null })).toEqual({ ok: true, newState: null });
+    expect(model.step('x', { f: 'get', key: 'k' }, { f: 'get', value: null })).toEqual({ ok: false });
     expect(kvModel.step(null, { f: 'get', key: 'k' }, { f: 'get', value: '' })).toEqual({ ok: false });
     expect(model.step(null, { f: 'append', key: 'k', value: 'x' }, { f: 'append' })).toEqual({ ok: true, newState: 'x' });
     expect(kvModel.describeOperation({ f: 'cas', key: 'k', expected: null, value: 'v' }, { f: 'cas', swapped: false })).toBe(
