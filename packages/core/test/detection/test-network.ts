@@ -30,28 +30,27 @@ export class TestNetwork {
   }
 
   endpoint(id: NodeId, maxMessageBytes = 1 << 20): Transport {
-    const net = this;
     return {
       localId: id,
       maxMessageBytes,
-      send(to: NodeId, envelope: Envelope): void {
-        if (net.#closed.has(id)) throw new TransportClosedError();
-        net.#send(id, to, envelope);
+      send: (to: NodeId, envelope: Envelope): void => {
+        if (this.#closed.has(id)) throw new TransportClosedError();
+        this.#send(id, to, envelope);
       },
-      setHandler(handler: EnvelopeHandler): void {
-        net.#handlers.set(id, handler);
+      setHandler: (handler: EnvelopeHandler): void => {
+        this.#handlers.set(id, handler);
       },
-      onUnreachable(listener: UnreachableListener): () => void {
-        let set = net.#unreachable.get(id);
+      onUnreachable: (listener: UnreachableListener): (() => void) => {
+        let set = this.#unreachable.get(id);
         if (set === undefined) {
           set = new Set();
-          net.#unreachable.set(id, set);
+          this.#unreachable.set(id, set);
         }
         set.add(listener);
         return () => set.delete(listener);
       },
-      close(): Promise<void> {
-        net.#closed.add(id);
+      close: (): Promise<void> => {
+        this.#closed.add(id);
         return Promise.resolve();
       },
     };
