@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { Suspicion } from '../../src/detection/suspicion.js';
 import { suspicionTimeout, swimConfig, type SwimConfig } from '../../src/detection/swim-config.js';
 import { SwimCore } from '../../src/detection/swim-core.js';
-import type { MembershipUpdate, OutgoingSwimMessage, SwimEvent, SwimMessage } from '../../src/detection/swim-types.js';
+import type {
+  AckMessage,
+  MembershipUpdate,
+  OutgoingSwimMessage,
+  PingMessage,
+  PushPullMessage,
+  SwimEvent,
+  SwimMessage,
+} from '../../src/detection/swim-types.js';
 import { SeededRandom } from '../../src/time/random.js';
 
 interface Sent extends OutgoingSwimMessage {
@@ -300,7 +308,7 @@ describe('SwimCore: suspicion and refutation (SWIM §4.2, Lifeguard §4.2)', () 
     expect(h.events.filter((e) => e.type === 'refuted').map((e) => (e as { incarnation: number }).incarnation)).toEqual([1, 2]);
     // The refutation rides on the next message.
     h.receive('b', { type: 'ping', seq: 1, target: 'a', updates: [] });
-    const ack = h.sent.at(-1)!.message as { updates: MembershipUpdate[] };
+    const ack = h.sent.at(-1)!.message as AckMessage;
     expect(ack.updates).toContainEqual({ kind: 'alive', node: 'a', incarnation: 2 });
   });
 
@@ -313,7 +321,7 @@ describe('SwimCore: suspicion and refutation (SWIM §4.2, Lifeguard §4.2)', () 
       h.runUntil(h.now + 2000);
       expect(h.core.pendingUpdates).toBe(0);
       const ping = h.runUntilSent((s) => isPing(s) && s.to === 'b');
-      const updates = (ping.message as { updates: MembershipUpdate[] }).updates;
+      const updates = (ping.message as PingMessage).updates;
       if (lifeguard) expect(updates[0]).toEqual({ kind: 'suspect', node: 'b', incarnation: 0, from: 'a' });
       else expect(updates.some((u) => u.kind === 'suspect' && u.node === 'b')).toBe(false);
     }
@@ -351,7 +359,7 @@ describe('SwimCore: dissemination, anti-entropy, leave', () => {
     const reply = h.sent.find((s) => s.message.type === 'push-pull')!;
     expect(reply.to).toBe('b');
     expect(reply.message).toMatchObject({ reply: true });
-    const ids = (reply.message as { members: { id: string }[] }).members.map((m) => m.id).sort();
+    const ids = (reply.message as PushPullMessage).members.map((m) => m.id).sort();
     expect(ids).toEqual(['a', 'b', 'c', 'x']);
   });
 
