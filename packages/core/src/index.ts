@@ -12,3 +12,4 @@ export * from './storage/index.js';
 export * from './raft/index.js';
 export * from './state-machine/index.js';
 export * from './kv/index.js';
+export * from './detection/index.js';
