@@ -161,7 +161,7 @@ export class RaftCore {
    * @param random - randomizes election timeouts (§5.2); pass a seeded one
    *   for replayable runs.
    * @throws InvalidArgumentError for an invalid config.
-   * @throws CorruptionError when storage's commit index lies outside its log.
+   * @throws CorruptionError when storage's commit index lies past its last entry.
    */
   constructor(config: RaftConfig, storage: LogReader, random: Random) {
     this.#cfg = resolveRaftConfig(config);
@@ -177,12 +177,14 @@ export class RaftCore {
       maxInflightBytes: this.#cfg.maxInflightBytes,
     });
     this.#log = new RaftLog(storage);
-    if (hardState.commit < this.#log.committed || hardState.commit > this.#log.lastIndex()) {
+    if (hardState.commit > this.#log.lastIndex()) {
       throw new CorruptionError(
-        `hard state commit ${hardState.commit} is outside the log [${this.#log.committed}, ${this.#log.lastIndex()}]`,
+        `hard state commit ${hardState.commit} is past the last log index ${this.#log.lastIndex()}`,
       );
     }
-    this.#log.committed = hardState.commit;
+    // Everything up to the snapshot point is committed even if the hard
+    // state was written before the snapshot was taken.
+    this.#log.committed = Math.max(this.#log.committed, hardState.commit);
     if (this.#cfg.applied > this.#log.committed) {
       throw new InvalidArgumentError(`applied ${this.#cfg.applied} is past the commit index ${this.#log.committed}`);
     }
@@ -584,12 +586,16 @@ export class RaftCore {
   // ---------------------------------------------------------------------
 
   #step(m: RaftMessage): void {
-    if (m.term === 0) {
-      // Requests not tied to a term: forwarded proposals and reads, and
-      // rejections of forwarded reads.
+    if (m.type === 'propose' || m.type === 'read-index' || m.type === 'read-index-response') {
+      // Not tied to a term: forwarded proposals and reads are requests any
+      // node may make of whoever it thinks leads, and read answers are
+      // matched against the leader the request was forwarded to (forwarded
+      // reads are dropped whenever our term or leader changes).
       this.#stepByRole(m);
       return;
     }
+    // Everything else belongs to a term; term 0 is not a real one.
+    if (m.term === 0) return;
     if (m.term > this.#term) {
       if (m.type === 'vote' || m.type === 'prevote') {
         // Thesis §4.2.3 / §9.6: a node that heard from a leader within the
@@ -832,7 +838,11 @@ export class RaftCore {
     }
     // §7: discard the log and take the snapshot (persisted through the Ready).
     log.restore(m.snapshot);
-    this.#tracker.setConfig(trackerConfigFromConfState(m.snapshot.metadata.confState));
+    // A snapshot taken without membership (no voters) must not wipe ours:
+    // a node with no voters could never vote or campaign again.
+    if (m.snapshot.metadata.confState.voters.length > 0) {
+      this.#tracker.setConfig(trackerConfigFromConfState(m.snapshot.metadata.confState));
+    }
     this.#tracker.resetProgress(log.lastIndex(), this.id, log.persistedIndex());
     this.#sendAppendResponse(m.from, { reject: false, index: log.lastIndex(), rejectHint: 0, logTerm: 0 });
   }

@@ -340,8 +340,38 @@ describe('robustness', () => {
       { type: 'vote', from: 'b', to: 'a', term: 1.5, lastLogIndex: 0, lastLogTerm: 0, leadershipTransfer: false },
       { type: 'snapshot', from: 'b', to: 'a', term: 1, snapshot: { metadata: null, data: null } },
     ];
+    // Term 0 is not a real term: an append claiming it must not install a leader.
+    junk.push({ type: 'append', from: 'b', to: 'a', term: 0, prevLogIndex: 0, prevLogTerm: 0, commit: 0, entries: [] });
     for (const m of junk) expect(() => h.core.step(m as RaftMessage)).not.toThrow();
     expect(h.core.status()).toMatchObject({ term: 0, role: 'follower', leader: undefined });
     expect(h.drain().messages).toEqual([]);
+  });
+});
+
+describe('restart (Figure 2 persistent state)', () => {
+  it('Figure 2 term and vote survive a restart, so a node never votes twice in one term', () => {
+    const net = new Network(['a', 'b', 'c'], { config: noPreVote });
+    net.partition(['a', 'c'], ['b']);
+    net.elect('a');
+    expect(net.core('c').status()).toMatchObject({ term: 1, vote: 'a' });
+    net.restart('c');
+    expect(net.core('c').status()).toMatchObject({ term: 1, vote: 'a', role: 'follower' });
+    net.core('c').step(voteRequest('b', 'c', 1, 5, 5));
+    net.flush('c');
+    const answer = net.queue.find((m) => m.from === 'c' && m.type === 'vote-response');
+    expect(answer).toMatchObject({ reject: true });
+  });
+
+  it('a restarted node does not apply again what it had applied, and rejoins the leader', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    net.propose('a', 'y');
+    net.restart('b');
+    const before = net.node('b').applied.length;
+    net.propose('a', 'z');
+    net.tickAll(2);
+    expect(net.node('b').applied.length).toBe(before + 1);
+    expect(net.appliedText('b')).toEqual(['x', 'y', 'z']);
   });
 });

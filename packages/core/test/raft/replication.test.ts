@@ -293,5 +293,9 @@ describe('snapshots (§7, minimal)', () => {
     expect(c.core.status().applied).toBe(leader.core.status().commit);
     expect(c.storage.lastIndex()).toBe(leader.storage.lastIndex());
     expect(net.core('a').status().progress?.get('c')?.state).toBe('replicate');
+    // The snapshot carried no membership; c kept its own and can still lead.
+    net.core('a').transferLeadership('c');
+    net.stabilize();
+    expect(net.leaders()).toEqual(['c']);
   });
 });
