@@ -1,4 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { kvCodec } from '../history/kv-ops.js';
+import { serializeHistoryJsonl } from '../history/jsonl.js';
 import { simulateRaft } from '../simulator/raft-simulation.js';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './cli-io.js';
 
@@ -37,6 +42,11 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     io.stdout(
       `  replay: pnpm synod sim --algorithm raft --seeds 1 --first-seed ${seed} --nodes ${nodes} --steps ${steps}`,
     );
+    if (result.violations.some((v) => v.invariant === 'linearizability')) {
+      const path = join(tmpdir(), `synod-sim-raft-seed-${seed}.jsonl`);
+      writeFileSync(path, serializeHistoryJsonl(result.history, { codec: kvCodec, model: 'kv' }));
+      io.stdout(`  history: pnpm synod check-history ${path} --model kv --report ${path}.html`);
+    }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.stdout(`raft, ${nodes} nodes, ${steps} steps per seed, ${failingSeeds} failing seeds, ${seconds} s`);

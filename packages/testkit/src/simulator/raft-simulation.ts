@@ -14,9 +14,14 @@ import {
 } from '@synod/core';
 import { createEnvelopeCodec } from '@synod/protocol';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
+import { HistoryRecorder } from '../history/recorder.js';
+import type { History } from '../history/types.js';
+import type { KvInput, KvOutput } from '../history/kv-ops.js';
+import { checkLinearizability, type Verdict } from '../linearizability/checker.js';
+import { kvModel } from '../linearizability/kv-model.js';
 import { drainMicrotasks } from './drive-clock.js';
 import { RaftInvariants, type Violation } from './invariants.js';
-import { KvWorkload, type OperationLog } from './kv-workload.js';
+import { KvWorkload } from './kv-workload.js';
 import { SimStorage } from './sim-storage.js';
 
 /** What a simulation run needs. Everything random derives from `seed`. */
@@ -40,8 +45,8 @@ export interface RaftSimulationOptions {
    * @default false
    */
   readonly lyingDisks?: boolean;
-  /** Receives the operation log of the client workload (the history recorder). */
-  readonly operationLog?: OperationLog;
+  /** Time budget of the linearizability check at the end, in wall-clock ms. @default 10000 */
+  readonly checkBudgetMs?: number;
 }
 
 export interface RaftSimulationResult {
@@ -52,6 +57,10 @@ export interface RaftSimulationResult {
   readonly faultsInjected: number;
   readonly crashes: number;
   readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
+  /** Verdict of the linearizability check of the client history (`unknown` if the budget ran out). */
+  readonly linearizability: Verdict | 'not-checked';
+  /** The client history, as recorded. */
+  readonly history: History<KvInput, KvOutput>;
 }
 
 const TICK_MS = 10;
@@ -136,9 +145,10 @@ class RaftSimulation {
       this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true));
       this.#startNode(id);
     }
+    const recorder = new HistoryRecorder<KvInput, KvOutput>({ clock: () => this.#clock.now() });
     const workload = new KvWorkload(
       { node: (id) => this.#running.get(id), ids: this.#ids },
-      this.#options.operationLog ?? nullLog,
+      recorder,
       this.#clock,
       this.#random.fork(),
       { clients: 3, keys: 3, timeoutMs: 20 * TICK_MS * ELECTION_TICKS, thinkMs: [1, 30] },
@@ -159,6 +169,20 @@ class RaftSimulation {
 
     for (const node of this.#running.values()) await node.stop();
     await this.#network.close();
+
+    // Operations still open stay open: their outcome is unknown, never "failed".
+    const history = recorder.history();
+    let linearizability: Verdict | 'not-checked' = 'not-checked';
+    if (this.#options.workload !== false) {
+      linearizability = checkLinearizability(kvModel, history, { timeoutMs: this.#options.checkBudgetMs ?? 10_000 }).verdict;
+      if (linearizability === 'not-linearizable') {
+        this.#invariants.violations.push({
+          invariant: 'linearizability',
+          message: 'the client history is not linearizable (save it with --save-history and run synod check-history)',
+          atMs: this.#clock.now(),
+        });
+      }
+    }
     return {
       seed: this.#options.seed,
       violations: this.#invariants.violations,
@@ -167,6 +191,8 @@ class RaftSimulation {
       faultsInjected: this.#faultsInjected,
       crashes: this.#crashes,
       operations: { ...workload.counts },
+      linearizability,
+      history,
     };
   }
 
@@ -305,10 +331,3 @@ function randomLinkFaults(r: Random): LinkFaults {
     reorder: { rate: r.next() * 0.2, maxExtraDelayMs: 1 + r.int(20) },
   };
 }
-
-const nullLog: OperationLog = {
-  invoke: () => 0,
-  ok: () => undefined,
-  fail: () => undefined,
-  info: () => undefined,
-};

@@ -39,3 +39,18 @@ describe('the simulator notices broken durability', () => {
     expect(violating).toBeGreaterThan(0);
   });
 });
+
+describe('client history checking in the simulator', () => {
+  it('records every client operation and finds the history linearizable', async () => {
+    const result = await simulateRaft({ seed: 11, nodes: 5, steps: 4000 });
+    expect(result.linearizability).toBe('linearizable');
+    const invokes = result.history.filter((e) => e.type === 'invoke').length;
+    expect(invokes).toBe(result.operations.ok + result.operations.fail + result.operations.info + openOps(result.history));
+    expect(result.operations.ok).toBeGreaterThan(0);
+  });
+});
+
+function openOps(history: readonly { type: string; id: number }[]): number {
+  const completed = new Set(history.filter((e) => e.type !== 'invoke').map((e) => e.id));
+  return history.filter((e) => e.type === 'invoke' && !completed.has(e.id)).length;
+}
