@@ -46,10 +46,11 @@ export interface RaftConfig {
   readonly leaseReads?: boolean;
   /**
    * Safety margin for lease reads. The lease lasts
-   * `floor(electionTicks * (1 - maxClockDriftRatio))` ticks from the moment
-   * the leader last heard from a quorum. The margin must cover clock drift
-   * between nodes AND the delay of the acknowledging messages (the follower's
-   * own protection starts when it received the heartbeat, slightly earlier).
+   * `min(floor(electionTicks * (1 - maxClockDriftRatio)), electionTicks - 1)`
+   * ticks from the send tick of the newest heartbeat that a quorum
+   * acknowledged. Each follower refuses votes for electionTicks after it
+   * received that heartbeat (which is after it was sent), so the lease ends
+   * first as long as the nodes' tick rates differ by less than this ratio.
    * In [0, 1). @default 0.1
    */
   readonly maxClockDriftRatio?: number;
@@ -140,6 +141,9 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     leaseReads,
     maxClockDriftRatio,
     applied: nonNegativeInteger('applied', config.applied ?? 0),
-    leaseTicks: Math.floor(electionTicks * (1 - maxClockDriftRatio)),
+    // One tick less than the followers' protection at most: a follower's
+    // electionElapsed may reach electionTicks up to a tick early, depending
+    // on where in its tick interval the heartbeat arrived.
+    leaseTicks: Math.min(Math.floor(electionTicks * (1 - maxClockDriftRatio)), electionTicks - 1),
   };
 }

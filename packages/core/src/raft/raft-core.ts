@@ -65,6 +65,23 @@ interface QueuedRead {
   readonly mode: ReadMode;
 }
 
+/**
+ * Heartbeat contexts are opaque to followers, which echo them. The leader
+ * puts the tick at which it sent the heartbeat after an `@`, behind the key
+ * of the read round it confirms (if any), so an answer tells it when the
+ * follower was at the latest reset to its lease (see #leaseValid).
+ */
+function heartbeatContext(readKey: string, tick: number): string {
+  return `${readKey}@${tick}`;
+}
+
+function parseHeartbeatContext(context: string): { readKey: string; sentTick: number | undefined } {
+  const at = context.lastIndexOf('@');
+  if (at < 0) return { readKey: context, sentTick: undefined };
+  const tick = Number(context.slice(at + 1));
+  return { readKey: context.slice(0, at), sentTick: Number.isSafeInteger(tick) ? tick : undefined };
+}
+
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
@@ -959,7 +976,8 @@ export class RaftCore {
     return true;
   }
 
-  #bcastHeartbeat(context: string): void {
+  #bcastHeartbeat(readKey: string): void {
+    const context = heartbeatContext(readKey, this.#ticks);
     for (const [id, pr] of this.#tracker.progress()) {
       if (id === this.id) continue;
       // Never tell a follower to commit past what it is known to hold: its
@@ -982,7 +1000,6 @@ export class RaftCore {
     const pr = this.#tracker.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    pr.lastContactTick = this.#ticks;
     if (m.reject) {
       // Fast backtracking: the follower told us the last index that could
       // match (rejectHint) and its term there (logTerm). Find the last entry
@@ -1029,18 +1046,24 @@ export class RaftCore {
     const pr = this.#tracker.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    pr.lastContactTick = this.#ticks;
+    const { readKey, sentTick } = parseHeartbeatContext(m.context);
+    // The follower reset its election timer no earlier than when we sent
+    // this heartbeat, so the lease counts from the send tick, not from now
+    // (message delay must not extend the lease).
+    if (sentTick !== undefined && sentTick <= this.#ticks) {
+      pr.lastContactTick = Math.max(pr.lastContactTick, sentTick);
+    }
     // A heartbeat answer proves the follower is reachable: let a paused probe go again.
     pr.probeSent = false;
     // A full window while the follower answers heartbeats suggests lost
     // appends: free a slot so the next append reveals the gap.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.#log.lastIndex() || pr.state === 'probe') this.#sendAppend(m.from, 'always');
-    if (m.context === '') return;
-    const acks = this.#readOnly.recordAck(m.from, m.context);
+    if (readKey === '') return;
+    const acks = this.#readOnly.recordAck(m.from, readKey);
     if (acks === undefined || this.#tracker.ackResult(acks) !== 'won') return;
     // §6.4 step 3: a quorum confirmed we were leader after these requests arrived.
-    for (const read of this.#readOnly.release(m.context)) this.#answerRead(read.from, read.context, read.index);
+    for (const read of this.#readOnly.release(readKey)) this.#answerRead(read.from, read.context, read.index);
   }
 
   // ---------------------------------------------------------------------
@@ -1074,12 +1097,14 @@ export class RaftCore {
   }
 
   /**
-   * Thesis §6.4.1: followers that heard from the leader within the election
-   * timeout refuse to vote (CheckQuorum makes that hold), so no other leader
-   * can exist until an election timeout after the quorum's last contact. The
-   * lease is shortened by `maxClockDriftRatio` for clock drift and message
-   * delay, and is void during a transfer (TimeoutNow overrides the followers'
-   * lease on purpose).
+   * Thesis §6.4.1: a follower that heard from the leader within the
+   * election timeout refuses to vote (with CheckQuorum), so no other leader
+   * can be elected until an election timeout after a quorum last heard from
+   * us. The lease runs from the send tick of the newest heartbeat a quorum
+   * acknowledged (each follower reset its timer after that moment), for
+   * `leaseTicks` = floor(electionTicks * (1 - maxClockDriftRatio)) ticks,
+   * capped at electionTicks - 1 for tick granularity. It is void during a
+   * transfer (TimeoutNow overrides the followers' lease on purpose).
    */
   #leaseValid(): boolean {
     if (this.#role !== 'leader' || this.#leadTransferee !== undefined) return false;

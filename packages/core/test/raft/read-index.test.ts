@@ -182,4 +182,31 @@ describe('lease reads (thesis §6.4.1)', () => {
     expect(rd.readStates).toEqual([]);
     a.advance(rd);
   });
+
+  it('§6.4.1 the lease counts from when the acknowledged heartbeat was sent, so a late answer does not stretch it', () => {
+    const h = harness('a', ['a', 'b', 'c'], { preVote: false, ...lease });
+    h.core.campaign();
+    h.drain();
+    h.core.step({ type: 'vote-response', from: 'b', to: 'a', term: 1, reject: false });
+    h.drain();
+    h.core.step({ type: 'append-response', from: 'b', to: 'a', term: 1, reject: false, index: 1, rejectHint: 0, logTerm: 0 });
+    h.drain();
+    h.core.tick(); // tick 1: heartbeats go out
+    const hb = h.drain().messages.find((m): m is HeartbeatRequest => m.type === 'heartbeat' && m.to === 'b');
+    for (let i = 0; i < 5; i++) h.core.tick(); // tick 6
+    h.drain();
+    // b's answer to the tick-1 heartbeat arrives only now.
+    h.core.step({ type: 'heartbeat-response', from: 'b', to: 'a', term: 1, context: hb!.context });
+    h.drain();
+    const leaseRead = (context: string): boolean => {
+      h.core.readIndex(context, 'lease');
+      return h.drain().readies.some((r) => r.readStates.some((s) => s.context === context));
+    };
+    expect(leaseRead('at-6')).toBe(true);
+    for (let i = 0; i < 3; i++) h.core.tick(); // tick 9: 8 ticks after the send
+    expect(leaseRead('at-9')).toBe(true);
+    h.core.tick(); // tick 10: 9 ticks after the send; the lease is over
+    expect(h.core.status().role).toBe('leader');
+    expect(leaseRead('at-10')).toBe(false);
+  });
 });
