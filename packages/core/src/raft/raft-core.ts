@@ -793,8 +793,9 @@ export class RaftCore {
         return;
       case 'timeout-now':
         // Thesis §3.10: the leader asks us to campaign at once, skipping
-        // PreVote and overriding the voters' leader lease.
-        this.#hup(true);
+        // PreVote and overriding the voters' leader lease. Only our leader
+        // may ask: anyone else could use it to force elections.
+        if (m.from === this.#lead) this.#hup(true);
         return;
       case 'read-index':
         this.#rejectRead(m.from, m.context);
@@ -1013,6 +1014,8 @@ export class RaftCore {
       }
       return;
     }
+    // An acknowledgement past our log is bogus; believing it would corrupt match.
+    if (m.index > this.#log.lastIndex()) return;
     const wasPaused = pr.isPaused();
     if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === 'probe')) return;
     if (pr.state === 'probe') {

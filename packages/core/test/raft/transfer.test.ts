@@ -78,4 +78,14 @@ describe('leadership transfer (thesis §3.10)', () => {
     expect(three.core('b').status().role).toBe('follower');
     expect(three.leaders()).toEqual(['a']);
   });
+
+  it('TimeoutNow is honoured only from the current leader', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    const term = net.core('b').status().term;
+    net.core('b').step({ type: 'timeout-now', from: 'c', to: 'b', term });
+    net.stabilize();
+    expect(net.leaders()).toEqual(['a']);
+    expect(net.core('b').status().term).toBe(term);
+  });
 });
