@@ -5,7 +5,14 @@
  * surprising file fails loudly instead of being half-understood.
  */
 
-/** A keyword such as `:invoke`, held without its colon. */
+/**
+ * A keyword such as `:invoke`, held without its colon.
+ *
+ * @example
+ * ```ts
+ * readEdn(':ok'); // EdnKeyword { name: 'ok' }
+ * ```
+ */
 export class EdnKeyword {
   constructor(readonly name: string) {}
   toString(): string {

@@ -33,6 +33,13 @@ export class HistoryParseError extends SynodError {
  * an operation twice or one that was never invoked, reusing an id, or a clock
  * that went backwards. These are bugs in the code that records, not in the
  * system under test.
+ *
+ * @example
+ * ```ts
+ * const op = recorder.invoke('c1', { f: 'get', key: 'a' });
+ * recorder.ok(op, { f: 'get', value: null });
+ * recorder.ok(op, { f: 'get', value: null }); // throws InvalidHistoryError
+ * ```
  */
 export class InvalidHistoryError extends SynodError {
   readonly code = 'INVALID_HISTORY';

@@ -104,7 +104,15 @@ export interface Operation<I, O> {
   readonly completeIndex?: number;
 }
 
-/** True when the outcome is unknown (`info` or never completed): the operation may take effect at any time after its invoke. */
+/**
+ * True when the outcome is unknown (`info` or never completed): the operation
+ * may take effect at any time after its invoke.
+ *
+ * @example
+ * ```ts
+ * const pending = operationsFromHistory(history).filter(isOutcomeUnknown);
+ * ```
+ */
 export function isOutcomeUnknown(op: Operation<unknown, unknown>): boolean {
   return op.status === 'info' || op.status === 'open';
 }

@@ -6,6 +6,14 @@
  * and the hash is the XOR of the codes of the members. Adding or removing a
  * member is one XOR, so the checker can look up its memo cache after every
  * step without rehashing the whole set.
+ *
+ * @example
+ * ```ts
+ * const linearized = new Bitset(ops.length);
+ * linearized.set(3);
+ * linearized.has(3); // true
+ * const key = linearized.hash; // changes with every set/clear
+ * ```
  */
 export class Bitset {
   readonly words: Uint32Array;
@@ -76,6 +84,11 @@ export class Bitset {
  * The Zobrist code of an index: the murmur3 finalizer applied to the index.
  * It is a bijection on 32-bit integers, so distinct indexes get distinct,
  * well-mixed codes, and it needs no random source.
+ *
+ * @example
+ * ```ts
+ * bitCode(0) !== bitCode(1); // true
+ * ```
  */
 export function bitCode(index: number): number {
   let h = (index + 0x9e3779b9) | 0;

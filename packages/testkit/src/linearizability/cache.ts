@@ -12,6 +12,14 @@ import type { Bitset } from './bitset.js';
  * keyed by a combined hash of bitset and state, finds them. Entries are
  * compared exactly on a hash match, so a collision never prunes a path that
  * was not explored.
+ *
+ * @example
+ * ```ts
+ * const cache = new LinearizationCache<string | null>(linearized.words.length, model.equal);
+ * if (cache.add(linearized, newState, model.hash(newState))) {
+ *   // a configuration not seen before: keep searching from it
+ * }
+ * ```
  */
 export class LinearizationCache<S> {
   readonly #equal: (a: S, b: S) => boolean;

@@ -67,11 +67,11 @@ describe('histories produced by a real sequential store', () => {
     expect(result.elapsedMs).toBeLessThan(20_000);
   });
 
-  it('checks 10,000 operations from 50 clients crowded onto 5 keys', () => {
-    const events = executePlan(randomPlan({ seed: 11, ops: 10_000, clients: 50, keys: 5, infoRate: 0.01 }));
+  it('checks 10,000 operations from 50 clients crowded onto 10 keys', () => {
+    const events = executePlan(randomPlan({ seed: 11, ops: 10_000, clients: 50, keys: 10, infoRate: 0.01 }));
     const result = checkLinearizability(kvModel, events, { timeoutMs: 60_000 });
     console.info(
-      `10k-op history (50 clients, 5 keys, 1% info): ${result.verdict} in ${result.elapsedMs.toFixed(0)} ms, ` +
+      `10k-op history (50 clients, 10 keys, 1% info): ${result.verdict} in ${result.elapsedMs.toFixed(0)} ms, ` +
         `${result.partitions.reduce((n, p) => n + p.explored, 0)} configurations`,
     );
     expect(result.verdict).toBe('linearizable');
