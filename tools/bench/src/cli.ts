@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { join, resolve } from 'node:path';
 import { machineFacts, writeReport, type BenchResult } from './results.js';
+import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
 
 /** A benchmark suite: runs and returns its results. */
@@ -10,6 +11,10 @@ interface Suite {
 }
 
 const suites: Record<string, Suite> = {
+  failover: {
+    description: 'Raft leader failover time with and without detector-assisted elections (simulator, 5 nodes)',
+    run: (quick) => failoverSuite({ trials: quick ? 10 : 60, healthyRunMs: quick ? 60_000 : 600_000 }),
+  },
   'raft-inmem': {
     description: '3-node Raft in one process (memory transport and storage, no-op state machine), 1/64/1024 in flight',
     run: (quick) =>

@@ -7,6 +7,7 @@ import {
   AbortError,
   ProposalDroppedError,
 } from '../errors/errors.js';
+import type { FailureDetector } from '../detection/failure-detector.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
@@ -56,6 +57,16 @@ export interface RaftNodeOptions<Result, Query, QueryResult> {
   readonly defaultTimeoutMs?: number;
   /** Limit on proposals plus reads waiting for an answer; beyond it calls fail with BusyError. @default 10000 */
   readonly maxPendingOperations?: number;
+  /**
+   * Detector-assisted elections: every message from the leader is fed to
+   * this detector as a heartbeat, and when it declares the leader failed a
+   * follower starts PreVote at once instead of waiting out its randomized
+   * election timeout. PreVote keeps a false suspicion from disrupting a
+   * healthy leader: an election only happens when a majority no longer hears
+   * the leader either. Give each node its own detector instance.
+   * @default undefined (elections wait for the election timeout)
+   */
+  readonly failureDetector?: FailureDetector;
   /**
    * When true (default) the node installs itself as the transport's handler.
    * Set false when several protocols share one transport, and pass raft
@@ -155,6 +166,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #applied: number;
   #commit = 0;
   #soft: SoftState = { role: 'follower', leader: undefined };
+  /** Set while the failure detector suspects the leader: ticks since, and when to campaign next. */
+  #suspicion: { elapsed: number; nextCampaignAt: number } | undefined;
+  readonly #random: Random;
+  readonly #electionTicks: number;
   #term = 0;
 
   constructor(options: RaftNodeOptions<Result, Query, QueryResult>) {
@@ -170,6 +185,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
     this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
     this.#core = new RaftCore(options.raft, options.storage, random.fork());
+    this.#random = random.fork();
+    this.#electionTicks = options.raft.electionTicks ?? 10;
     this.#applied = options.raft.applied ?? 0;
     const status = this.#core.status();
     this.#term = status.term;
@@ -193,6 +210,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (this.#stopped || envelope.protocol !== 'raft' || envelope.clusterId !== this.#options.clusterId) return;
     const message = envelope.payload as RaftMessage;
     if (typeof message !== 'object' || message === null || message.to !== this.id) return;
+    if (this.#options.failureDetector !== undefined && message.from === this.#soft.leader) {
+      this.#options.failureDetector.heartbeat(message.from, this.#clock.now());
+    }
     this.#core.step(message);
     this.#kick();
   }
@@ -343,9 +363,51 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#tickTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
       this.#core.tick();
+      this.#consultDetector();
       this.#kick();
       this.#scheduleTick();
     }, this.#tickIntervalMs);
+  }
+
+  /**
+   * Detector-assisted elections. When the detector gives up on the leader, a
+   * follower campaigns (PreVote) after a short random delay instead of its
+   * full randomized election timeout. The delay matters: every follower's
+   * detector sees the same silence and fires at nearly the same moment, and
+   * campaigning together splits the vote again and again.
+   *
+   * A peer refuses PreVotes while it still hears (or believes in) the leader,
+   * so during one election timeout after the suspicion the node keeps asking,
+   * again after a random few ticks, rather than waiting a whole timeout.
+   * PreVote never changes terms, so a false suspicion cannot disrupt a
+   * leader that a majority still hears.
+   */
+  #consultDetector(): void {
+    const detector = this.#options.failureDetector;
+    if (detector === undefined) return;
+    const { role, leader } = this.#soft;
+    if (role === 'leader') {
+      this.#suspicion = undefined;
+      return;
+    }
+    if (role === 'follower' && leader !== undefined) {
+      if (detector.isAvailable(leader, this.#clock.now())) this.#suspicion = undefined;
+      else if (this.#suspicion === undefined) this.#suspicion = { elapsed: 0, nextCampaignAt: this.#jitter() };
+    }
+    const suspicion = this.#suspicion;
+    if (suspicion === undefined) return;
+    suspicion.elapsed++;
+    if (suspicion.elapsed > this.#electionTicks) {
+      this.#suspicion = undefined; // back to plain election timeouts
+    } else if (role !== 'candidate' && suspicion.elapsed >= suspicion.nextCampaignAt) {
+      suspicion.nextCampaignAt = suspicion.elapsed + 1 + this.#jitter();
+      this.#core.campaign();
+    }
+  }
+
+  /** A random delay in ticks, in [0, electionTicks / 2). */
+  #jitter(): number {
+    return this.#random.int(Math.max(1, Math.floor(this.#electionTicks / 2)));
   }
 
   #kick(): void {
@@ -484,6 +546,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #onSoftState(soft: SoftState): void {
     const previous = this.#soft;
     this.#soft = soft;
+    // A new leader starts with a clean history; the old one's silence must
+    // not count against it if it ever leads again.
+    if (previous.leader !== undefined && previous.leader !== soft.leader) {
+      this.#options.failureDetector?.remove(previous.leader);
+    }
     const term = this.#core.status().term;
     if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, term });
     if (soft.leader !== previous.leader) this.#events.emit('leader', { leader: soft.leader, term });

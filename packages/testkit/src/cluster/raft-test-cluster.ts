@@ -4,6 +4,7 @@ import {
   SeededRandom,
   VirtualClock,
   type ApplyContext,
+  type FailureDetector,
   type KvQuery,
   type KvQueryResult,
   type KvResult,
@@ -32,6 +33,8 @@ export interface RaftTestClusterOptions {
   readonly maxPendingOperations?: number;
   /** Round-trip every message through the protobuf codec. @default true */
   readonly wireCodec?: boolean;
+  /** Gives each node (also after a restart) its own failure detector, for detector-assisted elections. */
+  readonly failureDetector?: (id: NodeId) => FailureDetector;
 }
 
 /** Feeds applied commands to the invariant checker, then to the KV state machine. */
@@ -113,6 +116,7 @@ export class RaftTestCluster {
       random: this.#random.fork(),
       tickIntervalMs: this.#options.tickIntervalMs ?? 10,
       defaultTimeoutMs: this.#options.defaultTimeoutMs ?? 2000,
+      ...(this.#options.failureDetector !== undefined ? { failureDetector: this.#options.failureDetector(id) } : {}),
       ...(this.#options.maxPendingOperations !== undefined
         ? { maxPendingOperations: this.#options.maxPendingOperations }
         : {}),
