@@ -1,3 +1,0 @@
-import { synodVitestConfig } from '../../vitest.shared.mjs';
-
-export default synodVitestConfig();
