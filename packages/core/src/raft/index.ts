@@ -10,3 +10,4 @@ export * from './raft-config.js';
 export * from './message-checks.js';
 export * from './raft-core.js';
 export * from './raft-node.js';
+export * from './confchange/index.js';
