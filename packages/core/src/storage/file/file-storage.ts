@@ -1,0 +1,742 @@
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../../errors/errors.js';
+import { emptyConfState } from '../../raft/types.js';
+import type { ConfState, Entry, HardState, Snapshot } from '../../raft/types.js';
+import type { InitialState, Storage } from '../storage.js';
+import { CompactedError, SnapshotOutOfDateError, UnavailableError } from '../storage-errors.js';
+import { DirectoryLock } from './dir-lock.js';
+import { fsyncDirectory, removeTempFiles } from './durable-files.js';
+import { StorageClosedError, StorageCorruptionError, StorageFailedError } from './file-storage-errors.js';
+import { LogIndex } from './log-index.js';
+import {
+  bodyChecksumMatches,
+  checkFrame,
+  decodeEntry,
+  entryRecordBytes,
+  hardStatesEqual,
+  RECORD_HEADER_BYTES,
+  RecordBuffer,
+  RecordType,
+} from './record-codec.js';
+import { encodeSegmentHeader, listSegments, SEGMENT_HEADER_BYTES, segmentFileName } from './segment-format.js';
+import { loadLatestSnapshot, pruneSnapshots, writeSnapshotFile, type StoredSnapshot } from './snapshot-files.js';
+import { recoverWal, type TornTailReport } from './wal-recovery.js';
+
+/** Options for {@link FileStorage.open}. */
+export interface FileStorageOptions {
+  /**
+   * Size at which the active segment is sealed and a new one started.
+   * Compaction frees space a whole segment at a time, so smaller segments
+   * return space sooner at the cost of more files.
+   * @default 67108864 (64 MiB)
+   */
+  readonly segmentBytes?: number;
+  /**
+   * Memory for the cache of recent entries. The leader replicates from the
+   * tail of the log, so a cache that covers what followers lag behind by
+   * keeps replication free of disk reads.
+   * @default 16777216 (16 MiB)
+   */
+  readonly cacheBytes?: number;
+  /**
+   * Encoded records are kept in memory and handed to the kernel in one
+   * `write` when `sync()` runs, or earlier once this many bytes are pending.
+   * @default 1048576 (1 MiB)
+   */
+  readonly writeBufferBytes?: number;
+  /**
+   * How many snapshot files to keep; the newest is the one in use, older
+   * ones are kept for inspection.
+   * @default 2
+   */
+  readonly keepSnapshots?: number;
+  /**
+   * The membership to report from `initialState()` while there is no
+   * snapshot, as for MemoryStorage.
+   * @default emptyConfState (the core then uses `RaftConfig.voters`)
+   */
+  readonly confState?: ConfState;
+}
+
+/** Counters for tests and benchmarks. */
+export interface FileStorageStats {
+  /** fdatasync/fsync calls issued (group commits, rotations, snapshots, directory syncs). */
+  readonly fsyncs: number;
+  /** Bytes handed to the kernel for WAL segments. */
+  readonly bytesWritten: number;
+  /** WAL records written (entries, hard states, markers, checkpoints). */
+  readonly records: number;
+  /** Segment files currently in the data directory. */
+  readonly segments: number;
+}
+
+/** What `open` found and repaired. */
+export interface FileStorageRecovery {
+  /** The torn tail that was cut off the last segment, if any. */
+  readonly truncatedTail: TornTailReport | undefined;
+  /**
+   * True when the snapshot on disk was newer than the log (a crash between
+   * writing an applied snapshot and its WAL record) and the log was reset
+   * to it.
+   */
+  readonly resetToSnapshot: boolean;
+  readonly segments: number;
+}
+
+/** The largest record body the format accepts; larger lengths are treated as damage. */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/** Disk reads for old entries are split into runs of at most this many bytes. */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+interface Segment {
+  readonly seq: number;
+  readonly path: string;
+  readonly fd: number;
+  /** Bytes in the file (flushed). For the active segment, pending bytes come after. */
+  size: number;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A durable {@link Storage}: a segmented write-ahead log plus snapshot files
+ * in one data directory.
+ *
+ * **Writes and durability.** `append`, `setHardState`, `compact` and
+ * `applySnapshot` encode records into memory and return at once; reads see
+ * them immediately. `sync()` writes everything pending with one `write` and
+ * covers it with one `fdatasync`. Calls to `sync()` made while an fdatasync
+ * is running share the next one, so many concurrent proposers cost a handful
+ * of fdatasyncs (group commit). Hard state lives in the same log, so the
+ * `sync()` a Raft driver awaits before sending messages covers it too.
+ *
+ * **Layout.** `<dir>/LOCK` (owner pid), `<dir>/<seq>.wal` segments of framed,
+ * CRC-32-checked records, and `<dir>/snapshot-<index>.snap`. Each segment
+ * opens with a checkpoint record (last index and term, hard state) so that
+ * segments in front of it can be deleted. A conflicting suffix is never
+ * rewritten in place: a new entry record at index i supersedes every entry ≥ i
+ * written before it. Compaction writes a marker and deletes whole segments
+ * below the first entry still needed, once that marker is durable.
+ *
+ * **Recovery.** `open` replays the segments. A torn record at the end of the
+ * last segment is cut off; damage anywhere else throws
+ * {@link StorageCorruptionError} naming the file and byte offset, so entries
+ * that were acknowledged are never dropped silently.
+ *
+ * @example
+ * ```ts
+ * const storage = await FileStorage.open('/var/lib/synod/n1', { segmentBytes: 64 * 1024 * 1024 });
+ * storage.append([{ index: 1, term: 1, type: 'normal', data: new Uint8Array([1]) }]);
+ * storage.setHardState({ term: 1, vote: 'n1', commit: 0 });
+ * await storage.sync(); // entry 1 and the vote are on disk
+ * await storage.close();
+ * ```
+ */
+export class FileStorage implements Storage {
+  /** The data directory. */
+  readonly dir: string;
+  readonly #segmentBytes: number;
+  readonly #writeBufferBytes: number;
+  readonly #keepSnapshots: number;
+  readonly #lock: DirectoryLock;
+  readonly #index: LogIndex;
+  #hardState: HardState;
+  #snapshot: Snapshot;
+  readonly #segments = new Map<number, Segment>();
+  #active: Segment | undefined;
+  /** Logical end of the header and checkpoint of the active segment: a segment this short is never rotated. */
+  #activeBase = 0;
+  readonly #pending = new RecordBuffer();
+  /** Bumped by every write; `#durableSeq` is the value covered by the last completed fdatasync. */
+  #writeSeq = 0;
+  #durableSeq = 0;
+  #running: { readonly covers: number; readonly promise: Promise<void> } | undefined;
+  #next: Deferred | undefined;
+  /** Segments to delete once the marker that made them unnecessary (written at `after`) is durable. */
+  #deletions: { readonly seq: number; readonly after: number }[] = [];
+  #fsyncs = 0;
+  #bytesWritten = 0;
+  #records = 0;
+  #closing: Promise<void> | undefined;
+  #fdsClosed = false;
+  #failure: StorageFailedError | undefined;
+  #recovery: FileStorageRecovery = { truncatedTail: undefined, resetToSnapshot: false, segments: 0 };
+
+  private constructor(dir: string, lock: DirectoryLock, options: FileStorageOptions, index: LogIndex) {
+    this.dir = dir;
+    this.#lock = lock;
+    this.#index = index;
+    this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+    this.#writeBufferBytes = options.writeBufferBytes ?? 1024 * 1024;
+    this.#keepSnapshots = options.keepSnapshots ?? 2;
+    this.#hardState = { term: 0, vote: undefined, commit: 0 };
+    this.#snapshot = {
+      metadata: { index: 0, term: 0, confState: options.confState ?? emptyConfState },
+      data: new Uint8Array(0),
+    };
+  }
+
+  /**
+   * Opens (creating it if needed) the data directory `dir`, takes its lock
+   * and recovers the log, the hard state and the newest snapshot.
+   *
+   * @throws {@link StorageLockedError} when another process or another open
+   *   storage in this process holds `dir`.
+   * @throws {@link StorageCorruptionError} when stored data is damaged
+   *   anywhere but the torn tail of the last segment.
+   *
+   * @example
+   * ```ts
+   * const storage = await FileStorage.open(dataDir, { segmentBytes: 8 * 1024 * 1024 });
+   * const { hardState } = storage.initialState();
+   * ```
+   */
+  static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
+    validateOptions(options);
+    mkdirSync(dir, { recursive: true });
+    const lock = DirectoryLock.acquire(dir);
+    let storage: FileStorage | undefined;
+    try {
+      removeTempFiles(dir);
+      const stored = loadLatestSnapshot(dir);
+      const wal = recoverWal(dir, listSegments(dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
+      storage = new FileStorage(dir, lock, options, wal.index);
+      storage.#hardState = wal.hardState;
+      storage.#restore(wal, stored);
+      return storage;
+    } catch (error) {
+      if (storage !== undefined) storage.#closeFiles();
+      lock.release();
+      throw error;
+    }
+  }
+
+  initialState(): InitialState {
+    return { hardState: this.#hardState, confState: this.#snapshot.metadata.confState };
+  }
+
+  /** The hard state last written. */
+  hardState(): HardState {
+    return this.#hardState;
+  }
+
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    const index = this.#index;
+    if (lo <= index.offset) throw new CompactedError(lo);
+    if (hi > index.lastIndex + 1) throw new UnavailableError(hi - 1);
+    if (lo >= hi) return [];
+    let end = hi;
+    if (maxBytes !== undefined) {
+      // Same rule as MemoryStorage's limitBytes, decided from the index so
+      // that no entry past the limit is read from disk.
+      let size = index.dataBytesOf(lo);
+      end = lo + 1;
+      while (end < hi) {
+        size += index.dataBytesOf(end);
+        if (size > maxBytes) break;
+        end++;
+      }
+    }
+    const result: Entry[] = [];
+    let i = lo;
+    while (i < end) {
+      const cached = index.cached(i);
+      if (cached !== undefined) {
+        result.push(cached);
+        i++;
+        continue;
+      }
+      i = this.#readRun(i, end, result);
+    }
+    return result;
+  }
+
+  term(index: number): number {
+    if (index < this.#index.offset) throw new CompactedError(index);
+    if (index > this.#index.lastIndex) throw new UnavailableError(index);
+    return this.#index.term(index);
+  }
+
+  firstIndex(): number {
+    return this.#index.offset + 1;
+  }
+
+  lastIndex(): number {
+    return this.#index.lastIndex;
+  }
+
+  snapshot(): Snapshot {
+    return this.#snapshot;
+  }
+
+  append(entries: readonly Entry[]): void {
+    this.#assertWritable();
+    if (entries.length === 0) return;
+    const first = this.firstIndex();
+    const lastNew = entries[entries.length - 1]!.index;
+    // Entries entirely covered by the snapshot are already applied; skip them.
+    if (lastNew < first) return;
+    const toAppend = entries[0]!.index < first ? entries.slice(first - entries[0]!.index) : entries;
+    const start = toAppend[0]!.index;
+    if (start > this.#index.lastIndex + 1) {
+      throw new InvalidArgumentError(
+        `append would leave a gap: last index ${this.#index.lastIndex}, appending from ${start}`,
+      );
+    }
+    for (let k = 0; k < toAppend.length; k++) {
+      const entry = toAppend[k]!;
+      if (entry.index !== start + k) throw new InvalidArgumentError(`entries are not consecutive at index ${entry.index}`);
+      if (entry.data.byteLength > MAX_BODY_BYTES - 64) {
+        throw new InvalidArgumentError(`entry ${entry.index} has ${entry.data.byteLength} bytes of data, over the limit`);
+      }
+    }
+    // Truncating the conflicting suffix (§5.3) needs no record of its own:
+    // replay treats the entry record for `start` as superseding the rest.
+    if (start <= this.#index.lastIndex) this.#index.truncateAfter(start - 1);
+    for (const entry of toAppend) {
+      const size = entryRecordBytes(entry);
+      if (this.#end() + size > this.#segmentBytes && this.#end() > this.#activeBase) this.#rotate();
+      const position = this.#end();
+      this.#pending.appendEntry(entry);
+      this.#index.push(entry.term, this.#active!.seq, position, size, entry.data.byteLength, entry);
+    }
+    this.#records += toAppend.length;
+    this.#wrote();
+  }
+
+  setHardState(hardState: HardState): void {
+    this.#assertWritable();
+    if (hardStatesEqual(hardState, this.#hardState)) return;
+    this.#hardState = hardState;
+    this.#pending.appendHardState(hardState);
+    this.#records++;
+    this.#wrote();
+  }
+
+  /**
+   * Replaces the log with `snapshot`. The snapshot file is durable when this
+   * returns (it is written with fsyncs, synchronously, because the state
+   * machine data must never be behind a log that points at it); the log
+   * reset is durable after the next `sync()`.
+   */
+  applySnapshot(snapshot: Snapshot): void {
+    const current = this.#snapshot.metadata.index;
+    if (snapshot.metadata.index <= current && current > 0) {
+      throw new SnapshotOutOfDateError(snapshot.metadata.index, current);
+    }
+    this.#assertWritable();
+    this.#persistSnapshot(snapshot, 'applied');
+    const { index, term } = snapshot.metadata;
+    this.#pending.appendMarker(RecordType.reset, index, term);
+    this.#index.reset(index, term);
+    this.#records++;
+    this.#wrote();
+    this.#scheduleDeletions();
+  }
+
+  /**
+   * Records a snapshot of the state machine at `index` (which must be in the
+   * log) without discarding entries; call {@link compact} separately. The
+   * snapshot file is durable when this returns.
+   *
+   * @example
+   * ```ts
+   * storage.createSnapshot(applied, stateMachine.snapshot());
+   * storage.compact(applied);
+   * await storage.sync();
+   * ```
+   */
+  createSnapshot(index: number, data: Uint8Array, confState?: ConfState): Snapshot {
+    const current = this.#snapshot.metadata.index;
+    if (index <= current) throw new SnapshotOutOfDateError(index, current);
+    if (index > this.lastIndex()) throw new UnavailableError(index);
+    this.#assertWritable();
+    const snapshot: Snapshot = {
+      metadata: { index, term: this.term(index), confState: confState ?? this.#snapshot.metadata.confState },
+      data,
+    };
+    this.#persistSnapshot(snapshot, 'created');
+    return snapshot;
+  }
+
+  compact(index: number): void {
+    if (index <= this.#index.offset) throw new CompactedError(index);
+    if (index > this.#index.lastIndex) throw new UnavailableError(index);
+    this.#assertWritable();
+    const term = this.#index.term(index);
+    this.#pending.appendMarker(RecordType.compact, index, term);
+    this.#index.compactTo(index, term);
+    this.#records++;
+    this.#wrote();
+    this.#scheduleDeletions();
+  }
+
+  /**
+   * Resolves once every write made before the call is on disk. One fdatasync
+   * runs at a time; calls made while it runs are covered by the next one,
+   * which starts as soon as it finishes and covers everything written by
+   * then.
+   */
+  sync(): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const target = this.#writeSeq;
+    if (target <= this.#durableSeq) return Promise.resolve();
+    const running = this.#running;
+    if (running !== undefined) {
+      if (running.covers >= target) return running.promise;
+      this.#next ??= deferred();
+      return this.#next.promise;
+    }
+    return this.#startSync();
+  }
+
+  /** Syncs what was written, closes the files and releases the lock. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** Counters for tests and benchmarks. */
+  stats(): FileStorageStats {
+    return {
+      fsyncs: this.#fsyncs,
+      bytesWritten: this.#bytesWritten,
+      records: this.#records,
+      segments: this.#segments.size,
+    };
+  }
+
+  /** What `open` found and repaired. */
+  recovery(): FileStorageRecovery {
+    return this.#recovery;
+  }
+
+  async #shutdown(): Promise<void> {
+    try {
+      if (this.#failure === undefined) await this.sync();
+    } finally {
+      this.#closeFiles();
+      this.#lock.release();
+    }
+  }
+
+  #closeFiles(): void {
+    this.#fdsClosed = true;
+    for (const segment of this.#segments.values()) {
+      try {
+        closeSync(segment.fd);
+      } catch {
+        // Closing is best effort; the data was synced (or the storage failed) already.
+      }
+    }
+  }
+
+  /** Opens the recovered segments, repairs the tail and reconciles the log with the snapshot. */
+  #restore(wal: ReturnType<typeof recoverWal>, stored: StoredSnapshot | undefined): void {
+    const last = wal.segments[wal.segments.length - 1];
+    for (const recovered of wal.segments) {
+      const isLast = recovered === last;
+      if (isLast && wal.lastNeedsInit) continue;
+      const fd = openSync(recovered.path, isLast ? 'r+' : 'r');
+      const segment: Segment = { seq: recovered.seq, path: recovered.path, fd, size: recovered.validEnd };
+      this.#segments.set(recovered.seq, segment);
+      if (isLast) {
+        if (fstatSync(fd).size > recovered.validEnd) {
+          ftruncateSync(fd, recovered.validEnd);
+          this.#fdatasyncNow(fd);
+        }
+        this.#active = segment;
+      }
+    }
+    if (last === undefined || wal.lastNeedsInit) {
+      // No log yet, or a rotation crashed before the new segment got its
+      // header and checkpoint: (re)create it from the recovered state.
+      if (last !== undefined) unlinkSync(last.path);
+      this.#createSegment(last?.seq ?? 1);
+      this.#flush();
+      this.#fdatasyncNow(this.#active!.fd);
+    }
+    // A recovered segment is sealed as soon as it is full; only a fresh one
+    // (activeBase set by #createSegment) is protected from an empty rotation.
+    if (last !== undefined && !wal.lastNeedsInit) this.#activeBase = SEGMENT_HEADER_BYTES;
+
+    let resetToSnapshot = false;
+    if (stored !== undefined) {
+      this.#snapshot = stored.snapshot;
+      const { index, term } = stored.snapshot.metadata;
+      if (this.#index.offset < index) {
+        const matches = index <= this.#index.lastIndex && this.#index.term(index) === term;
+        // A created snapshot is of entries this log holds; an applied one
+        // replaced the log, and only a crash before its reset record reached
+        // the disk leaves the old log in front of it.
+        if (stored.origin === 'applied' || !matches) {
+          this.#pending.appendMarker(RecordType.reset, index, term);
+          this.#index.reset(index, term);
+          this.#records++;
+          this.#writeSeq++;
+          resetToSnapshot = true;
+        }
+      }
+    }
+    this.#scheduleDeletions();
+    this.#flush();
+    if (resetToSnapshot) this.#fdatasyncNow(this.#active!.fd);
+    this.#durableSeq = this.#writeSeq;
+    this.#runDeletions(this.#durableSeq);
+    this.#recovery = { truncatedTail: wal.torn, resetToSnapshot, segments: this.#segments.size };
+  }
+
+  #persistSnapshot(snapshot: Snapshot, origin: 'applied' | 'created'): void {
+    try {
+      this.#fsyncs += writeSnapshotFile(this.dir, snapshot, origin);
+      pruneSnapshots(this.dir, this.#keepSnapshots);
+    } catch (error) {
+      throw this.#fail('writing the snapshot failed', error);
+    }
+    this.#snapshot = snapshot;
+  }
+
+  /** The logical end of the active segment: flushed bytes plus pending ones. */
+  #end(): number {
+    return this.#active!.size + this.#pending.length;
+  }
+
+  #wrote(): void {
+    this.#writeSeq++;
+    if (this.#pending.length >= this.#writeBufferBytes) this.#flush();
+  }
+
+  #assertWritable(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closing !== undefined) throw new StorageClosedError();
+  }
+
+  #fail(what: string, cause: unknown): StorageFailedError {
+    this.#failure ??= new StorageFailedError(`${what}; reopen the storage to recover`, { cause });
+    return this.#failure;
+  }
+
+  /** Hands pending records to the kernel with one write. */
+  #flush(): void {
+    const length = this.#pending.length;
+    if (length === 0) return;
+    const segment = this.#active!;
+    try {
+      writeAll(segment.fd, this.#pending.bytes(), segment.size);
+    } catch (error) {
+      throw this.#fail(`writing ${segment.path} failed`, error);
+    }
+    segment.size += length;
+    this.#bytesWritten += length;
+    this.#pending.clear();
+  }
+
+  #fdatasyncNow(fd: number): void {
+    try {
+      fdatasyncSync(fd);
+    } catch (error) {
+      throw this.#fail('fdatasync failed', error);
+    }
+    this.#fsyncs++;
+  }
+
+  /**
+   * Seals the active segment and starts the next one. The sealed segment is
+   * fdatasync'ed first, which keeps the recovery rule simple: only the last
+   * segment can have a torn tail, so damage in any other is corruption.
+   */
+  #rotate(): void {
+    this.#flush();
+    this.#fdatasyncNow(this.#active!.fd);
+    this.#createSegment(this.#active!.seq + 1);
+  }
+
+  /** Creates segment `seq` with its header and checkpoint and makes it the active one. */
+  #createSegment(seq: number): void {
+    const path = join(this.dir, segmentFileName(seq));
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx+');
+      const header = encodeSegmentHeader(seq);
+      writeAll(fd, header, 0);
+      this.#bytesWritten += header.length;
+      // The new name must be durable before anything in the file is
+      // reported durable; syncing the directory now, once per segment,
+      // keeps that off the group-commit path.
+      fsyncDirectory(this.dir);
+      this.#fsyncs++;
+    } catch (error) {
+      throw this.#fail(`creating segment ${path} failed`, error);
+    }
+    const segment: Segment = { seq, path, fd, size: SEGMENT_HEADER_BYTES };
+    this.#segments.set(seq, segment);
+    this.#active = segment;
+    const lastIndex = this.#index.lastIndex;
+    this.#pending.appendCheckpoint({ lastIndex, lastTerm: this.#index.term(lastIndex), hardState: this.#hardState });
+    this.#records++;
+    this.#writeSeq++;
+    this.#activeBase = this.#end();
+  }
+
+  /** Queues every segment in front of the first one still needed for deletion after the next fdatasync. */
+  #scheduleDeletions(): void {
+    const keepFrom = this.#index.length > 0 ? this.#index.segmentOf(this.#index.offset + 1) : this.#active!.seq;
+    for (const seq of this.#segments.keys()) {
+      if (seq >= keepFrom) break;
+      if (!this.#deletions.some((d) => d.seq === seq)) this.#deletions.push({ seq, after: this.#writeSeq });
+    }
+  }
+
+  /** Deletes the queued segments whose compaction or reset marker is now durable. */
+  #runDeletions(durable: number): void {
+    const ready = this.#deletions.filter((d) => d.after <= durable);
+    if (ready.length === 0) return;
+    this.#deletions = this.#deletions.filter((d) => d.after > durable);
+    for (const { seq } of ready) {
+      const segment = this.#segments.get(seq);
+      if (segment === undefined || segment === this.#active) continue;
+      this.#segments.delete(seq);
+      closeSync(segment.fd);
+      // A crash before this point only leaves an extra segment, which replay
+      // reads and compacts away again.
+      unlinkSync(segment.path);
+    }
+  }
+
+  #startSync(): Promise<void> {
+    if (this.#fdsClosed) return Promise.reject(new StorageClosedError());
+    try {
+      this.#flush();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const covers = this.#writeSeq;
+    const promise = fdatasyncAsync(this.#active!.fd).then(
+      () => {
+        this.#fsyncs++;
+        this.#durableSeq = covers;
+        try {
+          this.#runDeletions(covers);
+        } catch (error) {
+          this.#fail('deleting compacted segments failed', error);
+        }
+        this.#afterSync();
+      },
+      (error: unknown) => {
+        const failure = this.#fail('fdatasync failed', error);
+        this.#afterSync();
+        throw failure;
+      },
+    );
+    this.#running = { covers, promise };
+    return promise;
+  }
+
+  /** Starts the fdatasync that the callers who arrived during the last one are waiting for. */
+  #afterSync(): void {
+    this.#running = undefined;
+    const next = this.#next;
+    if (next === undefined) return;
+    this.#next = undefined;
+    if (this.#failure !== undefined) next.reject(this.#failure);
+    else this.#startSync().then(next.resolve, next.reject);
+  }
+
+  /**
+   * Reads the uncached entries from `from` (stopping before `end`, at a
+   * cached entry, at a segment boundary or after MAX_READ_BYTES) with one
+   * `readSync`, appends them to `out` and returns the next index to read.
+   */
+  #readRun(from: number, end: number, out: Entry[]): number {
+    if (this.#fdsClosed) throw new StorageClosedError();
+    const index = this.#index;
+    const seq = index.segmentOf(from);
+    const start = index.positionOf(from);
+    let to = from + 1;
+    while (
+      to < end &&
+      index.cached(to) === undefined &&
+      index.segmentOf(to) === seq &&
+      index.positionOf(to) + index.recordBytesOf(to) - start <= MAX_READ_BYTES
+    ) {
+      to++;
+    }
+    const stop = index.positionOf(to - 1) + index.recordBytesOf(to - 1);
+    const segment = this.#segments.get(seq);
+    if (segment === undefined) throw new StorageCorruptionError(this.dir, 0, `segment ${seq} for entry ${from} is gone`);
+    if (segment === this.#active && stop > segment.size) this.#flush();
+    const bytes = Buffer.allocUnsafe(stop - start);
+    readAll(segment, bytes, start);
+    for (let i = from; i < to; i++) {
+      const at = index.positionOf(i) - start;
+      const frame = checkFrame(bytes, at, MAX_BODY_BYTES);
+      if (!frame.ok || !bodyChecksumMatches(bytes, at, frame.bodyLength)) {
+        throw new StorageCorruptionError(segment.path, start + at, `entry ${i} failed its checksum on read`);
+      }
+      out.push(decodeEntry(bytes, at + RECORD_HEADER_BYTES, frame.bodyLength));
+    }
+    return to;
+  }
+}
+
+function validateOptions(options: FileStorageOptions): void {
+  const check = (name: keyof FileStorageOptions, min: number): void => {
+    const value = options[name];
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+      throw new InvalidArgumentError(`FileStorage option ${name} must be an integer ≥ ${min}`);
+    }
+  };
+  check('segmentBytes', 1024);
+  check('cacheBytes', 0);
+  check('writeBufferBytes', 0);
+  check('keepSnapshots', 1);
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    written += writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
+  }
+}
+
+function readAll(segment: Segment, bytes: Buffer, position: number): void {
+  let read = 0;
+  while (read < bytes.length) {
+    const n = readSync(segment.fd, bytes, read, bytes.length - read, position + read);
+    if (n === 0) throw new StorageCorruptionError(segment.path, position + read, 'unexpected end of file');
+    read += n;
+  }
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (error) => (error === null ? resolve() : reject(error)));
+  });
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

@@ -1,0 +1,165 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { StorageCorruptionError } from './file-storage-errors.js';
+import { bodyChecksumMatches, checkFrame, RECORD_HEADER_BYTES } from './record-codec.js';
+
+/**
+ * Segment files of the write-ahead log (internal).
+ *
+ * The log is a sequence of files named `<seq>.wal`, `seq` being 16 lowercase
+ * hex digits, starting at 1 and increasing by one at every rotation. Each
+ * file starts with a 32-byte header:
+ *
+ * ```
+ * offset 0   8 bytes  magic "SYNODWAL"
+ * offset 8   u32 LE   format version (1)
+ * offset 12  u32 LE   flags (0)
+ * offset 16  u64 LE   seq (must match the file name)
+ * offset 24  u32 LE   CRC-32 of bytes 0..24
+ * offset 28  u32 LE   reserved (0)
+ * ```
+ *
+ * followed by records (see `record-codec.ts`), the first of which is always a
+ * checkpoint. Only the last segment is ever written to; earlier ones were
+ * fdatasync'ed before the next one was created, so damage in them is real
+ * corruption, never a torn write.
+ */
+
+export const SEGMENT_HEADER_BYTES = 32;
+export const SEGMENT_FORMAT_VERSION = 1;
+const MAGIC = Buffer.from('SYNODWAL', 'latin1');
+const NAME = /^([0-9a-f]{16})\.wal$/;
+
+export function segmentFileName(seq: number): string {
+  return `${seq.toString(16).padStart(16, '0')}.wal`;
+}
+
+/**
+ * The sequence numbers of the segments in `dir`, ascending. A hole in the
+ * sequence means a segment was lost; compaction only ever deletes from the
+ * front, so that can't be a leftover of normal operation.
+ */
+export function listSegments(dir: string): number[] {
+  const seqs: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const match = NAME.exec(name);
+    if (match !== null) seqs.push(Number.parseInt(match[1]!, 16));
+  }
+  seqs.sort((a, b) => a - b);
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] !== seqs[i - 1]! + 1) {
+      throw new StorageCorruptionError(
+        join(dir, segmentFileName(seqs[i - 1]! + 1)),
+        0,
+        `segment missing: found ${segmentFileName(seqs[i - 1]!)} and ${segmentFileName(seqs[i]!)} but nothing between them`,
+      );
+    }
+  }
+  return seqs;
+}
+
+export function encodeSegmentHeader(seq: number): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header.writeUInt32LE(SEGMENT_FORMAT_VERSION, 8);
+  header.writeUInt32LE(seq % 0x1_0000_0000, 16);
+  header.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), 20);
+  header.writeUInt32LE(crc32(header.subarray(0, 24)), 24);
+  return header;
+}
+
+/** Throws a {@link StorageCorruptionError} unless `bytes` starts with a valid header for segment `seq`. */
+export function verifySegmentHeader(path: string, bytes: Buffer, seq: number): void {
+  if (bytes.length === 0) throw new StorageCorruptionError(path, 0, 'segment file is empty');
+  if (bytes.length < SEGMENT_HEADER_BYTES) {
+    throw new StorageCorruptionError(path, 0, `segment file is ${bytes.length} bytes, shorter than its header`);
+  }
+  if (!bytes.subarray(0, 8).equals(MAGIC)) {
+    throw new StorageCorruptionError(path, 0, 'not a Synod WAL segment (bad magic)');
+  }
+  const version = bytes.readUInt32LE(8);
+  if (version !== SEGMENT_FORMAT_VERSION) {
+    throw new StorageCorruptionError(
+      path,
+      8,
+      `unsupported WAL format version ${version} (this build reads version ${SEGMENT_FORMAT_VERSION})`,
+    );
+  }
+  if (crc32(bytes.subarray(0, 24)) !== bytes.readUInt32LE(24)) {
+    throw new StorageCorruptionError(path, 24, 'segment header checksum mismatch');
+  }
+  const stored = bytes.readUInt32LE(16) + bytes.readUInt32LE(20) * 0x1_0000_0000;
+  if (stored !== seq) {
+    throw new StorageCorruptionError(path, 16, `segment header says seq ${stored}, the file name says ${seq}`);
+  }
+}
+
+/** Where a torn tail starts, and why it was judged torn. */
+export interface TornTail {
+  readonly offset: number;
+  readonly reason: string;
+}
+
+export interface ScanResult {
+  /** The end of the last valid record: everything after it is a torn tail. */
+  readonly validEnd: number;
+  readonly torn: TornTail | undefined;
+}
+
+/** Called for each valid record: `bodyStart` points at the type byte. */
+export type RecordVisitor = (type: number, bodyStart: number, bodyLength: number, offset: number) => void;
+
+/**
+ * Walks the records of one segment and tells the torn tail of the last
+ * segment apart from corruption.
+ *
+ * A damaged record is a torn tail (the unsynced end of the last batch, cut
+ * short by a crash) only when it is in the last segment and one of these
+ * holds: the header itself is cut short; the header is valid but the body
+ * runs past the end of the file; the checksum fails and the record is the
+ * last one in the file; or everything from the damage to the end of the file
+ * is zeros (file systems may extend a file before its data reaches the disk).
+ * Anything else, and any damage in an earlier segment, throws a
+ * {@link StorageCorruptionError} with the file and offset, because a valid
+ * record after the damage proves the damage is in data that was once
+ * written completely, and possibly acknowledged.
+ */
+export function scanRecords(
+  path: string,
+  bytes: Buffer,
+  isLast: boolean,
+  maxBodyBytes: number,
+  visit: RecordVisitor,
+): ScanResult {
+  const size = bytes.length;
+  let offset = SEGMENT_HEADER_BYTES;
+  const tail = (reason: string, corruptReason: string): ScanResult => {
+    if (!isLast) throw new StorageCorruptionError(path, offset, `${corruptReason} in a sealed segment`);
+    return { validEnd: offset, torn: { offset, reason } };
+  };
+  while (offset < size) {
+    const frame = checkFrame(bytes, offset, maxBodyBytes);
+    if (!frame.ok) {
+      if (frame.reason === 'short-header') return tail('incomplete record header at the end', 'truncated record header');
+      if (allZero(bytes, offset, size)) return tail('zero-filled tail', 'zeroed record header');
+      throw new StorageCorruptionError(path, offset, 'damaged record header (length check failed)');
+    }
+    const end = offset + RECORD_HEADER_BYTES + frame.bodyLength;
+    if (end > size) return tail('record extends past the end of the file', 'record extends past the end of the file');
+    if (!bodyChecksumMatches(bytes, offset, frame.bodyLength)) {
+      if (end === size || allZero(bytes, end, size)) {
+        return tail('checksum mismatch on the last record', 'checksum mismatch');
+      }
+      throw new StorageCorruptionError(path, offset, 'record checksum mismatch');
+    }
+    visit(bytes[offset + RECORD_HEADER_BYTES]!, offset + RECORD_HEADER_BYTES, frame.bodyLength, offset);
+    offset = end;
+  }
+  return { validEnd: offset, torn: undefined };
+}
+
+function allZero(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
