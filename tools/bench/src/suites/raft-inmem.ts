@@ -63,7 +63,7 @@ export async function raftInmemSuite(options: RaftInmemOptions): Promise<BenchRe
         faults: { delay: { kind: 'fixed', ms: 0 } },
       });
       const ids = ['n1', 'n2', 'n3'];
-      const nodes: Node[] = ids.map((id) => {
+      const nodes: Node[] = ids.map((id, i) => {
         const node: Node = new RaftNode({
           raft: { id, voters: ids, electionTicks: 10, heartbeatTicks: 1 },
           clusterId: 'bench',
@@ -71,7 +71,9 @@ export async function raftInmemSuite(options: RaftInmemOptions): Promise<BenchRe
           storage: new MemoryStorage(),
           stateMachine: noopStateMachine,
           maxPendingOperations: 100_000,
-          random: new SeededRandom(run * 10 + id.length),
+          // One seed per node: equal seeds give equal election timeouts, and
+          // the nodes then split the vote round after round.
+          random: new SeededRandom(run * 10 + i + 1),
           tickIntervalMs: 100,
         });
         node.start();
