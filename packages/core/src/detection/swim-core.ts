@@ -70,7 +70,7 @@ interface ActiveProbe {
 /** What an incoming ack's seq refers to. */
 type PendingAck =
   | { readonly kind: 'probe' }
-  | { readonly kind: 'relay'; readonly requester: NodeId; readonly requesterSeq: number; readonly timer: CoreTimer };
+  | { readonly kind: 'relay'; readonly requester: NodeId; readonly requesterSeq: number; timer: CoreTimer };
 
 const LIVE: ReadonlySet<MemberState> = new Set(['alive', 'suspect']);
 
@@ -450,13 +450,24 @@ export class SwimCore {
     if (this.#leaving || request.target === this.localId) return;
     const seq = ++this.#seq;
     const timeoutMs = request.timeoutMs > 0 ? request.timeoutMs : this.config.probeTimeoutMs;
-    // The nack must reach the requester before its period ends; 80% of its
-    // remaining wait leaves room for the trip back.
-    const waitMs = request.wantNack ? Math.max(1, Math.floor(timeoutMs * 0.8)) : timeoutMs;
-    const timer = this.#timers.schedule(nowMs + waitMs, () => {
+    const expireAt = nowMs + timeoutMs;
+    const expire = (): void => {
       this.#pending.delete(seq);
-      if (request.wantNack) this.#send(requester, { type: 'nack', seq: request.seq });
-    });
+    };
+    let timer: CoreTimer;
+    if (request.wantNack) {
+      // The nack must reach the requester before its period ends; 80% of its
+      // remaining wait leaves room for the trip back. The nack only means "no
+      // answer yet": the requester still takes an ack until its deadline, so
+      // a late ack is forwarded until then, as a plain SWIM relay would.
+      timer = this.#timers.schedule(nowMs + Math.max(1, Math.floor(timeoutMs * 0.8)), () => {
+        this.#send(requester, { type: 'nack', seq: request.seq });
+        const entry = this.#pending.get(seq);
+        if (entry?.kind === 'relay') entry.timer = this.#timers.schedule(expireAt, expire);
+      });
+    } else {
+      timer = this.#timers.schedule(expireAt, expire);
+    }
     this.#pending.set(seq, { kind: 'relay', requester, requesterSeq: request.seq, timer });
     this.#send(request.target, { type: 'ping', seq, target: request.target, updates: this.#piggyback([]) });
   }

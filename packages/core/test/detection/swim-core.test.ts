@@ -137,6 +137,33 @@ describe('SwimCore: probing (SWIM §3.1, §4.3)', () => {
     expect(nack.at - start).toBeLessThan(500);
   });
 
+  it('still forwards an ack that comes after its nack but before the requester gives up (Lifeguard)', () => {
+    // The nack only says "no answer yet"; the requester keeps waiting until
+    // the end of its period, so a late ack is still worth forwarding. Dropping
+    // it would make a Lifeguard relay less useful than a plain SWIM one.
+    const h = new Harness();
+    h.know(['b', 'c']);
+    h.receive('b', { type: 'ping-req', seq: 7, target: 'c', wantNack: true, timeoutMs: 500, updates: [] });
+    const start = h.now;
+    const ping = h.sent.find((s) => s.to === 'c' && s.message.type === 'ping')!;
+    h.runUntilSent((s) => s.message.type === 'nack');
+    h.runUntil(start + 480);
+    h.receive('c', { type: 'ack', seq: (ping.message as { seq: number }).seq, updates: [] });
+    expect(h.sent.at(-1)).toMatchObject({ to: 'b', message: { type: 'ack', seq: 7 } });
+  });
+
+  it('stops forwarding once the requester has given up', () => {
+    const h = new Harness();
+    h.know(['b', 'c']);
+    h.receive('b', { type: 'ping-req', seq: 8, target: 'c', wantNack: true, timeoutMs: 500, updates: [] });
+    const start = h.now;
+    const ping = h.sent.find((s) => s.to === 'c' && s.message.type === 'ping')!;
+    h.runUntil(start + 600);
+    const before = h.sent.length;
+    h.receive('c', { type: 'ack', seq: (ping.message as { seq: number }).seq, updates: [] });
+    expect(h.sent.slice(before).some((s) => s.message.type === 'ack' && s.to === 'b')).toBe(false);
+  });
+
   it('an unanswered probe goes indirect after the probe timeout, then suspects the target at the end of the period', () => {
     const h = new Harness();
     h.know(['b', 'c', 'd', 'e']);
