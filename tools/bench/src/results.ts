@@ -47,21 +47,32 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[index]!;
 }
 
-/** Writes bench/results/<suite>.json and a markdown table beside it. */
+const STANDARD_COLUMNS = new Set(['system', 'scenario', 'clients', 'opsPerSec', 'p50Ms', 'p99Ms']);
+
+function formatCell(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  return String(value ?? '');
+}
+
+/**
+ * Writes bench/results/<suite>.json and a markdown table beside it. Fields a
+ * suite adds beyond the standard ones become extra columns.
+ */
 export function writeReport(outDir: string, report: SuiteReport): string {
   mkdirSync(outDir, { recursive: true });
   const jsonPath = join(outDir, `${report.suite}.json`);
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  const extras = [...new Set(report.results.flatMap((r) => Object.keys(r)))].filter((k) => !STANDARD_COLUMNS.has(k));
   const lines = [
     `# ${report.suite}`,
     '',
     `${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, ${report.machine.date}`,
     '',
-    '| system | scenario | clients | ops/s | p50 ms | p99 ms |',
-    '|---|---|---|---|---|---|',
+    `| system | scenario | clients | ops/s | p50 ms | p99 ms |${extras.map((e) => ` ${e} |`).join('')}`,
+    `|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
     ...report.results.map(
       (r) =>
-        `| ${r.system} | ${r.scenario} | ${r.clients} | ${Math.round(r.opsPerSec)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} |`,
+        `| ${r.system} | ${r.scenario} | ${r.clients} | ${Math.round(r.opsPerSec)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} |${extras.map((e) => ` ${formatCell(r[e])} |`).join('')}`,
     ),
     '',
   ];
