@@ -48,6 +48,40 @@ export class ProgressTracker {
     this.#config = config;
   }
 
+  /**
+   * Switches to a new membership when a conf-change is applied. Members that
+   * stay keep their progress (only their learner flag may flip); new members
+   * start as a new leader would see them, but count as recently active so
+   * that CheckQuorum gives them a round to answer; removed members are
+   * forgotten, votes included.
+   */
+  reconfigure(config: TrackerConfig, lastIndex: number): void {
+    this.#config = config;
+    const voters = new Set(this.voterIds());
+    for (const id of [...this.#progress.keys()]) {
+      if (!voters.has(id) && !config.learners.has(id)) this.#progress.delete(id);
+    }
+    for (const id of [...this.#votes.keys()]) if (!voters.has(id)) this.#votes.delete(id);
+    const ensure = (id: NodeId, isLearner: boolean): void => {
+      const existing = this.#progress.get(id);
+      if (existing !== undefined) {
+        existing.isLearner = isLearner;
+        return;
+      }
+      const pr = new Progress({
+        next: lastIndex + 1,
+        maxInflight: this.#maxInflight,
+        maxInflightBytes: this.#maxInflightBytes,
+        isLearner,
+      });
+      pr.recentActive = true;
+      this.#progress.set(id, pr);
+    };
+    // A demoted voter is also listed as learner while joint: it votes until the joint config is left.
+    for (const id of voters) ensure(id, false);
+    for (const id of config.learners) if (!voters.has(id)) ensure(id, true);
+  }
+
   /** The membership as a `ConfState`. */
   confState(): ConfState {
     return {

@@ -2,6 +2,12 @@ import { CorruptionError, InvalidArgumentError, NotLeaderError, ProposalDroppedE
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
 import type { NodeId } from '../transport/transport.js';
+import { checkLearnersCaughtUp, planConfChange } from './confchange/changer.js';
+import { encodeConfChange } from './confchange/conf-change-codec.js';
+import { decodeConfChange } from './confchange/conf-change-codec.js';
+import { ConfChangePendingError } from './confchange/conf-change-errors.js';
+import { hasUnappliedConfChange, lastConfigIn } from './confchange/conf-change-log.js';
+import type { ConfChangeRequest } from './confchange/conf-change.js';
 import { isWellFormedMessage } from './message-checks.js';
 import type { ProgressState } from './progress.js';
 import type { Progress } from './progress.js';
@@ -13,6 +19,7 @@ import { ReadOnly } from './read-only.js';
 import type {
   AppendRequest,
   AppendResponse,
+  ConfState,
   Entry,
   HardState,
   HeartbeatRequest,
@@ -49,6 +56,19 @@ export interface RaftStatus {
   readonly leadTransferee: NodeId | undefined;
   /** Every member's replication progress; only on the leader. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus> | undefined;
+  /** The membership in effect (that of the last applied conf-change). */
+  readonly confState: ConfState;
+}
+
+/** Options of {@link RaftCore.proposeConfChange}. */
+export interface ConfChangeProposalOptions {
+  /**
+   * Refuse (LearnerNotCaughtUpError) to make a learner a voter while its
+   * replicated log lags the leader's last index by more than this many
+   * entries. A new voter that is far behind would stall commits it counts for.
+   * @default undefined (no check)
+   */
+  readonly maxLearnerLag?: number;
 }
 
 /** What {@link RaftCore.propose} did with a proposal. */
@@ -167,6 +187,12 @@ export class RaftCore {
   readonly #forwardedReads = new Map<string, NodeId>();
   /** Leader: bytes of entry data appended but not yet applied (maxUncommittedBytes). */
   #uncommittedBytes = 0;
+  /**
+   * Leader: index of the latest conf-change entry it may have appended (or
+   * its last index when it took office). Another change is refused until
+   * this index is applied (thesis §4.1: one change at a time).
+   */
+  #pendingConfIndex = 0;
 
   #prevSoftState: SoftState;
   #prevHardState: HardState;
@@ -185,6 +211,7 @@ export class RaftCore {
     this.id = this.#cfg.id;
     this.#random = random;
     const { hardState, confState } = storage.initialState();
+    const snapshotIndex = storage.snapshot().metadata.index;
     const membership =
       confState.voters.length === 0 && this.#cfg.voters.length > 0
         ? { voters: this.#cfg.voters, learners: this.#cfg.learners, votersOutgoing: [], autoLeave: false }
@@ -201,11 +228,15 @@ export class RaftCore {
     }
     // Everything up to the snapshot point is committed even if the hard
     // state was written before the snapshot was taken.
-    this.#log.committed = Math.max(this.#log.committed, hardState.commit);
+    this.#log.committed = Math.max(this.#log.committed, hardState.commit, snapshotIndex);
     if (this.#cfg.applied > this.#log.committed) {
       throw new InvalidArgumentError(`applied ${this.#cfg.applied} is past the commit index ${this.#log.committed}`);
     }
     this.#log.appliedTo(this.#cfg.applied);
+    // Conf-changes the application already applied before the restart will
+    // not be handed out again: bring their configuration back now.
+    const replayed = lastConfigIn(this.#log, snapshotIndex + 1, this.#log.applied);
+    if (replayed !== undefined) this.#tracker.setConfig(trackerConfigFromConfState(replayed));
     this.#readOnly = new ReadOnly(String(hardState.term));
     this.#becomeFollower(hardState.term, undefined);
     this.#vote = hardState.vote;
@@ -338,6 +369,59 @@ export class RaftCore {
     this.#hup(false);
   }
 
+  /** The membership in effect: that of the last conf-change entry applied (or of the snapshot). */
+  confState(): ConfState {
+    return this.#tracker.confState();
+  }
+
+  /**
+   * Proposes a membership change (Raft thesis ch. 4) on the leader. The
+   * change is validated against the configuration in effect and appended as
+   * a `conf-change` entry that carries the resulting configuration; it takes
+   * effect on each node when the driver applies it ({@link applyConfChange}).
+   * Leaving a joint configuration is an empty `changes` list; with `autoLeave`
+   * the leader proposes it by itself.
+   *
+   * @throws NotLeaderError on a non-leader (changes are not forwarded).
+   * @throws ConfChangePendingError while an earlier change is unapplied.
+   * @throws InvalidConfChangeError for an unsafe change.
+   * @throws LearnerNotCaughtUpError when `maxLearnerLag` is given and exceeded.
+   * @throws ProposalDroppedError during a leadership transfer.
+   */
+  proposeConfChange(
+    request: ConfChangeRequest,
+    options: ConfChangeProposalOptions = {},
+  ): { readonly index: number; readonly term: number; readonly confState: ConfState } {
+    if (this.#role !== 'leader') throw new NotLeaderError(this.#lead);
+    if (this.#leadTransferee !== undefined) {
+      throw new ProposalDroppedError(`leadership transfer to ${this.#leadTransferee} in progress`);
+    }
+    if (this.#pendingConfIndex > this.#log.applied) throw new ConfChangePendingError(this.#pendingConfIndex);
+    const current = this.#tracker.confState();
+    const result = planConfChange(current, request);
+    if (options.maxLearnerLag !== undefined) {
+      checkLearnersCaughtUp(current, request, (id) => this.#tracker.get(id)?.match, this.#log.lastIndex(), options.maxLearnerLag);
+    }
+    const entry = this.#appendConfChange(request, result);
+    return { index: entry.index, term: entry.term, confState: result };
+  }
+
+  /**
+   * Puts a committed `conf-change` entry into effect; the driver calls it
+   * when it applies the entry (in log order, like any other entry). Returns
+   * the configuration now in effect. A leader that is no longer a voter
+   * steps down (in a joint configuration it still is one, and keeps leading
+   * until the joint configuration is left).
+   *
+   * @throws ConfChangeDecodeError when the entry's data is malformed (every
+   *   replica fails the same way; the configuration is unchanged).
+   */
+  applyConfChange(entry: Entry): ConfState {
+    const cc = decodeConfChange(entry.data);
+    this.#switchConfig(cc.result);
+    return this.#tracker.confState();
+  }
+
   /** True when {@link ready} has something for the driver. */
   hasReady(): boolean {
     const soft = this.#softState();
@@ -414,6 +498,7 @@ export class RaftCore {
       log.appliedTo(ready.committedEntries[ready.committedEntries.length - 1]!.index);
       if (this.#role === 'leader') {
         this.#uncommittedBytes = Math.max(0, this.#uncommittedBytes - dataBytes(ready.committedEntries));
+        this.#maybeAutoLeave();
       }
     }
   }
@@ -438,6 +523,7 @@ export class RaftCore {
       leader: this.#lead,
       leadTransferee: this.#leadTransferee,
       progress,
+      confState: this.#tracker.confState(),
     };
   }
 
@@ -506,6 +592,9 @@ export class RaftCore {
     this.#reset(this.#term);
     this.#lead = this.id;
     this.#role = 'leader';
+    // Conf-changes of earlier terms may sit unapplied in our log; none may
+    // be added until everything up to here is applied.
+    this.#pendingConfIndex = this.#log.lastIndex();
     this.#tracker.get(this.id)?.becomeReplicate();
     // §5.4.2 / §8: a leader cannot count replicas of earlier terms' entries
     // toward commit, so it appends an empty entry of its own term; once that
@@ -521,6 +610,8 @@ export class RaftCore {
   /** An election timeout elapsed (or TimeoutNow / campaign() asked for one). */
   #hup(leadershipTransfer: boolean): void {
     if (this.#role === 'leader' || !this.#promotable()) return;
+    // A committed but unapplied conf-change means our configuration is stale.
+    if (hasUnappliedConfChange(this.#log)) return;
     if (this.#cfg.preVote && !leadershipTransfer) this.#campaign('prevote', false);
     else this.#campaign('vote', leadershipTransfer);
   }
@@ -870,6 +961,57 @@ export class RaftCore {
     fields: Pick<AppendResponse, 'reject' | 'index' | 'rejectHint' | 'logTerm'>,
   ): void {
     this.#send({ type: 'append-response', to, term: this.#term, ...fields });
+  }
+
+  // ---------------------------------------------------------------------
+  // Membership (thesis ch. 4; the rules live in confchange/)
+  // ---------------------------------------------------------------------
+
+  #appendConfChange(request: ConfChangeRequest, result: ConfState): Entry {
+    const data = encodeConfChange({ changes: request.changes, transition: request.transition ?? 'auto', result });
+    this.#uncommittedBytes += data.byteLength;
+    const entry = this.#appendEntries([{ term: 0, index: 0, type: 'conf-change', data }]);
+    this.#pendingConfIndex = entry.index;
+    this.#bcastAppend();
+    return entry;
+  }
+
+  /** Thesis §4.3: once the joint configuration is in effect, the leader proposes leaving it. */
+  #maybeAutoLeave(): void {
+    const config = this.#tracker.config;
+    if (!config.autoLeave || config.voters.outgoing.size === 0) return;
+    if (this.#pendingConfIndex > this.#log.applied || this.#leadTransferee !== undefined) return;
+    this.#appendConfChange({ changes: [] }, planConfChange(this.#tracker.confState(), { changes: [] }));
+  }
+
+  #switchConfig(conf: ConfState): void {
+    this.#tracker.reconfigure(trackerConfigFromConfState(conf), this.#log.lastIndex());
+    if (this.#leadTransferee !== undefined && !this.#tracker.isVoter(this.#leadTransferee)) this.#abortLeaderTransfer();
+    if (this.#role !== 'leader') return;
+    if (!this.#tracker.isVoter(this.id)) {
+      this.#stepDownRemoved();
+      return;
+    }
+    // The quorum changed: something may commit now; new members need the log.
+    this.#maybeCommit();
+    this.#bcastAppend();
+  }
+
+  /**
+   * The leader applied a configuration without itself (thesis §4.2.2: it
+   * managed the cluster until then without counting itself). It hands over
+   * at once to a voter that holds its whole log, if there is one, and
+   * becomes a follower; it never campaigns again (not a voter).
+   */
+  #stepDownRemoved(): void {
+    const last = this.#log.lastIndex();
+    for (const id of this.#tracker.voterIds()) {
+      if (this.#tracker.get(id)?.match === last) {
+        this.#sendTimeoutNow(id);
+        break;
+      }
+    }
+    this.#becomeFollower(this.#term, undefined);
   }
 
   // ---------------------------------------------------------------------

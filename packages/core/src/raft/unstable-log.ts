@@ -95,15 +95,16 @@ export class UnstableLog {
   truncateAndAppend(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const from = entries[0]!.index;
-    if (from === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(entries);
-    } else if (from <= this.offset) {
+    if (from <= this.offset) {
       // The new entries replace part of the stable log too; storage will
       // truncate when the driver appends them.
       this.offset = from;
       this.entries = [...entries];
     } else {
-      this.entries = this.entries.slice(0, from - this.offset).concat(entries);
+      // In place (the buffer is never handed out, only copies of it): drop
+      // the conflicting suffix, if any, then append.
+      this.entries.length = Math.min(this.entries.length, from - this.offset);
+      for (const entry of entries) this.entries.push(entry);
     }
     this.#handedTo = Math.min(this.#handedTo, from - 1);
   }

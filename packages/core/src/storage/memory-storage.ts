@@ -99,8 +99,10 @@ export class MemoryStorage implements Storage {
       );
     }
     // Truncate the conflicting suffix (if any) before appending, as Raft's
-    // AppendEntries rule 3 requires (§5.3).
-    this.#entries = this.#entries.slice(0, position).concat(toAppend);
+    // AppendEntries rule 3 requires (§5.3). In place: copying the whole log
+    // on every append would make appends cost O(log length).
+    this.#entries.length = position;
+    for (const entry of toAppend) this.#entries.push(entry);
   }
 
   setHardState(hardState: HardState): void {

@@ -4,7 +4,7 @@ import { CONF_CHANGE_VERSION, decodeConfChange, encodeConfChange } from '../../s
 import { ConfChangeDecodeError } from '../../src/raft/confchange/conf-change-errors.js';
 import type { ConfChange } from '../../src/raft/confchange/conf-change.js';
 
-const id = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.isWellFormed());
+const id = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => new TextDecoder().decode(new TextEncoder().encode(s)) === s);
 const ids = fc.array(id, { maxLength: 6 });
 const confChange: fc.Arbitrary<ConfChange> = fc.record({
   changes: fc.array(

@@ -33,6 +33,7 @@ export function harness(
         if (rd.entries.length > 0) storage.append(rd.entries);
         if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
         messages.push(...rd.messages);
+        for (const e of rd.committedEntries) if (e.type === 'conf-change') core.applyConfChange(e);
         core.advance(rd);
       }
       return { messages, readies };

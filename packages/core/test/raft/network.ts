@@ -126,6 +126,7 @@ export class Network {
         if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
         this.queue.push(...rd.messages);
         n.applied.push(...rd.committedEntries);
+        for (const e of rd.committedEntries) if (e.type === 'conf-change') n.core.applyConfChange(e);
         n.readStates.push(...rd.readStates);
         n.droppedReads.push(...rd.droppedReads);
         n.core.advance(rd);
