@@ -6,7 +6,7 @@ import { checkLearnersCaughtUp, planConfChange } from './confchange/changer.js';
 import { encodeConfChange } from './confchange/conf-change-codec.js';
 import { decodeConfChange } from './confchange/conf-change-codec.js';
 import { ConfChangePendingError } from './confchange/conf-change-errors.js';
-import { hasUnappliedConfChange, lastConfigIn } from './confchange/conf-change-log.js';
+import { hasConfChangeIn, hasUnappliedConfChange, lastConfigIn } from './confchange/conf-change-log.js';
 import type { ConfChangeRequest } from './confchange/conf-change.js';
 import { isWellFormedMessage } from './message-checks.js';
 import type { ProgressState } from './progress.js';
@@ -396,7 +396,14 @@ export class RaftCore {
     if (this.#leadTransferee !== undefined) {
       throw new ProposalDroppedError(`leadership transfer to ${this.#leadTransferee} in progress`);
     }
-    if (this.#pendingConfIndex > this.#log.applied) throw new ConfChangePendingError(this.#pendingConfIndex);
+    // A change may be pending only if a conf-change entry sits unapplied
+    // below the mark (a new leader sets the mark at its last index without
+    // knowing whether one is there; looking is cheap and spares callers a
+    // spurious refusal right after an election).
+    const pending = this.#pendingConfIndex;
+    if (pending > this.#log.applied && hasConfChangeIn(this.#log, this.#log.applied + 1, pending)) {
+      throw new ConfChangePendingError(pending);
+    }
     const current = this.#tracker.confState();
     const result = planConfChange(current, request);
     if (options.maxLearnerLag !== undefined) {
@@ -980,7 +987,9 @@ export class RaftCore {
   #maybeAutoLeave(): void {
     const config = this.#tracker.config;
     if (!config.autoLeave || config.voters.outgoing.size === 0) return;
-    if (this.#pendingConfIndex > this.#log.applied || this.#leadTransferee !== undefined) return;
+    if (this.#leadTransferee !== undefined) return;
+    const pending = this.#pendingConfIndex;
+    if (pending > this.#log.applied && hasConfChangeIn(this.#log, this.#log.applied + 1, pending)) return;
     this.#appendConfChange({ changes: [] }, planConfChange(this.#tracker.confState(), { changes: [] }));
   }
 

@@ -15,10 +15,12 @@ import { systemRandom, type Random } from '../time/random.js';
 import type { Envelope, NodeId, Transport } from '../transport/transport.js';
 import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
+import type { ConfChangeSingle, ConfChangeTransition } from './confchange/conf-change.js';
 import { decodeProposal, encodeProposal } from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
-import type { Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
+import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
 
 /** How a read is served. */
 export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
@@ -37,6 +39,24 @@ export interface ReadOptions extends OperationOptions {
    * `serializable` answers from the local state, which may be stale.
    */
   readonly consistency?: ReadConsistency;
+}
+
+/** Options of the membership operations ({@link RaftNode.changeMembership} and friends). */
+export interface MembershipOptions extends OperationOptions {
+  /**
+   * How the cluster moves to the new configuration: `auto` (simple for one
+   * voter, joint consensus left automatically otherwise), `simple`,
+   * `implicit` (always joint, left automatically) or `explicit-joint` (stay
+   * joint until {@link RaftNode.leaveJoint}). @default 'auto'
+   */
+  readonly transition?: ConfChangeTransition;
+  /**
+   * Before a learner becomes a voter, wait until its log is within this
+   * many entries of the leader's last index. If it does not get there before
+   * the deadline the call rejects with LearnerNotCaughtUpError.
+   * @default the node's `maxLearnerLag`
+   */
+  readonly maxLearnerLag?: number;
 }
 
 export interface RaftNodeOptions<Result, Query, QueryResult> {
@@ -73,6 +93,12 @@ export interface RaftNodeOptions<Result, Query, QueryResult> {
    * envelopes to {@link RaftNode.receive} yourself.
    */
   readonly attachToTransport?: boolean;
+  /**
+   * Default for {@link MembershipOptions.maxLearnerLag}: promotions wait
+   * until the learner is within this many entries of the leader.
+   * @default undefined (promote at once)
+   */
+  readonly maxLearnerLag?: number;
 }
 
 export interface RaftNodeEvents {
@@ -80,6 +106,8 @@ export interface RaftNodeEvents {
   leader: { readonly leader: NodeId | undefined; readonly term: number };
   commit: { readonly index: number };
   apply: { readonly index: number; readonly term: number };
+  /** A configuration took effect here: a conf-change entry at `index` was applied, or a snapshot installed. */
+  membership: { readonly confState: ConfState; readonly index: number };
   /** Something went wrong that the node could not handle (storage failure, listener error, bad message). */
   error: { readonly error: unknown };
 }
@@ -95,6 +123,8 @@ export interface RaftNodeStatus {
   readonly pendingProposals: number;
   readonly pendingReads: number;
   readonly stopped: boolean;
+  /** The configuration in effect on this node. */
+  readonly membership: ConfState;
 }
 
 interface Pending<T> {
@@ -158,6 +188,18 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   /** index → proposal id, for proposals this node appended as leader. */
   readonly #proposalAtIndex = new Map<number, string>();
   readonly #reads = new Map<string, PendingRead<QueryResult>>();
+  /** Membership calls not settled yet, rejected on stop. */
+  readonly #membershipOps = new Set<Pending<ConfState>>();
+  /** index → the membership call whose conf-change entry this node appended there. */
+  readonly #confAtIndex = new Map<number, { readonly term: number; readonly pending: Pending<ConfState> }>();
+  /** Promotions waiting for their learner to catch up; retried every tick. Each returns true when done. */
+  readonly #catchUpWaits = new Set<() => boolean>();
+  /**
+   * Settlements that must wait until the core has seen `advance`: a caller
+   * reacting to an applied change may propose the next one at once, and the
+   * core refuses it until it knows the first is applied.
+   */
+  #afterAdvance: (() => void)[] = [];
 
   #tickTimer: TimerHandle | undefined;
   #started = false;
@@ -275,6 +317,86 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#kick();
   }
 
+  /**
+   * Changes the membership through the log and resolves, with the new
+   * configuration, once the change is applied on this node (for joint
+   * changes: once the joint configuration is in effect; with an automatic
+   * transition the leave step follows by itself). Only the leader accepts
+   * changes, one at a time.
+   *
+   * Rejects with NotLeaderError, ConfChangePendingError,
+   * InvalidConfChangeError, LearnerNotCaughtUpError, TimeoutError,
+   * AbortError, ProposalDroppedError or StoppedError.
+   *
+   * @example
+   * ```ts
+   * await leader.changeMembership([{ type: 'add-voter', node: 'n4' }, { type: 'remove', node: 'n1' }]);
+   * ```
+   */
+  changeMembership(changes: readonly ConfChangeSingle[], options: MembershipOptions = {}): Promise<ConfState> {
+    const request = { changes, transition: options.transition ?? 'auto' };
+    const maxLag = options.maxLearnerLag ?? this.#options.maxLearnerLag;
+    let lagging: LearnerNotCaughtUpError | undefined;
+    let proposed = false;
+    return this.#operation<ConfState>(
+      options,
+      (_id, pending) => {
+        this.#membershipOps.add(pending);
+        const attempt = (): boolean => {
+          try {
+            const placed = this.#core.proposeConfChange(request, maxLag === undefined ? {} : { maxLearnerLag: maxLag });
+            proposed = true;
+            this.#confAtIndex.set(placed.index, { term: placed.term, pending });
+            return true;
+          } catch (error) {
+            if (!(error instanceof LearnerNotCaughtUpError)) throw error;
+            lagging = error;
+            return false;
+          }
+        };
+        const retry = (): boolean => {
+          try {
+            return attempt();
+          } catch (error) {
+            pending.reject(error instanceof Error ? error : new Error(String(error)));
+            return true;
+          }
+        };
+        if (!attempt()) this.#catchUpWaits.add(retry);
+        return () => {
+          this.#membershipOps.delete(pending);
+          this.#catchUpWaits.delete(retry);
+        };
+      },
+      () => (!proposed ? lagging : undefined),
+    );
+  }
+
+  /** Adds `id` as a voter (a learner is promoted). See {@link changeMembership}. */
+  addVoter(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
+    return this.changeMembership([{ type: 'add-voter', node: id }], options);
+  }
+
+  /** Adds `id` as a learner: it receives the log but does not vote. See {@link changeMembership}. */
+  addLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
+    return this.changeMembership([{ type: 'add-learner', node: id }], options);
+  }
+
+  /** Makes the learner `id` a voter, after it caught up when `maxLearnerLag` is set. See {@link changeMembership}. */
+  promoteLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
+    return this.changeMembership([{ type: 'promote', node: id }], options);
+  }
+
+  /** Removes `id` (voter or learner). Removing the leader makes it step down once the change applies. */
+  removeMember(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
+    return this.changeMembership([{ type: 'remove', node: id }], options);
+  }
+
+  /** Leaves a joint configuration entered with `transition: 'explicit-joint'`. */
+  leaveJoint(options: OperationOptions = {}): Promise<ConfState> {
+    return this.changeMembership([], options);
+  }
+
   status(): RaftNodeStatus {
     const core = this.#core.status();
     return {
@@ -288,6 +410,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       pendingProposals: this.#proposals.size,
       pendingReads: this.#reads.size,
       stopped: this.#stopped,
+      membership: core.confState,
     };
   }
 
@@ -309,10 +432,16 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       this.#options.transport.setHandler(() => undefined);
     }
     const error = new StoppedError();
-    for (const pending of [...this.#proposals.values(), ...this.#reads.values()]) pending.reject(error);
+    for (const pending of [...this.#proposals.values(), ...this.#reads.values(), ...this.#membershipOps]) {
+      pending.reject(error);
+    }
     this.#proposals.clear();
     this.#reads.clear();
     this.#proposalAtIndex.clear();
+    this.#membershipOps.clear();
+    this.#confAtIndex.clear();
+    this.#catchUpWaits.clear();
+    this.#afterAdvance = [];
   }
 
   // ---- internals ----
@@ -325,7 +454,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * Shared scaffolding of propose and read: admission checks, one settle per
    * promise, timeout and abort wiring.
    */
-  #operation<T>(options: OperationOptions, begin: (id: string, pending: Pending<T>) => () => void): Promise<T> {
+  #operation<T>(
+    options: OperationOptions,
+    begin: (id: string, pending: Pending<T>) => () => void,
+    /** A more telling error than TimeoutError for the deadline, if any. */
+    onDeadline: () => Error | undefined = () => undefined,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#stopped) return reject(new StoppedError());
       if (options.signal?.aborted) return reject(new AbortError('operation aborted', { cause: options.signal.reason }));
@@ -334,7 +468,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       let settled = false;
       let forget: () => void = () => undefined;
       const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
-      const timer = this.#clock.setTimeout(() => finish(() => reject(new TimeoutError(`no answer within ${timeoutMs} ms`))), timeoutMs);
+      const timer = this.#clock.setTimeout(
+        () => finish(() => reject(onDeadline() ?? new TimeoutError(`no answer within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       const onAbort = (): void =>
         finish(() => reject(new AbortError('operation aborted', { cause: options.signal?.reason })));
       const finish = (settle: () => void): void => {
@@ -364,6 +501,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       if (this.#stopped) return;
       this.#core.tick();
       this.#consultDetector();
+      for (const retry of [...this.#catchUpWaits]) if (retry()) this.#catchUpWaits.delete(retry);
       this.#kick();
       this.#scheduleTick();
     }, this.#tickIntervalMs);
@@ -427,6 +565,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         await this.#handleReady(ready);
         if (this.#stopped) return;
         this.#core.advance(ready);
+        const settle = this.#afterAdvance;
+        this.#afterAdvance = [];
+        for (const done of settle) done();
       }
     } catch (error) {
       // A storage or state machine failure leaves this replica in an unknown
@@ -483,6 +624,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (snapshot === undefined) return;
     this.#options.stateMachine.restore(snapshot.data);
     this.#applied = snapshot.metadata.index;
+    if (snapshot.metadata.confState.voters.length > 0) {
+      this.#events.emit('membership', { confState: snapshot.metadata.confState, index: snapshot.metadata.index });
+    }
   }
 
   #send(message: RaftMessage): void {
@@ -503,8 +647,21 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #apply(entry: Entry): void {
     if (entry.index <= this.#applied) return;
     this.#applied = entry.index;
+    const confWaiter = this.#confAtIndex.get(entry.index);
+    if (confWaiter !== undefined) {
+      this.#confAtIndex.delete(entry.index);
+      if (entry.type !== 'conf-change' || entry.term !== confWaiter.term) {
+        confWaiter.pending.reject(new ProposalDroppedError("another entry was committed at the change's index"));
+      }
+    }
     const ownId = this.#proposalAtIndex.get(entry.index);
     this.#proposalAtIndex.delete(entry.index);
+    if (entry.type === 'conf-change') {
+      if (ownId !== undefined) this.#dropOverwritten(ownId);
+      this.#applyConfChange(entry, confWaiter?.term === entry.term ? confWaiter.pending : undefined);
+      this.#events.emit('apply', { index: entry.index, term: entry.term });
+      return;
+    }
     if (entry.type === 'normal' && entry.data.length > 0) {
       let frame: ReturnType<typeof decodeProposal> | undefined;
       try {
@@ -524,6 +681,22 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       this.#dropOverwritten(ownId);
     }
     this.#events.emit('apply', { index: entry.index, term: entry.term });
+  }
+
+  /** Puts a committed conf-change into effect and settles the call that proposed it (after `advance`). */
+  #applyConfChange(entry: Entry, waiter: Pending<ConfState> | undefined): void {
+    let confState: ConfState;
+    try {
+      confState = this.#core.applyConfChange(entry);
+    } catch (error) {
+      // Deterministic: every replica skips the same malformed entry.
+      this.#reportError(error);
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (waiter !== undefined) this.#afterAdvance.push(() => waiter.reject(failure));
+      return;
+    }
+    if (waiter !== undefined) this.#afterAdvance.push(() => waiter.resolve(confState));
+    this.#events.emit('membership', { confState, index: entry.index });
   }
 
   /** Our proposal's slot was committed with another entry: it can never apply. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfChangePendingError, InvalidConfChangeError, LearnerNotCaughtUpError } from '../../src/raft/confchange/conf-change-errors.js';
 import type { ConfState } from '../../src/raft/types.js';
+import { encodeConfChange } from '../../src/raft/confchange/conf-change-codec.js';
 import { Network, storageWithTerms } from './network.js';
 
 /** Sorted, so assertions do not depend on insertion order. */
@@ -96,18 +97,27 @@ describe('membership changes in the core', () => {
     expect(() => net.core('a').proposeConfChange({ changes: [{ type: 'promote', node: 'c' }] })).not.toThrow();
   });
 
-  it('a new leader accepts no change until the entries already in its log are applied', () => {
-    // a's log holds two entries of term 1 that it does not know to be committed (one might be a change).
+  it('a new leader accepts no change while a conf-change in its log is unapplied', () => {
+    // a's log holds a normal entry and a conf-change of term 1, neither known to be committed.
+    const storage = storageWithTerms([1], { term: 1 });
+    const data = encodeConfChange({
+      changes: [{ type: 'add-learner', node: 'b' }],
+      transition: 'simple',
+      result: { voters: ['a'], learners: ['b'], votersOutgoing: [], autoLeave: false },
+    });
+    storage.append([{ index: 2, term: 1, type: 'conf-change', data }]);
     const net = new Network(['a', 'b'], {
       configFor: (id) => ({ voters: id === 'a' ? ['a'] : [] }),
-      storageFor: (id) => (id === 'a' ? storageWithTerms([1, 1], { term: 1 }) : undefined),
+      storageFor: (id) => (id === 'a' ? storage : undefined),
     });
     const a = net.core('a');
     a.campaign(); // a single voter wins at once; nothing is applied yet
     expect(a.status().role).toBe('leader');
-    expect(() => a.proposeConfChange({ changes: [{ type: 'add-voter', node: 'b' }] })).toThrow(ConfChangePendingError);
+    const promote = { changes: [{ type: 'promote' as const, node: 'b' }] };
+    expect(() => a.proposeConfChange(promote)).toThrow(ConfChangePendingError);
     net.stabilize();
-    expect(() => a.proposeConfChange({ changes: [{ type: 'add-voter', node: 'b' }] })).not.toThrow();
+    expect(a.confState().learners).toEqual(['b']);
+    expect(() => a.proposeConfChange(promote)).not.toThrow();
   });
 
   it('rejects unsafe changes with a typed reason', () => {

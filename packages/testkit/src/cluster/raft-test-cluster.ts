@@ -11,6 +11,8 @@ import {
   type NodeId,
   type Random,
   type RaftConfig,
+  type RaftNodeOptions,
+  type ConfState,
   type StateMachine,
 } from '@synod/core';
 import { createEnvelopeCodec } from '@synod/protocol';
@@ -20,9 +22,19 @@ import { RaftInvariants } from '../simulator/invariants.js';
 import { SimStorage } from '../simulator/sim-storage.js';
 
 export type KvRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
+type KvRaftNodeOptions = RaftNodeOptions<KvResult, KvQuery, KvQueryResult>;
 
 export interface RaftTestClusterOptions {
+  /** Nodes created at the start, `n1`…`nK`. */
   readonly nodes: number;
+  /**
+   * The initial voters. Nodes not listed start as non-members with no
+   * configuration at all; they join through membership changes.
+   * @default every node
+   */
+  readonly voters?: readonly NodeId[];
+  /** Extra RaftNode options for every node (e.g. `maxLearnerLag`, `snapshots`). */
+  readonly node?: Partial<Pick<KvRaftNodeOptions, 'maxLearnerLag'>>;
   readonly seed?: number;
   /** Raft settings for every node (id and voters are filled in). */
   readonly raft?: Partial<RaftConfig>;
@@ -77,7 +89,8 @@ export class RaftTestCluster {
   readonly clock = new VirtualClock();
   readonly network: MemoryNetwork;
   readonly invariants: RaftInvariants;
-  readonly ids: readonly NodeId[];
+  readonly #ids: NodeId[];
+  readonly #initialVoters: readonly NodeId[];
   readonly #options: RaftTestClusterOptions;
   readonly #random: Random;
   readonly #nodes = new Map<NodeId, KvRaftNode>();
@@ -95,11 +108,39 @@ export class RaftTestCluster {
       ...(options.wireCodec === false ? {} : { codec: createEnvelopeCodec() }),
     });
     this.invariants = new RaftInvariants(() => this.clock.now());
-    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
-    for (const id of this.ids) {
+    this.#ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.#initialVoters = options.voters ?? [...this.#ids];
+    for (const id of this.#ids) {
       this.#storages.set(id, new SimStorage());
       this.#start(id);
     }
+  }
+
+  /** Every node id the cluster has created (members or not, running or not). */
+  get ids(): readonly NodeId[] {
+    return this.#ids;
+  }
+
+  /**
+   * Creates and starts a brand-new node (`n<K+1>`) with an empty log and no
+   * configuration: it is not a member until a membership change adds it.
+   * It is connected to every node that is not disconnected.
+   */
+  addNode(): NodeId {
+    const id = `n${this.#ids.length + 1}`;
+    this.#ids.push(id);
+    this.#storages.set(id, new SimStorage());
+    this.#start(id);
+    for (const peer of this.#disconnected) {
+      this.network.cutLink(id, peer);
+      this.network.cutLink(peer, id);
+    }
+    return id;
+  }
+
+  /** The configuration in effect on a running node. */
+  membership(id: NodeId): ConfState {
+    return this.node(id).status().membership;
   }
 
   #start(id: NodeId): void {
@@ -107,7 +148,13 @@ export class RaftTestCluster {
     storage.onAppend = (entries, live) => this.invariants.onAppend(id, entries, live);
     const machine = new CheckedKvStateMachine((index, command) => this.invariants.onApply(id, index, command));
     const node: KvRaftNode = new RaftNode({
-      raft: { electionTicks: 10, heartbeatTicks: 1, ...this.#options.raft, id, voters: this.ids },
+      raft: {
+        electionTicks: 10,
+        heartbeatTicks: 1,
+        ...this.#options.raft,
+        id,
+        voters: this.#initialVoters.includes(id) ? this.#initialVoters : [],
+      },
       clusterId: 'test',
       transport: this.network.endpoint(id),
       storage,
@@ -117,6 +164,7 @@ export class RaftTestCluster {
       tickIntervalMs: this.#options.tickIntervalMs ?? 10,
       defaultTimeoutMs: this.#options.defaultTimeoutMs ?? 2000,
       ...(this.#options.failureDetector !== undefined ? { failureDetector: this.#options.failureDetector(id) } : {}),
+      ...this.#options.node,
       ...(this.#options.maxPendingOperations !== undefined
         ? { maxPendingOperations: this.#options.maxPendingOperations }
         : {}),
@@ -174,12 +222,20 @@ export class RaftTestCluster {
   }
 
   #canLead(leader: KvRaftNode): boolean {
-    const term = leader.status().term;
+    const { term, membership } = leader.status();
     const reachable = this.running().filter(
       (peer) =>
         peer.id === leader.id || (this.network.canReach(leader.id, peer.id) && this.network.canReach(peer.id, leader.id)),
     );
-    return reachable.length * 2 > this.ids.length && reachable.every((peer) => peer.status().term <= term);
+    const ids = new Set(reachable.map((peer) => peer.id));
+    // A majority of the leader's voters (of both halves while joint) must be reachable.
+    const majority = (voters: readonly NodeId[]): boolean =>
+      voters.length === 0 || voters.filter((id) => ids.has(id)).length * 2 > voters.length;
+    return (
+      majority(membership.voters) &&
+      majority(membership.votersOutgoing) &&
+      reachable.every((peer) => peer.status().term <= term)
+    );
   }
 
   /** Cuts a node off from all others (it keeps running). */

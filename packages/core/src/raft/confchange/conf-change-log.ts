@@ -27,8 +27,13 @@ function scan(log: RaftLog, lo: number, hi: number, visit: (data: Uint8Array) =>
  * outdated (the committed change is not in effect here yet).
  */
 export function hasUnappliedConfChange(log: RaftLog): boolean {
+  return hasConfChangeIn(log, log.applied + 1, log.committed);
+}
+
+/** True when the log holds a conf-change entry in [lo, hi]. */
+export function hasConfChangeIn(log: RaftLog, lo: number, hi: number): boolean {
   let found = false;
-  scan(log, log.applied + 1, log.committed, () => (found = true));
+  scan(log, lo, hi, () => (found = true));
   return found;
 }
 
