@@ -13,3 +13,4 @@ export {
   type CheckHistoryModelName,
   type HistoryFormat,
 } from './cli/check-history.js';
+export * from './swim-sim/index.js';
