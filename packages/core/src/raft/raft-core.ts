@@ -178,6 +178,12 @@ export class RaftCore {
   #ticks = 0;
 
   #msgs: RaftMessage[] = [];
+  /**
+   * Leader: proposals were appended since the last Ready. They are sent to
+   * the followers when the driver asks for the Ready, so that every proposal
+   * made in between travels in one append per follower, not one each.
+   */
+  #proposalsToSend = false;
   #readStates: ReadState[] = [];
   #droppedReads: string[] = [];
   #readOnly: ReadOnly;
@@ -436,6 +442,7 @@ export class RaftCore {
     if (!sameHardState(this.#hardState(), this.#prevHardState)) return true;
     const unstable = this.#log.unstable;
     return (
+      this.#proposalsToSend ||
       unstable.snapshotToPersist() !== undefined ||
       unstable.entriesToPersist().length > 0 ||
       this.#log.hasNextCommittedEntries() ||
@@ -450,6 +457,10 @@ export class RaftCore {
    * order in which it must be done). Each item is handed out once.
    */
   ready(): Ready {
+    if (this.#proposalsToSend) {
+      this.#proposalsToSend = false;
+      if (this.#role === 'leader') this.#bcastAppend();
+    }
     const soft = this.#softState();
     const hard = this.#hardState();
     const unstable = this.#log.unstable;
@@ -1045,7 +1056,8 @@ export class RaftCore {
     const entries = data.map((d): Entry => ({ term: 0, index: 0, type: 'normal', data: d }));
     this.#uncommittedBytes += dataBytes(entries);
     const last = this.#appendEntries(entries);
-    this.#bcastAppend();
+    // Sent by ready(), together with any other proposal made before it.
+    this.#proposalsToSend = true;
     return last;
   }
 
