@@ -336,13 +336,16 @@ export class FileStorage implements Storage {
    * reset is durable after the next `sync()`.
    */
   applySnapshot(snapshot: Snapshot): void {
+    const { index, term } = snapshot.metadata;
+    if (!isIndex(index) || !isIndex(term)) {
+      throw new InvalidArgumentError(`snapshot index and term must be non-negative integers, got ${index}/${term}`);
+    }
     const current = this.#snapshot.metadata.index;
     if (snapshot.metadata.index <= current && current > 0) {
       throw new SnapshotOutOfDateError(snapshot.metadata.index, current);
     }
     this.#assertWritable();
     this.#persistSnapshot(snapshot, 'applied');
-    const { index, term } = snapshot.metadata;
     this.#pending.appendMarker(RecordType.reset, index, term);
     this.#index.reset(index, term);
     this.#records++;
@@ -481,11 +484,12 @@ export class FileStorage implements Storage {
       this.#snapshot = stored.snapshot;
       const { index, term } = stored.snapshot.metadata;
       if (this.#index.offset < index) {
-        const matches = index <= this.#index.lastIndex && this.#index.term(index) === term;
-        // A created snapshot is of entries this log holds; an applied one
-        // replaced the log, and only a crash before its reset record reached
-        // the disk leaves the old log in front of it.
-        if (stored.origin === 'applied' || !matches) {
+        // An applied snapshot replaced the log, and only a crash before its
+        // reset record reached the disk leaves the old log in front of it. A
+        // created one is of applied entries, which a driver syncs before it
+        // applies them, so the log already holds it; it is left alone, as
+        // MemoryStorage does.
+        if (stored.origin === 'applied') {
           this.#pending.appendMarker(RecordType.reset, index, term);
           this.#index.reset(index, term);
           this.#records++;
@@ -587,8 +591,14 @@ export class FileStorage implements Storage {
     const segment: Segment = { seq, path, fd, size: SEGMENT_HEADER_BYTES };
     this.#segments.set(seq, segment);
     this.#active = segment;
-    const lastIndex = this.#index.lastIndex;
-    this.#pending.appendCheckpoint({ lastIndex, lastTerm: this.#index.term(lastIndex), hardState: this.#hardState });
+    const { offset, offsetTerm, lastIndex } = this.#index;
+    this.#pending.appendCheckpoint({
+      offset,
+      offsetTerm,
+      lastIndex,
+      lastTerm: this.#index.term(lastIndex),
+      hardState: this.#hardState,
+    });
     this.#records++;
     this.#writeSeq++;
     this.#activeBase = this.#end();
@@ -707,6 +717,10 @@ function validateOptions(options: FileStorageOptions): void {
   check('cacheBytes', 0);
   check('writeBufferBytes', 0);
   check('keepSnapshots', 1);
+}
+
+function isIndex(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
 }
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {

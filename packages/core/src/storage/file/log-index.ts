@@ -13,8 +13,12 @@ import type { Entry } from '../../raft/types.js';
  * discarded entry (snapshot point) whose term is still known.
  */
 export class LogIndex {
-  /** The term written for the log start when recovery has not learned it yet. */
-  static readonly unknownTerm = -1;
+  /**
+   * The segment of an entry recovery knows exists (a checkpoint counted it)
+   * but whose record was in a segment deleted by compaction. Replay must
+   * see every such entry truncated or compacted away again.
+   */
+  static readonly deletedSegment = -1;
 
   #offset = 0;
   #offsetTerm = 0;
@@ -140,9 +144,10 @@ export class LogIndex {
     this.#cacheFrom = index + 1;
   }
 
-  /** Records the term of the log start once recovery learns it. */
-  setOffsetTerm(term: number): void {
-    this.#offsetTerm = term;
+  /** The first entry still located in a {@link LogIndex.deletedSegment}, if any. */
+  firstInDeletedSegment(): number | undefined {
+    const at = this.#segments.indexOf(LogIndex.deletedSegment);
+    return at < 0 ? undefined : this.#offset + 1 + at;
   }
 
   #evict(): void {

@@ -32,7 +32,7 @@ export const RecordType = {
   compact: 3,
   /** u64 index, u64 term: the whole log is replaced by a snapshot at index. */
   reset: 4,
-  /** u64 lastIndex, u64 lastTerm, then a hard state: first record of every segment. */
+  /** u64 offset, u64 offsetTerm, u64 lastIndex, u64 lastTerm, then a hard state: first record of every segment. */
   checkpoint: 5,
 } as const;
 
@@ -100,8 +100,10 @@ export class RecordBuffer {
   }
 
   appendCheckpoint(checkpoint: Checkpoint): number {
-    const at = this.#begin(RecordType.checkpoint, 16 + hardStateBytes(checkpoint.hardState));
-    let p = writeU64(this.#buf, at + RECORD_HEADER_BYTES + 1, checkpoint.lastIndex);
+    const at = this.#begin(RecordType.checkpoint, 32 + hardStateBytes(checkpoint.hardState));
+    let p = writeU64(this.#buf, at + RECORD_HEADER_BYTES + 1, checkpoint.offset);
+    p = writeU64(this.#buf, p, checkpoint.offsetTerm);
+    p = writeU64(this.#buf, p, checkpoint.lastIndex);
     p = writeU64(this.#buf, p, checkpoint.lastTerm);
     encodeHardState(this.#buf, p, checkpoint.hardState);
     return this.#finish(at);
@@ -132,8 +134,14 @@ export class RecordBuffer {
   }
 }
 
-/** What the first record of every segment records about the log at the moment the segment was created. */
+/**
+ * What the first record of every segment records about the log at the
+ * moment the segment was created: where it started and ended, and the hard
+ * state. Replay can begin at any segment from this alone.
+ */
 export interface Checkpoint {
+  readonly offset: number;
+  readonly offsetTerm: number;
   readonly lastIndex: number;
   readonly lastTerm: number;
   readonly hardState: HardState;
@@ -192,9 +200,11 @@ export function decodeHardStateRecord(bytes: Buffer, bodyStart: number, bodyLeng
 
 export function decodeCheckpoint(bytes: Buffer, bodyStart: number, bodyLength: number): Checkpoint {
   return {
-    lastIndex: readU64(bytes, bodyStart + 1),
-    lastTerm: readU64(bytes, bodyStart + 9),
-    hardState: decodeHardState(bytes, bodyStart + 17, bodyStart + bodyLength),
+    offset: readU64(bytes, bodyStart + 1),
+    offsetTerm: readU64(bytes, bodyStart + 9),
+    lastIndex: readU64(bytes, bodyStart + 17),
+    lastTerm: readU64(bytes, bodyStart + 25),
+    hardState: decodeHardState(bytes, bodyStart + 33, bodyStart + bodyLength),
   };
 }
 
@@ -209,7 +219,7 @@ export function minimumBodyBytes(type: number): number | undefined {
     case RecordType.reset:
       return 1 + 16;
     case RecordType.checkpoint:
-      return 1 + 16 + 17;
+      return 1 + 32 + 17;
     default:
       return undefined;
   }

@@ -30,11 +30,12 @@ import { scanRecords, SEGMENT_HEADER_BYTES, segmentFileName, verifySegmentHeader
  *   corruption.
  * - `compact` and `reset` markers discard a prefix or the whole log.
  *
- * Compaction deletes whole segments once its marker is durable, so the
- * first segment left may hold rewrites of entries whose predecessors are
- * gone. Replay then briefly does not know the term of the log start; the
- * compaction marker that allowed the deletion, always later in the log,
- * supplies it. If it never comes, the log is incomplete and recovery fails.
+ * Compaction deletes whole segments once nothing live is in them, so the
+ * first segment left may start in the middle of history. Its checkpoint
+ * says where the log started and ended at that moment; the entries it
+ * counts whose records were in deleted segments are held as placeholders
+ * that later records must truncate or compact away. One that survives replay
+ * means a segment is missing, and recovery fails.
  */
 
 export interface RecoveredSegment {
@@ -95,24 +96,32 @@ export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: num
         first = false;
         if (type !== RecordType.checkpoint) fail('segment does not start with a checkpoint record');
         const checkpoint = decodeCheckpoint(bytes, bodyStart, bodyLength);
+        if (checkpoint.lastIndex < checkpoint.offset) fail('checkpoint ends the log before its start');
         if (!started) {
           started = true;
-          index.reset(checkpoint.lastIndex, checkpoint.lastTerm);
+          index.reset(checkpoint.offset, checkpoint.offsetTerm);
+          for (let i = checkpoint.offset + 1; i <= checkpoint.lastIndex; i++) {
+            const term = i === checkpoint.lastIndex ? checkpoint.lastTerm : 0;
+            index.push(term, LogIndex.deletedSegment, 0, 0, 0);
+          }
         } else {
           // A rotation can fall between the truncation of a conflicting
           // suffix and the first replacing entry, so the checkpoint may end
           // the log earlier than the previous segment did; it then acts as
-          // the truncation. It can never end it later, or below the start.
+          // the truncation. It can never end it later, or move its start.
           const at = checkpoint.lastIndex;
-          const known = at >= index.offset && at <= index.lastIndex ? index.term(at) : undefined;
-          if (known === undefined || (known !== LogIndex.unknownTerm && known !== checkpoint.lastTerm)) {
+          if (
+            checkpoint.offset !== index.offset ||
+            checkpoint.offsetTerm !== index.offsetTerm ||
+            at > index.lastIndex ||
+            (at > index.offset && index.segmentOf(at) !== LogIndex.deletedSegment && index.term(at) !== checkpoint.lastTerm)
+          ) {
             fail(
-              `checkpoint says the log ends at ${at} (term ${checkpoint.lastTerm}), ` +
-                `which the earlier segments (entries ${index.offset + 1}..${index.lastIndex}) do not contain`,
+              `checkpoint says the log holds ${checkpoint.offset + 1}..${at} (start term ${checkpoint.offsetTerm}), ` +
+                `the earlier segments say ${index.offset + 1}..${index.lastIndex} (start term ${index.offsetTerm})`,
             );
           }
           index.truncateAfter(at);
-          if (known === LogIndex.unknownTerm && at === index.offset) index.setOffsetTerm(checkpoint.lastTerm);
         }
         hardState = checkpoint.hardState;
         return;
@@ -123,13 +132,8 @@ export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: num
           if (entryIndex > index.lastIndex + 1) {
             fail(`entry ${entryIndex} leaves a gap after entry ${index.lastIndex}`);
           }
-          if (entryIndex <= index.offset) {
-            // Rewrites an entry whose predecessor lived in a deleted segment
-            // (see the module comment); the term arrives with a later marker.
-            index.reset(entryIndex - 1, LogIndex.unknownTerm);
-          } else {
-            index.truncateAfter(entryIndex - 1);
-          }
+          if (entryIndex <= index.offset) fail(`entry ${entryIndex} is not after the log start ${index.offset}`);
+          index.truncateAfter(entryIndex - 1);
           const recordBytes = RECORD_HEADER_BYTES + bodyLength;
           index.push(entryTermAt(bytes, bodyStart), seq, offset, recordBytes, bodyLength - (minimum ?? 0));
           return;
@@ -139,9 +143,10 @@ export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: num
           return;
         case RecordType.compact: {
           const marker = decodeMarker(bytes, bodyStart);
-          if (marker.index >= index.lastIndex) index.reset(marker.index, marker.term);
-          else if (marker.index > index.offset) index.compactTo(marker.index, marker.term);
-          else if (marker.index === index.offset) index.setOffsetTerm(marker.term);
+          if (marker.index <= index.offset || marker.index > index.lastIndex) {
+            fail(`compaction to ${marker.index} is outside the log ${index.offset + 1}..${index.lastIndex}`);
+          }
+          index.compactTo(marker.index, marker.term);
           return;
         }
         case RecordType.reset: {
@@ -163,11 +168,12 @@ export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: num
     segments.push({ seq, path, validEnd: scan.validEnd });
   });
 
-  if (started && index.offsetTerm === LogIndex.unknownTerm) {
+  const lost = index.firstInDeletedSegment();
+  if (lost !== undefined) {
     throw new StorageCorruptionError(
       dir,
       0,
-      `the log starts after entry ${index.offset} but no record gives its term (a segment is missing)`,
+      `entry ${lost} is part of the log but its record is in none of the segments (a segment is missing)`,
     );
   }
   return { index, hardState, segments, torn, lastNeedsInit };
