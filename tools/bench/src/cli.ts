@@ -3,11 +3,15 @@ import { join, resolve } from 'node:path';
 import { machineFacts, writeReport, type BenchResult } from './results.js';
 import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
+import { storageSuite } from './suites/storage.js';
+import { detectionBenchSuite } from './suites/detection.js';
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
   readonly description: string;
   run(quick: boolean): Promise<BenchResult[]>;
+  /** Called after the JSON and generic markdown are written, to add suite-specific files (tables, charts). */
+  afterReport?(outDir: string): void;
 }
 
 const suites: Record<string, Suite> = {
@@ -25,6 +29,17 @@ const suites: Record<string, Suite> = {
         runs: quick ? 1 : 3,
       }),
   },
+  storage: {
+    description: 'FileStorage group commit: 256-byte appends, each awaiting sync(), from 1, 16 and 256 concurrent proposers',
+    run: (quick) =>
+      storageSuite({
+        clients: quick ? [1, 256] : [1, 16, 256],
+        durationMs: quick ? 1000 : 5000,
+        warmupMs: quick ? 300 : 1000,
+        runs: quick ? 1 : 3,
+      }),
+  },
+  detection: detectionBenchSuite(),
 };
 
 const USAGE = `usage: pnpm bench [--quick] [--out DIR] [suite…]
@@ -51,6 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`running ${name}${quick ? ' (quick)' : ''}…\n`);
     const results = await suites[name]!.run(quick);
     const path = writeReport(resolve(outDir), { suite: name, machine: machineFacts(), results });
+    suites[name]!.afterReport?.(resolve(outDir));
     for (const r of results) {
       process.stdout.write(
         `  ${r.system} ${r.scenario} clients=${r.clients}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`,
