@@ -69,6 +69,15 @@ const raftMessage: fc.Arbitrary<RaftMessage> = fc.oneof(
       metadata: fc.record({ index: u53, term: u53, confState }),
       data: fc.uint8Array({ maxLength: 128 }),
     }),
+    offset: u53,
+    totalBytes: u53,
+  }),
+  fc.record({
+    ...head,
+    type: fc.constant('snapshot-response' as const),
+    index: u53,
+    offset: u53,
+    reject: fc.boolean(),
   }),
 );
 

@@ -20,6 +20,7 @@ const messageTypes: ReadonlySet<string> = new Set<RaftMessage['type']>([
   'read-index-response',
   'propose',
   'snapshot',
+  'snapshot-response',
 ]);
 
 function isIndex(value: unknown): value is number {
@@ -96,8 +97,13 @@ export function isWellFormedMessage(m: unknown): m is RaftMessage {
         Array.isArray(snap.metadata.confState.voters) &&
         Array.isArray(snap.metadata.confState.learners) &&
         Array.isArray(snap.metadata.confState.votersOutgoing) &&
-        snap.data instanceof Uint8Array
+        snap.data instanceof Uint8Array &&
+        isIndex(msg.offset) &&
+        isIndex(msg.totalBytes) &&
+        msg.offset + snap.data.byteLength <= msg.totalBytes
       );
     }
+    case 'snapshot-response':
+      return isIndex(msg.index) && isIndex(msg.offset) && typeof msg.reject === 'boolean';
   }
 }

@@ -16,6 +16,7 @@ import { resolveRaftConfig } from './raft-config.js';
 import type { RaftConfig, ResolvedRaftConfig } from './raft-config.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
+import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import type {
   AppendRequest,
   AppendResponse,
@@ -30,7 +31,9 @@ import type {
   ReadMode,
   ReadState,
   Ready,
+  Snapshot,
   SnapshotRequest,
+  SnapshotResponse,
   SoftState,
   VoteRequest,
 } from './types.js';
@@ -199,6 +202,10 @@ export class RaftCore {
    * this index is applied (thesis §4.1: one change at a time).
    */
   #pendingConfIndex = 0;
+  /** Leader: chunked InstallSnapshot streams to followers. */
+  readonly #snapshotSender: SnapshotSender;
+  /** Follower: the snapshot being received chunk by chunk. */
+  readonly #snapshotReceiver = new SnapshotReceiver();
 
   #prevSoftState: SoftState;
   #prevHardState: HardState;
@@ -216,6 +223,7 @@ export class RaftCore {
     this.#cfg = resolveRaftConfig(config);
     this.id = this.#cfg.id;
     this.#random = random;
+    this.#snapshotSender = new SnapshotSender(this.#cfg.maxMessageBytes > 0 ? this.#cfg.maxMessageBytes : 1024 * 1024);
     const { hardState, confState } = storage.initialState();
     const snapshotIndex = storage.snapshot().metadata.index;
     const membership =
@@ -613,6 +621,7 @@ export class RaftCore {
     // Conf-changes of earlier terms may sit unapplied in our log; none may
     // be added until everything up to here is applied.
     this.#pendingConfIndex = this.#log.lastIndex();
+    this.#snapshotSender.clear();
     this.#tracker.get(this.id)?.becomeReplicate();
     // §5.4.2 / §8: a leader cannot count replicas of earlier terms' entries
     // toward commit, so it appends an empty entry of its own term; once that
@@ -831,6 +840,9 @@ export class RaftCore {
       case 'heartbeat-response':
         this.#handleHeartbeatResponse(m);
         return;
+      case 'snapshot-response':
+        this.#handleSnapshotResponse(m);
+        return;
       default:
         // Another leader in our term cannot exist (Election Safety); other
         // messages mean nothing to a leader.
@@ -954,15 +966,35 @@ export class RaftCore {
     const { index, term } = m.snapshot.metadata;
     const log = this.#log;
     if (index <= log.committed) {
+      this.#snapshotReceiver.clear();
       this.#sendAppendResponse(m.from, { reject: false, index: log.committed, rejectHint: 0, logTerm: 0 });
       return;
     }
     if (log.matchTerm(index, term)) {
       // We already hold the snapshot's last entry: keep our log, just learn the commit.
+      this.#snapshotReceiver.clear();
       log.commitTo(index);
       this.#sendAppendResponse(m.from, { reject: false, index: log.committed, rejectHint: 0, logTerm: 0 });
       return;
     }
+    const outcome = this.#snapshotReceiver.accept(m);
+    if (outcome.kind !== 'complete') {
+      this.#send({
+        type: 'snapshot-response',
+        to: m.from,
+        term: this.#term,
+        index,
+        offset: outcome.offset,
+        reject: outcome.kind === 'resend',
+      });
+      return;
+    }
+    this.#installSnapshot(m.from, outcome.snapshot);
+  }
+
+  #installSnapshot(from: NodeId, snapshot: Snapshot): void {
+    const log = this.#log;
+    const m = { from, snapshot };
     // §7: discard the log and take the snapshot (persisted through the Ready).
     log.restore(m.snapshot);
     // A snapshot taken without membership (no voters) must not wipe ours:
@@ -1135,9 +1167,18 @@ export class RaftCore {
       return false;
     }
     if (snapshot.metadata.index === 0) return false;
-    this.#send({ type: 'snapshot', to, term: this.#term, snapshot });
+    this.#send({ type: 'snapshot', to, term: this.#term, ...this.#snapshotSender.chunkFor(to, snapshot) });
     pr.becomeSnapshot(snapshot.metadata.index);
     return true;
+  }
+
+  #handleSnapshotResponse(m: SnapshotResponse): void {
+    const pr = this.#tracker.get(m.from);
+    if (pr === undefined || pr.state !== 'snapshot' || pr.pendingSnapshot !== m.index) return;
+    pr.recentActive = true;
+    pr.snapshotStale = false;
+    const next = this.#snapshotSender.onResponse(m.from, m.index, m.offset, m.reject);
+    if (next !== undefined) this.#send({ type: 'snapshot', to: m.from, term: this.#term, ...next });
   }
 
   #bcastHeartbeat(readKey: string): void {

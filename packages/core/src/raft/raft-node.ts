@@ -59,6 +59,22 @@ export interface MembershipOptions extends OperationOptions {
   readonly maxLearnerLag?: number;
 }
 
+/**
+ * When the node snapshots its state machine and compacts its log. A
+ * snapshot is taken at the applied index once either threshold is crossed
+ * since the previous one; the log is then compacted, keeping
+ * `retainEntries` entries so that slightly slow followers still catch up
+ * from the log rather than by InstallSnapshot.
+ */
+export interface SnapshotPolicy {
+  /** Snapshot after this many applied entries. @default 10000 */
+  readonly entries?: number;
+  /** Snapshot after this many bytes of applied entry data. @default 67108864 (64 MiB) */
+  readonly bytes?: number;
+  /** Entries kept in the log below the snapshot index. @default 1000 */
+  readonly retainEntries?: number;
+}
+
 export interface RaftNodeOptions<Result, Query, QueryResult> {
   /** Raft settings, including this node's id and the initial voters. */
   readonly raft: RaftConfig;
@@ -99,6 +115,11 @@ export interface RaftNodeOptions<Result, Query, QueryResult> {
    * @default undefined (promote at once)
    */
   readonly maxLearnerLag?: number;
+  /**
+   * Automatic snapshots and log compaction; `false` turns them off (the log
+   * then grows without bound). @default {} (see {@link SnapshotPolicy} for the defaults)
+   */
+  readonly snapshots?: SnapshotPolicy | false;
 }
 
 export interface RaftNodeEvents {
@@ -108,6 +129,8 @@ export interface RaftNodeEvents {
   apply: { readonly index: number; readonly term: number };
   /** A configuration took effect here: a conf-change entry at `index` was applied, or a snapshot installed. */
   membership: { readonly confState: ConfState; readonly index: number };
+  /** A snapshot of the state machine was stored at `index` and the log compacted up to `compactedTo`. */
+  snapshot: { readonly index: number; readonly compactedTo: number; readonly bytes: number };
   /** Something went wrong that the node could not handle (storage failure, listener error, bad message). */
   error: { readonly error: unknown };
 }
@@ -200,6 +223,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * core refuses it until it knows the first is applied.
    */
   #afterAdvance: (() => void)[] = [];
+  readonly #snapshotPolicy: Required<SnapshotPolicy> | undefined;
+  /** Applied entries and bytes since the last snapshot (or start). */
+  #sinceSnapshot = { entries: 0, bytes: 0 };
 
   #tickTimer: TimerHandle | undefined;
   #started = false;
@@ -226,10 +252,26 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#defaultTimeoutMs = positive(options.defaultTimeoutMs ?? 5000, 'defaultTimeoutMs');
     this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
     this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
-    this.#core = new RaftCore(options.raft, options.storage, random.fork());
+    // A state machine starts empty (unless the caller says how far it got):
+    // bring it to the stored snapshot before the log is replayed on top.
+    let applied = options.raft.applied ?? 0;
+    const stored = options.storage.snapshot();
+    if (stored.metadata.index > applied) {
+      options.stateMachine.restore(stored.data);
+      applied = stored.metadata.index;
+    }
+    this.#snapshotPolicy =
+      options.snapshots === false
+        ? undefined
+        : {
+            entries: positive(options.snapshots?.entries ?? 10_000, 'snapshots.entries'),
+            bytes: positive(options.snapshots?.bytes ?? 64 * 1024 * 1024, 'snapshots.bytes'),
+            retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
+          };
+    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork());
     this.#random = random.fork();
     this.#electionTicks = options.raft.electionTicks ?? 10;
-    this.#applied = options.raft.applied ?? 0;
+    this.#applied = applied;
     const status = this.#core.status();
     this.#term = status.term;
     this.#commit = status.commit;
@@ -605,6 +647,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     for (const message of ready.messages) this.#send(message);
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
+    if (ready.committedEntries.length > 0) this.#maybeSnapshot();
     if (ready.hardState !== undefined && ready.hardState.commit > this.#commit) {
       this.#commit = ready.hardState.commit;
       this.#events.emit('commit', { index: this.#commit });
@@ -624,9 +667,31 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (snapshot === undefined) return;
     this.#options.stateMachine.restore(snapshot.data);
     this.#applied = snapshot.metadata.index;
+    this.#sinceSnapshot = { entries: 0, bytes: 0 };
     if (snapshot.metadata.confState.voters.length > 0) {
       this.#events.emit('membership', { confState: snapshot.metadata.confState, index: snapshot.metadata.index });
     }
+  }
+
+  /**
+   * Takes a snapshot at the applied index once a threshold is crossed, and
+   * compacts the log behind it. Runs after the Ready's entries were applied,
+   * so the state machine, the applied index and the core's configuration
+   * all describe the same index.
+   */
+  #maybeSnapshot(): void {
+    const policy = this.#snapshotPolicy;
+    if (policy === undefined) return;
+    if (this.#sinceSnapshot.entries < policy.entries && this.#sinceSnapshot.bytes < policy.bytes) return;
+    const storage = this.#options.storage;
+    const index = this.#applied;
+    if (index <= storage.snapshot().metadata.index || index > storage.lastIndex()) return;
+    this.#sinceSnapshot = { entries: 0, bytes: 0 };
+    const data = this.#options.stateMachine.snapshot();
+    storage.createSnapshot(index, data, this.#core.confState());
+    const compactTo = index - policy.retainEntries;
+    if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
+    this.#events.emit('snapshot', { index, compactedTo: storage.firstIndex() - 1, bytes: data.byteLength });
   }
 
   #send(message: RaftMessage): void {
@@ -647,6 +712,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #apply(entry: Entry): void {
     if (entry.index <= this.#applied) return;
     this.#applied = entry.index;
+    this.#sinceSnapshot.entries++;
+    this.#sinceSnapshot.bytes += entry.data.byteLength;
     const confWaiter = this.#confAtIndex.get(entry.index);
     if (confWaiter !== undefined) {
       this.#confAtIndex.delete(entry.index);

@@ -132,10 +132,31 @@ export interface ForwardedProposal extends MessageBase {
   readonly entries: readonly Entry[];
 }
 
-/** InstallSnapshot chunk (durable storage issue). */
+/**
+ * One chunk of InstallSnapshot (thesis §5.2 / paper §7). A snapshot is
+ * streamed in chunks of at most `maxMessageBytes` of data: `snapshot.data`
+ * holds the bytes at [`offset`, `offset + data.length`) of a snapshot of
+ * `totalBytes`; every chunk repeats the metadata, so any chunk identifies
+ * the snapshot. The follower acknowledges each chunk with a
+ * {@link SnapshotResponse} and the last one with an append-response.
+ */
 export interface SnapshotRequest extends MessageBase {
   readonly type: 'snapshot';
   readonly snapshot: Snapshot;
+  readonly offset: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * A follower's answer to a snapshot chunk: it holds the first `offset`
+ * bytes of the snapshot at `index`. With `reject`, the chunk was not the
+ * one expected and the leader should resume from `offset` (0: start over).
+ */
+export interface SnapshotResponse extends MessageBase {
+  readonly type: 'snapshot-response';
+  readonly index: number;
+  readonly offset: number;
+  readonly reject: boolean;
 }
 
 export type RaftMessage =
@@ -149,7 +170,8 @@ export type RaftMessage =
   | ReadIndexRequest
   | ReadIndexResponse
   | ForwardedProposal
-  | SnapshotRequest;
+  | SnapshotRequest
+  | SnapshotResponse;
 
 export type RaftMessageType = RaftMessage['type'];
 

@@ -36,6 +36,19 @@ export interface Storage extends LogReader {
   setHardState(hardState: HardState): void;
   /** Replaces the log with a snapshot (and drops entries it covers). */
   applySnapshot(snapshot: Snapshot): void;
+  /**
+   * Records a snapshot of the state machine at `index` (applied, still in
+   * the log), taken with the configuration in effect at that index, without
+   * discarding entries; `snapshot()` returns it from then on. Call
+   * {@link compact} to drop the entries it covers.
+   *
+   * Crash ordering: like every write it is durable only after `sync`, but a
+   * later `compact` must never survive a crash that loses this snapshot.
+   *
+   * @throws SnapshotOutOfDateError when `index` is not newer than the current snapshot.
+   * @throws UnavailableError when `index` is past the last entry.
+   */
+  createSnapshot(index: number, data: Uint8Array, confState: ConfState): Snapshot;
   /** Discards entries up to and including `index`, which must be applied. */
   compact(index: number): void;
   /** Resolves when every earlier write is durable. */

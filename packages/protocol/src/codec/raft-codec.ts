@@ -181,7 +181,21 @@ function toWireMessage(m: RaftMessage): wire.RaftMessage {
     case 'propose':
       return { ...head, body: { $case: 'propose', value: { entries: m.entries.map(entryToWire) } } };
     case 'snapshot':
-      return { ...head, body: { $case: 'snapshot', value: { snapshot: snapshotToWire(m.snapshot) } } };
+      return {
+        ...head,
+        body: {
+          $case: 'snapshot',
+          value: { snapshot: snapshotToWire(m.snapshot), offset: toWire(m.offset), totalBytes: toWire(m.totalBytes) },
+        },
+      };
+    case 'snapshot-response':
+      return {
+        ...head,
+        body: {
+          $case: 'snapshotResponse',
+          value: { index: toWire(m.index), offset: toWire(m.offset), reject: m.reject },
+        },
+      };
   }
 }
 
@@ -242,6 +256,20 @@ function fromWireMessage(w: wire.RaftMessage): RaftMessage {
     case 'propose':
       return { ...head, type: 'propose', entries: body.value.entries.map(entryFromWire) };
     case 'snapshot':
-      return { ...head, type: 'snapshot', snapshot: snapshotFromWire(body.value.snapshot) };
+      return {
+        ...head,
+        type: 'snapshot',
+        snapshot: snapshotFromWire(body.value.snapshot),
+        offset: fromWire(body.value.offset, 'offset'),
+        totalBytes: fromWire(body.value.totalBytes, 'totalBytes'),
+      };
+    case 'snapshotResponse':
+      return {
+        ...head,
+        type: 'snapshot-response',
+        index: fromWire(body.value.index, 'index'),
+        offset: fromWire(body.value.offset, 'offset'),
+        reject: body.value.reject,
+      };
   }
 }

@@ -34,7 +34,7 @@ export interface RaftTestClusterOptions {
    */
   readonly voters?: readonly NodeId[];
   /** Extra RaftNode options for every node (e.g. `maxLearnerLag`, `snapshots`). */
-  readonly node?: Partial<Pick<KvRaftNodeOptions, 'maxLearnerLag'>>;
+  readonly node?: Partial<Pick<KvRaftNodeOptions, 'maxLearnerLag' | 'snapshots'>>;
   readonly seed?: number;
   /** Raft settings for every node (id and voters are filled in). */
   readonly raft?: Partial<RaftConfig>;
@@ -136,6 +136,13 @@ export class RaftTestCluster {
       this.network.cutLink(peer, id);
     }
     return id;
+  }
+
+  /** The storage of a node (what it has written so far, synced or not). */
+  storageOf(id: NodeId): SimStorage {
+    const storage = this.#storages.get(id);
+    if (storage === undefined) throw new Error(`no node ${id}`);
+    return storage;
   }
 
   /** The configuration in effect on a running node. */

@@ -1,9 +1,18 @@
-import { MemoryStorage, type Entry, type HardState, type Random, type Snapshot, type Storage } from '@synod/core';
+import {
+  MemoryStorage,
+  type ConfState,
+  type Entry,
+  type HardState,
+  type Random,
+  type Snapshot,
+  type Storage,
+} from '@synod/core';
 
 type PendingWrite =
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
   | { readonly kind: 'hard-state'; readonly hardState: HardState }
   | { readonly kind: 'snapshot'; readonly snapshot: Snapshot }
+  | { readonly kind: 'create-snapshot'; readonly index: number; readonly data: Uint8Array; readonly confState: ConfState }
   | { readonly kind: 'compact'; readonly index: number };
 
 /** Called with every batch of entries written to the log, for the Log Matching check. */
@@ -73,6 +82,12 @@ export class SimStorage implements Storage {
     this.#pending.push({ kind: 'snapshot', snapshot });
   }
 
+  createSnapshot(index: number, data: Uint8Array, confState: ConfState): Snapshot {
+    const snapshot = this.#live.createSnapshot(index, data, confState);
+    this.#pending.push({ kind: 'create-snapshot', index, data, confState });
+    return snapshot;
+  }
+
   compact(index: number): void {
     this.#live.compact(index);
     this.#pending.push({ kind: 'compact', index });
@@ -117,6 +132,9 @@ function applyWrite(storage: MemoryStorage, write: PendingWrite): void {
       break;
     case 'snapshot':
       storage.applySnapshot(write.snapshot);
+      break;
+    case 'create-snapshot':
+      storage.createSnapshot(write.index, write.data, write.confState);
       break;
     case 'compact':
       storage.compact(write.index);

@@ -227,10 +227,30 @@ export interface ForwardedProposal {
   entries: Entry[];
 }
 
-/** SnapshotRequest installs a snapshot on a follower. */
+/**
+ * SnapshotRequest is one chunk of InstallSnapshot. `snapshot.data` holds
+ * the bytes at [offset, offset + len(data)) of a snapshot of total_bytes;
+ * every chunk repeats the metadata.
+ */
 export interface SnapshotRequest {
-  /** The snapshot to install. */
-  snapshot: Snapshot | undefined;
+  /** The snapshot's metadata and this chunk's bytes. */
+  snapshot:
+    | Snapshot
+    | undefined;
+  /** Byte offset of this chunk within the snapshot data. */
+  offset: bigint;
+  /** Size of the whole snapshot data in bytes. */
+  totalBytes: bigint;
+}
+
+/** SnapshotResponse acknowledges a snapshot chunk, or asks for a resend. */
+export interface SnapshotResponse {
+  /** Index of the snapshot being received. */
+  index: bigint;
+  /** Bytes of the snapshot received so far (where the next chunk starts). */
+  offset: bigint;
+  /** True when the chunk was unexpected: resend from `offset` (0: start over). */
+  reject: boolean;
 }
 
 /** RaftMessage is one Raft message between peers. */
@@ -274,8 +294,11 @@ export interface RaftMessage {
     /** Forwarded proposal. */
     { $case: "propose"; value: ForwardedProposal }
     | //
-    /** InstallSnapshot. */
+    /** InstallSnapshot chunk. */
     { $case: "snapshot"; value: SnapshotRequest }
+    | //
+    /** Answer to an InstallSnapshot chunk. */
+    { $case: "snapshotResponse"; value: SnapshotResponse }
     | undefined;
 }
 
@@ -1695,13 +1718,25 @@ export const ForwardedProposal: MessageFns<ForwardedProposal> = {
 };
 
 function createBaseSnapshotRequest(): SnapshotRequest {
-  return { snapshot: undefined };
+  return { snapshot: undefined, offset: 0n, totalBytes: 0n };
 }
 
 export const SnapshotRequest: MessageFns<SnapshotRequest> = {
   encode(message: SnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.snapshot !== undefined) {
       Snapshot.encode(message.snapshot, writer.uint32(10).fork()).join();
+    }
+    if (message.offset !== 0n) {
+      if (BigInt.asUintN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.totalBytes !== 0n) {
+      if (BigInt.asUintN(64, message.totalBytes) !== message.totalBytes) {
+        throw new globalThis.Error("value provided for field message.totalBytes of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.totalBytes);
     }
     return writer;
   },
@@ -1727,6 +1762,22 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
             message.snapshot = Snapshot.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalBytes = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1740,13 +1791,27 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
   },
 
   fromJSON(object: any): SnapshotRequest {
-    return { snapshot: isSet(object.snapshot) ? Snapshot.fromJSON(object.snapshot) : undefined };
+    return {
+      snapshot: isSet(object.snapshot) ? Snapshot.fromJSON(object.snapshot) : undefined,
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+      totalBytes: isSet(object.totalBytes)
+        ? BigInt(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? BigInt(object.total_bytes)
+        : 0n,
+    };
   },
 
   toJSON(message: SnapshotRequest): unknown {
     const obj: any = {};
     if (message.snapshot !== undefined) {
       obj.snapshot = Snapshot.toJSON(message.snapshot);
+    }
+    if (message.offset !== 0n) {
+      obj.offset = message.offset.toString();
+    }
+    if (message.totalBytes !== 0n) {
+      obj.totalBytes = message.totalBytes.toString();
     }
     return obj;
   },
@@ -1759,6 +1824,117 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
     message.snapshot = (object.snapshot !== undefined && object.snapshot !== null)
       ? Snapshot.fromPartial(object.snapshot)
       : undefined;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.totalBytes = (object.totalBytes !== undefined && object.totalBytes !== null)
+      ? BigInt(object.totalBytes)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseSnapshotResponse(): SnapshotResponse {
+  return { index: 0n, offset: 0n, reject: false };
+}
+
+export const SnapshotResponse: MessageFns<SnapshotResponse> = {
+  encode(message: SnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0n) {
+      if (BigInt.asUintN(64, message.index) !== message.index) {
+        throw new globalThis.Error("value provided for field message.index of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.index);
+    }
+    if (message.offset !== 0n) {
+      if (BigInt.asUintN(64, message.offset) !== message.offset) {
+        throw new globalThis.Error("value provided for field message.offset of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.reject !== false) {
+      writer.uint32(24).bool(message.reject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reject = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotResponse {
+    return {
+      index: isSet(object.index) ? BigInt(object.index) : 0n,
+      offset: isSet(object.offset) ? BigInt(object.offset) : 0n,
+      reject: isSet(object.reject) ? globalThis.Boolean(object.reject) : false,
+    };
+  },
+
+  toJSON(message: SnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.index !== 0n) {
+      obj.index = message.index.toString();
+    }
+    if (message.offset !== 0n) {
+      obj.offset = message.offset.toString();
+    }
+    if (message.reject !== false) {
+      obj.reject = message.reject;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SnapshotResponse>): SnapshotResponse {
+    return SnapshotResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SnapshotResponse>): SnapshotResponse {
+    const message = createBaseSnapshotResponse();
+    message.index = (object.index !== undefined && object.index !== null) ? BigInt(object.index) : 0n;
+    message.offset = (object.offset !== undefined && object.offset !== null) ? BigInt(object.offset) : 0n;
+    message.reject = object.reject ?? false;
     return message;
   },
 };
@@ -1814,6 +1990,9 @@ export const RaftMessage: MessageFns<RaftMessage> = {
         break;
       case "snapshot":
         SnapshotRequest.encode(message.body.value, writer.uint32(162).fork()).join();
+        break;
+      case "snapshotResponse":
+        SnapshotResponse.encode(message.body.value, writer.uint32(170).fork()).join();
         break;
     }
     return writer;
@@ -1944,6 +2123,14 @@ export const RaftMessage: MessageFns<RaftMessage> = {
             message.body = { $case: "snapshot", value: SnapshotRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.body = { $case: "snapshotResponse", value: SnapshotResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1995,6 +2182,10 @@ export const RaftMessage: MessageFns<RaftMessage> = {
         ? { $case: "propose", value: ForwardedProposal.fromJSON(object.propose) }
         : isSet(object.snapshot)
         ? { $case: "snapshot", value: SnapshotRequest.fromJSON(object.snapshot) }
+        : isSet(object.snapshotResponse)
+        ? { $case: "snapshotResponse", value: SnapshotResponse.fromJSON(object.snapshotResponse) }
+        : isSet(object.snapshot_response)
+        ? { $case: "snapshotResponse", value: SnapshotResponse.fromJSON(object.snapshot_response) }
         : undefined,
     };
   },
@@ -2032,6 +2223,8 @@ export const RaftMessage: MessageFns<RaftMessage> = {
       obj.propose = ForwardedProposal.toJSON(message.body.value);
     } else if (message.body?.$case === "snapshot") {
       obj.snapshot = SnapshotRequest.toJSON(message.body.value);
+    } else if (message.body?.$case === "snapshotResponse") {
+      obj.snapshotResponse = SnapshotResponse.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2108,6 +2301,12 @@ export const RaftMessage: MessageFns<RaftMessage> = {
       case "snapshot": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "snapshot", value: SnapshotRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "snapshotResponse": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "snapshotResponse", value: SnapshotResponse.fromPartial(object.body.value) };
         }
         break;
       }
