@@ -4,6 +4,12 @@ import { CorruptionError, SynodError } from '../../errors/errors.js';
  * Errors raised by `FileStorage`. Code branches on the class (or `code`),
  * never on the message text.
  *
+ * This one is thrown when stored data fails validation at a known place: a
+ * checksum mismatch before the tail of the log, a missing or empty segment, a
+ * wrong format version. Start-up stops rather than dropping data that may
+ * have been acknowledged. It is a {@link CorruptionError}, so generic
+ * handlers still catch it.
+ *
  * @example
  * ```ts
  * try {
@@ -14,14 +20,6 @@ import { CorruptionError, SynodError } from '../../errors/errors.js';
  *   else throw err;
  * }
  * ```
- */
-
-/**
- * Thrown when stored data fails validation at a known place: a checksum
- * mismatch before the tail of the log, a missing or empty segment, a wrong
- * format version. Start-up stops rather than dropping data that may have been
- * acknowledged. It is a {@link CorruptionError}, so generic handlers still
- * catch it.
  */
 export class StorageCorruptionError extends CorruptionError {
   constructor(

@@ -1,2 +1,4 @@
 export * from './file-storage.js';
 export * from './file-storage-errors.js';
+export type { TornTailReport } from './wal-recovery.js';
+export type { TornTail } from './segment-format.js';

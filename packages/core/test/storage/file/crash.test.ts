@@ -11,6 +11,11 @@ import { removeDir, tempDir } from './helpers.js';
  * acknowledged entry is there, in order, with its data, and that recovery
  * succeeded. 50 kills by default; SYNOD_CRASH_RUNS=1000 for a long run,
  * SYNOD_CRASH_SEED to replay one.
+ *
+ * A killed process loses nothing the kernel already accepted, and a write(2)
+ * is never half-applied by SIGKILL, so this checks the acknowledgement and
+ * recovery logic under real timing; torn tails as power loss leaves them
+ * are built byte by byte in recovery.test.ts.
  */
 
 const runs = Number(process.env['SYNOD_CRASH_RUNS'] ?? 50);
