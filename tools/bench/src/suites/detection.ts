@@ -266,7 +266,7 @@ export function runDetectionSuite(options: DetectionSuiteOptions): DetectionRepo
 
   // 1. Detector comparison.
   const compMembers = quick ? 30 : 50;
-  const compDuration = quick ? 120_000 : 300_000;
+  const compDuration = quick ? 120_000 : 600_000;
   const losses = quick ? [0, 0.05] : [0, 0.01, 0.05, 0.1];
   const comparison: ComparisonRow[] = [];
   for (const loss of losses) {
@@ -369,7 +369,7 @@ export function runDetectionSuite(options: DetectionSuiteOptions): DetectionRepo
 
   // 4. Lifeguard on and off.
   const lgMembers = quick ? 50 : 100;
-  const lgDuration = quick ? 120_000 : 600_000;
+  const lgDuration = quick ? 120_000 : 1_800_000;
   const lifeguardRows: LifeguardRow[] = [];
   for (const variant of lifeguardVariants(lgMembers)) {
     for (const lifeguard of [false, true]) {
