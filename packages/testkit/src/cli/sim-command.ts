@@ -8,7 +8,7 @@ import { simulateRaft } from '../simulator/raft-simulation.js';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './cli-io.js';
 
 const USAGE =
-  'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M]';
+  'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership]';
 
 /**
  * `synod sim`: runs N seeded simulations and reports every violation with a
@@ -29,18 +29,18 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     io.stderr(USAGE);
     return EXIT_USAGE;
   }
-  const { seeds, firstSeed, nodes, steps } = parsed;
+  const { seeds, firstSeed, nodes, steps, membership } = parsed;
   let violations = 0;
   let failingSeeds = 0;
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const result = await simulateRaft({ seed, nodes, steps });
+    const result = await simulateRaft({ seed, nodes, steps, membership });
     if (result.violations.length === 0) continue;
     failingSeeds++;
     violations += result.violations.length;
     for (const v of result.violations) io.stdout(`seed ${seed}: ${v.invariant} at ${v.atMs} ms: ${v.message}`);
     io.stdout(
-      `  replay: pnpm synod sim --algorithm raft --seeds 1 --first-seed ${seed} --nodes ${nodes} --steps ${steps}`,
+      `  replay: pnpm synod sim --algorithm raft --seeds 1 --first-seed ${seed} --nodes ${nodes} --steps ${steps}${membership ? ' --membership' : ''}`,
     );
     if (result.violations.some((v) => v.invariant === 'linearizability')) {
       const path = join(tmpdir(), `synod-sim-raft-seed-${seed}.jsonl`);
@@ -49,7 +49,9 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  io.stdout(`raft, ${nodes} nodes, ${steps} steps per seed, ${failingSeeds} failing seeds, ${seconds} s`);
+  io.stdout(
+    `raft, ${nodes} nodes${membership ? ' (of 9, with membership changes)' : ''}, ${steps} steps per seed, ${failingSeeds} failing seeds, ${seconds} s`,
+  );
   io.stdout(`seeds: ${seeds}, violations: ${violations}`);
   return violations > 0 ? 1 : 0;
 }
@@ -59,6 +61,7 @@ interface SimArgs {
   readonly firstSeed: number;
   readonly nodes: number;
   readonly steps: number;
+  readonly membership: boolean;
 }
 
 function parseSimArgs(argv: readonly string[]): SimArgs {
@@ -74,6 +77,7 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
         'first-seed': { type: 'string' },
         nodes: { type: 'string' },
         steps: { type: 'string' },
+        membership: { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -88,5 +92,6 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
     firstSeed: integerFlag(values['first-seed'], '--first-seed', 1, 0, 2 ** 32 - 1),
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, 9),
     steps: integerFlag(values.steps, '--steps', 3000, 1),
+    membership: values.membership === true,
   };
 }

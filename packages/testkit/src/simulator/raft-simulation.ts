@@ -47,6 +47,14 @@ export interface RaftSimulationOptions {
   readonly lyingDisks?: boolean;
   /** Time budget of the linearizability check at the end, in wall-clock ms. @default 10000 */
   readonly checkBudgetMs?: number;
+  /**
+   * Membership faults: nodes n1…n9 all exist, the first `nodes` of them are
+   * the initial voters and the others start as non-members; random adds,
+   * removes, promotions and joint replacements run on the leader alongside
+   * the other faults. Nodes also snapshot and compact often, so catch-up by
+   * InstallSnapshot is exercised too. @default false
+   */
+  readonly membership?: boolean;
 }
 
 export interface RaftSimulationResult {
@@ -56,6 +64,8 @@ export interface RaftSimulationResult {
   readonly committedIndex: number;
   readonly faultsInjected: number;
   readonly crashes: number;
+  /** Membership changes attempted (with `membership`). */
+  readonly membershipChanges: number;
   readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
   /** Verdict of the linearizability check of the client history (`unknown` if the budget ran out). */
   readonly linearizability: Verdict | 'not-checked';
@@ -116,6 +126,8 @@ class RaftSimulation {
   readonly #network: MemoryNetwork;
   readonly #invariants: RaftInvariants;
   readonly #ids: NodeId[];
+  readonly #initialVoters: NodeId[];
+  #membershipChanges = 0;
   readonly #storages = new Map<NodeId, SimStorage>();
   readonly #running = new Map<NodeId, SimRaftNode>();
   #faultsInjected = 0;
@@ -137,7 +149,8 @@ class RaftSimulation {
       ...(options.wireCodec === false ? {} : { codec: createEnvelopeCodec() }),
     });
     this.#invariants = new RaftInvariants(() => this.#clock.now());
-    this.#ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.#initialVoters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.#ids = options.membership === true ? Array.from({ length: 9 }, (_, i) => `n${i + 1}`) : [...this.#initialVoters];
   }
 
   async run(): Promise<RaftSimulationResult> {
@@ -190,6 +203,7 @@ class RaftSimulation {
       committedIndex: this.#invariants.committedIndex,
       faultsInjected: this.#faultsInjected,
       crashes: this.#crashes,
+      membershipChanges: this.#membershipChanges,
       operations: { ...workload.counts },
       linearizability,
       history,
@@ -210,7 +224,14 @@ class RaftSimulation {
     const storage = this.#storages.get(id)!;
     storage.onAppend = (entries, live) => this.#invariants.onAppend(id, entries, live);
     const node: SimRaftNode = new RaftNode({
-      raft: { id, voters: this.#ids, electionTicks: ELECTION_TICKS, heartbeatTicks: 1 },
+      raft: {
+        id,
+        voters: this.#initialVoters.includes(id) ? this.#initialVoters : [],
+        electionTicks: ELECTION_TICKS,
+        heartbeatTicks: 1,
+        ...(this.#options.membership === true ? { maxMessageBytes: 512 } : {}),
+      },
+      ...(this.#options.membership === true ? { snapshots: { entries: 40, retainEntries: 10 } } : {}),
       clusterId: 'sim',
       transport: this.#network.endpoint(id),
       storage,
@@ -246,7 +267,7 @@ class RaftSimulation {
     this.#faultsInjected++;
     const ids = this.#ids;
     const pick = (): NodeId => ids[r.int(ids.length)]!;
-    switch (r.int(8)) {
+    switch (r.int(this.#options.membership === true ? 10 : 8)) {
       case 0: {
         const shuffled = [...ids].sort(() => r.next() - 0.5);
         const cut = 1 + r.int(Math.max(1, ids.length - 1));
@@ -281,7 +302,59 @@ class RaftSimulation {
       case 7:
         this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
         break;
+      case 8:
+      case 9:
+        this.#changeMembership(r);
+        break;
     }
+  }
+
+  /** A random membership change on the current leader; refusals (pending, unsafe, not leader) are part of the test. */
+  #changeMembership(r: Random): void {
+    const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+    if (leader === undefined) return;
+    const conf = leader.status().membership;
+    const members = new Set([...conf.voters, ...conf.votersOutgoing, ...conf.learners]);
+    const outsiders = this.#ids.filter((id) => !members.has(id));
+    const pick = <T>(xs: readonly T[]): T | undefined => (xs.length === 0 ? undefined : xs[r.int(xs.length)]);
+    const options = { timeoutMs: 20 * TICK_MS * ELECTION_TICKS };
+    let op: Promise<unknown> | undefined;
+    if (conf.votersOutgoing.length > 0) {
+      op = leader.leaveJoint(options);
+    } else {
+      const outsider = pick(outsiders);
+      const learner = pick(conf.learners);
+      const voter = pick(conf.voters);
+      const member = pick([...members]);
+      switch (r.int(5)) {
+        case 0:
+          if (outsider !== undefined) op = leader.addLearner(outsider, options);
+          break;
+        case 1:
+          if (learner !== undefined) op = leader.promoteLearner(learner, options);
+          break;
+        case 2:
+          if (outsider !== undefined) op = leader.addVoter(outsider, options);
+          break;
+        case 3:
+          if (member !== undefined) op = leader.removeMember(member, options);
+          break;
+        case 4:
+          if (outsider !== undefined && voter !== undefined) {
+            op = leader.changeMembership(
+              [
+                { type: 'add-voter', node: outsider },
+                { type: 'remove', node: voter },
+              ],
+              { ...options, transition: r.int(2) === 0 ? 'auto' : 'explicit-joint' },
+            );
+          }
+          break;
+      }
+    }
+    if (op === undefined) return;
+    this.#membershipChanges++;
+    op.catch(() => undefined);
   }
 
   async #healAndCheckLiveness(): Promise<void> {
