@@ -79,9 +79,6 @@ export type ProposeResult =
   | { readonly index: number; readonly term: number }
   | { readonly forwardedTo: NodeId };
 
-/** A message as built inside the core; `from` is always this node and is filled in on send. */
-type Outgoing = RaftMessage extends infer M ? (M extends RaftMessage ? Omit<M, 'from'> : never) : never;
-
 interface QueuedRead {
   readonly from: NodeId;
   readonly context: string;
@@ -299,7 +296,7 @@ export class RaftCore {
     }
     if (this.#lead === undefined || !this.#cfg.forwardProposals) throw new NotLeaderError(this.#lead);
     const entry: Entry = { term: 0, index: 0, type: 'normal', data };
-    this.#send({ type: 'propose', to: this.#lead, term: 0, entries: [entry] });
+    this.#send({ type: 'propose', from: this.id, to: this.#lead, term: 0, entries: [entry] });
     return { forwardedTo: this.#lead };
   }
 
@@ -322,7 +319,7 @@ export class RaftCore {
     }
     if (this.#lead === undefined) throw new NotLeaderError(undefined);
     this.#forwardedReads.set(context, this.#lead);
-    this.#send({ type: 'read-index', to: this.#lead, term: 0, context, mode });
+    this.#send({ type: 'read-index', from: this.id, to: this.#lead, term: 0, context, mode });
   }
 
   /**
@@ -667,7 +664,7 @@ export class RaftCore {
     const lastLogTerm = this.#log.lastTerm();
     for (const id of this.#tracker.voterIds()) {
       if (id === this.id) continue;
-      this.#send({ type: kind, to: id, term: voteTerm, lastLogIndex, lastLogTerm, leadershipTransfer });
+      this.#send({ type: kind, from: this.id, to: id, term: voteTerm, lastLogIndex, lastLogTerm, leadershipTransfer });
     }
   }
 
@@ -775,11 +772,11 @@ export class RaftCore {
       // the old leader's messages. Answering with our term makes the old
       // leader step down, so a new election at the higher term can include
       // this node again.
-      this.#send({ type: 'append-response', to: m.from, term: this.#term, reject: false, index: 0, rejectHint: 0, logTerm: 0 });
+      this.#send({ type: 'append-response', from: this.id, to: m.from, term: this.#term, reject: false, index: 0, rejectHint: 0, logTerm: 0 });
     } else if (m.type === 'prevote' || m.type === 'vote') {
       // Tell a stale candidate about the newer term so it stops campaigning.
       const type = m.type === 'vote' ? 'vote-response' : 'prevote-response';
-      this.#send({ type, to: m.from, term: this.#term, reject: true });
+      this.#send({ type, from: this.id, to: m.from, term: this.#term, reject: true });
     }
   }
 
@@ -795,14 +792,14 @@ export class RaftCore {
     // DESIGN: votes from non-members are rejected. §5.4.1: only for a log at
     // least as up-to-date as ours (Leader Completeness).
     if (canVote && this.#tracker.isVoter(m.from) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
-      this.#send({ type: responseType, to: m.from, term: m.term, reject: false });
+      this.#send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         // Persisted through the Ready's hardState before the response leaves.
         this.#electionElapsed = 0;
         this.#vote = m.from;
       }
     } else {
-      this.#send({ type: responseType, to: m.from, term: this.#term, reject: true });
+      this.#send({ type: responseType, from: this.id, to: m.from, term: this.#term, reject: true });
     }
   }
 
@@ -959,7 +956,7 @@ export class RaftCore {
   #handleHeartbeat(m: HeartbeatRequest): void {
     // The leader sends min(our match, its commit), so every entry up to it is known to match.
     this.#log.commitTo(m.commit);
-    this.#send({ type: 'heartbeat-response', to: m.from, term: this.#term, context: m.context });
+    this.#send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.#term, context: m.context });
   }
 
   #handleSnapshot(m: SnapshotRequest): void {
@@ -981,6 +978,7 @@ export class RaftCore {
     if (outcome.kind !== 'complete') {
       this.#send({
         type: 'snapshot-response',
+        from: this.id,
         to: m.from,
         term: this.#term,
         index,
@@ -1010,7 +1008,8 @@ export class RaftCore {
     to: NodeId,
     fields: Pick<AppendResponse, 'reject' | 'index' | 'rejectHint' | 'logTerm'>,
   ): void {
-    this.#send({ type: 'append-response', to, term: this.#term, ...fields });
+    const { reject, index, rejectHint, logTerm } = fields;
+    this.#send({ type: 'append-response', from: this.id, to, term: this.#term, reject, index, rejectHint, logTerm });
   }
 
   // ---------------------------------------------------------------------
@@ -1150,7 +1149,7 @@ export class RaftCore {
       if (empty === 'never') return false;
       if (empty === 'news' && pr.state === 'replicate' && pr.sentCommit >= commit) return false;
     }
-    this.#send({ type: 'append', to, term: this.#term, prevLogIndex, prevLogTerm, entries, commit });
+    this.#send({ type: 'append', from: this.id, to, term: this.#term, prevLogIndex, prevLogTerm, entries, commit });
     pr.sentEntries(entries.length, dataBytes(entries));
     pr.recordSentCommit(commit);
     return true;
@@ -1167,7 +1166,7 @@ export class RaftCore {
       return false;
     }
     if (snapshot.metadata.index === 0) return false;
-    this.#send({ type: 'snapshot', to, term: this.#term, ...this.#snapshotSender.chunkFor(to, snapshot) });
+    this.#send({ type: 'snapshot', from: this.id, to, term: this.#term, ...this.#snapshotSender.chunkFor(to, snapshot) });
     pr.becomeSnapshot(snapshot.metadata.index);
     return true;
   }
@@ -1178,7 +1177,7 @@ export class RaftCore {
     pr.recentActive = true;
     pr.snapshotStale = false;
     const next = this.#snapshotSender.onResponse(m.from, m.index, m.offset, m.reject);
-    if (next !== undefined) this.#send({ type: 'snapshot', to: m.from, term: this.#term, ...next });
+    if (next !== undefined) this.#send({ type: 'snapshot', from: this.id, to: m.from, term: this.#term, ...next });
   }
 
   #bcastHeartbeat(readKey: string): void {
@@ -1188,13 +1187,13 @@ export class RaftCore {
       // Never tell a follower to commit past what it is known to hold: its
       // entries beyond `match` may still differ from ours.
       const commit = Math.min(pr.match, this.#log.committed);
-      this.#send({ type: 'heartbeat', to: id, term: this.#term, commit, context });
+      this.#send({ type: 'heartbeat', from: this.id, to: id, term: this.#term, commit, context });
       pr.recordSentCommit(commit);
     }
   }
 
   #sendTimeoutNow(to: NodeId): void {
-    this.#send({ type: 'timeout-now', to, term: this.#term });
+    this.#send({ type: 'timeout-now', from: this.id, to, term: this.#term });
   }
 
   #abortLeaderTransfer(): void {
@@ -1326,12 +1325,12 @@ export class RaftCore {
 
   #answerRead(from: NodeId, context: string, index: number): void {
     if (from === this.id) this.#readStates.push({ index, context });
-    else this.#send({ type: 'read-index-response', to: from, term: this.#term, context, index, reject: false });
+    else this.#send({ type: 'read-index-response', from: this.id, to: from, term: this.#term, context, index, reject: false });
   }
 
   /** Tells a follower its forwarded read will not be served here (term 0: valid whatever its term). */
   #rejectRead(to: NodeId, context: string): void {
-    this.#send({ type: 'read-index-response', to, term: 0, context, index: 0, reject: true });
+    this.#send({ type: 'read-index-response', from: this.id, to, term: 0, context, index: 0, reject: true });
   }
 
   #handleReadIndexResponse(m: ReadIndexResponse): void {
@@ -1353,7 +1352,7 @@ export class RaftCore {
     this.#forwardedReads.clear();
   }
 
-  #send(m: Outgoing): void {
-    this.#msgs.push({ ...m, from: this.id } as RaftMessage);
+  #send(m: RaftMessage): void {
+    this.#msgs.push(m);
   }
 }
