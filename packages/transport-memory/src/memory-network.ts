@@ -84,6 +84,13 @@ export interface MemoryNetworkOptions {
   readonly unreachableOnPartition?: boolean;
 }
 
+/** A message on its way, to be delivered unless its receiver changed incarnation meanwhile. */
+interface PendingDelivery {
+  readonly envelope: Envelope;
+  readonly bytes: Uint8Array | undefined;
+  readonly incarnation: number;
+}
+
 /** A node's state on the network. */
 export type NodeStatus = 'up' | 'crashed' | 'closed';
 
@@ -154,6 +161,10 @@ export class MemoryNetwork {
   // Every timer this network has set and not yet seen fire, so close() can
   // cancel them (real-time mode would otherwise keep the process alive).
   readonly #timers = new Map<number, TimerHandle>();
+  /** Zero-delay messages waiting for the one timer that delivers them all (see #deliverSoon). */
+  #dueNow: PendingDelivery[] = [];
+  /** Messages of the batch being delivered that are still to go. */
+  #flushRemaining = 0;
   #defaultFaults: ResolvedLinkFaults;
   #nextIncarnation = 1;
   #nextTimerKey = 1;
@@ -227,7 +238,9 @@ export class MemoryNetwork {
 
   /** Messages and unreachable reports scheduled on the clock and not yet due. */
   get inFlight(): number {
-    return this.#timers.size;
+    // One timer stands for every message in #dueNow.
+    const dueNowTimer = this.#dueNow.length > 0 ? 1 : 0;
+    return this.#timers.size - dueNowTimer + this.#dueNow.length + this.#flushRemaining;
   }
 
   // ---- faults -------------------------------------------------------------
@@ -263,6 +276,7 @@ export class MemoryNetwork {
 
   /** The faults in force on `from → to`. */
   faultsFor(from: NodeId, to: NodeId): ResolvedLinkFaults {
+    if (this.#linkFaults.size === 0) return this.#defaultFaults;
     return mergeFaults(this.#defaultFaults, this.#linkFaults.get(linkKey(from, to)));
   }
 
@@ -376,6 +390,7 @@ export class MemoryNetwork {
       this.#closed = true;
       for (const handle of this.#timers.values()) this.clock.clearTimeout(handle);
       this.#timers.clear();
+      this.#dueNow = [];
       for (const slot of this.#slots.values()) this.#closeEndpoint(slot.transport);
     }
     return Promise.resolve();
@@ -443,7 +458,8 @@ export class MemoryNetwork {
     if (size > this.maxMessageBytes) throw new MessageTooLargeError(size, this.maxMessageBytes);
 
     this.#stats.sent(endpoint.localId, envelope.protocol, size);
-    this.#emit({ type: 'send', at: this.clock.now(), envelope, bytes: size });
+    // Events are built only for observers: the hot path should not pay for them.
+    if (this.#observers.size > 0) this.#emit({ type: 'send', at: this.clock.now(), envelope, bytes: size });
 
     if (sender.status !== 'up') {
       this.#drop(envelope, 'sender-down');
@@ -480,7 +496,40 @@ export class MemoryNetwork {
       const wire = bytes !== undefined && copy > 0 ? bytes.slice() : bytes;
       const delay = sampleDelay(faults.delay, this.random) + sampleReorderDelay(faults.reorder, this.random);
       const incarnation = receiver.incarnation;
-      this.#schedule(() => this.#deliver(envelope, wire, incarnation), delay);
+      if (delay === 0) this.#deliverSoon({ envelope, bytes: wire, incarnation });
+      else this.#schedule(() => this.#deliver(envelope, wire, incarnation), delay);
+    }
+  }
+
+  /**
+   * Zero-delay messages sent before the clock next fires share one timer: on
+   * a real clock, a timer per message costs more than delivering it. They
+   * are delivered in the order they were sent, and never inside `send`.
+   */
+  #deliverSoon(delivery: PendingDelivery): void {
+    this.#dueNow.push(delivery);
+    if (this.#dueNow.length === 1) this.#schedule(() => this.#flushDueNow(), 0);
+  }
+
+  #flushDueNow(): void {
+    const batch = this.#dueNow;
+    this.#dueNow = [];
+    let next = 0;
+    try {
+      while (next < batch.length && !this.#closed) {
+        const { envelope, bytes, incarnation } = batch[next++]!;
+        this.#flushRemaining = batch.length - next;
+        this.#deliver(envelope, bytes, incarnation);
+      }
+    } finally {
+      this.#flushRemaining = 0;
+      // A handler threw (the error goes on to the clock's caller): the rest
+      // of the batch still goes out, ahead of anything sent since.
+      if (next < batch.length && !this.#closed) {
+        const hadTimer = this.#dueNow.length > 0;
+        this.#dueNow = batch.slice(next).concat(this.#dueNow);
+        if (!hadTimer) this.#schedule(() => this.#flushDueNow(), 0);
+      }
     }
   }
 
@@ -507,7 +556,7 @@ export class MemoryNetwork {
       return;
     }
     this.#stats.delivered(sent.to, sent.protocol);
-    this.#emit({ type: 'deliver', at: this.clock.now(), envelope });
+    if (this.#observers.size > 0) this.#emit({ type: 'deliver', at: this.clock.now(), envelope });
     handler(envelope);
   }
 

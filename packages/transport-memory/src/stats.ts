@@ -54,6 +54,11 @@ function noDrops(): Record<DropReason, number> {
   };
 }
 
+function countSent(counters: MessageCounters, bytes: number): void {
+  counters.sent++;
+  counters.bytesSent += bytes;
+}
+
 /** Mutable counters behind {@link NetworkStats}; internal to the package. */
 export class StatsRecorder {
   #total = zero();
@@ -80,10 +85,9 @@ export class StatsRecorder {
   }
 
   sent(from: NodeId, protocol: ProtocolName, bytes: number): void {
-    for (const c of [this.#total, this.#node(from), this.#protocol(protocol)]) {
-      c.sent++;
-      c.bytesSent += bytes;
-    }
+    countSent(this.#total, bytes);
+    countSent(this.#node(from), bytes);
+    countSent(this.#protocol(protocol), bytes);
   }
 
   delivered(to: NodeId, protocol: ProtocolName): void {

@@ -34,6 +34,33 @@ describe('MemoryNetwork delivery in virtual time', () => {
     expect(arrivals).toHaveLength(1);
   });
 
+  it('delivers zero-delay messages sent in one turn together, in order, counting them in flight', () => {
+    const h = virtualNetwork({ faults: { delay: { kind: 'fixed', ms: 0 } } });
+    const arrivals = recordArrivals(h, ['a', 'b', 'c']);
+    for (let i = 0; i < 3; i++) h.network.endpoint('a').send('b', envelope('a', 'b', new Uint8Array([i])));
+    h.network.endpoint('a').send('c', envelope('a', 'c', new Uint8Array([3])));
+    expect(h.network.inFlight).toBe(4);
+    h.clock.advance(0);
+    expect(arrivals.map((a) => (a.envelope.payload as Uint8Array)[0])).toEqual([0, 1, 2, 3]);
+    expect(h.network.inFlight).toBe(0);
+  });
+
+  it('still delivers the rest of a zero-delay batch after a handler throws', () => {
+    const h = virtualNetwork({ faults: { delay: { kind: 'fixed', ms: 0 } } });
+    const seen: number[] = [];
+    h.network.endpoint('b').setHandler((env) => {
+      const n = (env.payload as Uint8Array)[0]!;
+      seen.push(n);
+      if (n === 1) throw new Error('handler failure');
+    });
+    for (let i = 0; i < 4; i++) h.network.endpoint('a').send('b', envelope('a', 'b', new Uint8Array([i])));
+    expect(() => h.clock.advance(0)).toThrow('handler failure');
+    expect(h.network.inFlight).toBe(2);
+    h.clock.advance(0);
+    expect(seen).toEqual([0, 1, 2, 3]);
+    expect(h.network.inFlight).toBe(0);
+  });
+
   it('keeps a link first-in first-out with a fixed delay', () => {
     const h = virtualNetwork();
     const arrivals = recordArrivals(h, ['a', 'b']);
