@@ -1,43 +1,96 @@
 import { CorruptionError } from '../errors/errors.js';
 
 /**
- * A proposal on the log is framed as `[version=1][id length u16][id utf8][command]`.
- * The id lets the node that proposed recognise its own entry when it is
- * applied, even if the proposal was forwarded or leadership changed, so the
- * caller's promise resolves with the apply result. An empty entry (the
- * leader's no-op) carries no frame.
+ * A proposal on the log is framed so that the node that proposed it can
+ * recognise its own entry when it is applied, even if the proposal was
+ * forwarded or leadership changed, and resolve the caller's promise with the
+ * apply result. An empty entry (the leader's no-op) carries no frame.
+ *
+ * Version 2 (written now):
+ * `[2][origin length u16][origin][sequence: u32 high, u32 low][command]` (big-endian),
+ * where the origin identifies one run of one node and the sequence numbers
+ * its proposals. Numbers and raw bytes keep framing off the hot path: no
+ * text encoding, no string ids to hash.
+ *
+ * Version 1 (older logs): `[1][id length u16][id utf8][command]`. Its
+ * string id came from a node run that has ended (origins differ per run),
+ * so it decodes with an empty origin, which matches no node.
  */
-const FRAME_VERSION = 1;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const FRAME_V1 = 1;
+const FRAME_V2 = 2;
+const SEQUENCE_BYTES = 8;
+const NO_ORIGIN = new Uint8Array(0);
 
 export interface ProposalFrame {
-  readonly proposalId: string;
+  /** Who proposed: one run of one node (empty for version 1 frames). */
+  readonly origin: Uint8Array;
+  /** The proposal's number within its origin. */
+  readonly sequence: number;
   readonly command: Uint8Array;
 }
 
-export function encodeProposal(proposalId: string, command: Uint8Array): Uint8Array {
-  const id = encoder.encode(proposalId);
-  if (id.length > 0xffff) throw new RangeError('proposal id too long');
-  const out = new Uint8Array(3 + id.length + command.length);
-  out[0] = FRAME_VERSION;
-  out[1] = id.length >>> 8;
-  out[2] = id.length & 0xff;
-  out.set(id, 3);
-  out.set(command, 3 + id.length);
+/**
+ * Frames `command` as proposal `sequence` of `origin`.
+ *
+ * @throws RangeError when the origin is longer than 65535 bytes or the sequence is not a safe non-negative integer.
+ */
+export function encodeProposal(origin: Uint8Array, sequence: number, command: Uint8Array): Uint8Array {
+  if (origin.length > 0xffff) throw new RangeError('proposal origin too long');
+  if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`bad proposal sequence ${sequence}`);
+  const header = 3 + origin.length;
+  const out = new Uint8Array(header + SEQUENCE_BYTES + command.length);
+  out[0] = FRAME_V2;
+  writeUint16(out, 1, origin.length);
+  out.set(origin, 3);
+  writeUint32(out, header, Math.floor(sequence / 2 ** 32));
+  writeUint32(out, header + 4, sequence >>> 0);
+  out.set(command, header + SEQUENCE_BYTES);
   return out;
 }
 
 /** Decodes a framed proposal; throws `CorruptionError` for anything malformed. */
 export function decodeProposal(data: Uint8Array): ProposalFrame {
-  if (data.length < 3 || data[0] !== FRAME_VERSION) throw new CorruptionError('unknown proposal frame');
-  const idLength = (data[1]! << 8) | data[2]!;
-  if (3 + idLength > data.length) throw new CorruptionError('truncated proposal frame');
-  let proposalId: string;
-  try {
-    proposalId = decoder.decode(data.subarray(3, 3 + idLength));
-  } catch (cause) {
-    throw new CorruptionError('proposal id is not UTF-8', { cause });
+  if (data.length < 3) throw new CorruptionError('unknown proposal frame');
+  if (data[0] === FRAME_V2) {
+    const header = 3 + readUint16(data, 1);
+    if (header + SEQUENCE_BYTES > data.length) throw new CorruptionError('truncated proposal frame');
+    return {
+      origin: data.subarray(3, header),
+      sequence: readUint32(data, header) * 2 ** 32 + readUint32(data, header + 4),
+      command: data.subarray(header + SEQUENCE_BYTES),
+    };
   }
-  return { proposalId, command: data.subarray(3 + idLength) };
+  if (data[0] === FRAME_V1) {
+    const idLength = readUint16(data, 1);
+    if (3 + idLength > data.length) throw new CorruptionError('truncated proposal frame');
+    return { origin: NO_ORIGIN, sequence: 0, command: data.subarray(3 + idLength) };
+  }
+  throw new CorruptionError('unknown proposal frame');
+}
+
+/** True when two origins are the same bytes. */
+export function sameOrigin(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function writeUint16(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 8;
+  out[at + 1] = value & 0xff;
+}
+
+function readUint16(data: Uint8Array, at: number): number {
+  return (data[at]! << 8) | data[at + 1]!;
+}
+
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+function readUint32(data: Uint8Array, at: number): number {
+  return ((data[at]! << 24) >>> 0) + ((data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!);
 }

@@ -11,13 +11,14 @@ import type { FailureDetector } from '../detection/failure-detector.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
+import { Deadlines } from '../time/deadlines.js';
 import { systemRandom, type Random } from '../time/random.js';
 import type { Envelope, NodeId, Transport } from '../transport/transport.js';
 import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
 import type { ConfChangeSingle, ConfChangeTransition } from './confchange/conf-change.js';
-import { decodeProposal, encodeProposal } from './proposal-frame.js';
+import { decodeProposal, encodeProposal, sameOrigin } from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
@@ -205,11 +206,17 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   });
   /** Distinguishes this incarnation's proposal ids from an earlier run's. */
   readonly #incarnation: string;
+  /** The incarnation as bytes: the origin of this run's proposal frames. */
+  readonly #origin: Uint8Array;
+  /** Numbers this run's operations; a proposal's number is its sequence in the frame. */
   #sequence = 0;
+  /** The timeouts of pending calls. */
+  readonly #deadlines: Deadlines;
 
-  readonly #proposals = new Map<string, PendingProposal<Result>>();
-  /** index → proposal id, for proposals this node appended as leader. */
-  readonly #proposalAtIndex = new Map<number, string>();
+  /** Sequence number → this run's proposals waiting to be applied. */
+  readonly #proposals = new Map<number, PendingProposal<Result>>();
+  /** index → sequence number, for proposals this node appended as leader. */
+  readonly #proposalAtIndex = new Map<number, number>();
   readonly #reads = new Map<string, PendingRead<QueryResult>>();
   /** Membership calls not settled yet, rejected on stop. */
   readonly #membershipOps = new Set<Pending<ConfState>>();
@@ -252,6 +259,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#defaultTimeoutMs = positive(options.defaultTimeoutMs ?? 5000, 'defaultTimeoutMs');
     this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
     this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
+    this.#origin = new TextEncoder().encode(this.#incarnation);
+    this.#deadlines = new Deadlines(this.#clock);
     // A state machine starts empty (unless the caller says how far it got):
     // bring it to the stored snapshot before the log is replayed on top.
     let applied = options.raft.applied ?? 0;
@@ -306,15 +315,15 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * is applied on this node.
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
-    return this.#operation<Result>(options, (id, pending) => {
+    return this.#operation<Result>(options, (sequence, pending) => {
       const proposal: PendingProposal<Result> = pending;
-      this.#proposals.set(id, proposal);
-      const placed = this.#core.propose(encodeProposal(id, command));
+      this.#proposals.set(sequence, proposal);
+      const placed = this.#core.propose(encodeProposal(this.#origin, sequence, command));
       if ('index' in placed) {
         proposal.appendedAt = placed;
-        this.#proposalAtIndex.set(placed.index, id);
+        this.#proposalAtIndex.set(placed.index, sequence);
       }
-      return () => this.#proposals.delete(id);
+      return () => this.#proposals.delete(sequence);
     });
   }
 
@@ -331,7 +340,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       }
     }
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
-    return this.#operation<QueryResult>(options, (id, pending) => {
+    return this.#operation<QueryResult>(options, (sequence, pending) => {
+      const id = `${this.#incarnation}/${sequence}`;
       this.#reads.set(id, { ...pending, query });
       this.#core.readIndex(id, mode);
       return () => this.#reads.delete(id);
@@ -382,7 +392,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     let proposed = false;
     return this.#operation<ConfState>(
       options,
-      (_id, pending) => {
+      (_sequence, pending) => {
         this.#membershipOps.add(pending);
         const attempt = (): boolean => {
           try {
@@ -484,6 +494,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#confAtIndex.clear();
     this.#catchUpWaits.clear();
     this.#afterAdvance = [];
+    this.#deadlines.clear();
   }
 
   // ---- internals ----
@@ -498,40 +509,45 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    */
   #operation<T>(
     options: OperationOptions,
-    begin: (id: string, pending: Pending<T>) => () => void,
+    begin: (sequence: number, pending: Pending<T>) => () => void,
     /** A more telling error than TimeoutError for the deadline, if any. */
     onDeadline: () => Error | undefined = () => undefined,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const signal = options.signal;
       if (this.#stopped) return reject(new StoppedError());
-      if (options.signal?.aborted) return reject(new AbortError('operation aborted', { cause: options.signal.reason }));
+      if (signal?.aborted) return reject(new AbortError('operation aborted', { cause: signal.reason }));
       if (this.#proposals.size + this.#reads.size >= this.#maxPending) return reject(new BusyError());
-      const id = `${this.#incarnation}/${++this.#sequence}`;
+      const sequence = ++this.#sequence;
+      const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
       let settled = false;
       let forget: () => void = () => undefined;
-      const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
-      const timer = this.#clock.setTimeout(
-        () => finish(() => reject(onDeadline() ?? new TimeoutError(`no answer within ${timeoutMs} ms`))),
-        timeoutMs,
-      );
-      const onAbort = (): void =>
-        finish(() => reject(new AbortError('operation aborted', { cause: options.signal?.reason })));
-      const finish = (settle: () => void): void => {
-        if (settled) return;
+      /** Cleans up on the first settlement; false for any later one. */
+      const finish = (): boolean => {
+        if (settled) return false;
         settled = true;
-        this.#clock.clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        this.#deadlines.cancel(deadline);
+        signal?.removeEventListener('abort', onAbort);
         forget();
-        settle();
+        return true;
       };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const fail = (error: Error): void => {
+        if (finish()) reject(error);
+      };
+      const deadline = this.#deadlines.add(timeoutMs, () =>
+        fail(onDeadline() ?? new TimeoutError(`no answer within ${timeoutMs} ms`)),
+      );
+      const onAbort = (): void => fail(new AbortError('operation aborted', { cause: signal?.reason }));
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        forget = begin(id, {
-          resolve: (value) => finish(() => resolve(value)),
-          reject: (error) => finish(() => reject(error)),
+        forget = begin(sequence, {
+          resolve: (value) => {
+            if (finish()) resolve(value);
+          },
+          reject: fail,
         });
       } catch (error) {
-        finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+        fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
       this.#kick();
@@ -721,10 +737,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         confWaiter.pending.reject(new ProposalDroppedError("another entry was committed at the change's index"));
       }
     }
-    const ownId = this.#proposalAtIndex.get(entry.index);
-    this.#proposalAtIndex.delete(entry.index);
+    const ownSequence = this.#proposalAtIndex.get(entry.index);
+    if (ownSequence !== undefined) this.#proposalAtIndex.delete(entry.index);
     if (entry.type === 'conf-change') {
-      if (ownId !== undefined) this.#dropOverwritten(ownId);
+      if (ownSequence !== undefined) this.#dropOverwritten(ownSequence);
       this.#applyConfChange(entry, confWaiter?.term === entry.term ? confWaiter.pending : undefined);
       this.#events.emit('apply', { index: entry.index, term: entry.term });
       return;
@@ -739,13 +755,14 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       }
       if (frame !== undefined) {
         const result = this.#options.stateMachine.apply(frame.command, { index: entry.index, term: entry.term });
-        this.#proposals.get(frame.proposalId)?.resolve(result);
-        if (ownId !== undefined && ownId !== frame.proposalId) this.#dropOverwritten(ownId);
-      } else if (ownId !== undefined) {
-        this.#dropOverwritten(ownId);
+        const mine = sameOrigin(frame.origin, this.#origin) ? frame.sequence : undefined;
+        if (mine !== undefined) this.#proposals.get(mine)?.resolve(result);
+        if (ownSequence !== undefined && ownSequence !== mine) this.#dropOverwritten(ownSequence);
+      } else if (ownSequence !== undefined) {
+        this.#dropOverwritten(ownSequence);
       }
-    } else if (ownId !== undefined) {
-      this.#dropOverwritten(ownId);
+    } else if (ownSequence !== undefined) {
+      this.#dropOverwritten(ownSequence);
     }
     this.#events.emit('apply', { index: entry.index, term: entry.term });
   }
@@ -767,8 +784,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   }
 
   /** Our proposal's slot was committed with another entry: it can never apply. */
-  #dropOverwritten(proposalId: string): void {
-    const pending = this.#proposals.get(proposalId);
+  #dropOverwritten(sequence: number): void {
+    const pending = this.#proposals.get(sequence);
     pending?.reject(new ProposalDroppedError("another entry was committed at the proposal's index"));
   }
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { CorruptionError } from '../../src/errors/errors.js';
+import { decodeProposal, encodeProposal, sameOrigin } from '../../src/raft/proposal-frame.js';
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe('proposal frames', () => {
+  it('round-trips origin, sequence and command', () => {
+    const command = new Uint8Array([9, 8, 7]);
+    for (const sequence of [0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER]) {
+      const frame = decodeProposal(encodeProposal(bytes('n1/abc'), sequence, command));
+      expect(frame.sequence).toBe(sequence);
+      expect(sameOrigin(frame.origin, bytes('n1/abc'))).toBe(true);
+      expect([...frame.command]).toEqual([9, 8, 7]);
+    }
+  });
+
+  it('tells origins apart', () => {
+    const frame = decodeProposal(encodeProposal(bytes('n1/abc'), 5, new Uint8Array(0)));
+    expect(sameOrigin(frame.origin, bytes('n2/abc'))).toBe(false);
+    expect(sameOrigin(frame.origin, bytes('n1/ab'))).toBe(false);
+    expect(frame.command.length).toBe(0);
+  });
+
+  it('reads version 1 frames (string ids) as belonging to no origin', () => {
+    const id = bytes('n1/xyz/42');
+    const v1 = new Uint8Array([1, 0, id.length, ...id, 4, 5]);
+    const frame = decodeProposal(v1);
+    expect(frame.origin.length).toBe(0);
+    expect([...frame.command]).toEqual([4, 5]);
+  });
+
+  it('rejects malformed frames', () => {
+    expect(() => decodeProposal(new Uint8Array([]))).toThrow(CorruptionError);
+    expect(() => decodeProposal(new Uint8Array([3, 0, 0, 0]))).toThrow(CorruptionError);
+    expect(() => decodeProposal(new Uint8Array([2, 0, 4, 1, 2]))).toThrow(CorruptionError);
+    expect(() => decodeProposal(new Uint8Array([1, 0, 9, 1]))).toThrow(CorruptionError);
+  });
+
+  it('refuses sequences that are not safe non-negative integers', () => {
+    expect(() => encodeProposal(bytes('n1'), -1, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => encodeProposal(bytes('n1'), 1.5, new Uint8Array(0))).toThrow(RangeError);
+  });
+});
