@@ -19,6 +19,7 @@ import { ReadOnly } from './read-only.js';
 import { SnapshotReceiver, SnapshotSender } from './snapshot-transfer.js';
 import type {
   AppendRequest,
+  EntryType,
   AppendResponse,
   ConfState,
   Entry,
@@ -442,14 +443,18 @@ export class RaftCore {
 
   /** True when {@link ready} has something for the driver. */
   hasReady(): boolean {
-    const soft = this.#softState();
-    if (soft.role !== this.#prevSoftState.role || soft.leader !== this.#prevSoftState.leader) return true;
-    if (!sameHardState(this.#hardState(), this.#prevHardState)) return true;
+    // Called after every input: compares fields rather than building states.
+    const prevSoft = this.#prevSoftState;
+    if (this.#role !== prevSoft.role || this.#lead !== prevSoft.leader) return true;
+    const prevHard = this.#prevHardState;
+    if (this.#term !== prevHard.term || this.#vote !== prevHard.vote || this.#log.committed !== prevHard.commit) {
+      return true;
+    }
     const unstable = this.#log.unstable;
     return (
       this.#proposalsToSend ||
       unstable.snapshotToPersist() !== undefined ||
-      unstable.entriesToPersist().length > 0 ||
+      unstable.hasEntriesToPersist() ||
       this.#log.hasNextCommittedEntries() ||
       this.#msgs.length > 0 ||
       this.#readStates.length > 0 ||
@@ -624,7 +629,7 @@ export class RaftCore {
     // toward commit, so it appends an empty entry of its own term; once that
     // commits, everything before it is committed too. It is also how the
     // leader learns its commit index for read-index (§6.4).
-    this.#appendEntries([{ term: 0, index: 0, type: 'normal', data: new Uint8Array(0) }]);
+    this.#appendEntries('normal', [new Uint8Array(0)]);
   }
 
   #promotable(): boolean {
@@ -1019,7 +1024,7 @@ export class RaftCore {
   #appendConfChange(request: ConfChangeRequest, result: ConfState): Entry {
     const data = encodeConfChange({ changes: request.changes, transition: request.transition ?? 'auto', result });
     this.#uncommittedBytes += data.byteLength;
-    const entry = this.#appendEntries([{ term: 0, index: 0, type: 'conf-change', data }]);
+    const entry = this.#appendEntries('conf-change', [data]);
     this.#pendingConfIndex = entry.index;
     this.#bcastAppend();
     return entry;
@@ -1084,20 +1089,19 @@ export class RaftCore {
   }
 
   #appendProposals(data: readonly Uint8Array[]): Entry {
-    const entries = data.map((d): Entry => ({ term: 0, index: 0, type: 'normal', data: d }));
-    this.#uncommittedBytes += dataBytes(entries);
-    const last = this.#appendEntries(entries);
+    const last = this.#appendEntries('normal', data);
+    for (const d of data) this.#uncommittedBytes += d.byteLength;
     // Sent by ready(), together with any other proposal made before it.
     this.#proposalsToSend = true;
     return last;
   }
 
-  /** Stamps `entries` with our term and the next indexes and appends them to the unstable log. Returns the last. */
-  #appendEntries(entries: readonly Entry[]): Entry {
+  /** Appends entries of `type` carrying `data`, with our term and the next indexes, to the unstable log. Returns the last. */
+  #appendEntries(type: EntryType, data: readonly Uint8Array[]): Entry {
     let index = this.#log.lastIndex();
-    const stamped = entries.map((e): Entry => ({ term: this.#term, index: ++index, type: e.type, data: e.data }));
-    this.#log.append(stamped);
-    return stamped[stamped.length - 1]!;
+    const entries = data.map((d): Entry => ({ term: this.#term, index: ++index, type, data: d }));
+    this.#log.append(entries);
+    return entries[entries.length - 1]!;
   }
 
   /**

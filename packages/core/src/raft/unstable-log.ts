@@ -48,6 +48,11 @@ export class UnstableLog {
     return this.entries.slice(from);
   }
 
+  /** Whether {@link entriesToPersist} would return anything (without copying them). */
+  hasEntriesToPersist(): boolean {
+    return this.entries.length > Math.max(this.#handedTo + 1, this.offset) - this.offset;
+  }
+
   /** The snapshot, if it has not been handed to the driver yet. */
   snapshotToPersist(): Snapshot | undefined {
     return this.#snapshotHanded ? undefined : this.snapshot;
