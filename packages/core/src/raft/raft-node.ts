@@ -764,7 +764,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     } else if (ownSequence !== undefined) {
       this.#dropOverwritten(ownSequence);
     }
-    this.#events.emit('apply', { index: entry.index, term: entry.term });
+    if (this.#events.hasListeners('apply')) this.#events.emit('apply', { index: entry.index, term: entry.term });
   }
 
   /** Puts a committed conf-change into effect and settles the call that proposed it (after `advance`). */

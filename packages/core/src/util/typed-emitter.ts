@@ -27,6 +27,11 @@ export class TypedEmitter<Events extends object> {
     return () => set.delete(listener as (event: never) => void);
   }
 
+  /** Whether anyone listens to `name`: lets hot paths skip building events nobody reads. */
+  hasListeners(name: keyof Events): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(name: K, event: Events[K]): void {
     const set = this.#listeners.get(name);
     if (set === undefined) return;
