@@ -238,6 +238,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #started = false;
   #stopped = false;
   #looping = false;
+  /** A loop start is queued as a microtask (see #kick). */
+  #kickQueued = false;
   #applied: number;
   #commit = 0;
   #soft: SoftState = { role: 'follower', leader: undefined };
@@ -610,9 +612,19 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     return this.#random.int(Math.max(1, Math.floor(this.#electionTicks / 4)));
   }
 
+  /**
+   * Starts the Ready loop on a microtask rather than at once, so that every
+   * input of the current turn (a burst of proposals, a batch of delivered
+   * messages) lands in the core first and the loop handles them in one
+   * Ready: one storage write, one message per peer.
+   */
   #kick(): void {
-    if (this.#stopped || !this.#started || this.#looping) return;
-    void this.#loop();
+    if (this.#stopped || !this.#started || this.#looping || this.#kickQueued) return;
+    this.#kickQueued = true;
+    queueMicrotask(() => {
+      this.#kickQueued = false;
+      if (!this.#stopped && !this.#looping) void this.#loop();
+    });
   }
 
   async #loop(): Promise<void> {
