@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node tools/scripts/cpuprofile-summary.mjs FILE.cpuprofile [--top N]
+// Usage: node tools/scripts/cpuprofile-summary.mjs FILE.cpuprofile [--top N] [--by-file]
 // Sums a V8 CPU profile (node --cpu-prof) by function: self time (samples
 // taken in the function itself) and total time (samples with the function
 // anywhere on the stack), both as a share of the samples in which the
@@ -8,11 +8,14 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--'));
+const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--top');
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30;
+// --by-file: self time per source file (the VM's own entries, like the
+// garbage collector, stay as they are).
+const byFile = args.includes('--by-file');
 if (file === undefined) {
-  process.stderr.write('usage: cpuprofile-summary.mjs FILE.cpuprofile [--top N]\n');
+  process.stderr.write('usage: cpuprofile-summary.mjs FILE.cpuprofile [--top N] [--by-file]\n');
   process.exit(64);
 }
 
@@ -23,6 +26,7 @@ for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(
 
 const label = (n) => {
   const { functionName, url, lineNumber } = n.callFrame;
+  if (byFile) return url ? basename(url) : functionName;
   const where = url ? `${basename(url)}:${lineNumber + 1}` : '';
   return `${functionName || '(anonymous)'} ${where}`.trim();
 };
