@@ -72,6 +72,22 @@ export class ProposalDroppedError extends SynodError {
   }
 }
 
+/**
+ * Thrown when an operation needs a node to be a voter and it is not: a
+ * learner or a node outside the configuration cannot campaign, and
+ * leadership cannot be handed to one.
+ */
+export class NotVoterError extends SynodError {
+  readonly code = 'NOT_VOTER';
+  constructor(
+    /** The node that is not a voter. */
+    readonly node: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${node} is not a voter`, options);
+  }
+}
+
 /** Thrown when an argument or configuration value is invalid. */
 export class InvalidArgumentError extends SynodError {
   readonly code = 'INVALID_ARGUMENT';

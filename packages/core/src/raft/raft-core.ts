@@ -1,4 +1,10 @@
-import { CorruptionError, InvalidArgumentError, NotLeaderError, ProposalDroppedError } from '../errors/errors.js';
+import {
+  CorruptionError,
+  InvalidArgumentError,
+  NotLeaderError,
+  NotVoterError,
+  ProposalDroppedError,
+} from '../errors/errors.js';
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
 import type { NodeId } from '../transport/transport.js';
@@ -329,14 +335,13 @@ export class RaftCore {
    * refused meanwhile. Abandoned after an election timeout.
    *
    * @throws NotLeaderError on a non-leader.
-   * @throws InvalidArgumentError when `target` is this node or not a voter.
+   * @throws InvalidArgumentError when `target` is this node.
+   * @throws NotVoterError when `target` is a learner or not a member.
    */
   transferLeadership(target: NodeId): void {
     if (this.#role !== 'leader') throw new NotLeaderError(this.#lead);
     if (target === this.id) throw new InvalidArgumentError('cannot transfer leadership to self');
-    if (!this.#tracker.isVoter(target)) {
-      throw new InvalidArgumentError(`cannot transfer leadership to ${target}: not a voter`);
-    }
+    if (!this.#tracker.isVoter(target)) throw new NotVoterError(target);
     if (this.#leadTransferee === target) return;
     this.#abortLeaderTransfer();
     // The transfer gets one election timeout to finish (§3.10).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, NotLeaderError, ProposalDroppedError } from '../../src/errors/errors.js';
+import { InvalidArgumentError, NotLeaderError, NotVoterError, ProposalDroppedError } from '../../src/errors/errors.js';
 import { Network, encode } from './network.js';
 
 describe('leadership transfer (thesis §3.10)', () => {
@@ -51,8 +51,8 @@ describe('leadership transfer (thesis §3.10)', () => {
     net.elect('a');
     expect(() => net.core('b').transferLeadership('c')).toThrow(NotLeaderError);
     expect(() => net.core('a').transferLeadership('a')).toThrow(InvalidArgumentError);
-    expect(() => net.core('a').transferLeadership('zz')).toThrow(InvalidArgumentError);
-    expect(() => net.core('a').transferLeadership('l')).toThrow(InvalidArgumentError);
+    expect(() => net.core('a').transferLeadership('zz')).toThrow(NotVoterError);
+    expect(() => net.core('a').transferLeadership('l')).toThrow(NotVoterError);
   });
 
   it('stepDown hands leadership to the most up-to-date voter', () => {
