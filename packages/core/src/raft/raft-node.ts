@@ -2,6 +2,7 @@ import {
   BusyError,
   InvalidArgumentError,
   NotLeaderError,
+  NotVoterError,
   StoppedError,
   TimeoutError,
   AbortError,
@@ -222,6 +223,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   readonly #membershipOps = new Set<Pending<ConfState>>();
   /** index → the membership call whose conf-change entry this node appended there. */
   readonly #confAtIndex = new Map<number, { readonly term: number; readonly pending: Pending<ConfState> }>();
+  /**
+   * transferLeadership, stepDown and campaign calls: each checks the
+   * leadership after every Ready and tick, and settles its call when done
+   * (or throws). Returns true once settled.
+   */
+  readonly #leadershipWaits = new Map<() => boolean, Pending<void>>();
   /** Promotions waiting for their learner to catch up; retried every tick. Each returns true when done. */
   readonly #catchUpWaits = new Set<() => boolean>();
   /**
@@ -350,25 +357,105 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     });
   }
 
-  /** Hands leadership to `target` (TimeoutNow once it has caught up). */
-  transferLeadership(target: NodeId): void {
-    this.#ensureRunning();
-    this.#core.transferLeadership(target);
-    this.#kick();
+  /**
+   * Hands leadership to `target` (thesis §3.10): the leader brings the
+   * target's log up to date, then sends it TimeoutNow so that it campaigns at
+   * once. Resolves when this node sees `target` as the leader; at once when
+   * `target` is this node and it leads.
+   *
+   * Proposals and membership changes are refused while the transfer runs.
+   * The core abandons a transfer that has not finished within an election
+   * timeout, and the call then rejects with TimeoutError; so does the call's
+   * own deadline. A deadline or an abort ends the wait, not the transfer.
+   *
+   * Rejects with NotLeaderError when this node is not the leader at call
+   * time, or when leadership went to another node (the hint names it);
+   * NotVoterError when `target` is a learner or not a member; BusyError
+   * while a transfer to another node runs; TimeoutError, AbortError or
+   * StoppedError.
+   *
+   * @example
+   * ```ts
+   * await leader.transferLeadership('n2', { timeoutMs: 3000 });
+   * ```
+   */
+  transferLeadership(target: NodeId, options: OperationOptions = {}): Promise<void> {
+    return this.#leadershipOperation(options, () => {
+      const status = this.#core.status();
+      if (status.role !== 'leader') throw new NotLeaderError(status.leader);
+      if (target === this.id) return () => true;
+      if (!isVoter(this.#core.confState(), target)) throw new NotVoterError(target);
+      const transferee = status.leadTransferee;
+      if (transferee !== undefined && transferee !== target) {
+        throw new BusyError(`leadership transfer to ${transferee} in progress`);
+      }
+      this.#core.transferLeadership(target);
+      return () => {
+        const now = this.#core.status();
+        if (now.leader === target) return true;
+        if (now.role !== 'leader') {
+          // Between leaders (the target is campaigning): keep waiting.
+          if (now.leader === undefined) return false;
+          throw new NotLeaderError(now.leader);
+        }
+        if (now.leadTransferee === target) return false;
+        if (!isVoter(this.#core.confState(), target)) throw new NotVoterError(target);
+        throw new TimeoutError(`leadership transfer to ${target} abandoned after an election timeout`);
+      };
+    });
   }
 
-  /** Gives up leadership (to the most up-to-date voter when there is one). */
-  stepDown(): void {
-    this.#ensureRunning();
-    this.#core.stepDown();
-    this.#kick();
+  /**
+   * Gives up leadership, to the most up-to-date other voter when there is
+   * one (as {@link transferLeadership} would), and resolves once this node
+   * is no longer leader; at once on a node that is not leader. With no other
+   * voter the node simply becomes a follower (and, being the only voter,
+   * will win the next election).
+   *
+   * Rejects with TimeoutError when the hand-over is abandoned after an
+   * election timeout or the deadline passes, AbortError or StoppedError.
+   */
+  stepDown(options: OperationOptions = {}): Promise<void> {
+    return this.#leadershipOperation(options, () => {
+      const status = this.#core.status();
+      if (status.role !== 'leader') return () => true;
+      // A running transfer already ends this leadership; picking another
+      // target would restart it.
+      if (status.leadTransferee === undefined) this.#core.stepDown();
+      return () => {
+        const now = this.#core.status();
+        if (now.role !== 'leader') return true;
+        if (now.leadTransferee !== undefined) return false;
+        throw new TimeoutError('leadership hand-over abandoned after an election timeout');
+      };
+    });
   }
 
-  /** Starts an election now (PreVote first when enabled), e.g. when a failure detector suspects the leader. */
-  campaign(): void {
-    this.#ensureRunning();
-    this.#core.campaign();
-    this.#kick();
+  /**
+   * Starts an election now, as if the election timeout had elapsed (PreVote
+   * first when enabled, so it cannot disrupt a leader that a majority still
+   * hears), and resolves once this node is leader; at once if it already is.
+   * One election is run, not retried: when another node wins it, or keeps
+   * the leadership it had, the call rejects with NotLeaderError naming that
+   * node. An election that ends without a known leader keeps the call
+   * waiting (the node retries on its own election timeout) until the
+   * deadline.
+   *
+   * Rejects with NotVoterError on a learner or non-member, NotLeaderError,
+   * TimeoutError, AbortError or StoppedError.
+   */
+  campaign(options: OperationOptions = {}): Promise<void> {
+    return this.#leadershipOperation(options, () => {
+      if (this.#core.status().role === 'leader') return () => true;
+      if (!isVoter(this.#core.confState(), this.id)) throw new NotVoterError(this.id);
+      this.#core.campaign();
+      return () => {
+        const now = this.#core.status();
+        if (now.role === 'leader') return true;
+        if (now.leader === undefined) return false;
+        throw new NotLeaderError(now.leader);
+      };
+    });
   }
 
   /**
@@ -486,40 +573,43 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       this.#options.transport.setHandler(() => undefined);
     }
     const error = new StoppedError();
-    for (const pending of [...this.#proposals.values(), ...this.#reads.values(), ...this.#membershipOps]) {
-      pending.reject(error);
-    }
+    const pendingCalls = [
+      ...this.#proposals.values(),
+      ...this.#reads.values(),
+      ...this.#membershipOps,
+      ...this.#leadershipWaits.values(),
+    ];
+    for (const pending of pendingCalls) pending.reject(error);
     this.#proposals.clear();
     this.#reads.clear();
     this.#proposalAtIndex.clear();
     this.#membershipOps.clear();
     this.#confAtIndex.clear();
     this.#catchUpWaits.clear();
+    this.#leadershipWaits.clear();
     this.#afterAdvance = [];
     this.#deadlines.clear();
   }
 
   // ---- internals ----
 
-  #ensureRunning(): void {
-    if (this.#stopped) throw new StoppedError();
-  }
-
   /**
-   * Shared scaffolding of propose and read: admission checks, one settle per
-   * promise, timeout and abort wiring.
+   * Shared scaffolding of every call that waits: admission checks, one
+   * settle per promise, timeout and abort wiring.
    */
   #operation<T>(
     options: OperationOptions,
     begin: (sequence: number, pending: Pending<T>) => () => void,
     /** A more telling error than TimeoutError for the deadline, if any. */
     onDeadline: () => Error | undefined = () => undefined,
+    /** Counts against `maxPendingOperations` (proposals and reads do; leadership calls are few). */
+    bounded = true,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const signal = options.signal;
       if (this.#stopped) return reject(new StoppedError());
       if (signal?.aborted) return reject(new AbortError('operation aborted', { cause: signal.reason }));
-      if (this.#proposals.size + this.#reads.size >= this.#maxPending) return reject(new BusyError());
+      if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return reject(new BusyError());
       const sequence = ++this.#sequence;
       const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
       let settled = false;
@@ -556,12 +646,49 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     });
   }
 
+  /**
+   * A leadership call: `begin` checks its preconditions (throwing a typed
+   * error) and acts on the core; the check it returns says whether the call
+   * is done, false to keep waiting, or throws how it failed. The check runs
+   * at once and then after every Ready and tick until the call settles.
+   */
+  #leadershipOperation(options: OperationOptions, begin: () => () => boolean): Promise<void> {
+    return this.#operation<void>(
+      options,
+      (_sequence, pending) => {
+        const check = begin();
+        const poll = (): boolean => {
+          let done: boolean;
+          try {
+            done = check();
+          } catch (error) {
+            pending.reject(error instanceof Error ? error : new Error(String(error)));
+            return true;
+          }
+          if (done) pending.resolve();
+          return done;
+        };
+        if (!poll()) this.#leadershipWaits.set(poll, pending);
+        return () => this.#leadershipWaits.delete(poll);
+      },
+      undefined,
+      false,
+    );
+  }
+
+  /** Runs the checks of pending leadership calls (see {@link #leadershipOperation}). */
+  #pollLeadership(): void {
+    if (this.#leadershipWaits.size === 0) return;
+    for (const poll of [...this.#leadershipWaits.keys()]) if (poll()) this.#leadershipWaits.delete(poll);
+  }
+
   #scheduleTick(): void {
     this.#tickTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
       this.#core.tick();
       this.#consultDetector();
       for (const retry of [...this.#catchUpWaits]) if (retry()) this.#catchUpWaits.delete(retry);
+      this.#pollLeadership();
       this.#kick();
       this.#scheduleTick();
     }, this.#tickIntervalMs);
@@ -638,6 +765,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         const settle = this.#afterAdvance;
         this.#afterAdvance = [];
         for (const done of settle) done();
+        this.#pollLeadership();
       }
     } catch (error) {
       // A storage or state machine failure leaves this replica in an unknown
@@ -832,6 +960,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
   }
+}
+
+/** Whether `id` votes in `conf` (in either half of a joint configuration). */
+function isVoter(conf: ConfState, id: NodeId): boolean {
+  return conf.voters.includes(id) || conf.votersOutgoing.includes(id);
 }
 
 function positive(value: number, name: string): number {

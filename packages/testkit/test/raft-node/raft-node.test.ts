@@ -102,7 +102,7 @@ describe('RaftNode propose', () => {
     await cluster.run(20_000); // the timeouts would have fired by now: nothing settles twice
     expect(settled).toEqual(['stopped', 'stopped']);
     await expect(leader.propose(put('g', '8'))).rejects.toBeInstanceOf(StoppedError);
-    expect(() => leader.campaign()).toThrow(StoppedError);
+    await expect(leader.campaign()).rejects.toBeInstanceOf(StoppedError);
   });
 
   it('refuses new operations with BusyError past maxPendingOperations', async () => {
@@ -196,15 +196,15 @@ describe('RaftNode leadership and events', () => {
     const leader = await cluster.waitForLeader();
     const target = cluster.followers()[0]!;
     expectFulfilled(await cluster.settle(leader.propose(put('t', '1'))));
-    leader.transferLeadership(target.id);
-    await cluster.driveUntil(() => target.status().role === 'leader', 2000);
+    expectFulfilled(await cluster.settle(leader.transferLeadership(target.id), 2000));
+    expect(target.status().role).toBe('leader');
     expect(leader.status().role).toBe('follower');
   });
 
   it('steps down on request and another node takes over', async () => {
     cluster = new RaftTestCluster({ nodes: 3 });
     const leader = await cluster.waitForLeader();
-    leader.stepDown();
+    expectFulfilled(await cluster.settle(leader.stepDown(), 3000));
     await cluster.driveUntil(() => {
       const now = cluster!.leader();
       return now !== undefined && now.id !== leader.id;

@@ -101,8 +101,9 @@ describe('elections on the simulator', () => {
     cluster = new RaftTestCluster({ nodes: 5 });
     const leader = await cluster.waitForLeader();
     const target = cluster.followers()[2]!;
-    leader.transferLeadership(target.id);
-    await cluster.driveUntil(() => target.status().role === 'leader', 5 * ELECTION_MS);
+    const transfer = await cluster.settle(leader.transferLeadership(target.id), 5 * ELECTION_MS);
+    expect(transfer.status).toBe('fulfilled');
+    expect(target.status().role).toBe('leader');
     const outcome = await cluster.settle(target.propose(encodeKvCommand({ type: 'put', key: 'k', value: 'v' })));
     expect(outcome.status).toBe('fulfilled');
   });

@@ -1,0 +1,250 @@
+import {
+  AbortError,
+  BusyError,
+  NotLeaderError,
+  NotVoterError,
+  StoppedError,
+  TimeoutError,
+  encodeKvCommand,
+} from '@synod/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RaftTestCluster } from '../../src/cluster/raft-test-cluster.js';
+
+// RaftTestCluster: 10 ms ticks, electionTicks 10, so one election timeout is 100 ms.
+const ELECTION_MS = 100;
+
+let cluster: RaftTestCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+function expectRejected<T>(outcome: PromiseSettledResult<T>): unknown {
+  expect(outcome.status).toBe('rejected');
+  return (outcome as PromiseRejectedResult).reason;
+}
+
+/** Records every settlement of `operation`, to show that it settles once. */
+function record<T>(operation: Promise<T>): string[] {
+  const seen: string[] = [];
+  operation.then(
+    () => seen.push('resolved'),
+    (error: unknown) => seen.push(error instanceof Error ? error.name : 'other'),
+  );
+  return seen;
+}
+
+describe('RaftNode.transferLeadership', () => {
+  it('resolves once the target leads, and the old leader follows it', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.followers()[0]!;
+    await cluster.settle(leader.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' })));
+    const outcome = await cluster.settle(leader.transferLeadership(target.id), 5 * ELECTION_MS);
+    expect(outcome.status).toBe('fulfilled');
+    expect(target.status().role).toBe('leader');
+    expect(leader.status()).toMatchObject({ role: 'follower', leader: target.id });
+  });
+
+  it('resolves at once for a leader asked to hand over to itself', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await expect(leader.transferLeadership(leader.id)).resolves.toBeUndefined();
+  });
+
+  it('rejects on a follower with NotLeaderError naming the leader', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await cluster.run(50); // the followers hear from the leader
+    const follower = cluster.followers()[0]!;
+    const error = await follower.transferLeadership(leader.id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).leaderHint).toBe(leader.id);
+  });
+
+  it('rejects with NotVoterError for a learner or an unknown node', async () => {
+    cluster = new RaftTestCluster({ nodes: 4, voters: ['n1', 'n2', 'n3'] });
+    const leader = await cluster.waitForLeader();
+    expect((await cluster.settle(leader.addLearner('n4'))).status).toBe('fulfilled');
+    await expect(leader.transferLeadership('n4')).rejects.toBeInstanceOf(NotVoterError);
+    const unknown = await leader.transferLeadership('nobody').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(NotVoterError);
+    expect((unknown as NotVoterError).node).toBe('nobody');
+    expect(leader.status().role).toBe('leader');
+  });
+
+  it('rejects with TimeoutError when the core abandons the transfer after an election timeout', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.followers()[0]!;
+    cluster.disconnect(target.id);
+    await cluster.settle(leader.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' })));
+    const started = cluster.clock.now();
+    const error = expectRejected(await cluster.settle(leader.transferLeadership(target.id, { timeoutMs: 10_000 })));
+    expect(error).toBeInstanceOf(TimeoutError);
+    // The core's election timeout, well before the call's own deadline.
+    expect(cluster.clock.now() - started).toBeLessThanOrEqual(2 * ELECTION_MS);
+    expect(leader.status().role).toBe('leader');
+    // Proposals are accepted again.
+    const after = await cluster.settle(leader.propose(encodeKvCommand({ type: 'put', key: 'b', value: '2' })));
+    expect(after.status).toBe('fulfilled');
+  });
+
+  it("rejects with TimeoutError at the call's deadline", async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.followers()[0]!;
+    cluster.disconnect(target.id);
+    const started = cluster.clock.now();
+    const error = expectRejected(await cluster.settle(leader.transferLeadership(target.id, { timeoutMs: 30 })));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(cluster.clock.now() - started).toBe(30);
+  });
+
+  it('rejects with AbortError when the signal fires, and at once for a fired signal', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.followers()[0]!;
+    cluster.disconnect(target.id);
+    const controller = new AbortController();
+    const transfer = leader.transferLeadership(target.id, { signal: controller.signal });
+    const seen = record(transfer);
+    await cluster.run(20);
+    controller.abort();
+    await cluster.run(2 * ELECTION_MS);
+    expect(seen).toEqual(['AbortError']);
+    await expect(leader.transferLeadership(target.id, { signal: controller.signal })).rejects.toBeInstanceOf(
+      AbortError,
+    );
+  });
+
+  it('refuses a second transfer to another node with BusyError; one to the same node joins', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const [first, second] = cluster.followers();
+    cluster.disconnect(first!.id);
+    const one = record(leader.transferLeadership(first!.id));
+    const again = record(leader.transferLeadership(first!.id));
+    await expect(leader.transferLeadership(second!.id)).rejects.toBeInstanceOf(BusyError);
+    await cluster.run(3 * ELECTION_MS);
+    expect([one, again]).toEqual([['TimeoutError'], ['TimeoutError']]);
+  });
+
+  it('rejects with StoppedError on stop and settles nothing after', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    const target = cluster.followers()[0]!;
+    cluster.disconnect(target.id);
+    const seen = record(leader.transferLeadership(target.id, { timeoutMs: 1000 }));
+    await cluster.run(10);
+    await leader.stop();
+    await cluster.run(2000);
+    expect(seen).toEqual(['StoppedError']);
+    await expect(leader.transferLeadership(target.id)).rejects.toBeInstanceOf(StoppedError);
+  });
+});
+
+describe('RaftNode.stepDown', () => {
+  it('resolves once this node no longer leads; another node takes over', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    expect((await cluster.settle(leader.stepDown(), 5 * ELECTION_MS)).status).toBe('fulfilled');
+    expect(leader.status().role).not.toBe('leader');
+    const next = await cluster.waitForLeader();
+    expect(next.id).not.toBe(leader.id);
+  });
+
+  it('resolves at once on a node that is not leader', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    await cluster.waitForLeader();
+    await expect(cluster.followers()[0]!.stepDown()).resolves.toBeUndefined();
+  });
+
+  it('rejects with TimeoutError when no voter can take over within an election timeout', async () => {
+    // Without CheckQuorum the isolated leader would otherwise keep leading.
+    cluster = new RaftTestCluster({ nodes: 3, raft: { checkQuorum: false } });
+    const leader = await cluster.waitForLeader();
+    cluster.disconnect(leader.id);
+    const error = expectRejected(await cluster.settle(leader.stepDown({ timeoutMs: 10_000 })));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(leader.status().role).toBe('leader');
+  });
+
+  it('rejects with AbortError or StoppedError while the hand-over is pending', async () => {
+    cluster = new RaftTestCluster({ nodes: 3, raft: { checkQuorum: false } });
+    const leader = await cluster.waitForLeader();
+    cluster.disconnect(leader.id);
+    const controller = new AbortController();
+    const aborted = record(leader.stepDown({ signal: controller.signal }));
+    const stopped = record(leader.stepDown({ timeoutMs: 1000 }));
+    await cluster.run(10);
+    controller.abort();
+    await cluster.run(10);
+    await leader.stop();
+    await cluster.run(2000);
+    expect([aborted, stopped]).toEqual([['AbortError'], ['StoppedError']]);
+  });
+});
+
+describe('RaftNode.campaign', () => {
+  it('resolves once this node has won the election', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    // Nobody's election timeout has passed yet at time 0.
+    const node = cluster.node('n2');
+    expect((await cluster.settle(node.campaign(), ELECTION_MS)).status).toBe('fulfilled');
+    expect(node.status().role).toBe('leader');
+  });
+
+  it('resolves at once on the leader', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await expect(leader.campaign()).resolves.toBeUndefined();
+  });
+
+  it('rejects with NotLeaderError naming the healthy leader that PreVote protects', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await cluster.run(50);
+    const follower = cluster.followers()[0]!;
+    const error = expectRejected(await cluster.settle(follower.campaign()));
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).leaderHint).toBe(leader.id);
+    expect(leader.status().role).toBe('leader');
+  });
+
+  it('rejects with NotVoterError on a learner', async () => {
+    cluster = new RaftTestCluster({ nodes: 4, voters: ['n1', 'n2', 'n3'] });
+    const leader = await cluster.waitForLeader();
+    expect((await cluster.settle(leader.addLearner('n4'))).status).toBe('fulfilled');
+    await cluster.driveUntil(() => cluster!.membership('n4').learners.includes('n4'));
+    await expect(cluster.node('n4').campaign()).rejects.toBeInstanceOf(NotVoterError);
+  });
+
+  it('rejects with TimeoutError at the deadline when it cannot win', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    await cluster.waitForLeader();
+    const follower = cluster.followers()[0]!;
+    cluster.disconnect(follower.id);
+    const started = cluster.clock.now();
+    const error = expectRejected(await cluster.settle(follower.campaign({ timeoutMs: 3 * ELECTION_MS })));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(cluster.clock.now() - started).toBe(3 * ELECTION_MS);
+  });
+
+  it('rejects with AbortError or StoppedError while the election is pending, once each', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    await cluster.waitForLeader();
+    const follower = cluster.followers()[0]!;
+    cluster.disconnect(follower.id);
+    const controller = new AbortController();
+    const aborted = record(follower.campaign({ signal: controller.signal }));
+    const stopped = record(follower.campaign({ timeoutMs: 1000 }));
+    await cluster.run(10);
+    controller.abort();
+    await cluster.run(10);
+    await follower.stop();
+    await cluster.run(2000);
+    expect([aborted, stopped]).toEqual([['AbortError'], ['StoppedError']]);
+    await expect(follower.campaign()).rejects.toBeInstanceOf(StoppedError);
+  });
+});
