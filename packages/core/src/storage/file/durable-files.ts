@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FileSystem } from './file-system.js';
 
 /**
  * Small helpers for making file-system changes durable (internal).
@@ -12,40 +12,30 @@ import { join } from 'node:path';
 /** Suffix of files written by {@link writeFileAtomically} before they are renamed into place. */
 export const TEMP_SUFFIX = '.tmp';
 
-/** Fsyncs a directory so that entries created, renamed or removed in it are durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Replaces `dir/name` with `bytes` so that a crash leaves either the old or
  * the new file, never a mix: write a temp file, fsync it, rename it over the
  * target, fsync the directory. Returns the number of fsyncs issued.
  */
-export function writeFileAtomically(dir: string, name: string, bytes: Uint8Array): number {
+export function writeFileAtomically(fs: FileSystem, dir: string, name: string, bytes: Uint8Array): number {
   const target = join(dir, name);
   const temp = `${target}${TEMP_SUFFIX}`;
-  const fd = openSync(temp, 'w');
+  const fd = fs.openSync(temp, 'w');
   try {
     let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
+    while (written < bytes.byteLength) written += fs.writeSync(fd, bytes, written, bytes.byteLength - written, null);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
-  renameSync(temp, target);
-  fsyncDirectory(dir);
+  fs.renameSync(temp, target);
+  fs.fsyncDirectorySync(dir);
   return 2;
 }
 
 /** Removes temp files a crash left behind mid-way through {@link writeFileAtomically}. */
-export function removeTempFiles(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    if (name.endsWith(TEMP_SUFFIX)) unlinkSync(join(dir, name));
+export function removeTempFiles(fs: FileSystem, dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    if (name.endsWith(TEMP_SUFFIX)) fs.unlinkSync(join(dir, name));
   }
 }

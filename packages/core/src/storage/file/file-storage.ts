@@ -1,15 +1,3 @@
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { emptyConfState } from '../../raft/types.js';
@@ -17,8 +5,9 @@ import type { ConfState, Entry, HardState, Snapshot } from '../../raft/types.js'
 import type { InitialState, Storage } from '../storage.js';
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from '../storage-errors.js';
 import { DirectoryLock } from './dir-lock.js';
-import { fsyncDirectory, removeTempFiles } from './durable-files.js';
+import { removeTempFiles } from './durable-files.js';
 import { StorageClosedError, StorageCorruptionError, StorageFailedError } from './file-storage-errors.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
 import {
   bodyChecksumMatches,
@@ -68,6 +57,14 @@ export interface FileStorageOptions {
    * @default emptyConfState (the core then uses `RaftConfig.voters`)
    */
   readonly confState?: ConfState;
+  /**
+   * The file system to store the data on. Tests and simulators pass one
+   * they control (for example `@synod/testkit`'s in-memory file system that
+   * loses unsynced bytes on a simulated crash); everything else keeps the
+   * default.
+   * @default nodeFileSystem (`node:fs`)
+   */
+  readonly fileSystem?: FileSystem;
 }
 
 /** Counters for tests and benchmarks. */
@@ -142,6 +139,10 @@ interface Deferred {
  * treated as one; `recovery()` reports what was cut.) A `LOCK` file with the
  * owner's pid keeps other processes, and other opens in this one, out.
  *
+ * **File system.** Every file operation goes through a {@link FileSystem}
+ * (option `fileSystem`, `node:fs` by default), so tests and simulators can
+ * run the same code, recovery included, on a disk they control.
+ *
  * @example
  * ```ts
  * const storage = await FileStorage.open('/var/lib/synod/n1', { segmentBytes: 64 * 1024 * 1024 });
@@ -154,6 +155,7 @@ interface Deferred {
 export class FileStorage implements Storage {
   /** The data directory. */
   readonly dir: string;
+  readonly #fs: FileSystem;
   readonly #segmentBytes: number;
   readonly #writeBufferBytes: number;
   readonly #keepSnapshots: number;
@@ -181,8 +183,9 @@ export class FileStorage implements Storage {
   #failure: StorageFailedError | undefined;
   #recovery: FileStorageRecovery = { truncatedTail: undefined, resetToSnapshot: false, segments: 0 };
 
-  private constructor(dir: string, lock: DirectoryLock, options: FileStorageOptions, index: LogIndex) {
+  private constructor(fs: FileSystem, dir: string, lock: DirectoryLock, options: FileStorageOptions, index: LogIndex) {
     this.dir = dir;
+    this.#fs = fs;
     this.#lock = lock;
     this.#index = index;
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
@@ -212,14 +215,15 @@ export class FileStorage implements Storage {
    */
   static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
     validateOptions(options);
-    mkdirSync(dir, { recursive: true });
-    const lock = DirectoryLock.acquire(dir);
+    const fs = options.fileSystem ?? nodeFileSystem;
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = DirectoryLock.acquire(fs, dir);
     let storage: FileStorage | undefined;
     try {
-      removeTempFiles(dir);
-      const stored = loadLatestSnapshot(dir);
-      const wal = recoverWal(dir, listSegments(dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
-      storage = new FileStorage(dir, lock, options, wal.index);
+      removeTempFiles(fs, dir);
+      const stored = loadLatestSnapshot(fs, dir);
+      const wal = recoverWal(fs, dir, listSegments(fs, dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
+      storage = new FileStorage(fs, dir, lock, options, wal.index);
       storage.#hardState = wal.hardState;
       storage.#restore(wal, stored);
       return storage;
@@ -455,7 +459,7 @@ export class FileStorage implements Storage {
     this.#fdsClosed = true;
     for (const segment of this.#segments.values()) {
       try {
-        closeSync(segment.fd);
+        this.#fs.closeSync(segment.fd);
       } catch {
         // Closing is best effort; the data was synced (or the storage failed) already.
       }
@@ -468,12 +472,12 @@ export class FileStorage implements Storage {
     for (const recovered of wal.segments) {
       const isLast = recovered === last;
       if (isLast && wal.lastNeedsInit) continue;
-      const fd = openSync(recovered.path, isLast ? 'r+' : 'r');
+      const fd = this.#fs.openSync(recovered.path, isLast ? 'r+' : 'r');
       const segment: Segment = { seq: recovered.seq, path: recovered.path, fd, size: recovered.validEnd };
       this.#segments.set(recovered.seq, segment);
       if (isLast) {
-        if (fstatSync(fd).size > recovered.validEnd) {
-          ftruncateSync(fd, recovered.validEnd);
+        if (this.#fs.fstatSync(fd).size > recovered.validEnd) {
+          this.#fs.ftruncateSync(fd, recovered.validEnd);
           this.#fdatasyncNow(fd);
         }
         this.#active = segment;
@@ -482,7 +486,7 @@ export class FileStorage implements Storage {
     if (last === undefined || wal.lastNeedsInit) {
       // No log yet, or a rotation crashed before the new segment got its
       // header and checkpoint: (re)create it from the recovered state.
-      if (last !== undefined) unlinkSync(last.path);
+      if (last !== undefined) this.#fs.unlinkSync(last.path);
       this.#createSegment(last?.seq ?? 1);
       this.#flush();
       this.#fdatasyncNow(this.#active!.fd);
@@ -520,8 +524,8 @@ export class FileStorage implements Storage {
 
   #persistSnapshot(snapshot: Snapshot, origin: 'applied' | 'created'): void {
     try {
-      this.#fsyncs += writeSnapshotFile(this.dir, snapshot, origin);
-      pruneSnapshots(this.dir, this.#keepSnapshots);
+      this.#fsyncs += writeSnapshotFile(this.#fs, this.dir, snapshot, origin);
+      pruneSnapshots(this.#fs, this.dir, this.#keepSnapshots);
     } catch (error) {
       throw this.#fail('writing the snapshot failed', error);
     }
@@ -554,7 +558,7 @@ export class FileStorage implements Storage {
     if (length === 0) return;
     const segment = this.#active!;
     try {
-      writeAll(segment.fd, this.#pending.bytes(), segment.size);
+      writeAll(this.#fs, segment.fd, this.#pending.bytes(), segment.size);
     } catch (error) {
       throw this.#fail(`writing ${segment.path} failed`, error);
     }
@@ -565,7 +569,7 @@ export class FileStorage implements Storage {
 
   #fdatasyncNow(fd: number): void {
     try {
-      fdatasyncSync(fd);
+      this.#fs.fdatasyncSync(fd);
     } catch (error) {
       throw this.#fail('fdatasync failed', error);
     }
@@ -588,14 +592,14 @@ export class FileStorage implements Storage {
     const path = join(this.dir, segmentFileName(seq));
     let fd: number;
     try {
-      fd = openSync(path, 'wx+');
+      fd = this.#fs.openSync(path, 'wx+');
       const header = encodeSegmentHeader(seq);
-      writeAll(fd, header, 0);
+      writeAll(this.#fs, fd, header, 0);
       this.#bytesWritten += header.length;
       // The new name must be durable before anything in the file is
       // reported durable; syncing the directory now, once per segment,
       // keeps that off the group-commit path.
-      fsyncDirectory(this.dir);
+      this.#fs.fsyncDirectorySync(this.dir);
       this.#fsyncs++;
     } catch (error) {
       throw this.#fail(`creating segment ${path} failed`, error);
@@ -634,10 +638,10 @@ export class FileStorage implements Storage {
       const segment = this.#segments.get(seq);
       if (segment === undefined || segment === this.#active) continue;
       this.#segments.delete(seq);
-      closeSync(segment.fd);
+      this.#fs.closeSync(segment.fd);
       // A crash before this point only leaves an extra segment, which replay
       // reads and compacts away again.
-      unlinkSync(segment.path);
+      this.#fs.unlinkSync(segment.path);
     }
   }
 
@@ -649,7 +653,7 @@ export class FileStorage implements Storage {
       return Promise.reject(error);
     }
     const covers = this.#writeSeq;
-    const promise = fdatasyncAsync(this.#active!.fd).then(
+    const promise = this.#fs.fdatasync(this.#active!.fd).then(
       () => {
         this.#fsyncs++;
         this.#durableSeq = covers;
@@ -704,7 +708,7 @@ export class FileStorage implements Storage {
     if (segment === undefined) throw new StorageCorruptionError(this.dir, 0, `segment ${seq} for entry ${from} is gone`);
     if (segment === this.#active && stop > segment.size) this.#flush();
     const bytes = Buffer.allocUnsafe(stop - start);
-    readAll(segment, bytes, start);
+    readAll(this.#fs, segment, bytes, start);
     for (let i = from; i < to; i++) {
       const at = index.positionOf(i) - start;
       const frame = checkFrame(bytes, at, MAX_BODY_BYTES);
@@ -735,26 +739,20 @@ function isIndex(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0;
 }
 
-function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+function writeAll(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
   let written = 0;
   while (written < bytes.byteLength) {
-    written += writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
+    written += fs.writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
   }
 }
 
-function readAll(segment: Segment, bytes: Buffer, position: number): void {
+function readAll(fs: FileSystem, segment: Segment, bytes: Buffer, position: number): void {
   let read = 0;
   while (read < bytes.length) {
-    const n = readSync(segment.fd, bytes, read, bytes.length - read, position + read);
+    const n = fs.readSync(segment.fd, bytes, read, bytes.length - read, position + read);
     if (n === 0) throw new StorageCorruptionError(segment.path, position + read, 'unexpected end of file');
     read += n;
   }
-}
-
-function fdatasyncAsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fdatasync(fd, (error) => (error === null ? resolve() : reject(error)));
-  });
 }
 
 function deferred(): Deferred {

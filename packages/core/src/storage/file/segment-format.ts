@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageCorruptionError } from './file-storage-errors.js';
+import type { FileSystem } from './file-system.js';
 import { bodyChecksumMatches, checkFrame, RECORD_HEADER_BYTES } from './record-codec.js';
 
 /**
@@ -40,9 +40,9 @@ export function segmentFileName(seq: number): string {
  * sequence means a segment was lost; compaction only ever deletes from the
  * front, so that can't be a leftover of normal operation.
  */
-export function listSegments(dir: string): number[] {
+export function listSegments(fs: FileSystem, dir: string): number[] {
   const seqs: number[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of fs.readdirSync(dir)) {
     const match = NAME.exec(name);
     if (match !== null) seqs.push(Number.parseInt(match[1]!, 16));
   }

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot } from '../../raft/types.js';
 import { writeFileAtomically } from './durable-files.js';
 import { StorageCorruptionError } from './file-storage-errors.js';
+import type { FileSystem } from './file-system.js';
 
 /**
  * Snapshot files (internal): `snapshot-<index as 16 hex digits>.snap`,
@@ -42,7 +42,7 @@ export function snapshotFileName(index: number): string {
 }
 
 /** Writes `snapshot` durably and returns the number of fsyncs it took. */
-export function writeSnapshotFile(dir: string, snapshot: Snapshot, origin: SnapshotOrigin): number {
+export function writeSnapshotFile(fs: FileSystem, dir: string, snapshot: Snapshot, origin: SnapshotOrigin): number {
   const { index, term, confState } = snapshot.metadata;
   const meta = Buffer.from(JSON.stringify({ index, term, origin, confState }), 'utf8');
   const bytes = Buffer.allocUnsafe(HEADER_BYTES + meta.length + snapshot.data.byteLength);
@@ -52,12 +52,12 @@ export function writeSnapshotFile(dir: string, snapshot: Snapshot, origin: Snaps
   meta.copy(bytes, HEADER_BYTES);
   bytes.set(snapshot.data, HEADER_BYTES + meta.length);
   bytes.writeUInt32LE(crc32(bytes.subarray(16)), 12);
-  return writeFileAtomically(dir, snapshotFileName(index), bytes);
+  return writeFileAtomically(fs, dir, snapshotFileName(index), bytes);
 }
 
-function snapshotIndexes(dir: string): number[] {
+function snapshotIndexes(fs: FileSystem, dir: string): number[] {
   const indexes: number[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of fs.readdirSync(dir)) {
     const match = NAME.exec(name);
     if (match !== null) indexes.push(Number.parseInt(match[1]!, 16));
   }
@@ -69,12 +69,12 @@ function snapshotIndexes(dir: string): number[] {
  * newest snapshot is an error rather than a reason to fall back to an older
  * one: the log may already have been compacted past the older one.
  */
-export function loadLatestSnapshot(dir: string): StoredSnapshot | undefined {
-  const indexes = snapshotIndexes(dir);
+export function loadLatestSnapshot(fs: FileSystem, dir: string): StoredSnapshot | undefined {
+  const indexes = snapshotIndexes(fs, dir);
   const index = indexes[indexes.length - 1];
   if (index === undefined) return undefined;
   const file = join(dir, snapshotFileName(index));
-  const bytes = readFileSync(file);
+  const bytes = fs.readFileSync(file);
   if (bytes.length < HEADER_BYTES) throw new StorageCorruptionError(file, 0, 'snapshot file shorter than its header');
   if (!bytes.subarray(0, 8).equals(MAGIC)) throw new StorageCorruptionError(file, 0, 'not a Synod snapshot (bad magic)');
   const version = bytes.readUInt32LE(8);
@@ -106,10 +106,10 @@ export function loadLatestSnapshot(dir: string): StoredSnapshot | undefined {
 }
 
 /** Deletes all but the newest `keep` snapshot files. */
-export function pruneSnapshots(dir: string, keep: number): void {
-  const indexes = snapshotIndexes(dir);
+export function pruneSnapshots(fs: FileSystem, dir: string, keep: number): void {
+  const indexes = snapshotIndexes(fs, dir);
   for (const index of indexes.slice(0, Math.max(0, indexes.length - keep))) {
-    unlinkSync(join(dir, snapshotFileName(index)));
+    fs.unlinkSync(join(dir, snapshotFileName(index)));
   }
 }
 

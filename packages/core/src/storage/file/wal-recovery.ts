@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HardState } from '../../raft/types.js';
 import { StorageCorruptionError } from './file-storage-errors.js';
+import type { FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
 import {
   decodeCheckpoint,
@@ -64,7 +64,13 @@ export interface WalRecovery {
   readonly lastNeedsInit: boolean;
 }
 
-export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: number, maxBodyBytes: number): WalRecovery {
+export function recoverWal(
+  fs: FileSystem,
+  dir: string,
+  seqs: readonly number[],
+  cacheBytes: number,
+  maxBodyBytes: number,
+): WalRecovery {
   const index = new LogIndex(cacheBytes);
   let hardState = emptyHardState;
   let started = false;
@@ -75,7 +81,7 @@ export function recoverWal(dir: string, seqs: readonly number[], cacheBytes: num
   seqs.forEach((seq, k) => {
     const isLast = k === seqs.length - 1;
     const path = join(dir, segmentFileName(seq));
-    const bytes = readFileSync(path);
+    const bytes = fs.readFileSync(path);
     if (isLast && bytes.length < SEGMENT_HEADER_BYTES) {
       // A crash during rotation: the file exists, its header never made it.
       if (bytes.length > 0) torn = { file: path, offset: 0, reason: 'incomplete segment header', bytes: bytes.length };

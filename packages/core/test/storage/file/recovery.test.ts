@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptionError } from '../../../src/errors/errors.js';
 import { FileStorage } from '../../../src/storage/file/file-storage.js';
 import { StorageCorruptionError } from '../../../src/storage/file/file-storage-errors.js';
+import { nodeFileSystem } from '../../../src/storage/file/file-system.js';
 import { writeSnapshotFile } from '../../../src/storage/file/snapshot-files.js';
 import { entry, removeDir, tempDir } from './helpers.js';
 
@@ -185,7 +186,7 @@ describe('FileStorage recovery', () => {
     await writeLog(dir, 5);
     const confState = { voters: ['x'], learners: [], votersOutgoing: [], autoLeave: false };
     // What a crash right after the snapshot file was renamed into place leaves.
-    writeSnapshotFile(dir, { metadata: { index: 10, term: 3, confState }, data: new Uint8Array([5]) }, 'applied');
+    writeSnapshotFile(nodeFileSystem, dir, { metadata: { index: 10, term: 3, confState }, data: new Uint8Array([5]) }, 'applied');
     const s = await FileStorage.open(dir);
     expect([s.firstIndex(), s.lastIndex(), s.term(10)]).toEqual([11, 10, 3]);
     expect(s.recovery().resetToSnapshot).toBe(true);
@@ -200,7 +201,7 @@ describe('FileStorage recovery', () => {
   it('a created snapshot of entries the log still holds leaves the log alone', async () => {
     await writeLog(dir, 5);
     const confState = { voters: ['x'], learners: [], votersOutgoing: [], autoLeave: false };
-    writeSnapshotFile(dir, { metadata: { index: 3, term: 1, confState }, data: new Uint8Array() }, 'created');
+    writeSnapshotFile(nodeFileSystem, dir, { metadata: { index: 3, term: 1, confState }, data: new Uint8Array() }, 'created');
     const s = await FileStorage.open(dir);
     expect([s.firstIndex(), s.lastIndex()]).toEqual([1, 5]);
     expect(s.snapshot().metadata.index).toBe(3);
