@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -11,6 +11,26 @@ import type { FileSystem } from './file-system.js';
 
 /** Suffix of files written by {@link writeFileAtomically} before they are renamed into place. */
 export const TEMP_SUFFIX = '.tmp';
+
+/**
+ * Creates `dir` and any missing parents, durably: each directory created is
+ * an entry in its parent, which a power failure can lose until the parent is
+ * fsynced, and with it the data directory and everything in it (votes
+ * included). Returns the number of fsyncs issued.
+ */
+export function makeDirectoryDurably(fs: FileSystem, dir: string): number {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (first === undefined) return 0;
+  // `first` is the outermost directory created; it and every directory
+  // below it down to `dir` are new, so each of their parents gained an entry.
+  const top = fs.realpathSync(first);
+  let fsyncs = 0;
+  for (let path = fs.realpathSync(dir); ; path = dirname(path)) {
+    fs.fsyncDirectorySync(dirname(path));
+    fsyncs++;
+    if (path === top || dirname(path) === path) return fsyncs;
+  }
+}
 
 /**
  * Replaces `dir/name` with `bytes` so that a crash leaves either the old or

@@ -5,7 +5,7 @@ import type { ConfState, Entry, HardState, Snapshot } from '../../raft/types.js'
 import type { InitialState, Storage } from '../storage.js';
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from '../storage-errors.js';
 import { DirectoryLock } from './dir-lock.js';
-import { removeTempFiles } from './durable-files.js';
+import { makeDirectoryDurably, removeTempFiles } from './durable-files.js';
 import { StorageClosedError, StorageCorruptionError, StorageFailedError } from './file-storage-errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
@@ -216,7 +216,7 @@ export class FileStorage implements Storage {
   static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
     validateOptions(options);
     const fs = options.fileSystem ?? nodeFileSystem;
-    fs.mkdirSync(dir, { recursive: true });
+    const createdFsyncs = makeDirectoryDurably(fs, dir);
     const lock = DirectoryLock.acquire(fs, dir);
     let storage: FileStorage | undefined;
     try {
@@ -225,6 +225,7 @@ export class FileStorage implements Storage {
       const wal = recoverWal(fs, dir, listSegments(fs, dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
       storage = new FileStorage(fs, dir, lock, options, wal.index);
       storage.#hardState = wal.hardState;
+      storage.#fsyncs += createdFsyncs;
       storage.#restore(wal, stored);
       return storage;
     } catch (error) {

@@ -34,7 +34,10 @@ function rooted(root: string, calls: Map<string, number>, overrides: Partial<Fil
     fsyncSync: counted('fsyncSync', fs.fsyncSync),
     closeSync: counted('closeSync', fs.closeSync),
     unlinkSync: counted('unlinkSync', (path: string) => fs.unlinkSync(real(path))),
-    mkdirSync: counted('mkdirSync', (path: string, options: { readonly recursive: true }) => fs.mkdirSync(real(path), options)),
+    mkdirSync: counted('mkdirSync', (path: string, options: { readonly recursive: true }) => {
+      const first = fs.mkdirSync(real(path), options);
+      return first === undefined ? undefined : `/virtual${first.slice(root.length)}`;
+    }),
     readdirSync: counted('readdirSync', (path: string) => fs.readdirSync(real(path))),
     readFileSync: counted('readFileSync', (path: string) => fs.readFileSync(real(path))),
     renameSync: counted('renameSync', (from: string, to: string) => fs.renameSync(real(from), real(to))),
@@ -74,6 +77,23 @@ describe('FileStorage on an injected file system', () => {
     for (const op of ['fdatasync', 'fsyncSync', 'fsyncDirectorySync', 'renameSync', 'unlinkSync', 'readSync', 'readFileSync']) {
       expect(calls.get(op) ?? 0, op).toBeGreaterThan(0);
     }
+  });
+
+  it('fsyncs the parent of every directory it creates, so a power failure cannot take the data directory', async () => {
+    const synced: string[] = [];
+    const base = rooted(root, new Map());
+    const fs: FileSystem = {
+      ...base,
+      fsyncDirectorySync: (path) => {
+        synced.push(path);
+        base.fsyncDirectorySync(path);
+      },
+    };
+    await (await FileStorage.open('/virtual/a/b/n1', { fileSystem: fs })).close();
+    expect(synced.slice(0, 3).sort()).toEqual(['/virtual', '/virtual/a', '/virtual/a/b']);
+    synced.length = 0;
+    await (await FileStorage.open('/virtual/a/b/n1', { fileSystem: fs })).close();
+    expect(synced).not.toContain('/virtual/a/b');
   });
 
   it('asks the file system whether the recorded lock owner is alive', async () => {
