@@ -1,5 +1,11 @@
 export { simulateRaft, type RaftSimulationOptions, type RaftSimulationResult } from './raft-simulation.js';
 export { RaftInvariants, fingerprint, type Violation } from './invariants.js';
+export {
+  SimFileSystem,
+  type SimCrashReport,
+  type SimFileSystemOptions,
+  type SimFileSystemStats,
+} from './sim-file-system.js';
 export { SimStorage, cloneMemoryStorage, type AppendObserver } from './sim-storage.js';
 export { KvWorkload, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';
 export { driveClock, driveUntil, drainMicrotasks } from './drive-clock.js';
