@@ -11,17 +11,19 @@
  * const swim = new SwimNode({ transport, clock, random, clusterId: 'c1', config: swimConfig('lan') });
  * ```
  *
+ * The heartbeat window behind phi (HeartbeatHistory), Lifeguard's local
+ * health multiplier (Awareness) and suspicion timer (Suspicion), and the
+ * event emitter the detectors share stay inside the package: users see
+ * their effects through the detectors' options, `stats()` and events.
+ *
  * @packageDocumentation
  */
 export * from './failure-detector.js';
 export * from './detection-errors.js';
-export * from './detection-events.js';
+export type { EventSource } from './detection-events.js';
 export * from './heartbeat-detector.js';
-export * from './heartbeat-history.js';
 export * from './phi-accrual.js';
 export * from './rtt-estimator.js';
-export * from './awareness.js';
-export * from './suspicion.js';
 export * from './swim-types.js';
 export * from './swim-config.js';
 export * from './swim-core.js';

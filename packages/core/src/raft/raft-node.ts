@@ -18,7 +18,7 @@ import type { Envelope, NodeId, Transport } from '../transport/transport.js';
 import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
-import type { ConfChangeSingle, ConfChangeTransition } from './confchange/conf-change.js';
+import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './confchange/conf-change.js';
 import { decodeProposal, encodeProposal, sameOrigin } from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
@@ -176,9 +176,10 @@ interface PendingRead<QueryResult> extends Pending<QueryResult> {
  * and answer reads, then `advance`. Inputs arriving meanwhile go straight
  * into the core and are picked up by the next iteration.
  *
- * Every promise settles exactly once: with the apply result, or with a typed
- * error (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`,
- * `ProposalDroppedError`, `BusyError`). Nothing hangs after {@link RaftNode.stop}.
+ * Every promise settles exactly once: with its result, or with a typed error
+ * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`,
+ * `ProposalDroppedError`, `BusyError`, `NotVoterError`, the membership
+ * errors). Nothing hangs after {@link RaftNode.stop}.
  *
  * @example
  * ```ts
@@ -384,7 +385,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       const status = this.#core.status();
       if (status.role !== 'leader') throw new NotLeaderError(status.leader);
       if (target === this.id) return () => true;
-      if (!isVoter(this.#core.confState(), target)) throw new NotVoterError(target);
+      if (!isVoterIn(this.#core.confState(), target)) throw new NotVoterError(target);
       const transferee = status.leadTransferee;
       if (transferee !== undefined && transferee !== target) {
         throw new BusyError(`leadership transfer to ${transferee} in progress`);
@@ -399,7 +400,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
           throw new NotLeaderError(now.leader);
         }
         if (now.leadTransferee === target) return false;
-        if (!isVoter(this.#core.confState(), target)) throw new NotVoterError(target);
+        if (!isVoterIn(this.#core.confState(), target)) throw new NotVoterError(target);
         throw new TimeoutError(`leadership transfer to ${target} abandoned after an election timeout`);
       };
     });
@@ -447,7 +448,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   campaign(options: OperationOptions = {}): Promise<void> {
     return this.#leadershipOperation(options, () => {
       if (this.#core.status().role === 'leader') return () => true;
-      if (!isVoter(this.#core.confState(), this.id)) throw new NotVoterError(this.id);
+      if (!isVoterIn(this.#core.confState(), this.id)) throw new NotVoterError(this.id);
       this.#core.campaign();
       return () => {
         const now = this.#core.status();
@@ -960,11 +961,6 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
   }
-}
-
-/** Whether `id` votes in `conf` (in either half of a joint configuration). */
-function isVoter(conf: ConfState, id: NodeId): boolean {
-  return conf.voters.includes(id) || conf.votersOutgoing.includes(id);
 }
 
 function positive(value: number, name: string): number {

@@ -1,4 +1,5 @@
 export * from './storage.js';
 export * from './storage-errors.js';
-export * from './memory-storage.js';
+// limitBytes, MemoryStorage's paging helper, is shared with the Raft log only.
+export { MemoryStorage, type MemoryStorageOptions } from './memory-storage.js';
 export * from './file/index.js';
