@@ -119,7 +119,8 @@ export type RecordVisitor = (type: number, bodyStart: number, bodyLength: number
  * holds: the header itself is cut short; the header is valid but the body
  * runs past the end of the file; the checksum fails and the record is the
  * last one in the file; or everything from the damage to the end of the file
- * is zeros (file systems may extend a file before its data reaches the disk).
+ * is zeros (file systems may extend a file before its data reaches the disk),
+ * the damage being either the whole record or the rest of its header.
  * Anything else, and any damage in an earlier segment, throws a
  * {@link StorageCorruptionError} with the file and offset, because a valid
  * record after the damage proves the damage is in data that was once
@@ -143,6 +144,13 @@ export function scanRecords(
     if (!frame.ok) {
       if (frame.reason === 'short-header') return tail('incomplete record header at the end', 'truncated record header');
       if (allZero(bytes, offset, size)) return tail('zero-filled tail', 'zeroed record header');
+      // The header's first bytes made it and the rest of the file reads as
+      // zeros: the write was cut inside the header after the file size had
+      // reached the disk. Any damaged header with real bytes after it, or
+      // any in an earlier record, still counts as corruption.
+      if (zeroFrom(bytes, offset, size) < offset + RECORD_HEADER_BYTES) {
+        return tail('record header cut short by a zero-filled tail', 'record header cut short by zeros');
+      }
       throw new StorageCorruptionError(path, offset, 'damaged record header (length check failed)');
     }
     const end = offset + RECORD_HEADER_BYTES + frame.bodyLength;
@@ -157,6 +165,13 @@ export function scanRecords(
     offset = end;
   }
   return { validEnd: offset, torn: undefined };
+}
+
+/** Where the run of zeros that ends the range [from, to) starts (`to` when the last byte is not zero). */
+function zeroFrom(bytes: Buffer, from: number, to: number): number {
+  let at = to;
+  while (at > from && bytes[at - 1] === 0) at--;
+  return at;
 }
 
 function allZero(bytes: Buffer, from: number, to: number): boolean {

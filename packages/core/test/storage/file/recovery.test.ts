@@ -116,6 +116,32 @@ describe('FileStorage recovery', () => {
     await s.close();
   });
 
+  it.each([1, 4, 6, 8, 11])(
+    'a record header cut after %i bytes by a zero-filled tail is a torn tail, not corruption',
+    async (kept) => {
+      // What a power failure leaves when the file size reached the disk but
+      // the data of the last write only partly did (found by the simulator,
+      // `synod sim --storage file --nodes 1 --first-seed 113`).
+      await writeLog(dir, 10);
+      const bytes = readFileSync(seg(dir, 1));
+      bytes.fill(0, recordAt(10) + kept);
+      writeFileSync(seg(dir, 1), bytes);
+      const s = await FileStorage.open(dir);
+      expect(s.lastIndex()).toBe(9);
+      expect(s.recovery().truncatedTail?.offset).toBe(recordAt(10));
+      await s.close();
+    },
+  );
+
+  it('a damaged record header at the end is still corruption when the bytes after it are not zeros', async () => {
+    await writeLog(dir, 10);
+    const bytes = readFileSync(seg(dir, 1));
+    bytes.fill(0, recordAt(10) + 4, recordAt(10) + 8);
+    writeFileSync(seg(dir, 1), bytes);
+    const error = await openError(dir);
+    expect(error.offset).toBe(recordAt(10));
+  });
+
   it('a zero-length last segment (crash during rotation) is recovered', async () => {
     await writeLog(dir, 10);
     writeFileSync(seg(dir, 2), new Uint8Array(0));
