@@ -91,7 +91,10 @@ export interface RaftNodeOptions<Result, Query, QueryResult> {
   readonly random?: Random;
   /** Milliseconds per Raft tick. Election timeout = electionTicks × this. @default 100 */
   readonly tickIntervalMs?: number;
-  /** Deadline for propose/read when the call gives none. @default 5000 */
+  /**
+   * Deadline of every call that waits (propose, read, membership and
+   * leadership calls) when the call gives none. @default 5000
+   */
   readonly defaultTimeoutMs?: number;
   /** Limit on proposals plus reads waiting for an answer; beyond it calls fail with BusyError. @default 10000 */
   readonly maxPendingOperations?: number;
@@ -190,7 +193,9 @@ interface PendingRead<QueryResult> extends Pending<QueryResult> {
  *   storage: new MemoryStorage(),
  *   stateMachine: new KvStateMachine(),
  * });
- * node.start();
+ * node.start(); // and n2, n3 likewise
+ * // propose needs a known leader (NotLeaderError otherwise): wait for one, or ask for it
+ * await node.campaign({ timeoutMs: 5000 });
  * const result = await node.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' }), { timeoutMs: 2000 });
  * ```
  */
@@ -354,7 +359,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       const id = `${this.#incarnation}/${sequence}`;
       this.#reads.set(id, { ...pending, query });
       this.#core.readIndex(id, mode);
-      return () => this.#reads.delete(id);
+      return () => {
+        this.#reads.delete(id);
+        // A forwarded read whose answer was lost would otherwise stay in the core.
+        this.#core.forgetRead(id);
+      };
     });
   }
 
