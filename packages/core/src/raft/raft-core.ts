@@ -330,6 +330,17 @@ export class RaftCore {
   }
 
   /**
+   * The caller no longer waits for read `context` (its deadline passed, or
+   * it was aborted). A follower forgets the request it forwarded: if the
+   * request or the answer was lost, nothing else would remove it while the
+   * leader stays the same, and a node serving reads over a lossy network
+   * would keep one entry per lost read. A late answer is then ignored.
+   */
+  forgetRead(context: string): void {
+    this.#forwardedReads.delete(context);
+  }
+
+  /**
    * Hands leadership to `target` (thesis §3.10): replicate until its log is
    * caught up, then send TimeoutNow so it campaigns at once. Proposals are
    * refused meanwhile. Abandoned after an election timeout.

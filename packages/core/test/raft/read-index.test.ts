@@ -81,6 +81,28 @@ describe('ReadIndex (thesis §6.4)', () => {
     expect(net.node('b').droppedReads).toEqual(['lost']);
   });
 
+  it('a forwarded read whose answer was lost is forgotten when the caller gives up, and a late answer is ignored', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const b = net.core('b');
+    // The request is lost on the way and the leader stays the same, so
+    // nothing but the caller can retire it.
+    net.filter = (m) => m.type !== 'read-index';
+    b.readIndex('given-up');
+    net.stabilize();
+    net.filter = undefined;
+    b.forgetRead('given-up');
+    b.step({ type: 'read-index-response', from: 'a', to: 'b', term: 0, context: 'given-up', index: 5, reject: false });
+    net.stabilize();
+    expect(net.node('b').readStates).toEqual([]);
+    // Had b kept it, losing its leader would report it dropped now.
+    net.partition(['a'], ['b', 'c']);
+    for (let i = 0; i < 50 && !net.leaders().some((id) => id !== 'a'); i++) net.tickAll();
+    expect(net.leaders().some((id) => id !== 'a')).toBe(true);
+    expect(net.node('b').droppedReads).toEqual([]);
+  });
+
   it('a read sent to a node that is not the leader comes back rejected and is reported dropped', () => {
     const h = harness('b', ['a', 'b', 'c']);
     h.core.step({ type: 'heartbeat', from: 'a', to: 'b', term: 1, commit: 0, context: '' });
