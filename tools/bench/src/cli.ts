@@ -1,17 +1,21 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { machineFacts, writeReport, type BenchResult } from './results.js';
+import { machineFacts, mergeResults, writeReport, type BenchResult, type SuiteReport } from './results.js';
 import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
-import { storageSuite } from './suites/storage.js';
+import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
   readonly description: string;
-  run(quick: boolean): Promise<BenchResult[]>;
+  /** Parts that `--scenario NAME` can pick; a suite without them always runs whole. */
+  readonly scenarios?: Readonly<Record<string, string>>;
+  /** `scenarios` is undefined for a whole run. */
+  run(quick: boolean, scenarios?: readonly string[]): Promise<BenchResult[]>;
   /** Called after the JSON and generic markdown are written, to add suite-specific files (tables, charts). */
-  afterReport?(outDir: string): void;
+  afterReport?(outDir: string, report: SuiteReport): void;
 }
 
 const suites: Record<string, Suite> = {
@@ -29,48 +33,93 @@ const suites: Record<string, Suite> = {
         runs: quick ? 1 : 3,
       }),
   },
-  storage: {
-    description: 'FileStorage group commit: 256-byte appends, each awaiting sync(), from 1, 16 and 256 concurrent proposers',
-    run: (quick) =>
-      storageSuite({
-        clients: quick ? [1, 256] : [1, 16, 256],
-        durationMs: quick ? 1000 : 5000,
-        warmupMs: quick ? 300 : 1000,
-        runs: quick ? 1 : 3,
-      }),
-  },
+  storage: storageBenchSuite(),
   detection: detectionBenchSuite(),
 };
 
-const USAGE = `usage: pnpm bench [--quick] [--out DIR] [suite…]
+const USAGE = `usage: pnpm bench [--quick] [--out DIR] [--scenario NAME[,NAME…]] [suite…]
 suites:
 ${Object.entries(suites)
-  .map(([name, suite]) => `  ${name.padEnd(14)} ${suite.description}`)
-  .join('\n')}`;
+  .map(([name, suite]) =>
+    [
+      `  ${name.padEnd(14)} ${suite.description}`,
+      ...Object.entries(suite.scenarios ?? {}).map(([scenario, what]) => `    --scenario ${scenario.padEnd(8)} ${what}`),
+    ].join('\n'),
+  )
+  .join('\n')}
+--scenario runs only the named parts of a suite and merges their rows into the
+results file already there, keeping the other rows (marked with their date).`;
+
+/** The value after `flag` (and the index of that value), or an error when the flag ends the line. */
+function flagValue(argv: readonly string[], flag: string): { value?: string; at: number } | { error: string } {
+  const index = argv.indexOf(flag);
+  if (index < 0) return { at: -1 };
+  const value = argv[index + 1];
+  if (value === undefined || value.startsWith('--')) return { error: `${flag} needs a value` };
+  return { value, at: index + 1 };
+}
+
+/** The last report written for `suite` in `outDir`, if it can be read. */
+function previousReport(outDir: string, suite: string): SuiteReport | undefined {
+  const path = join(outDir, `${suite}.json`);
+  if (!existsSync(path)) return undefined;
+  try {
+    const report = JSON.parse(readFileSync(path, 'utf8')) as SuiteReport;
+    return report.suite === suite && Array.isArray(report.results) ? report : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');
-  const outIndex = argv.indexOf('--out');
-  const outDir = outIndex >= 0 ? argv[outIndex + 1] : join(process.env['INIT_CWD'] ?? process.cwd(), 'bench', 'results');
-  const names = argv.filter((a, i) => !a.startsWith('--') && (outIndex < 0 || i !== outIndex + 1));
+  const out = flagValue(argv, '--out');
+  const scenarioFlag = flagValue(argv, '--scenario');
+  const flagErrors = [out, scenarioFlag].flatMap((flag) => ('error' in flag ? [flag.error] : []));
+  if ('error' in out || 'error' in scenarioFlag) {
+    process.stderr.write(`${flagErrors.join('\n')}\n${USAGE}\n`);
+    return 64;
+  }
+  const outDir = out.value ?? join(process.env['INIT_CWD'] ?? process.cwd(), 'bench', 'results');
+  const names = argv.filter((a, i) => !a.startsWith('--') && i !== out.at && i !== scenarioFlag.at);
   if (argv.includes('--help') || names.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return names.length === 0 && !argv.includes('--help') ? 64 : 0;
   }
   const unknown = names.filter((n) => !(n in suites));
-  if (unknown.length > 0 || outDir === undefined) {
+  if (unknown.length > 0) {
     process.stderr.write(`unknown suite: ${unknown.join(', ')}\n${USAGE}\n`);
     return 64;
   }
+  const scenarios = scenarioFlag.value?.split(',').filter((s) => s !== '');
+  if (scenarios !== undefined) {
+    for (const name of names) {
+      const known = Object.keys(suites[name]!.scenarios ?? {});
+      const bad = scenarios.filter((s) => !known.includes(s));
+      if (bad.length > 0) {
+        const choices = known.length > 0 ? `its scenarios are ${known.join(', ')}` : 'it has no scenarios to pick';
+        process.stderr.write(`unknown scenario for ${name}: ${bad.join(', ')} (${choices})\n`);
+        return 64;
+      }
+    }
+  }
   for (const name of names) {
-    process.stdout.write(`running ${name}${quick ? ' (quick)' : ''}…\n`);
-    const results = await suites[name]!.run(quick);
-    const path = writeReport(resolve(outDir), { suite: name, machine: machineFacts(), results });
-    suites[name]!.afterReport?.(resolve(outDir));
-    for (const r of results) {
+    process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}…\n`);
+    const fresh = await suites[name]!.run(quick, scenarios);
+    const previous = scenarios !== undefined ? previousReport(resolve(outDir), name) : undefined;
+    const results = previous !== undefined ? mergeResults(previous, fresh) : fresh;
+    const report: SuiteReport = { suite: name, machine: machineFacts(), results };
+    const path = writeReport(resolve(outDir), report);
+    suites[name]!.afterReport?.(resolve(outDir), report);
+    for (const r of fresh) {
       process.stdout.write(
         `  ${r.system} ${r.scenario} clients=${r.clients}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`,
       );
+      if (typeof r['peakRssMiB'] === 'number') {
+        process.stdout.write(
+          `    peak RSS ${String(r['peakRssMiB'])} MiB, heap at end ${String(r['endHeapMiB'])} MiB, heap slope ${String(r['heapSlopeKiBPer100k'])} KiB per 100k entries\n`,
+        );
+      }
     }
     process.stdout.write(`  wrote ${path}\n`);
   }

@@ -47,6 +47,47 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[index]!;
 }
 
+/**
+ * The least-squares slope of `ys` over `xs` (units of y per unit of x), or 0
+ * with fewer than two distinct x values.
+ */
+export function linearSlope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return 0;
+  let meanX = 0;
+  let meanY = 0;
+  for (let i = 0; i < n; i++) {
+    meanX += xs[i]! / n;
+    meanY += ys[i]! / n;
+  }
+  let covariance = 0;
+  let variance = 0;
+  for (let i = 0; i < n; i++) {
+    covariance += (xs[i]! - meanX) * (ys[i]! - meanY);
+    variance += (xs[i]! - meanX) ** 2;
+  }
+  return variance === 0 ? 0 : covariance / variance;
+}
+
+/**
+ * The results of a partial run (some scenarios of a suite) merged into the
+ * report written before: rows measured again (same system, scenario and
+ * clients) replace the old ones in place, new rows go at the end, and the
+ * rows kept from the earlier run get `measuredAt` with that run's date
+ * (unless they have one already), so a reader can tell the two runs apart.
+ */
+export function mergeResults(previous: SuiteReport, fresh: readonly BenchResult[]): BenchResult[] {
+  const key = (r: BenchResult): string => `${r.system}\u0000${r.scenario}\u0000${r.clients}`;
+  const byKey = new Map(fresh.map((r) => [key(r), r]));
+  const merged: BenchResult[] = previous.results.map((old) => {
+    const replacement = byKey.get(key(old));
+    if (replacement === undefined) return old['measuredAt'] === undefined ? { ...old, measuredAt: previous.machine.date } : old;
+    byKey.delete(key(old));
+    return replacement;
+  });
+  return [...merged, ...byKey.values()];
+}
+
 const STANDARD_COLUMNS = new Set(['system', 'scenario', 'clients', 'opsPerSec', 'p50Ms', 'p99Ms']);
 
 function formatCell(value: unknown): string {

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStorage, type Entry } from '@synod/core';
-import { quantile, type BenchResult } from '../results.js';
+import { quantile, type BenchResult, type SuiteReport } from '../results.js';
+import { GROWTH_TARGET_KIB_PER_100K, PEAK_RSS_TARGET_MIB, storageMemorySuite } from './storage-memory.js';
 
 export interface StorageBenchOptions {
   /** Concurrent proposers, one result row each. */
@@ -106,4 +107,162 @@ export async function storageSuite(options: StorageBenchOptions): Promise<BenchR
     });
   }
   return results;
+}
+
+/** The storage suite's scenarios, selectable with `pnpm bench storage --scenario NAME`. */
+export const storageScenarios = {
+  append: 'FileStorage alone: 256-byte appends, each awaiting sync(), from 1, 16 and 256 proposers',
+  memory: 'peak RSS and heap of Raft on FileStorage applying 1M 256-byte puts with compaction (1 node; 3 in one process)',
+} as const;
+
+export type StorageScenario = keyof typeof storageScenarios;
+
+const isMemoryRow = (r: BenchResult): boolean => r.scenario.startsWith('memory-');
+
+const fixed = (value: unknown, digits: number): string => (typeof value === 'number' ? value.toFixed(digits) : '');
+const thousands = (value: unknown): string =>
+  typeof value === 'number' ? Math.round(value).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') : '';
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string[] => [
+  `| ${header.join(' | ')} |`,
+  `|${header.map(() => '---|').join('')}`,
+  ...rows.map((cells) => `| ${cells.join(' | ')} |`),
+];
+
+/** storage.md: one table for append throughput, one for memory, and what each row means. */
+export function writeStorageMarkdown(outDir: string, report: SuiteReport): void {
+  const append = report.results.filter((r) => !isMemoryRow(r));
+  const memory = report.results.filter(isMemoryRow);
+  const m = report.machine;
+  const lines = [`# ${report.suite}`, '', `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`, ''];
+  if (append.length > 0) {
+    // Rows kept from an earlier run by `--scenario` carry that run's date.
+    const dated = append.some((r) => r['measuredAt'] !== undefined);
+    lines.push(
+      '## Group commit (`--scenario append`)',
+      '',
+      'FileStorage alone: each proposer appends one 256-byte entry and awaits `sync()`, in a closed loop.',
+      'Medians of the runs.',
+      '',
+      ...table(
+        [
+          'proposers',
+          'entries/s',
+          'p50 ms',
+          'p99 ms',
+          'fdatasyncs/s',
+          'entries per fdatasync',
+          'MB/s written',
+          'runs',
+          ...(dated ? ['measured'] : []),
+        ],
+        append.map((r) => [
+          String(r.clients),
+          thousands(r.opsPerSec),
+          fixed(r.p50Ms, 2),
+          fixed(r.p99Ms, 2),
+          thousands(r['fsyncsPerSec']),
+          fixed(r['entriesPerFsync'], 1),
+          fixed(r['mbPerSec'], 1),
+          String(r['runs'] ?? ''),
+          ...(dated ? [String(r['measuredAt'] ?? m.date)] : []),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (memory.length > 0) {
+    lines.push(
+      '## Memory with automatic compaction (`--scenario memory`)',
+      '',
+      'A child process (`node --expose-gc`) runs Raft voters, each on its own FileStorage, over the memory',
+      "transport, with the KV state machine over 1,024 keys and RaftNode's default snapshot policy (every 10,000",
+      'entries, 1,000 kept). The leader keeps 256 puts of 256 bytes in flight until every node has applied and',
+      'compacted past 1,000,000 entries. Figures are for the whole process: with 3 nodes, all three share it and',
+      "nothing is divided. Peak RSS is the kernel's high-water mark. Heap figures are live objects after a forced",
+      'full collection, sampled right after compactions; the slopes are least-squares fits over the second half of',
+      `the run. Target: peak RSS under ${PEAK_RSS_TARGET_MIB} MiB per node, and a heap slope under`,
+      `${GROWTH_TARGET_KIB_PER_100K} KiB per 100,000 entries (1 byte per entry). The sample series are in storage.json.`,
+      '',
+      ...table(
+        [
+          'nodes',
+          'entries',
+          'entries/s',
+          'p50 ms',
+          'p99 ms',
+          'peak RSS MiB',
+          'RSS start → end MiB',
+          'heap at end MiB',
+          'heap reserved MiB',
+          'heap ½ → end MiB',
+          'heap slope KiB/100k',
+          'RSS slope MiB/100k',
+          'longest log',
+          'target met',
+        ],
+        memory.map((r) => [
+          String(r['nodes']),
+          thousands(r['entries']),
+          thousands(r.opsPerSec),
+          fixed(r.p50Ms, 2),
+          fixed(r.p99Ms, 2),
+          fixed(r['peakRssMiB'], 1),
+          `${fixed(r['startRssMiB'], 1)} → ${fixed(r['endRssMiB'], 1)}`,
+          fixed(r['endHeapMiB'], 1),
+          fixed(r['endHeapTotalMiB'], 1),
+          `${fixed(r['heapAtHalfMiB'], 1)} → ${fixed(r['heapAtFullMiB'], 1)}`,
+          String(r['heapSlopeKiBPer100k']),
+          fixed(r['rssSlopeMiBPer100k'], 1),
+          thousands(r['peakLogEntries']),
+          r['meetsTarget'] === true ? 'yes' : 'no',
+        ]),
+      ),
+      '',
+    );
+  }
+  writeFileSync(join(outDir, `${report.suite}.md`), lines.join('\n'));
+}
+
+/**
+ * The `storage` entry of the bench CLI: `append` (FileStorage group commit)
+ * and `memory` (a node's memory over a million applied entries).
+ */
+export function storageBenchSuite(): {
+  readonly description: string;
+  readonly scenarios: Readonly<Record<StorageScenario, string>>;
+  run(quick: boolean, scenarios?: readonly string[]): Promise<BenchResult[]>;
+  afterReport(outDir: string, report: SuiteReport): void;
+} {
+  return {
+    description: 'FileStorage group commit from 1/16/256 proposers; memory of Raft on FileStorage over 1M entries',
+    scenarios: storageScenarios,
+    run: async (quick, scenarios) => {
+      const selected = (name: StorageScenario): boolean => scenarios === undefined || scenarios.includes(name);
+      const results: BenchResult[] = [];
+      if (selected('append')) {
+        results.push(
+          ...(await storageSuite({
+            clients: quick ? [1, 256] : [1, 16, 256],
+            durationMs: quick ? 1000 : 5000,
+            warmupMs: quick ? 300 : 1000,
+            runs: quick ? 1 : 3,
+          })),
+        );
+      }
+      if (selected('memory')) {
+        results.push(
+          ...(await storageMemorySuite({
+            scenarios: quick
+              ? [{ nodes: 1, entries: 200_000, sampleEvery: 10_000 }]
+              : [
+                  { nodes: 1, entries: 1_000_000, sampleEvery: 25_000 },
+                  { nodes: 3, entries: 1_000_000, sampleEvery: 25_000 },
+                ],
+          })),
+        );
+      }
+      return results;
+    },
+    afterReport: writeStorageMarkdown,
+  };
 }
