@@ -1,4 +1,10 @@
-export { simulateRaft, type RaftSimulationOptions, type RaftSimulationResult } from './raft-simulation.js';
+export {
+  simulateRaft,
+  type FileRecoveryCounts,
+  type RaftSimulationOptions,
+  type RaftSimulationResult,
+  type SimStorageMode,
+} from './raft-simulation.js';
 export { RaftInvariants, fingerprint, type Violation } from './invariants.js';
 export {
   SimFileSystem,
@@ -7,5 +13,6 @@ export {
   type SimFileSystemStats,
 } from './sim-file-system.js';
 export { SimStorage, cloneMemoryStorage, type AppendObserver } from './sim-storage.js';
+export { ObservedStorage } from './observed-storage.js';
 export { KvWorkload, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';
 export { driveClock, driveUntil, drainMicrotasks } from './drive-clock.js';

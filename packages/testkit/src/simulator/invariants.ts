@@ -9,7 +9,9 @@ export interface Violation {
     | 'state-machine-safety'
     | 'commit-monotonic'
     | 'liveness'
-    | 'linearizability';
+    | 'linearizability'
+    /** FileStorage failed to open a disk a simulated crash left (file mode). */
+    | 'storage-recovery';
   readonly message: string;
   /** Virtual time at which it was detected. */
   readonly atMs: number;

@@ -1,4 +1,5 @@
 import {
+  FileStorage,
   KvStateMachine,
   RaftNode,
   SeededRandom,
@@ -11,6 +12,7 @@ import {
   type NodeId,
   type Random,
   type StateMachine,
+  type Storage,
 } from '@synod/core';
 import { createEnvelopeCodec } from '@synod/protocol';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
@@ -22,7 +24,9 @@ import { kvModel } from '../linearizability/kv-model.js';
 import { drainMicrotasks } from './drive-clock.js';
 import { RaftInvariants, type Violation } from './invariants.js';
 import { KvWorkload } from './kv-workload.js';
-import { SimStorage } from './sim-storage.js';
+import { ObservedStorage } from './observed-storage.js';
+import { SimFileSystem } from './sim-file-system.js';
+import { SimStorage, type AppendObserver } from './sim-storage.js';
 
 /** What a simulation run needs. Everything random derives from `seed`. */
 export interface RaftSimulationOptions {
@@ -42,6 +46,8 @@ export interface RaftSimulationOptions {
   /**
    * Model disks whose fsync lies (acknowledges before data is durable). Raft
    * cannot be safe then; this exists to check that the simulator notices.
+   * Works in both storage modes (in file mode no fsync, file or directory,
+   * makes anything durable).
    * @default false
    */
   readonly lyingDisks?: boolean;
@@ -55,6 +61,35 @@ export interface RaftSimulationOptions {
    * InstallSnapshot is exercised too. @default false
    */
   readonly membership?: boolean;
+  /**
+   * How nodes store their log.
+   * - `memory`: {@link SimStorage}, which keeps what was synced plus a random
+   *   prefix of the writes that were not, write by write.
+   * - `file`: the real `FileStorage` on a {@link SimFileSystem}, one disk per
+   *   node. An fdatasync takes 0–2 ms of virtual time, a crash keeps the
+   *   durable bytes plus a random prefix of the rest, torn at any byte, and
+   *   the restarted node reopens FileStorage on that disk, so its recovery
+   *   (torn-tail truncation, stale lock, lost directory entries) runs for
+   *   real. Nodes also snapshot and compact often, so segment deletion and
+   *   snapshot files are exercised too.
+   * @default 'memory'
+   */
+  readonly storage?: SimStorageMode;
+}
+
+/** See {@link RaftSimulationOptions.storage}. */
+export type SimStorageMode = 'memory' | 'file';
+
+/** What FileStorage recovery did in a file-mode run. */
+export interface FileRecoveryCounts {
+  /** Restarts after a crash, each reopening FileStorage on the crashed disk. */
+  readonly recoveries: number;
+  /** Recoveries that cut a torn tail off the last segment. */
+  readonly tornTails: number;
+  /** Recoveries that found an applied snapshot newer than the log and reset the log to it. */
+  readonly resetsToSnapshot: number;
+  /** Files the crashes tore inside a write (WAL segments, snapshots, lock files). */
+  readonly tornWrites: number;
 }
 
 export interface RaftSimulationResult {
@@ -71,10 +106,14 @@ export interface RaftSimulationResult {
   readonly linearizability: Verdict | 'not-checked';
   /** The client history, as recorded. */
   readonly history: History<KvInput, KvOutput>;
+  /** FileStorage recoveries, with `storage: 'file'`; undefined in memory mode. */
+  readonly fileStorage: FileRecoveryCounts | undefined;
 }
 
 const TICK_MS = 10;
 const ELECTION_TICKS = 10;
+/** Small segments, so rotation and segment deletion happen in every run. */
+const SIM_SEGMENT_BYTES = 1024;
 
 type SimRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
 
@@ -128,7 +167,13 @@ class RaftSimulation {
   readonly #ids: NodeId[];
   readonly #initialVoters: NodeId[];
   #membershipChanges = 0;
-  readonly #storages = new Map<NodeId, SimStorage>();
+  readonly #storages = new Map<NodeId, Storage & { onAppend: AppendObserver | undefined }>();
+  /** File mode: each node's disk, replaced by what survives at every crash. */
+  readonly #disks = new Map<NodeId, SimFileSystem>();
+  /** File mode: nodes whose FileStorage is being reopened. */
+  readonly #reopening = new Set<NodeId>();
+  readonly #diskRandom: Random;
+  #recoveries = { recoveries: 0, tornTails: 0, resetsToSnapshot: 0, tornWrites: 0 };
   readonly #running = new Map<NodeId, SimRaftNode>();
   #faultsInjected = 0;
   #crashes = 0;
@@ -151,11 +196,27 @@ class RaftSimulation {
     this.#invariants = new RaftInvariants(() => this.#clock.now());
     this.#initialVoters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.#ids = options.membership === true ? Array.from({ length: 9 }, (_, i) => `n${i + 1}`) : [...this.#initialVoters];
+    // Forked last, so that memory-mode runs draw exactly what they drew before file mode existed.
+    this.#diskRandom = root.fork();
+  }
+
+  get #fileMode(): boolean {
+    return this.#options.storage === 'file';
   }
 
   async run(): Promise<RaftSimulationResult> {
     for (const id of this.#ids) {
-      this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true));
+      if (this.#fileMode) {
+        const disk = new SimFileSystem({
+          lyingSync: this.#options.lyingDisks === true,
+          // A group commit takes 0–2 ms of virtual time, so crashes can land while one is under way.
+          scheduleSync: (complete) => this.#clock.setTimeout(complete, this.#diskRandom.int(3)),
+        });
+        this.#disks.set(id, disk);
+        if (!(await this.#openFileStorage(id))) break;
+      } else {
+        this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true));
+      }
       this.#startNode(id);
     }
     const recorder = new HistoryRecorder<KvInput, KvOutput>({ clock: () => this.#clock.now() });
@@ -207,6 +268,7 @@ class RaftSimulation {
       operations: { ...workload.counts },
       linearizability,
       history,
+      fileStorage: this.#fileMode ? { ...this.#recoveries } : undefined,
     };
   }
 
@@ -216,7 +278,16 @@ class RaftSimulation {
     await drainMicrotasks();
     for (const [id, node] of this.#running) {
       const status = node.status();
-      this.#invariants.observe(id, status.role, status.term, status.commitIndex, this.#storages.get(id)!);
+      const storage = this.#storages.get(id)!;
+      // With file mode's slow syncs the core can learn that entries are
+      // committed before the Ready that stores them runs (it waits for the
+      // sync in progress), so its commit index may be ahead of the log in
+      // storage, which may still hold the conflicting entries they replace.
+      // The stored hard state is written after the entries it commits.
+      const commit = this.#fileMode
+        ? Math.min(status.commitIndex, storage.initialState().hardState.commit)
+        : status.commitIndex;
+      this.#invariants.observe(id, status.role, status.term, commit, storage);
     }
   }
 
@@ -232,6 +303,7 @@ class RaftSimulation {
         ...(this.#options.membership === true ? { maxMessageBytes: 512 } : {}),
       },
       ...(this.#options.membership === true ? { snapshots: { entries: 40, retainEntries: 10 } } : {}),
+      ...(this.#fileMode ? { snapshots: { entries: 20, retainEntries: 5 } } : {}),
       clusterId: 'sim',
       transport: this.#network.endpoint(id),
       storage,
@@ -249,16 +321,82 @@ class RaftSimulation {
     if (node === undefined) return;
     this.#running.delete(id);
     this.#crashes++;
+    if (this.#fileMode) {
+      // The power fails now, with whatever group commit is under way: the
+      // disk keeps what it keeps at this instant. Recovery runs at restart.
+      const stopping = node.stop();
+      const survivor = this.#disks.get(id)!.crash(this.#diskRandom);
+      this.#recoveries.tornWrites += survivor.lastCrash().tornFiles;
+      this.#disks.set(id, survivor);
+      this.#network.crash(id);
+      await stopping;
+      return;
+    }
     await node.stop();
     this.#network.crash(id);
-    this.#storages.set(id, this.#storages.get(id)!.crash(this.#faultRandom));
+    this.#storages.set(id, (this.#storages.get(id) as SimStorage).crash(this.#faultRandom));
   }
 
   #restart(id: NodeId): void {
-    if (this.#running.has(id)) return;
+    if (this.#running.has(id) || this.#reopening.has(id)) return;
+    if (this.#fileMode) {
+      void this.#reopen(id);
+      return;
+    }
     this.#network.restart(id);
     this.#invariants.onRestart(id);
     this.#startNode(id);
+  }
+
+  /**
+   * File mode: reopens FileStorage on the disk the crash left (recovery) and
+   * starts the node on it. FileStorage.open does its work synchronously and
+   * resolves on a microtask, so the node is up by the end of this step.
+   */
+  async #reopen(id: NodeId): Promise<void> {
+    this.#reopening.add(id);
+    try {
+      if (!(await this.#openFileStorage(id))) return;
+    } finally {
+      this.#reopening.delete(id);
+    }
+    this.#network.restart(id);
+    this.#invariants.onRestart(id);
+    this.#startNode(id);
+  }
+
+  /**
+   * Opens FileStorage on the node's disk, counting what recovery repaired.
+   * A disk left by a crash must always open: a failure is a violation.
+   */
+  async #openFileStorage(id: NodeId): Promise<boolean> {
+    const disk = this.#disks.get(id)!;
+    const restarting = this.#storages.has(id);
+    let storage: FileStorage;
+    try {
+      storage = await FileStorage.open(`/synod/${id}`, {
+        fileSystem: disk,
+        segmentBytes: SIM_SEGMENT_BYTES,
+        // Half the opens hand every record to the page cache at once rather than at sync(),
+        // so crashes also find unsynced bytes there between syncs.
+        ...(this.#diskRandom.int(2) === 0 ? { writeBufferBytes: 0 } : {}),
+      });
+    } catch (error) {
+      this.#invariants.violations.push({
+        invariant: 'storage-recovery',
+        message: `${id}: FileStorage.open failed${restarting ? ' after a crash' : ''}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        atMs: this.#clock.now(),
+      });
+      return false;
+    }
+    if (restarting) {
+      const recovery = storage.recovery();
+      this.#recoveries.recoveries++;
+      if (recovery.truncatedTail !== undefined) this.#recoveries.tornTails++;
+      if (recovery.resetToSnapshot) this.#recoveries.resetsToSnapshot++;
+    }
+    this.#storages.set(id, new ObservedStorage(storage));
+    return true;
   }
 
   #maybeInjectFault(): void {

@@ -127,7 +127,8 @@ class FileNode {
 
   write(position: number, bytes: Uint8Array): void {
     this.live.write(position, bytes);
-    this.pending.push({ seq: ++this.seq, kind: 'write', position, bytes: bytes.slice() });
+    // A copy: callers reuse their buffers (and Buffer#slice would not copy).
+    this.pending.push({ seq: ++this.seq, kind: 'write', position, bytes: new Uint8Array(bytes) });
   }
 
   truncate(length: number): void {

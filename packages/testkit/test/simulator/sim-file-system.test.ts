@@ -48,6 +48,17 @@ describe('SimFileSystem: file data', () => {
     expect([...seen].sort()).toEqual(['AB', 'ABC', 'ABCD', 'ABCDE', 'ABCDEF', 'ABCDEFG', 'ABCDEFGH']);
   });
 
+  it('copies what is written: a caller reusing its Buffer changes neither the cache nor what a crash keeps', () => {
+    const fs = fileWithTail('', '');
+    const fd = fs.openSync('/d/f', 'r+');
+    const buffer = Buffer.from('abcdef');
+    fs.writeSync(fd, buffer.subarray(2), 0, 4, 0);
+    buffer.fill(0x78);
+    expect(read(fs, '/d/f')).toBe('cdef');
+    expect(outcomes(fs, 100, (after) => read(after, '/d/f')).has('cdef')).toBe(true);
+    for (const content of outcomes(fs, 100, (after) => read(after, '/d/f') ?? '')) expect(content).not.toContain('x');
+  });
+
   it('keeps a prefix across several writes, in the order they were made', () => {
     const fs = fileWithTail('', 'one');
     const fd = fs.openSync('/d/f', 'r+');
