@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kvCodec } from '../history/kv-ops.js';
 import { serializeHistoryJsonl } from '../history/jsonl.js';
-import { simulateRaft } from '../simulator/raft-simulation.js';
+import { simulateRaft, type SimStorageMode } from '../simulator/raft-simulation.js';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './cli-io.js';
 
 const USAGE =
-  'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership]';
+  'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]';
 
 /**
  * `synod sim`: runs N seeded simulations and reports every violation with a
@@ -29,19 +29,21 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     io.stderr(USAGE);
     return EXIT_USAGE;
   }
-  const { seeds, firstSeed, nodes, steps, membership } = parsed;
+  const { seeds, firstSeed, nodes, steps, membership, storage } = parsed;
   let violations = 0;
   let failingSeeds = 0;
+  let recoveries = 0;
+  let tornTails = 0;
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const result = await simulateRaft({ seed, nodes, steps, membership });
+    const result = await simulateRaft({ seed, nodes, steps, membership, storage });
+    recoveries += result.fileStorage?.recoveries ?? 0;
+    tornTails += result.fileStorage?.tornTails ?? 0;
     if (result.violations.length === 0) continue;
     failingSeeds++;
     violations += result.violations.length;
     for (const v of result.violations) io.stdout(`seed ${seed}: ${v.invariant} at ${v.atMs} ms: ${v.message}`);
-    io.stdout(
-      `  replay: pnpm synod sim --algorithm raft --seeds 1 --first-seed ${seed} --nodes ${nodes} --steps ${steps}${membership ? ' --membership' : ''}`,
-    );
+    io.stdout(`  replay: ${replayCommand(parsed, seed)}`);
     if (result.violations.some((v) => v.invariant === 'linearizability')) {
       const path = join(tmpdir(), `synod-sim-raft-seed-${seed}.jsonl`);
       writeFileSync(path, serializeHistoryJsonl(result.history, { codec: kvCodec, model: 'kv' }));
@@ -49,19 +51,39 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const storageNote = storage === 'file' ? `, FileStorage on simulated disks (${recoveries} crash recoveries, ${tornTails} torn tails cut)` : '';
   io.stdout(
-    `raft, ${nodes} nodes${membership ? ' (of 9, with membership changes)' : ''}, ${steps} steps per seed, ${failingSeeds} failing seeds, ${seconds} s`,
+    `raft, ${nodes} nodes${membership ? ' (of 9, with membership changes)' : ''}${storageNote}, ${steps} steps per seed, ${failingSeeds} failing seeds, ${seconds} s`,
   );
   io.stdout(`seeds: ${seeds}, violations: ${violations}`);
   return violations > 0 ? 1 : 0;
 }
 
-interface SimArgs {
+/**
+ * The command that replays one seed with the same options: every flag that
+ * changes the run must be in it.
+ *
+ * @example
+ * ```ts
+ * replayCommand({ seeds: 100, firstSeed: 0, nodes: 3, steps: 3000, membership: false, storage: 'file' }, 42);
+ * // 'pnpm synod sim --algorithm raft --seeds 1 --first-seed 42 --nodes 3 --steps 3000 --storage file'
+ * ```
+ */
+export function replayCommand(args: SimArgs, seed: number): string {
+  const flags = [`--seeds 1 --first-seed ${seed} --nodes ${args.nodes} --steps ${args.steps}`];
+  if (args.membership) flags.push('--membership');
+  if (args.storage !== 'memory') flags.push(`--storage ${args.storage}`);
+  return `pnpm synod sim --algorithm raft ${flags.join(' ')}`;
+}
+
+/** Parsed `synod sim` flags. */
+export interface SimArgs {
   readonly seeds: number;
   readonly firstSeed: number;
   readonly nodes: number;
   readonly steps: number;
   readonly membership: boolean;
+  readonly storage: SimStorageMode;
 }
 
 function parseSimArgs(argv: readonly string[]): SimArgs {
@@ -78,6 +100,7 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
         nodes: { type: 'string' },
         steps: { type: 'string' },
         membership: { type: 'boolean' },
+        storage: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -87,11 +110,14 @@ function parseSimArgs(argv: readonly string[]): SimArgs {
   if (algorithm === 'paxos') throw new UsageError("--algorithm paxos is not available yet; use --algorithm raft");
   if (algorithm !== 'raft') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
   if (values.seeds === undefined) throw new UsageError('--seeds is required');
+  const storage = values.storage ?? 'memory';
+  if (storage !== 'memory' && storage !== 'file') throw new UsageError(`--storage must be memory or file, got '${storage}'`);
   return {
     seeds: integerFlag(values.seeds, '--seeds', 1, 1),
     firstSeed: integerFlag(values['first-seed'], '--first-seed', 1, 0, 2 ** 32 - 1),
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, 9),
     steps: integerFlag(values.steps, '--steps', 3000, 1),
     membership: values.membership === true,
+    storage,
   };
 }
