@@ -1,4 +1,4 @@
-import { FileStorage, SeededRandom, StorageLockedError } from '@synod/core';
+import { FileStorage, SeededRandom, StorageLockedError, type Random } from '@synod/core';
 import { describe, expect, it } from 'vitest';
 import { SimFileSystem } from '../../src/simulator/sim-file-system.js';
 
@@ -209,6 +209,24 @@ describe('FileStorage on SimFileSystem', () => {
     await expect(FileStorage.open('/n1', { fileSystem: fs })).rejects.toBeInstanceOf(StorageLockedError);
     await storage.close();
     await (await FileStorage.open('/n1', { fileSystem: fs })).close();
+  });
+
+  it('a crash leaves a stale LOCK of the dead process, which the next one takes over', async () => {
+    const fs = new SimFileSystem();
+    const storage = await FileStorage.open('/n1', { fileSystem: fs });
+    storage.append([entry(1)]);
+    await storage.sync();
+    expect(read(fs, '/n1/LOCK')).toBe('1\n');
+    // A crash that keeps every unsynced byte, so the LOCK survives whole.
+    const keepAll: Random = { next: () => 0.3, int: (n) => n - 1, fork: () => keepAll };
+    const after = fs.crash(keepAll);
+    expect(read(after, '/n1/LOCK')).toBe('1\n');
+    expect([after.lockOwnerId, after.isLockOwnerAlive(1), after.isLockOwnerAlive(2)]).toEqual([2, false, true]);
+    const recovered = await FileStorage.open('/n1', { fileSystem: after });
+    expect(read(after, '/n1/LOCK')).toBe('2\n');
+    expect(recovered.lastIndex()).toBe(1);
+    await expect(FileStorage.open('/n1', { fileSystem: after })).rejects.toBeInstanceOf(StorageLockedError);
+    await recovered.close();
   });
 
   it('keeps what was synced right after the data directory was created', async () => {
