@@ -52,6 +52,10 @@ describe('file-storage seeds that found bugs', () => {
     { nodes: 1, seed: 9 },
     { nodes: 1, seed: 113 },
     { nodes: 1, seed: 211 },
+    // The same for the header of a segment that a rotation had just created:
+    // part of the header, then zeros ("segment header checksum mismatch").
+    { nodes: 1, seed: 201_142 },
+    { nodes: 1, seed: 201_158 },
     // A node's commit index ran ahead of its stored log while a slow sync was
     // under way, and the invariant checker read entries the storage did not
     // hold yet (it threw "log index … is not available yet").

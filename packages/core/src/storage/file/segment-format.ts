@@ -95,6 +95,21 @@ export function verifySegmentHeader(path: string, bytes: Buffer, seq: number): v
   }
 }
 
+/**
+ * True when `bytes` hold an invalid header for segment `seq` followed by
+ * nothing but zeros: a header write cut short after the file had its full
+ * size on disk. Only meaningful for the last segment.
+ */
+export function isTornSegmentHeader(bytes: Buffer, seq: number): boolean {
+  if (zeroFrom(bytes, 0, bytes.length) > SEGMENT_HEADER_BYTES) return false;
+  try {
+    verifySegmentHeader('', bytes, seq);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Where a torn tail starts, and why it was judged torn. */
 export interface TornTail {
   readonly offset: number;

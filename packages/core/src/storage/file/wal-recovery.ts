@@ -14,7 +14,14 @@ import {
   RECORD_HEADER_BYTES,
   RecordType,
 } from './record-codec.js';
-import { scanRecords, SEGMENT_HEADER_BYTES, segmentFileName, verifySegmentHeader, type TornTail } from './segment-format.js';
+import {
+  isTornSegmentHeader,
+  scanRecords,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+  verifySegmentHeader,
+  type TornTail,
+} from './segment-format.js';
 
 /**
  * Rebuilds the in-memory log from the segment files (internal).
@@ -85,6 +92,15 @@ export function recoverWal(
     if (isLast && bytes.length < SEGMENT_HEADER_BYTES) {
       // A crash during rotation: the file exists, its header never made it.
       if (bytes.length > 0) torn = { file: path, offset: 0, reason: 'incomplete segment header', bytes: bytes.length };
+      lastNeedsInit = true;
+      segments.push({ seq, path, validEnd: 0 });
+      return;
+    }
+    if (isLast && isTornSegmentHeader(bytes, seq)) {
+      // The same crash on a file system that made the file's size durable
+      // before its data: part of the header, then zeros to the end. Nothing
+      // after the header was ever readable, so no record is lost.
+      torn = { file: path, offset: 0, reason: 'segment header cut short by a zero-filled tail', bytes: bytes.length };
       lastNeedsInit = true;
       segments.push({ seq, path, validEnd: 0 });
       return;

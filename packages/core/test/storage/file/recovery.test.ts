@@ -5,6 +5,7 @@ import { CorruptionError } from '../../../src/errors/errors.js';
 import { FileStorage } from '../../../src/storage/file/file-storage.js';
 import { StorageCorruptionError } from '../../../src/storage/file/file-storage-errors.js';
 import { nodeFileSystem } from '../../../src/storage/file/file-system.js';
+import { encodeSegmentHeader } from '../../../src/storage/file/segment-format.js';
 import { writeSnapshotFile } from '../../../src/storage/file/snapshot-files.js';
 import { entry, removeDir, tempDir } from './helpers.js';
 
@@ -162,6 +163,36 @@ describe('FileStorage recovery', () => {
     expect(s.lastIndex()).toBe(10);
     expect(s.recovery().truncatedTail?.reason).toMatch(/header/);
     await s.close();
+  });
+
+  it.each([0, 6, 12, 20, 24, 26])(
+    'a new last segment whose header was cut after %i bytes by a zero-filled tail is recovered',
+    async (kept) => {
+      // Rotation writes the header and syncs the directory; the header's own
+      // bytes are synced with the first batch. A crash between may leave the
+      // file at its full size with only part of the header in it (found by
+      // the simulator, `synod sim --storage file --nodes 1 --first-seed 201142`).
+      await writeLog(dir, 10);
+      const torn = Buffer.alloc(32 + 62);
+      encodeSegmentHeader(2).copy(torn, 0, 0, kept);
+      writeFileSync(seg(dir, 2), torn);
+      const s = await FileStorage.open(dir);
+      expect(s.lastIndex()).toBe(10);
+      expect(s.recovery().truncatedTail?.file).toBe(seg(dir, 2));
+      s.append([entry(11, 1, 20)]);
+      await s.close();
+      const r = await FileStorage.open(dir);
+      expect(r.lastIndex()).toBe(11);
+      await r.close();
+    },
+  );
+
+  it('a damaged header of the last segment is still corruption when records follow it', async () => {
+    await writeLog(dir, 60, 1024);
+    const last = readdirSync(dir).filter((n) => n.endsWith('.wal')).sort().at(-1)!;
+    flipByte(join(dir, last), 20);
+    const error = await openError(dir);
+    expect(error.file).toBe(join(dir, last));
   });
 
   it('a zero-length segment before the last is corruption', async () => {
