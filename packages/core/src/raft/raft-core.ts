@@ -810,9 +810,8 @@ export class RaftCore {
       this.#vote === m.from ||
       (this.#vote === undefined && this.#lead === undefined) ||
       (m.type === 'prevote' && m.term > this.#term);
-    // DESIGN: votes from non-members are rejected. §5.4.1: only for a log at
-    // least as up-to-date as ours (Leader Completeness).
-    if (canVote && this.#tracker.isVoter(m.from) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+    // §5.4.1: only for a log at least as up-to-date as ours (Leader Completeness).
+    if (canVote && this.#acceptsCandidate(m) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       this.#send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         // Persisted through the Ready's hardState before the response leaves.
@@ -822,6 +821,27 @@ export class RaftCore {
     } else {
       this.#send({ type: responseType, from: this.id, to: m.from, term: this.#term, reject: true });
     }
+  }
+
+  /**
+   * DESIGN: votes from non-members are rejected, so a node outside the
+   * cluster (or one removed from it) cannot take part in elections. Our own
+   * configuration may lag, though: it is the one applied here, and a node
+   * just added has not applied (or even received) the entries that added the
+   * candidate. Refusing such a candidate can stall the cluster for good, e.g.
+   * {A} adds C and then N, A fails after sending N only the first part of
+   * the log: N knows only {A} and C needs N's vote. So a candidate outside
+   * our configuration still gets a hearing when we know no configuration at
+   * all (as in hashicorp/raft), or when its log is strictly ahead of ours —
+   * then it has seen entries we have not, which may be what made it a voter.
+   * A removed node's log stops growing at its removal, so it never is.
+   * Safety does not depend on this rule: one vote per term and the
+   * up-to-date check are what guarantee a single leader per term.
+   */
+  #acceptsCandidate(m: VoteRequest): boolean {
+    if (this.#tracker.isVoter(m.from) || this.#tracker.voterIds().length === 0) return true;
+    const ourTerm = this.#log.lastTerm();
+    return m.lastLogTerm > ourTerm || (m.lastLogTerm === ourTerm && m.lastLogIndex > this.#log.lastIndex());
   }
 
   #stepByRole(m: RaftMessage): void {
