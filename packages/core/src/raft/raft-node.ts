@@ -19,6 +19,8 @@ import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
 import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './confchange/conf-change.js';
+import { AppliedProposals } from './applied-proposals.js';
+import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
 import { decodeProposal, encodeProposal, sameOrigin } from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
@@ -222,6 +224,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 
   /** Sequence number → this run's proposals waiting to be applied. */
   readonly #proposals = new Map<number, PendingProposal<Result>>();
+  /** Replicated: which proposals have applied, so that a duplicated one applies once. */
+  readonly #appliedProposals = new AppliedProposals();
   /** index → sequence number, for proposals this node appended as leader. */
   readonly #proposalAtIndex = new Map<number, number>();
   readonly #reads = new Map<string, PendingRead<QueryResult>>();
@@ -280,10 +284,17 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     // bring it to the stored snapshot before the log is replayed on top.
     let applied = options.raft.applied ?? 0;
     const stored = options.storage.snapshot();
-    if (stored.metadata.index > applied) {
-      options.stateMachine.restore(stored.data);
-      applied = stored.metadata.index;
+    if (stored.metadata.index > 0) {
+      const parts = decodeNodeSnapshot(stored.data);
+      this.#appliedProposals.restore(parts.appliedProposals);
+      if (stored.metadata.index > applied) {
+        options.stateMachine.restore(parts.stateMachine);
+        applied = stored.metadata.index;
+      }
     }
+    // A state machine that kept its own state past the snapshot skips those
+    // entries; they still count as applied proposals.
+    this.#recordAppliedFrames(stored.metadata.index + 1, applied);
     this.#snapshotPolicy =
       options.snapshots === false
         ? undefined
@@ -831,7 +842,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #restoreSnapshot(ready: Ready): void {
     const snapshot = ready.snapshot;
     if (snapshot === undefined) return;
-    this.#options.stateMachine.restore(snapshot.data);
+    const parts = decodeNodeSnapshot(snapshot.data);
+    this.#appliedProposals.restore(parts.appliedProposals);
+    this.#options.stateMachine.restore(parts.stateMachine);
     this.#applied = snapshot.metadata.index;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
     if (snapshot.metadata.confState.voters.length > 0) {
@@ -853,7 +866,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const index = this.#applied;
     if (index <= storage.snapshot().metadata.index || index > storage.lastIndex()) return;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
-    const data = this.#options.stateMachine.snapshot();
+    const data = encodeNodeSnapshot({
+      appliedProposals: this.#appliedProposals.encode(),
+      stateMachine: this.#options.stateMachine.snapshot(),
+    });
     storage.createSnapshot(index, data, this.#core.confState());
     const compactTo = index - policy.retainEntries;
     if (compactTo >= storage.firstIndex()) storage.compact(compactTo);
@@ -904,9 +920,17 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         this.#reportError(error);
       }
       if (frame !== undefined) {
-        const result = this.#options.stateMachine.apply(frame.command, { index: entry.index, term: entry.term });
         const mine = sameOrigin(frame.origin, this.#origin) ? frame.sequence : undefined;
-        if (mine !== undefined) this.#proposals.get(mine)?.resolve(result);
+        if (frame.origin.length === 0 || this.#appliedProposals.admit(frame.origin, frame.sequence, entry.index)) {
+          const result = this.#options.stateMachine.apply(frame.command, { index: entry.index, term: entry.term });
+          if (mine !== undefined) this.#proposals.get(mine)?.resolve(result);
+        } else if (mine !== undefined) {
+          // A copy of one that applied earlier (its call is settled), or
+          // overtaken by a later proposal of ours: skipped everywhere.
+          this.#proposals
+            .get(mine)
+            ?.reject(new ProposalDroppedError('a later proposal from this node was applied before it'));
+        }
         if (ownSequence !== undefined && ownSequence !== mine) this.#dropOverwritten(ownSequence);
       } else if (ownSequence !== undefined) {
         this.#dropOverwritten(ownSequence);
@@ -931,6 +955,28 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     }
     if (waiter !== undefined) this.#afterAdvance.push(() => waiter.resolve(confState));
     this.#events.emit('membership', { confState, index: entry.index });
+  }
+
+  /**
+   * Records the proposals in entries [from, to] as applied without applying
+   * them: the caller's state machine already holds their effects.
+   */
+  #recordAppliedFrames(from: number, to: number): void {
+    const storage = this.#options.storage;
+    for (let index = Math.max(from, storage.firstIndex()); index <= to; ) {
+      const batch = storage.entries(index, to + 1, 4 * 1024 * 1024);
+      for (const entry of batch) {
+        if (entry.type !== 'normal' || entry.data.length === 0) continue;
+        let frame: ReturnType<typeof decodeProposal>;
+        try {
+          frame = decodeProposal(entry.data);
+        } catch {
+          continue; // skipped when it was applied, too
+        }
+        if (frame.origin.length > 0) this.#appliedProposals.admit(frame.origin, frame.sequence, entry.index);
+      }
+      index += batch.length;
+    }
   }
 
   /** Our proposal's slot was committed with another entry: it can never apply. */
