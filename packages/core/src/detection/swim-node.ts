@@ -79,7 +79,9 @@ interface JoinWaiter {
  * @example
  * ```ts
  * const swim = new SwimNode({ transport, clock: systemClock, random: systemRandom, clusterId: 'c1', config: swimConfig('lan') });
- * transport.setHandler((env) => swim.handleEnvelope(env) || raft.handleEnvelope(env));
+ * transport.setHandler((env) => {
+ *   if (!swim.handleEnvelope(env)) raft.receive(env); // RaftNode created with attachToTransport: false
+ * });
  * swim.on('dead', (e) => console.log(`${e.member.id} failed`));
  * swim.start();
  * await swim.join(['seed-1'], { timeoutMs: 5_000 });
