@@ -23,3 +23,9 @@ export { KV_COMMAND_FORMAT_VERSION, decodeKvCommand, encodeKvCommand, kvCommandC
 export { KV_RESULT_FORMAT_VERSION, decodeKvResult, encodeKvResult } from './result-codec.js';
 export type { KvWatchOptions } from './watch-hub.js';
 export { KvStateMachine, type KvLimits, type KvStateMachineOptions } from './kv-state-machine.js';
+export {
+  startSessionExpiry,
+  type SessionExpiryNode,
+  type SessionExpiryOptions,
+  type SessionExpiryStore,
+} from './session-expiry.js';
