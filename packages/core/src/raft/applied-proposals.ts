@@ -1,5 +1,5 @@
 import { CorruptionError } from '../errors/errors.js';
-import { sameOrigin } from './proposal-frame.js';
+import { sameOriginAt } from './proposal-frame.js';
 
 /** What is remembered about one proposer run (one origin). */
 interface OriginRecord {
@@ -46,12 +46,21 @@ export class AppliedProposals {
    * the same entries in log order.
    */
   admit(origin: Uint8Array, sequence: number, index: number): boolean {
-    let record = this.#recent !== undefined && sameOrigin(this.#recent.origin, origin) ? this.#recent : undefined;
+    return this.admitAt(origin, 0, origin.length, sequence, index);
+  }
+
+  /**
+   * {@link admit} for the origin `data[start, end)`, read in place: applying
+   * an entry then needs no view of its origin bytes.
+   */
+  admitAt(data: Uint8Array, start: number, end: number, sequence: number, index: number): boolean {
+    const recent = this.#recent;
+    let record = recent !== undefined && sameOriginAt(data, start, end, recent.origin) ? recent : undefined;
     if (record === undefined) {
-      const key = originKey(origin);
+      const key = originKey(data, start, end);
       record = this.#byOrigin.get(key);
       if (record === undefined) {
-        record = { origin: origin.slice(), highest: -1, lastIndex: index };
+        record = { origin: data.slice(start, end), highest: -1, lastIndex: index };
         this.#byOrigin.set(key, record);
         this.#evictBeyondLimit();
       }
@@ -132,9 +141,9 @@ export class AppliedProposals {
 }
 
 /** A Map key for origin bytes (origins are short). */
-function originKey(origin: Uint8Array): string {
+function originKey(origin: Uint8Array, start = 0, end = origin.length): string {
   let key = '';
-  for (let i = 0; i < origin.length; i++) key += String.fromCharCode(origin[i]!);
+  for (let i = start; i < end; i++) key += String.fromCharCode(origin[i]!);
   return key;
 }
 

@@ -24,6 +24,18 @@ describe('AppliedProposals', () => {
     expect(applied.admit(origin('n1/a'), 5, 2)).toBe(false);
   });
 
+  it('decides the same for an origin read in place from a larger buffer', () => {
+    const applied = new AppliedProposals();
+    const frame = new Uint8Array([0, ...origin('n1/a'), 0]);
+    expect(applied.admitAt(frame, 1, 5, 4, 1)).toBe(true);
+    expect(applied.admit(origin('n1/a'), 4, 2)).toBe(false);
+    expect(applied.admitAt(frame, 1, 5, 5, 3)).toBe(true);
+    frame[1] = 0x78; // the record keeps its own copy of the origin
+    expect(applied.admit(origin('n1/a'), 5, 4)).toBe(false);
+    expect(applied.admitAt(frame, 1, 5, 1, 5)).toBe(true); // 'x1/a' is another origin
+    expect(applied.size).toBe(2);
+  });
+
   it('forgets the origin that has been quiet longest beyond its limit', () => {
     const applied = new AppliedProposals(2);
     applied.admit(origin('a'), 1, 1);

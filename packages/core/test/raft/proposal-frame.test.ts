@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptionError } from '../../src/errors/errors.js';
-import { decodeProposal, encodeProposal, sameOrigin } from '../../src/raft/proposal-frame.js';
+import {
+  decodeProposal,
+  encodeProposal,
+  readProposalLayout,
+  sameOrigin,
+  sameOriginAt,
+  type ProposalFrameLayout,
+} from '../../src/raft/proposal-frame.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -40,5 +47,21 @@ describe('proposal frames', () => {
   it('refuses sequences that are not safe non-negative integers', () => {
     expect(() => encodeProposal(bytes('n1'), -1, new Uint8Array(0))).toThrow(RangeError);
     expect(() => encodeProposal(bytes('n1'), 1.5, new Uint8Array(0))).toThrow(RangeError);
+  });
+
+  it('reads the layout of a frame in place, as offsets into its bytes', () => {
+    const data = encodeProposal(bytes('n1/abc'), 2 ** 33 + 5, new Uint8Array([9, 8, 7]));
+    const layout: ProposalFrameLayout = { originStart: -1, originEnd: -1, sequence: -1, commandStart: -1 };
+    readProposalLayout(data, layout);
+    expect(layout.sequence).toBe(2 ** 33 + 5);
+    expect(sameOriginAt(data, layout.originStart, layout.originEnd, bytes('n1/abc'))).toBe(true);
+    expect(sameOriginAt(data, layout.originStart, layout.originEnd, bytes('n1/abd'))).toBe(false);
+    expect([...data.subarray(layout.commandStart)]).toEqual([9, 8, 7]);
+
+    const id = bytes('n1/xyz/42');
+    readProposalLayout(new Uint8Array([1, 0, id.length, ...id, 4, 5]), layout);
+    expect(layout.originEnd - layout.originStart).toBe(0);
+    expect(layout.commandStart).toBe(3 + id.length);
+    expect(() => readProposalLayout(new Uint8Array([2, 0, 4, 1, 2]), layout)).toThrow(CorruptionError);
   });
 });
