@@ -1,9 +1,31 @@
 import type { Clock, TimerHandle } from './clock.js';
 
-/** A timeout set through {@link Deadlines}; pass it back to cancel it. */
-export interface Deadline {
+/**
+ * Something that can time out through {@link Deadlines.schedule}. Deadlines
+ * files it under its due time and a position there, kept in the two fields
+ * below, so that cancelling needs neither a search nor a hash set; a target
+ * is therefore scheduled at most once at a time.
+ */
+export interface Expiring {
+  onExpire(): void;
+  /** Set by {@link Deadlines.schedule}: the whole millisecond it is due. */
+  deadlineAt: number;
+  /** Set by {@link Deadlines.schedule}: its position among the timeouts due then. */
+  deadlinePosition: number;
+}
+
+/** A timeout set through {@link Deadlines.add}; pass it back to cancel it. */
+export interface Deadline extends Expiring {
   readonly at: number;
-  readonly onExpire: () => void;
+}
+
+/** The timeouts due in one millisecond and the one clock timer that fires them. */
+interface Slot {
+  readonly timer: TimerHandle;
+  /** In the order they were set; a cancelled one leaves a hole. */
+  readonly members: (Expiring | undefined)[];
+  /** Members not cancelled yet. */
+  live: number;
 }
 
 /**
@@ -21,8 +43,8 @@ export interface Deadline {
  */
 export class Deadlines {
   readonly #clock: Clock;
-  /** Deadline time → the timeouts due then and the one clock timer that fires them. */
-  readonly #due = new Map<number, { readonly timer: TimerHandle; readonly members: Set<Deadline> }>();
+  /** Deadline time → the timeouts due then. */
+  readonly #due = new Map<number, Slot>();
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -30,25 +52,52 @@ export class Deadlines {
 
   /** Calls `onExpire` once `delayMs` have passed, unless cancelled first. */
   add(delayMs: number, onExpire: () => void): Deadline {
-    const now = this.#clock.now();
-    const at = Math.ceil(now + delayMs);
-    const deadline: Deadline = { at, onExpire };
-    let slot = this.#due.get(at);
-    if (slot === undefined) {
-      slot = { timer: this.#clock.setTimeout(() => this.#fire(at), at - now), members: new Set() };
-      this.#due.set(at, slot);
-    }
-    slot.members.add(deadline);
+    const deadline = {
+      onExpire,
+      deadlineAt: 0,
+      deadlinePosition: 0,
+      get at(): number {
+        return this.deadlineAt;
+      },
+    };
+    this.schedule(delayMs, deadline);
     return deadline;
   }
 
   /** Cancels a timeout; cancelling one that fired or was cancelled does nothing. */
   cancel(deadline: Deadline): void {
-    const slot = this.#due.get(deadline.at);
-    if (slot === undefined || !slot.members.delete(deadline)) return;
-    if (slot.members.size === 0) {
+    this.unschedule(deadline);
+  }
+
+  /**
+   * Calls `target.onExpire()` once `delayMs` have passed, unless
+   * {@link unschedule}d first. The same as {@link add} for an object that
+   * already exists (a pending call), without a closure and a deadline
+   * object per timeout.
+   */
+  schedule(delayMs: number, target: Expiring): void {
+    const now = this.#clock.now();
+    const at = Math.ceil(now + delayMs);
+    let slot = this.#due.get(at);
+    if (slot === undefined) {
+      slot = { timer: this.#clock.setTimeout(() => this.#fire(at), at - now), members: [], live: 0 };
+      this.#due.set(at, slot);
+    }
+    target.deadlineAt = at;
+    target.deadlinePosition = slot.members.length;
+    slot.members.push(target);
+    slot.live++;
+  }
+
+  /** Cancels `target`'s timeout; one that fired or was cancelled does nothing. */
+  unschedule(target: Expiring): void {
+    const slot = this.#due.get(target.deadlineAt);
+    // The position is checked: after firing, a new slot may hold the same due time.
+    if (slot === undefined || slot.members[target.deadlinePosition] !== target) return;
+    slot.members[target.deadlinePosition] = undefined;
+    if (--slot.live === 0) {
       this.#clock.clearTimeout(slot.timer);
-      this.#due.delete(deadline.at);
+      this.#due.delete(target.deadlineAt);
     }
   }
 
@@ -68,6 +117,7 @@ export class Deadlines {
     let failed = false;
     let failure: unknown;
     for (const deadline of slot.members) {
+      if (deadline === undefined) continue;
       try {
         deadline.onExpire();
       } catch (error) {

@@ -87,4 +87,30 @@ describe('Deadlines', () => {
     clock.advance(5);
     expect(fired).toEqual([5]);
   });
+
+  it('schedules and unschedules an existing object without a deadline of its own', () => {
+    const clock = new VirtualClock();
+    const deadlines = new Deadlines(clock);
+    const fired: string[] = [];
+    const target = (name: string) => ({ deadlineAt: 0, deadlinePosition: 0, onExpire: () => fired.push(name) });
+    const a = target('a');
+    const b = target('b');
+    deadlines.schedule(5, b);
+    deadlines.schedule(5, a);
+    deadlines.unschedule(a);
+    deadlines.unschedule(a);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(5);
+    expect(fired).toEqual(['b']);
+    // After firing, a new timeout may be due in the same millisecond: the
+    // late unschedule of the fired one must leave it alone.
+    const c = target('c');
+    deadlines.schedule(0, c);
+    deadlines.unschedule(b);
+    clock.advance(1);
+    expect(fired).toEqual(['b', 'c']);
+    deadlines.schedule(3, a);
+    deadlines.unschedule(a);
+    expect(clock.pendingTimers).toBe(0);
+  });
 });
