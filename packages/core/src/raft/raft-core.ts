@@ -298,7 +298,7 @@ export class RaftCore {
     if (this.#role === 'leader') {
       const refusal = this.#proposalRefusal(data.byteLength);
       if (refusal !== undefined) throw new ProposalDroppedError(refusal);
-      const entry = this.#appendProposals([data]);
+      const entry = this.#appendProposal(data);
       return { index: entry.index, term: entry.term };
     }
     if (this.#lead === undefined || !this.#cfg.forwardProposals) throw new NotLeaderError(this.#lead);
@@ -1130,6 +1130,16 @@ export class RaftCore {
     // Sent by ready(), together with any other proposal made before it.
     this.#proposalsToSend = true;
     return last;
+  }
+
+  /** {@link #appendProposals} for one proposal, the common case, without arrays around it. */
+  #appendProposal(data: Uint8Array): Entry {
+    const entry: Entry = { term: this.#term, index: this.#log.lastIndex() + 1, type: 'normal', data };
+    this.#log.appendOne(entry);
+    this.#uncommittedBytes += data.byteLength;
+    // Sent by ready(), together with any other proposal made before it.
+    this.#proposalsToSend = true;
+    return entry;
   }
 
   /** Appends entries of `type` carrying `data`, with our term and the next indexes, to the unstable log. Returns the last. */

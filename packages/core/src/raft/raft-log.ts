@@ -136,6 +136,11 @@ export class RaftLog {
     return this.lastIndex();
   }
 
+  /** {@link append} for a single entry. */
+  appendOne(entry: Entry): void {
+    this.unstable.truncateAndAppendOne(entry);
+  }
+
   /** Advances the commit index (never backwards, never past the log). */
   commitTo(index: number): boolean {
     const target = Math.min(index, this.lastIndex());

@@ -108,10 +108,29 @@ export class UnstableLog {
     } else {
       // In place (the buffer is never handed out, only copies of it): drop
       // the conflicting suffix, if any, then append.
-      this.entries.length = Math.min(this.entries.length, from - this.offset);
+      this.#truncateFrom(from);
       for (const entry of entries) this.entries.push(entry);
     }
     this.#handedTo = Math.min(this.#handedTo, from - 1);
+  }
+
+  /** {@link truncateAndAppend} for one entry (a leader's proposal), without an array around it. */
+  truncateAndAppendOne(entry: Entry): void {
+    const from = entry.index;
+    if (from <= this.offset) {
+      this.offset = from;
+      this.entries = [entry];
+    } else {
+      this.#truncateFrom(from);
+      this.entries.push(entry);
+    }
+    this.#handedTo = Math.min(this.#handedTo, from - 1);
+  }
+
+  /** Drops the entries from index `from` on, if there are any (setting an array's length is not free). */
+  #truncateFrom(from: number): void {
+    const keep = from - this.offset;
+    if (this.entries.length > keep) this.entries.length = keep;
   }
 
   /** Entries in [lo, hi), which must lie within this buffer. */

@@ -100,8 +100,9 @@ export class MemoryStorage implements Storage {
     }
     // Truncate the conflicting suffix (if any) before appending, as Raft's
     // AppendEntries rule 3 requires (§5.3). In place: copying the whole log
-    // on every append would make appends cost O(log length).
-    this.#entries.length = position;
+    // on every append would make appends cost O(log length). Setting the
+    // length is not free, so only when there is a suffix to drop.
+    if (this.#entries.length > position) this.#entries.length = position;
     for (const entry of toAppend) this.#entries.push(entry);
   }
 
