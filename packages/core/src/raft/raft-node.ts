@@ -17,11 +17,13 @@ import { systemRandom, type Random } from '../time/random.js';
 import type { Envelope, NodeId, Transport } from '../transport/transport.js';
 import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { WindowMap } from '../util/window-map.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
 import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './confchange/conf-change.js';
 import { AppliedProposals } from './applied-proposals.js';
+import { PendingCall, type Pending } from './pending-call.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
-import { decodeProposal, encodeProposal, sameOrigin } from './proposal-frame.js';
+import { encodeProposal, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
@@ -157,19 +159,10 @@ export interface RaftNodeStatus {
   readonly membership: ConfState;
 }
 
-interface Pending<T> {
-  readonly resolve: (value: T) => void;
-  readonly reject: (error: Error) => void;
-}
-
-interface PendingProposal<Result> extends Pending<Result> {
-  /** Where the entry went when this node was leader; lets us tell a lost proposal apart. */
-  appendedAt?: { readonly index: number; readonly term: number };
-}
-
-interface PendingRead<QueryResult> extends Pending<QueryResult> {
+interface PendingRead<QueryResult> {
+  readonly call: Pending<QueryResult>;
   readonly query: unknown;
-  readIndex?: number;
+  readIndex: number | undefined;
 }
 
 /**
@@ -223,11 +216,13 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   readonly #deadlines: Deadlines;
 
   /** Sequence number → this run's proposals waiting to be applied. */
-  readonly #proposals = new Map<number, PendingProposal<Result>>();
+  readonly #proposals = new WindowMap<PendingCall<Result>>();
   /** Replicated: which proposals have applied, so that a duplicated one applies once. */
   readonly #appliedProposals = new AppliedProposals();
+  /** Scratch for reading the frame of the entry being applied (see readProposalLayout). */
+  readonly #frameLayout: ProposalFrameLayout = { originStart: 0, originEnd: 0, sequence: 0, commandStart: 0 };
   /** index → sequence number, for proposals this node appended as leader. */
-  readonly #proposalAtIndex = new Map<number, number>();
+  readonly #proposalAtIndex = new WindowMap<number>();
   readonly #reads = new Map<string, PendingRead<QueryResult>>();
   /** Membership calls not settled yet, rejected on stop. */
   readonly #membershipOps = new Set<Pending<ConfState>>();
@@ -341,16 +336,21 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * is applied on this node.
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
-    return this.#operation<Result>(options, (sequence, pending) => {
-      const proposal: PendingProposal<Result> = pending;
-      this.#proposals.set(sequence, proposal);
+    // #operation inlined: the hottest call of the node gets no closures.
+    const call = this.#startCall<Result>(options, undefined, true);
+    if (call instanceof Promise) return call;
+    const sequence = call.sequence;
+    // Registered first, so that a refusal below also unregisters it.
+    call.registerIn(this.#proposals);
+    try {
       const placed = this.#core.propose(encodeProposal(this.#origin, sequence, command));
-      if ('index' in placed) {
-        proposal.appendedAt = placed;
-        this.#proposalAtIndex.set(placed.index, sequence);
-      }
-      return () => this.#proposals.delete(sequence);
-    });
+      if ('index' in placed) this.#proposalAtIndex.set(placed.index, sequence);
+    } catch (error) {
+      call.reject(asError(error));
+      return call.promise;
+    }
+    this.#kick();
+    return call.promise;
   }
 
   /** Reads through the state machine's `query` with the requested consistency. */
@@ -368,7 +368,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
     return this.#operation<QueryResult>(options, (sequence, pending) => {
       const id = `${this.#incarnation}/${sequence}`;
-      this.#reads.set(id, { ...pending, query });
+      this.#reads.set(id, { call: pending, query, readIndex: undefined });
       this.#core.readIndex(id, mode);
       return () => {
         this.#reads.delete(id);
@@ -594,9 +594,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       this.#options.transport.setHandler(() => undefined);
     }
     const error = new StoppedError();
-    const pendingCalls = [
+    const pendingCalls: Pending<never>[] = [
       ...this.#proposals.values(),
-      ...this.#reads.values(),
+      ...[...this.#reads.values()].map((read) => read.call),
       ...this.#membershipOps,
       ...this.#leadershipWaits.values(),
     ];
@@ -622,49 +622,34 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     options: OperationOptions,
     begin: (sequence: number, pending: Pending<T>) => () => void,
     /** A more telling error than TimeoutError for the deadline, if any. */
-    onDeadline: () => Error | undefined = () => undefined,
+    onDeadline?: () => Error | undefined,
     /** Counts against `maxPendingOperations` (proposals and reads do; leadership calls are few). */
     bounded = true,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const signal = options.signal;
-      if (this.#stopped) return reject(new StoppedError());
-      if (signal?.aborted) return reject(new AbortError('operation aborted', { cause: signal.reason }));
-      if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return reject(new BusyError());
-      const sequence = ++this.#sequence;
-      const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
-      let settled = false;
-      let forget: () => void = () => undefined;
-      /** Cleans up on the first settlement; false for any later one. */
-      const finish = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        this.#deadlines.cancel(deadline);
-        signal?.removeEventListener('abort', onAbort);
-        forget();
-        return true;
-      };
-      const fail = (error: Error): void => {
-        if (finish()) reject(error);
-      };
-      const deadline = this.#deadlines.add(timeoutMs, () =>
-        fail(onDeadline() ?? new TimeoutError(`no answer within ${timeoutMs} ms`)),
-      );
-      const onAbort = (): void => fail(new AbortError('operation aborted', { cause: signal?.reason }));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        forget = begin(sequence, {
-          resolve: (value) => {
-            if (finish()) resolve(value);
-          },
-          reject: fail,
-        });
-      } catch (error) {
-        fail(error instanceof Error ? error : new Error(String(error)));
-        return;
-      }
-      this.#kick();
-    });
+    const call = this.#startCall<T>(options, onDeadline, bounded);
+    if (call instanceof Promise) return call;
+    try {
+      call.forget = begin(call.sequence, call);
+    } catch (error) {
+      call.reject(asError(error));
+      return call.promise;
+    }
+    this.#kick();
+    return call.promise;
+  }
+
+  /** Admission checks, then a new call with its deadline and abort wiring; or the rejected promise. */
+  #startCall<T>(
+    options: OperationOptions,
+    onDeadline: (() => Error | undefined) | undefined,
+    bounded: boolean,
+  ): PendingCall<T> | Promise<T> {
+    const signal = options.signal;
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    if (signal?.aborted) return Promise.reject(new AbortError('operation aborted', { cause: signal.reason }));
+    if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
+    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    return new PendingCall<T>(++this.#sequence, this.#deadlines, timeoutMs, signal, onDeadline);
   }
 
   /**
@@ -834,7 +819,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       if (read !== undefined) read.readIndex = state.index;
     }
     for (const context of ready.droppedReads) {
-      this.#reads.get(context)?.reject(new NotLeaderError(this.#soft.leader));
+      this.#reads.get(context)?.call.reject(new NotLeaderError(this.#soft.leader));
     }
     this.#serveReads();
   }
@@ -912,17 +897,25 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       return;
     }
     if (entry.type === 'normal' && entry.data.length > 0) {
-      let frame: ReturnType<typeof decodeProposal> | undefined;
+      const data = entry.data;
+      const frame = this.#frameLayout;
+      let decoded = true;
       try {
-        frame = decodeProposal(entry.data);
+        readProposalLayout(data, frame);
       } catch (error) {
         // Every replica sees the same bytes, so skipping is deterministic.
         this.#reportError(error);
+        decoded = false;
       }
-      if (frame !== undefined) {
-        const mine = sameOrigin(frame.origin, this.#origin) ? frame.sequence : undefined;
-        if (frame.origin.length === 0 || this.#appliedProposals.admit(frame.origin, frame.sequence, entry.index)) {
-          const result = this.#options.stateMachine.apply(frame.command, { index: entry.index, term: entry.term });
+      if (decoded) {
+        const { originStart, originEnd, sequence, commandStart } = frame;
+        const mine = sameOriginAt(data, originStart, originEnd, this.#origin) ? sequence : undefined;
+        if (
+          originEnd === originStart ||
+          this.#appliedProposals.admitAt(data, originStart, originEnd, sequence, entry.index)
+        ) {
+          const command = data.subarray(commandStart);
+          const result = this.#options.stateMachine.apply(command, { index: entry.index, term: entry.term });
           if (mine !== undefined) this.#proposals.get(mine)?.resolve(result);
         } else if (mine !== undefined) {
           // A copy of one that applied earlier (its call is settled), or
@@ -967,13 +960,15 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       const batch = storage.entries(index, to + 1, 4 * 1024 * 1024);
       for (const entry of batch) {
         if (entry.type !== 'normal' || entry.data.length === 0) continue;
-        let frame: ReturnType<typeof decodeProposal>;
+        const frame = this.#frameLayout;
         try {
-          frame = decodeProposal(entry.data);
+          readProposalLayout(entry.data, frame);
         } catch {
           continue; // skipped when it was applied, too
         }
-        if (frame.origin.length > 0) this.#appliedProposals.admit(frame.origin, frame.sequence, entry.index);
+        if (frame.originEnd > frame.originStart) {
+          this.#appliedProposals.admitAt(entry.data, frame.originStart, frame.originEnd, frame.sequence, entry.index);
+        }
       }
       index += batch.length;
     }
@@ -992,10 +987,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         try {
           result = this.#options.stateMachine.query(read.query as Query);
         } catch (error) {
-          read.reject(error instanceof Error ? error : new Error(String(error)));
+          read.call.reject(asError(error));
           continue;
         }
-        read.resolve(result);
+        read.call.resolve(result);
       }
     }
   }
@@ -1016,6 +1011,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function positive(value: number, name: string): number {

@@ -56,6 +56,15 @@ describe('RaftNode propose', () => {
     expect((error as NotLeaderError).leaderHint).toBe(leader.id);
   });
 
+  it('leaves nothing pending after a refused proposal', async () => {
+    cluster = new RaftTestCluster({ nodes: 3, raft: { forwardProposals: false } });
+    await cluster.waitForLeader();
+    const follower = cluster.followers()[0]!;
+    await cluster.run(50);
+    expectRejected(await cluster.settle(follower.propose(put('c', '3'))));
+    expect(follower.status().pendingProposals).toBe(0);
+  });
+
   it('times out with TimeoutError when the leader has lost its quorum', async () => {
     cluster = new RaftTestCluster({ nodes: 3, raft: { checkQuorum: false } });
     const leader = await cluster.waitForLeader();
