@@ -32,4 +32,24 @@ describe('estimateEnvelopeSize', () => {
     cyclic.self = cyclic;
     expect(Number.isFinite(estimateEnvelopeSize(envelope('a', 'b', cyclic)))).toBe(true);
   });
+
+  it('counts only own fields, also when Object.prototype has enumerable ones', () => {
+    const plain = estimateEnvelopeSize(envelope('a', 'b', { term: 1, data: new Uint8Array(10) }));
+    class Message {
+      constructor(
+        readonly term: number,
+        readonly data: Uint8Array,
+      ) {}
+    }
+    const inherited = Object.assign(Object.create({ extra: 'not mine' }) as object, { term: 1, data: new Uint8Array(10) });
+    expect(estimateEnvelopeSize(envelope('a', 'b', new Message(1, new Uint8Array(10))))).toBe(plain);
+    expect(estimateEnvelopeSize(envelope('a', 'b', inherited))).toBe(plain);
+    const prototype = Object.prototype as Record<string, unknown>;
+    prototype.polluted = 'x'.repeat(100);
+    try {
+      expect(estimateEnvelopeSize(envelope('a', 'b', { term: 1, data: new Uint8Array(10) }))).toBe(plain);
+    } finally {
+      delete prototype.polluted;
+    }
+  });
 });
