@@ -41,7 +41,7 @@ export function machineFacts(): MachineFacts {
 }
 
 /** The value at quantile q (0..1) of an ascending array. */
-export function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return 0;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[index]!;

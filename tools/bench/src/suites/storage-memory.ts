@@ -1,5 +1,4 @@
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runInChild } from '../child.js';
 import { linearSlope, type BenchResult } from '../results.js';
 import type { MemorySample, MemoryWorkloadConfig, MemoryWorkloadReport } from './memory-workload.js';
 
@@ -29,28 +28,9 @@ export const PEAK_RSS_TARGET_MIB = 256;
  */
 export const GROWTH_TARGET_KIB_PER_100K = 100;
 
-const WORKLOAD = { commandBytes: 256, keys: 1024, inFlight: 256 } as const;
+const MEMORY_WORKER = new URL('./memory-worker.js', import.meta.url);
 
-function runInChild(config: MemoryWorkloadConfig): Promise<MemoryWorkloadReport> {
-  const worker = fileURLToPath(new URL('./memory-worker.js', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = fork(worker, [JSON.stringify(config)], {
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let report: MemoryWorkloadReport | undefined;
-    const limit = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
-    child.on('message', (message) => {
-      report = message as MemoryWorkloadReport;
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(limit);
-      if (report !== undefined) resolve(report);
-      else reject(new Error(`memory worker exited with ${signal ?? `code ${code}`} and no report`));
-    });
-  });
-}
+const WORKLOAD = { commandBytes: 256, keys: 1024, inFlight: 256 } as const;
 
 const mib = (bytes: number): number => Math.round((bytes / MIB) * 10) / 10;
 const kib = (bytes: number): number => Math.round(bytes / KIB);
@@ -138,10 +118,13 @@ function toResult(report: MemoryWorkloadReport): BenchResult {
 export async function storageMemorySuite(options: StorageMemoryOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const scenario of options.scenarios) {
-    const report = await runInChild({
+    const config: MemoryWorkloadConfig = {
       ...WORKLOAD,
       ...scenario,
       ...(options.baseDir !== undefined ? { baseDir: options.baseDir } : {}),
+    };
+    const report = await runInChild<MemoryWorkloadConfig, MemoryWorkloadReport>(MEMORY_WORKER, config, {
+      execArgv: ['--expose-gc'],
     });
     results.push(toResult(report));
   }
