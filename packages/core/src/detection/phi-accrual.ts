@@ -6,7 +6,8 @@ import { HeartbeatHistory } from './heartbeat-history.js';
 
 /**
  * Options of the {@link PhiAccrualDetector}. Names and defaults follow what
- * Akka/Pekko users know from `akka.cluster.failure-detector`.
+ * Akka/Pekko users know from `akka.cluster.failure-detector`, except the
+ * acceptable pause (see {@link PhiAccrualOptions.acceptableHeartbeatPauseMs}).
  */
 export interface PhiAccrualOptions {
   /**
@@ -26,6 +27,11 @@ export interface PhiAccrualOptions {
   /**
    * Extra pause tolerated on top of the mean interval (for example a GC pause
    * or a busy event loop). It shifts the distribution's mean.
+   *
+   * Pekko's cluster uses 3 s; here it is 0 because the detector also watches
+   * Raft leaders whose heartbeats come every tick (100 ms or less), where a
+   * 3 s allowance would make detection slower than an election timeout.
+   * Pass `3000` for Pekko's behaviour with heartbeats every second.
    * @default 0
    */
   readonly acceptableHeartbeatPauseMs?: number;
