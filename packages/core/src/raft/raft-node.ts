@@ -674,7 +674,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
           if (done) pending.resolve();
           return done;
         };
-        if (!poll()) this.#leadershipWaits.set(poll, pending);
+        // What `begin` changed in the core is not durable yet: a lone voter
+        // elects itself at once, but a crash before its term and vote are
+        // synced would forget that election. Then the first check waits for
+        // the loop, which polls after it has persisted the Ready.
+        const unpersisted = this.#started && this.#core.hasReady();
+        if (unpersisted || !poll()) this.#leadershipWaits.set(poll, pending);
         return () => this.#leadershipWaits.delete(poll);
       },
       undefined,

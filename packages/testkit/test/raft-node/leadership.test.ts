@@ -1,12 +1,18 @@
 import {
   AbortError,
   BusyError,
+  KvStateMachine,
+  MemoryStorage,
   NotLeaderError,
   NotVoterError,
   StoppedError,
+  RaftNode,
+  SeededRandom,
   TimeoutError,
+  VirtualClock,
   encodeKvCommand,
 } from '@synod/core';
+import { MemoryNetwork } from '@synod/transport-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RaftTestCluster } from '../../src/cluster/raft-test-cluster.js';
 
@@ -193,6 +199,45 @@ describe('RaftNode.campaign', () => {
     const node = cluster.node('n2');
     expect((await cluster.settle(node.campaign(), ELECTION_MS)).status).toBe('fulfilled');
     expect(node.status().role).toBe('leader');
+  });
+
+  it('resolves for a single voter only once its new term and vote are synced', async () => {
+    // A lone voter elects itself inside the core at once; the election is not
+    // real until the term and vote are durable, or a crash would forget it.
+    let releaseSync: (() => void) | undefined;
+    class GatedStorage extends MemoryStorage {
+      gated = false;
+      override sync(): Promise<void> {
+        if (!this.gated) return super.sync();
+        return new Promise((resolve) => (releaseSync = resolve));
+      }
+    }
+    const clock = new VirtualClock();
+    const network = new MemoryNetwork({ clock, random: new SeededRandom(1), clusterId: 'c' });
+    const storage = new GatedStorage();
+    const node = new RaftNode({
+      raft: { id: 'n1', voters: ['n1'], electionTicks: 1000 },
+      clusterId: 'c',
+      transport: network.endpoint('n1'),
+      storage,
+      stateMachine: new KvStateMachine(),
+      clock,
+      random: new SeededRandom(2),
+    });
+    node.start();
+    storage.gated = true;
+    const campaign = record(node.campaign({ timeoutMs: 1000 }));
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(releaseSync).toBeDefined();
+    // Written, but not synced: the call waits.
+    expect(campaign).toEqual([]);
+    storage.gated = false;
+    releaseSync!();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(campaign).toEqual(['resolved']);
+    expect(storage.hardState()).toMatchObject({ term: 1, vote: 'n1' });
+    await node.stop();
+    await network.close();
   });
 
   it('resolves at once on the leader', async () => {
