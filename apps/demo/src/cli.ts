@@ -6,11 +6,13 @@ const HELP = `synod: consensus and failure detection for TypeScript
 commands:
   synod demo [--nodes 5] [--port P] [--seed S] [--duration SECONDS] [--no-chaos]
       an in-process Raft cluster with a workload and a dashboard
-  synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M]
+  synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]
       seeded fault-injection simulations with invariant checks
   synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]
       checks a recorded history for linearizability
-  synod help`;
+  synod help
+
+'synod COMMAND --help' describes a command's options.`;
 
 /**
  * The `synod` command line. Returns the exit code; never throws for bad

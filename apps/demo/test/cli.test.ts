@@ -29,6 +29,20 @@ describe('synod CLI', () => {
     }
   });
 
+  it('every command answers --help and -h with its usage and options on stdout, exit code 0', async () => {
+    for (const command of ['demo', 'sim', 'check-history']) {
+      for (const flag of ['--help', '-h']) {
+        const { io, out, err } = capture();
+        expect(await main([command, flag], io)).toBe(0);
+        expect(out.join('\n')).toMatch(new RegExp(`usage: synod ${command} `));
+        expect(err).toEqual([]);
+      }
+    }
+    const { io, out } = capture();
+    expect(await main(['sim', '--help'], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/--storage file/);
+  });
+
   it('check-history: exits 0 for a linearizable and 1 for a non-linearizable history, with the verdict last', async () => {
     const verdicts = readFileSync(join(fixtures, 'jepsen', 'VERDICTS.txt'), 'utf8')
       .trim()

@@ -6,7 +6,23 @@ import { startDashboard } from './dashboard-server.js';
 const USAGE =
   'usage: synod demo [--nodes 5] [--algorithm raft|paxos] [--port P] [--seed S] [--duration SECONDS] [--no-chaos]';
 
+const HELP = `${USAGE}
+
+Runs a Raft cluster on the in-memory transport in this process, with a
+workload of puts and linearizable reads, a dashboard, and a scripted failure
+every 4 s (crash the leader, restart it, cut a leader off, heal).
+
+options:
+  --nodes K           voters, 1 to 9 (default 5)
+  --algorithm raft    the consensus algorithm (paxos is not available yet)
+  --port P            dashboard port on 127.0.0.1; 0 picks a free one (default 7070)
+  --seed S            seeds the network and the nodes (default 1)
+  --duration SECONDS  stop after this long (default: run until Ctrl-C)
+  --no-chaos          no scripted failures
+  -h, --help          this text`;
+
 interface DemoArgs {
+  readonly help: boolean;
   readonly nodes: number;
   readonly port: number;
   readonly seed: number;
@@ -27,15 +43,18 @@ function parseDemoArgs(argv: readonly string[]): DemoArgs {
         seed: { type: 'string' },
         duration: { type: 'string' },
         'no-chaos': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const algorithm = values.algorithm ?? 'raft';
+  if (values.help === true) return { help: true, nodes: 0, port: 0, seed: 0, durationS: undefined, chaos: false };
   if (algorithm === 'paxos') throw new UsageError('--algorithm paxos is not available yet; use --algorithm raft');
   if (algorithm !== 'raft') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
   return {
+    help: false,
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, 9),
     port: integerFlag(values.port, '--port', 7070, 0, 65535),
     seed: integerFlag(values.seed, '--seed', 1),
@@ -65,6 +84,10 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
     io.stderr(error instanceof Error ? error.message : String(error));
     io.stderr(USAGE);
     return EXIT_USAGE;
+  }
+  if (args.help) {
+    io.stdout(HELP);
+    return 0;
   }
   const cluster = new DemoCluster({ nodes: args.nodes, seed: args.seed });
   let server;

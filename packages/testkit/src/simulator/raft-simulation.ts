@@ -252,7 +252,7 @@ class RaftSimulation {
       if (linearizability === 'not-linearizable') {
         this.#invariants.violations.push({
           invariant: 'linearizability',
-          message: 'the client history is not linearizable (save it with --save-history and run synod check-history)',
+          message: 'the client history is not linearizable (synod sim writes it to a file for synod check-history)',
           atMs: this.#clock.now(),
         });
       }
