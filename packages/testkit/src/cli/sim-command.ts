@@ -61,7 +61,18 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
   let tornTails = 0;
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const result = await simulateRaft({ seed, nodes, steps, membership, storage });
+    let result;
+    try {
+      result = await simulateRaft({ seed, nodes, steps, membership, storage });
+    } catch (error) {
+      // A throw is a bug too (in the library or the simulator): report the
+      // seed like any violation and go on with the others.
+      failingSeeds++;
+      violations++;
+      io.stdout(`seed ${seed}: the simulation threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      io.stdout(`  replay: ${replayCommand(parsed, seed)}`);
+      continue;
+    }
     recoveries += result.fileStorage?.recoveries ?? 0;
     tornTails += result.fileStorage?.tornTails ?? 0;
     if (result.violations.length === 0) continue;

@@ -11,7 +11,9 @@ export interface Violation {
     | 'liveness'
     | 'linearizability'
     /** FileStorage failed to open a disk a simulated crash left (file mode). */
-    | 'storage-recovery';
+    | 'storage-recovery'
+    /** A node's commit index is beyond the log its storage holds: committed entries were lost. */
+    | 'log-durability';
   readonly message: string;
   /** Virtual time at which it was detected. */
   readonly atMs: number;
@@ -125,6 +127,13 @@ export class RaftInvariants {
   }
 
   #recordCommitted(node: NodeId, term: number, from: number, to: number, storage: Storage): void {
+    const stored = storage.lastIndex();
+    if (to > stored) {
+      // Committed entries the node's own storage lacks were lost (after a
+      // crash, say): a durability bug, reported rather than thrown.
+      this.#fail('log-durability', `${node} has commit index ${to} but its stored log ends at ${stored}`);
+      to = stored;
+    }
     const first = Math.max(from, storage.firstIndex());
     if (first > to) return;
     const entries = storage.entries(first, to + 1);

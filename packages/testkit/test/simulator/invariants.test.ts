@@ -56,6 +56,13 @@ describe('RaftInvariants', () => {
     expect(inv.violations.map((v) => v.invariant)).toEqual(['state-machine-safety', 'commit-monotonic']);
   });
 
+  it('flags a commit index beyond the stored log (committed entries lost), instead of throwing', () => {
+    const inv = new RaftInvariants(() => 0);
+    inv.observe('a', 'follower', 1, 3, storageWith([entry(1, 1)]));
+    expect(inv.violations.map((v) => v.invariant)).toEqual(['log-durability']);
+    expect(inv.violations[0]!.message).toBe('a has commit index 3 but its stored log ends at 1');
+  });
+
   it('flags nodes applying different commands at an index, or going backwards (State Machine Safety)', () => {
     const inv = new RaftInvariants(() => 0);
     inv.onApply('a', 1, bytes('x'));
