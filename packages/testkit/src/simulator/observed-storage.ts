@@ -5,10 +5,13 @@ import type { AppendObserver } from './sim-storage.js';
  * Wraps any {@link Storage} (the simulator's file mode wraps a FileStorage)
  * and reports every batch of appended entries to `onAppend`, as
  * {@link SimStorage} does, so the Log Matching check sees what each node
- * writes whatever stores it.
+ * writes whatever stores it; and each installed snapshot to
+ * `onApplySnapshot`, where the simulator may cut the power.
  */
 export class ObservedStorage implements Storage {
   onAppend: AppendObserver | undefined;
+  /** Called after a snapshot from the leader replaced the log (before the next sync). */
+  onApplySnapshot: ((snapshot: Snapshot) => void) | undefined;
 
   constructor(readonly inner: Storage) {}
 
@@ -40,6 +43,7 @@ export class ObservedStorage implements Storage {
   }
   applySnapshot(snapshot: Snapshot): void {
     this.inner.applySnapshot(snapshot);
+    this.onApplySnapshot?.(snapshot);
   }
   createSnapshot(index: number, data: Uint8Array, confState: ConfState): Snapshot {
     return this.inner.createSnapshot(index, data, confState);

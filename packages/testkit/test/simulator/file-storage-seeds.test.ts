@@ -9,7 +9,7 @@ import { simulateRaft, type RaftSimulationResult } from '../../src/simulator/raf
 const SEEDS_PER_SIZE = 50;
 const STEPS = 2500;
 
-const totals = { seeds: 0, crashes: 0, recoveries: 0, tornTails: 0, tornWrites: 0 };
+const totals = { seeds: 0, crashes: 0, recoveries: 0, tornTails: 0, tornWrites: 0, crashesAfterSnapshot: 0, resetsToSnapshot: 0 };
 
 function failures(result: RaftSimulationResult, nodes: number): string[] {
   return result.violations.map(
@@ -29,11 +29,13 @@ describe('simulator seeds with FileStorage on simulated disks', () => {
       totals.recoveries += result.fileStorage!.recoveries;
       totals.tornTails += result.fileStorage!.tornTails;
       totals.tornWrites += result.fileStorage!.tornWrites;
+      totals.crashesAfterSnapshot += result.fileStorage!.crashesAfterSnapshot;
+      totals.resetsToSnapshot += result.fileStorage!.resetsToSnapshot;
     }
     expect(found).toEqual([]);
   }, 120_000);
 
-  it('exercised recovery: crashes tore writes, and recoveries cut torn tails', () => {
+  it('exercised recovery: crashes tore writes, recoveries cut torn tails and reset logs to snapshots', () => {
     // Guards the test itself: if a change stopped crashes from landing on
     // unsynced data, every seed above would pass without testing recovery.
     console.info(`file-storage seeds: ${JSON.stringify(totals)}`);
@@ -41,6 +43,10 @@ describe('simulator seeds with FileStorage on simulated disks', () => {
     expect(totals.recoveries).toBeGreaterThan(totals.seeds / 2);
     expect(totals.tornWrites).toBeGreaterThan(0);
     expect(totals.tornTails).toBeGreaterThan(0);
+    // Crashes right after a snapshot install, before the log's reset record
+    // was synced, make recovery reset the log to the snapshot.
+    expect(totals.crashesAfterSnapshot).toBeGreaterThan(0);
+    expect(totals.resetsToSnapshot).toBeGreaterThan(0);
   });
 });
 
