@@ -645,7 +645,7 @@ export class RaftCore {
     // toward commit, so it appends an empty entry of its own term; once that
     // commits, everything before it is committed too. It is also how the
     // leader learns its commit index for read-index (§6.4).
-    this.#appendEntries('normal', [new Uint8Array(0)]);
+    this.#appendEntry('normal', new Uint8Array(0));
   }
 
   #promotable(): boolean {
@@ -1060,7 +1060,7 @@ export class RaftCore {
   #appendConfChange(request: ConfChangeRequest, result: ConfState): Entry {
     const data = encodeConfChange({ changes: request.changes, transition: request.transition ?? 'auto', result });
     this.#uncommittedBytes += data.byteLength;
-    const entry = this.#appendEntries('conf-change', [data]);
+    const entry = this.#appendEntry('conf-change', data);
     this.#pendingConfIndex = entry.index;
     this.#bcastAppend();
     return entry;
@@ -1124,30 +1124,26 @@ export class RaftCore {
     return undefined;
   }
 
+  /** Appends proposals (at least one) to the unstable log. Returns the last. */
   #appendProposals(data: readonly Uint8Array[]): Entry {
-    const last = this.#appendEntries('normal', data);
-    for (const d of data) this.#uncommittedBytes += d.byteLength;
-    // Sent by ready(), together with any other proposal made before it.
-    this.#proposalsToSend = true;
-    return last;
+    let last: Entry | undefined;
+    for (const d of data) last = this.#appendProposal(d);
+    return last!;
   }
 
-  /** {@link #appendProposals} for one proposal, the common case, without arrays around it. */
   #appendProposal(data: Uint8Array): Entry {
-    const entry: Entry = { term: this.#term, index: this.#log.lastIndex() + 1, type: 'normal', data };
-    this.#log.appendOne(entry);
+    const entry = this.#appendEntry('normal', data);
     this.#uncommittedBytes += data.byteLength;
     // Sent by ready(), together with any other proposal made before it.
     this.#proposalsToSend = true;
     return entry;
   }
 
-  /** Appends entries of `type` carrying `data`, with our term and the next indexes, to the unstable log. Returns the last. */
-  #appendEntries(type: EntryType, data: readonly Uint8Array[]): Entry {
-    let index = this.#log.lastIndex();
-    const entries = data.map((d): Entry => ({ term: this.#term, index: ++index, type, data: d }));
-    this.#log.append(entries);
-    return entries[entries.length - 1]!;
+  /** Appends one entry of `type` carrying `data`, with our term and the next index, to the unstable log. */
+  #appendEntry(type: EntryType, data: Uint8Array): Entry {
+    const entry: Entry = { term: this.#term, index: this.#log.lastIndex() + 1, type, data };
+    this.#log.appendNext(entry);
+    return entry;
   }
 
   /**

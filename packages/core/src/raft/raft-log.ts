@@ -136,9 +136,9 @@ export class RaftLog {
     return this.lastIndex();
   }
 
-  /** {@link append} for a single entry. */
-  appendOne(entry: Entry): void {
-    this.unstable.truncateAndAppendOne(entry);
+  /** {@link append} for the entry after the last one (a leader's own), without an array around it. */
+  appendNext(entry: Entry): void {
+    this.unstable.appendNext(entry);
   }
 
   /** Advances the commit index (never backwards, never past the log). */

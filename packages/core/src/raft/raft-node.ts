@@ -520,7 +520,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
           try {
             return attempt();
           } catch (error) {
-            pending.reject(error instanceof Error ? error : new Error(String(error)));
+            pending.reject(asError(error));
             return true;
           }
         };
@@ -668,7 +668,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
           try {
             done = check();
           } catch (error) {
-            pending.reject(error instanceof Error ? error : new Error(String(error)));
+            pending.reject(asError(error));
             return true;
           }
           if (done) pending.resolve();
@@ -947,7 +947,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     } catch (error) {
       // Deterministic: every replica skips the same malformed entry.
       this.#reportError(error);
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = asError(error);
       if (waiter !== undefined) this.#afterAdvance.push(() => waiter.reject(failure));
       return;
     }

@@ -114,17 +114,14 @@ export class UnstableLog {
     this.#handedTo = Math.min(this.#handedTo, from - 1);
   }
 
-  /** {@link truncateAndAppend} for one entry (a leader's proposal), without an array around it. */
-  truncateAndAppendOne(entry: Entry): void {
-    const from = entry.index;
-    if (from <= this.offset) {
-      this.offset = from;
-      this.entries = [entry];
-    } else {
-      this.#truncateFrom(from);
-      this.entries.push(entry);
-    }
-    this.#handedTo = Math.min(this.#handedTo, from - 1);
+  /**
+   * {@link truncateAndAppend} for one entry. The entry right after the last
+   * one (what a leader appends) has nothing to truncate and goes in without
+   * an array around it.
+   */
+  appendNext(entry: Entry): void {
+    if (entry.index === this.offset + this.entries.length) this.entries.push(entry);
+    else this.truncateAndAppend([entry]);
   }
 
   /** Drops the entries from index `from` on, if there are any (setting an array's length is not free). */
