@@ -22,7 +22,6 @@ options:
   -h, --help          this text`;
 
 interface DemoArgs {
-  readonly help: boolean;
   readonly nodes: number;
   readonly port: number;
   readonly seed: number;
@@ -30,7 +29,7 @@ interface DemoArgs {
   readonly chaos: boolean;
 }
 
-function parseDemoArgs(argv: readonly string[]): DemoArgs {
+function parseDemoArgs(argv: readonly string[]): DemoArgs | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -49,12 +48,11 @@ function parseDemoArgs(argv: readonly string[]): DemoArgs {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  if (values.help === true) return 'help';
   const algorithm = values.algorithm ?? 'raft';
-  if (values.help === true) return { help: true, nodes: 0, port: 0, seed: 0, durationS: undefined, chaos: false };
   if (algorithm === 'paxos') throw new UsageError('--algorithm paxos is not available yet; use --algorithm raft');
   if (algorithm !== 'raft') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
   return {
-    help: false,
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, 9),
     port: integerFlag(values.port, '--port', 7070, 0, 65535),
     seed: integerFlag(values.seed, '--seed', 1),
@@ -77,7 +75,7 @@ function describe(snapshot: DemoSnapshot): string {
  * heal. Runs until Ctrl-C, or for --duration seconds.
  */
 export async function runDemo(argv: readonly string[], io: CommandIo): Promise<number> {
-  let args: DemoArgs;
+  let args: DemoArgs | 'help';
   try {
     args = parseDemoArgs(argv);
   } catch (error) {
@@ -85,7 +83,7 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
     io.stderr(USAGE);
     return EXIT_USAGE;
   }
-  if (args.help) {
+  if (args === 'help') {
     io.stdout(HELP);
     return 0;
   }
