@@ -427,8 +427,11 @@ class RaftSimulation {
    */
   #maybeCrashAfterSnapshot(id: NodeId): void {
     if (!this.#injectingFaults || this.#snapshotCrashRandom.int(2) !== 0) return;
-    this.#recoveries.crashesAfterSnapshot++;
-    queueMicrotask(() => void this.#crash(id));
+    queueMicrotask(() => {
+      if (!this.#running.has(id)) return;
+      this.#recoveries.crashesAfterSnapshot++;
+      void this.#crash(id);
+    });
   }
 
   #maybeInjectFault(): void {
