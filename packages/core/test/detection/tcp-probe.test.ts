@@ -28,6 +28,10 @@ describe('tcpProbe (loopback)', () => {
   let silent: { server: Server; port: number };
   let hangup: { server: Server; port: number };
   let closedPort: number;
+  /** Resolves with the silent server's next accepted connection. */
+  let nextSilentConnection: ((socket: Socket) => void) | undefined;
+  /** Resolve when the silent server's side of each connection has closed. */
+  const silentClosed: Promise<void>[] = [];
 
   beforeAll(async () => {
     echo = await listen((socket) => {
@@ -38,8 +42,10 @@ describe('tcpProbe (loopback)', () => {
     silent = await listen((socket) => {
       sockets.add(socket);
       socket.on('error', ignore);
+      silentClosed.push(new Promise((resolve) => socket.once('close', () => resolve())));
       // Read and discard, so the server notices when the client goes away.
       socket.resume();
+      nextSilentConnection?.(socket);
     });
     hangup = await listen((socket) => {
       sockets.add(socket);
@@ -98,11 +104,15 @@ describe('tcpProbe (loopback)', () => {
 
   it('stops at once when aborted, and leaves no socket open on the server', async () => {
     const controller = new AbortController();
+    const accepted = new Promise<Socket>((resolve) => (nextSilentConnection = resolve));
     const pending = tcpProbe({ host: '127.0.0.1', port: silent.port, payload: 'x', deadlineMs: 5000, signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
+    // Aborted while connected: the server has accepted and the probe waits for a reply.
+    await accepted;
+    nextSilentConnection = undefined;
+    controller.abort();
     await expect(pending).resolves.toEqual({ ok: false, reason: 'aborted' });
-    // Every probe destroyed its socket: the server sees no open connection.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Every probe destroyed its socket: once the server has seen each close, no connection is open.
+    await Promise.all(silentClosed);
     const open = await new Promise<number>((resolve) => silent.server.getConnections((_, n) => resolve(n)));
     expect(open).toBe(0);
   });
