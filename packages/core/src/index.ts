@@ -13,3 +13,4 @@ export * from './raft/index.js';
 export * from './state-machine/index.js';
 export * from './kv/index.js';
 export * from './detection/index.js';
+export * from './logging/index.js';
