@@ -16,5 +16,6 @@ export * from './codec/envelope-codec.js';
 export * from './codec/raft-codec.js';
 export * as peerV1 from './gen/synod/peer/v1/raft.js';
 export * as envelopeV1 from './gen/synod/peer/v1/envelope.js';
+export * as peerServiceV1 from './gen/synod/peer/v1/peer.js';
 export * as kvV1 from './gen/synod/kv/v1/kv.js';
 export * as clusterV1 from './gen/synod/cluster/v1/cluster.js';
