@@ -1,7 +1,36 @@
 /**
- * `@synod/transport-grpc`: not implemented yet; see README.md. This module exports nothing so
- * that the package builds and can be released on its own.
+ * `@synod/transport-grpc`: the Synod peer transport over gRPC (`GrpcTransport`),
+ * with mutual TLS that binds each node id to its certificate.
+ *
+ * @example
+ * ```ts
+ * import { GrpcTransport } from '@synod/transport-grpc';
+ * const transport = new GrpcTransport({ localId: 'n1', clusterId: 'c1', peers: { n2: '127.0.0.1:7002' }, listen: '127.0.0.1:7001', security: { insecure: true } });
+ * await transport.start();
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export { GrpcTransport } from './grpc-transport.js';
+export type { GrpcTransportStats } from './grpc-transport.js';
+export type { PeerLinkStats } from './peer-link.js';
+export {
+  createPeerServerOptions,
+  DEFAULT_KEEPALIVE,
+  DEFAULT_MAX_MESSAGE_BYTES,
+} from './options.js';
+export type { GrpcTransportOptions, KeepaliveOptions, PeerAddresses, PeerServerOptionsInput } from './options.js';
+export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { createChannelCredentials, createServerCredentials } from './security.js';
+export type { ChannelCredentialsOptions, ClientSecurity, GrpcSecurity, Pem, TlsOptions } from './security.js';
+export {
+  SPIFFE_TRUST_DOMAIN,
+  clientSpiffeId,
+  identityOfCertificate,
+  nodeSpiffeId,
+} from './identity.js';
+export type { CertificateIdentity } from './identity.js';
+export { bytesPayloadCodec } from './bytes-codec.js';
+export { STREAM_PROTOCOL_VERSION } from './frames.js';
+export { rawPeerService as peerServiceDefinition } from './peer-service.js';

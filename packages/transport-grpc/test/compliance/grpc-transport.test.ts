@@ -1,0 +1,16 @@
+import type { NodeId, Transport } from '@synod/core';
+import { COMPLIANCE_CLUSTER_ID, transportComplianceSuite } from '@synod/testkit/compliance';
+import { closeAll, settle, startCluster } from '../helpers.js';
+
+transportComplianceSuite('GrpcTransport (plaintext, loopback)', {
+  capabilities: { reportsUnknownPeers: true, rejectsForeignClusterId: true },
+  async create(ids) {
+    const transports = await startCluster(ids, () => ({ clusterId: COMPLIANCE_CLUSTER_ID, maxMessageBytes: 64 * 1024 }));
+    return {
+      transports: new Map<NodeId, Transport>(transports.map((t) => [t.localId, t])),
+      clusterId: COMPLIANCE_CLUSTER_ID,
+      settle: () => settle(transports),
+      teardown: () => closeAll(transports),
+    };
+  },
+});
