@@ -58,7 +58,14 @@ class AcceptedStream {
     call.on('data', (frame: Buffer) => this.#onFrame(frame));
     // The dialer half-closed: it is done sending, so this side ends too.
     call.on('end', () => this.#end());
-    call.on('cancelled', () => this.#finish(new Error('the peer cancelled the stream')));
+    call.on('cancelled', () => {
+      // grpc-js reports a frame over its hard size cap the same way as a
+      // cancel by the peer: the log line names both.
+      if (this.#link !== undefined && !this.#done) {
+        this.#host.logger.warn({ peer: this.#link.peerId }, 'peer stream cancelled (by the peer, or by gRPC for a frame over its size cap)');
+      }
+      this.#finish(new Error('the stream was cancelled'));
+    });
     call.on('error', (err: Error) => this.#finish(err));
     call.on('finish', () => this.#finish(undefined));
     this.#helloTimer = host.clock.setTimeout(() => {

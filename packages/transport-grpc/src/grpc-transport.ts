@@ -18,6 +18,7 @@ import { dialsTo, type HandshakeContext } from './handshake.js';
 import { decodeBatch, type InboundContext } from './inbound.js';
 import {
   createPeerServerOptions,
+  frameLimit,
   peerChannelOptions,
   peerMap,
   resolveOptions,
@@ -360,6 +361,10 @@ export class GrpcTransport implements Transport {
   }
 
   #deliver(link: PeerLink, frame: Uint8Array): Rejection | undefined {
+    const limit = frameLimit(this.maxMessageBytes);
+    if (frame.byteLength > limit) {
+      return reject(grpc.status.RESOURCE_EXHAUSTED, `a frame of ${frame.byteLength} bytes exceeds this node's limit of ${limit} bytes`);
+    }
     let decoded;
     try {
       decoded = decodeFrame(frame);

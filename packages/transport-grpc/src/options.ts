@@ -182,6 +182,22 @@ export function resolveOptions(options: GrpcTransportOptions): ResolvedOptions {
   };
 }
 
+/** The largest frame a peer may send: one envelope of `maxMessageBytes` plus framing. */
+export function frameLimit(maxMessageBytes: number): number {
+  return maxMessageBytes + FRAME_OVERHEAD_BYTES;
+}
+
+/**
+ * The receive limit handed to gRPC: twice the frame limit. The transport
+ * checks frames against the frame limit itself, so that a frame a little too
+ * large ends the stream with RESOURCE_EXHAUSTED and a log line of its own;
+ * gRPC's limit stays as the hard cap on what is buffered, against frames far
+ * too large (grpc-js then sends RESOURCE_EXHAUSTED itself).
+ */
+export function grpcReceiveLimit(maxMessageBytes: number): number {
+  return Math.min(2 * frameLimit(maxMessageBytes), 0x7fffffff);
+}
+
 /** Options of {@link createPeerServerOptions}. */
 export interface PeerServerOptionsInput {
   /** The transport's `maxMessageBytes`. @default 4194304 */
@@ -202,11 +218,11 @@ export interface PeerServerOptionsInput {
  * ```
  */
 export function createPeerServerOptions(input: PeerServerOptionsInput = {}): grpc.ServerOptions {
-  const frameLimit = positiveInteger('maxMessageBytes', input.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES) + FRAME_OVERHEAD_BYTES;
+  const maxMessageBytes = positiveInteger('maxMessageBytes', input.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   const keepalive = resolveKeepalive(input.keepalive);
   return {
-    'grpc.max_receive_message_length': frameLimit,
-    'grpc.max_send_message_length': frameLimit,
+    'grpc.max_receive_message_length': grpcReceiveLimit(maxMessageBytes),
+    'grpc.max_send_message_length': frameLimit(maxMessageBytes),
     'grpc.keepalive_time_ms': keepalive.timeMs,
     'grpc.keepalive_timeout_ms': keepalive.timeoutMs,
   };
@@ -214,10 +230,9 @@ export function createPeerServerOptions(input: PeerServerOptionsInput = {}): grp
 
 /** The channel options of a dialed peer connection. */
 export function peerChannelOptions(options: ResolvedOptions): grpc.ChannelOptions {
-  const frameLimit = options.maxMessageBytes + FRAME_OVERHEAD_BYTES;
   return {
-    'grpc.max_receive_message_length': frameLimit,
-    'grpc.max_send_message_length': frameLimit,
+    'grpc.max_receive_message_length': grpcReceiveLimit(options.maxMessageBytes),
+    'grpc.max_send_message_length': frameLimit(options.maxMessageBytes),
     'grpc.keepalive_time_ms': options.keepalive.timeMs,
     'grpc.keepalive_timeout_ms': options.keepalive.timeoutMs,
     // The stream is always open while connected, so pings are never needed
@@ -228,6 +243,10 @@ export function peerChannelOptions(options: ResolvedOptions): grpc.ChannelOption
     'grpc.use_local_subchannel_pool': 1,
     // A stream has no retry semantics; do not buffer its messages for one.
     'grpc.enable_retries': 0,
+    // Peers check the node id in the certificate, not the host name, so the
+    // TLS server name need not be the dialled host; a fixed name also keeps
+    // Node from sending an IP address as SNI, which RFC 6066 forbids.
+    ...('tls' in options.security ? { 'grpc.ssl_target_name_override': 'synod-peer' } : {}),
   };
 }
 
