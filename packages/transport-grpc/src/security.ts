@@ -67,12 +67,17 @@ export function validateSecurity(security: unknown): GrpcSecurity {
   return security as GrpcSecurity;
 }
 
-/** Serves a fixed CA and identity to grpc-js's certificate-provider credentials. */
+/**
+ * Serves a fixed CA and identity to grpc-js's certificate-provider
+ * credentials. Listeners hear the certificates on the next tick, as from a
+ * file watcher: grpc-js subscribes to the providers before it registers the
+ * server that waits for them, so an answer inside the subscription is lost.
+ */
 function staticProvider(ca: Buffer, certificate: Buffer, privateKey: Buffer): experimental.CertificateProvider {
   return {
-    addCaCertificateListener: (listener) => listener({ caCertificate: ca }),
+    addCaCertificateListener: (listener) => process.nextTick(() => listener({ caCertificate: ca })),
     removeCaCertificateListener: () => undefined,
-    addIdentityCertificateListener: (listener) => listener({ certificate, privateKey }),
+    addIdentityCertificateListener: (listener) => process.nextTick(() => listener({ certificate, privateKey })),
     removeIdentityCertificateListener: () => undefined,
   };
 }
