@@ -376,6 +376,7 @@ export class GrpcTransport implements Transport {
     if (!Array.isArray(envelopes)) return envelopes;
     this.#framesReceived++;
     this.#envelopesReceived += envelopes.length;
+    link.received(envelopes.length);
     for (const envelope of envelopes) {
       const handler = this.#handler;
       if (handler === undefined) return undefined;

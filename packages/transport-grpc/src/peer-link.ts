@@ -40,6 +40,8 @@ export interface PeerLinkStats {
   readonly dropped: number;
   readonly framesSent: number;
   readonly envelopesSent: number;
+  /** Envelopes received from this peer and handed to the handler. */
+  readonly envelopesReceived: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export class PeerLink {
   #dropped = 0;
   #framesSent = 0;
   #envelopesSent = 0;
+  #envelopesReceived = 0;
 
   constructor(peerId: NodeId, host: LinkHost, queueLength: number, queueBytes: number) {
     this.peerId = peerId;
@@ -91,6 +94,7 @@ export class PeerLink {
       dropped: this.#dropped,
       framesSent: this.#framesSent,
       envelopesSent: this.#envelopesSent,
+      envelopesReceived: this.#envelopesReceived,
     };
   }
 
@@ -121,6 +125,11 @@ export class PeerLink {
     this.#writable = false;
     this.downSince = this.#host.now();
     return true;
+  }
+
+  /** Counts envelopes received from the peer. */
+  received(envelopes: number): void {
+    this.#envelopesReceived += envelopes;
   }
 
   /** Drops everything queued (the peer left the membership, or the transport closed). */

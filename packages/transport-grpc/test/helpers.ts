@@ -53,24 +53,27 @@ export function allLinksOpen(transports: readonly GrpcTransport[]): boolean {
 }
 
 /**
- * Waits until the links between open transports are open, nothing is
- * queued on them, and deliveries have stopped for a moment.
+ * Waits until the links between open transports are open and every envelope
+ * one of them sent to another has been received there (or `timeoutMs`
+ * passes: a message to a closed peer never arrives).
  */
 export async function settle(transports: readonly GrpcTransport[], timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const received = (): number => transports.reduce((sum, t) => sum + t.stats().envelopesReceived, 0);
-  let last = -1;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const balanced = (): boolean => {
     const open = transports.filter((t) => !t.closed);
-    const quiet =
-      allLinksOpen(transports) &&
-      open.every((t) => [...t.stats().peers.entries()].every(([peer, s]) => s.queuedEnvelopes === 0 || !open.some((o) => o.localId === peer)));
-    const now = received();
-    if (quiet && now === last) return;
-    last = now;
-    if (Date.now() > deadline) return;
-  }
+    return open.every((sender) =>
+      open.every((receiver) => {
+        if (sender === receiver) return true;
+        const out = sender.stats().peers.get(receiver.localId);
+        const back = receiver.stats().peers.get(sender.localId);
+        return out?.state === 'open' && out.queuedEnvelopes === 0 && out.envelopesSent === back?.envelopesReceived;
+      }),
+    );
+  };
+  do {
+    // Unreachable reports go out on the next turn of the event loop.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  } while (!balanced() && Date.now() < deadline);
 }
 
 export interface LogLine {
