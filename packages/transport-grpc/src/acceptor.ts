@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { CorruptionError, type NodeId, type TimerHandle } from '@synod/core';
-import { decodeFrame, encodeHelloFrame } from './frames.js';
+import type { NodeId, TimerHandle } from '@synod/core';
+import { decodeFrameOrReject, encodeHelloFrame, isRejection } from './frames.js';
 import { checkDialerHello } from './handshake.js';
 import { identityOfCertificate } from './identity.js';
 import type { LinkStream, PeerLink } from './peer-link.js';
@@ -87,11 +87,9 @@ class AcceptedStream {
       if (rejection !== undefined) this.#refuse(rejection);
       return;
     }
-    let decoded;
-    try {
-      decoded = decodeFrame(frame);
-    } catch (err) {
-      this.#refuse(reject(grpc.status.INVALID_ARGUMENT, `malformed frame: ${err instanceof CorruptionError ? err.message : String(err)}`));
+    const decoded = decodeFrameOrReject(frame);
+    if (isRejection(decoded)) {
+      this.#refuse(decoded);
       return;
     }
     if (decoded.kind !== 'hello') {

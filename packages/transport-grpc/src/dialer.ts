@@ -1,14 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { CorruptionError, type Random, type TimerHandle } from '@synod/core';
+import type { Random, TimerHandle } from '@synod/core';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { decodeFrame, encodeHelloFrame } from './frames.js';
+import { decodeFrameOrReject, encodeHelloFrame, isRejection } from './frames.js';
 import { checkAcceptorHello } from './handshake.js';
 import type { LinkStream, PeerLink } from './peer-link.js';
-import { CONNECT_PATH } from './peer-service.js';
+import { CONNECT_PATH, passThrough } from './peer-service.js';
 import { reject, type Rejection } from './rejection.js';
 import type { StreamHost } from './stream-host.js';
-
-const passThrough = (bytes: Buffer): Buffer => bytes;
 
 /**
  * Keeps one peer's stream open from the dialling side: dials, says Hello,
@@ -82,13 +80,18 @@ export class PeerDialer {
     if (this.#stopped || this.#host.isClosing()) return;
     const attempt = new DialAttempt(this.#link, this.#address, this.#host, {
       opened: () => {
-        this.#backoff.reset();
-        this.#lastWarning = undefined;
         this.#host.logger.info({ peer: this.#link.peerId, address: this.#address }, 'peer stream open');
       },
-      closed: (cause) => {
+      closed: (cause, healthy) => {
         if (this.#attempt !== attempt) return;
         this.#attempt = undefined;
+        // Only a stream that served a while resets the backoff: a peer that
+        // completes the handshake and then misbehaves must not be redialled
+        // at the initial rate forever.
+        if (healthy) {
+          this.#backoff.reset();
+          this.#lastWarning = undefined;
+        }
         this.#retryAfter(cause);
       },
     });
@@ -119,8 +122,12 @@ export class PeerDialer {
 
 interface AttemptEvents {
   opened(): void;
-  /** The attempt is over; `cause` is undefined when the peer ended the stream with OK. */
-  closed(cause: Error | undefined): void;
+  /**
+   * The attempt is over; `cause` is undefined when the peer ended the
+   * stream with OK. `healthy` says the stream was open for at least the
+   * connect timeout and this node refused nothing on it.
+   */
+  closed(cause: Error | undefined, healthy: boolean): void;
 }
 
 /** One dial: a channel, a Connect call, the handshake, then the open stream. */
@@ -133,6 +140,8 @@ class DialAttempt {
   readonly #events: AttemptEvents;
   #handshakeTimer: TimerHandle | undefined;
   #open = false;
+  #openedAt = 0;
+  #refusedPeer = false;
   #done = false;
   /** Set when this side ended the stream for a reason of its own (a refused frame, a timeout). */
   #localFailure: Error | undefined;
@@ -184,30 +193,22 @@ class DialAttempt {
       if (rejection !== undefined) this.#refuse(rejection);
       return;
     }
-    let rejection: Rejection | undefined;
-    let maxMessageBytes = 0;
-    try {
-      const decoded = decodeFrame(frame);
-      if (decoded.kind !== 'hello') rejection = reject(grpc.status.INVALID_ARGUMENT, 'the first frame is not a hello');
-      else {
-        rejection = checkAcceptorHello(decoded.hello, this.#host.handshake, this.#link.peerId);
-        maxMessageBytes = decoded.hello.maxMessageBytes;
-      }
-    } catch (err) {
-      rejection = reject(grpc.status.INVALID_ARGUMENT, `malformed frame: ${err instanceof CorruptionError ? err.message : String(err)}`);
-    }
-    if (rejection !== undefined) {
-      this.#refuse(rejection);
-      return;
-    }
+    const decoded = decodeFrameOrReject(frame);
+    if (isRejection(decoded)) return this.#refuse(decoded);
+    if (decoded.kind !== 'hello') return this.#refuse(reject(grpc.status.INVALID_ARGUMENT, 'the first frame is not a hello'));
+    const rejection = checkAcceptorHello(decoded.hello, this.#host.handshake, this.#link.peerId);
+    if (rejection !== undefined) return this.#refuse(rejection);
+    const maxMessageBytes = decoded.hello.maxMessageBytes;
     this.#clearHandshakeTimer();
     this.#open = true;
+    this.#openedAt = this.#host.clock.now();
     this.#link.attach(this.stream, maxMessageBytes);
     this.#events.opened();
   }
 
   /** The acceptor sent something this node does not take: log it once and cancel. */
   #refuse(rejection: Rejection): void {
+    this.#refusedPeer = true;
     this.#host.refused(this.#link.peerId, rejection);
     this.#fail(new Error(`refused the peer's stream: ${rejection.reason}`));
   }
@@ -233,6 +234,7 @@ class DialAttempt {
     const cause =
       this.#localFailure ??
       (status.code === grpc.status.OK ? undefined : new Error(`${grpc.status[status.code] ?? status.code}: ${status.details}`));
-    this.#events.closed(cause);
+    const healthy = this.#open && !this.#refusedPeer && this.#host.clock.now() - this.#openedAt >= this.#host.connectTimeoutMs;
+    this.#events.closed(cause, healthy);
   }
 }

@@ -1,5 +1,7 @@
+import { status } from '@grpc/grpc-js';
 import { CorruptionError } from '@synod/core';
 import { peerServiceV1 } from '@synod/protocol';
+import { reject, type Rejection } from './rejection.js';
 
 /**
  * The frames of a `synod.peer.v1.Peer/Connect` stream. `ConnectRequest` and
@@ -200,4 +202,17 @@ function batchEntries(bytes: Uint8Array, start: number, end: number): Uint8Array
     }
   }
   return envelopes;
+}
+
+/** {@link decodeFrame}, with a malformed frame turned into the INVALID_ARGUMENT that refuses its stream. */
+export function decodeFrameOrReject(bytes: Uint8Array): Frame | Rejection {
+  try {
+    return decodeFrame(bytes);
+  } catch (err) {
+    return reject(status.INVALID_ARGUMENT, `malformed frame: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export function isRejection(value: Frame | Rejection): value is Rejection {
+  return 'code' in value;
 }

@@ -13,7 +13,7 @@ import {
 import { createEnvelopeCodec, type EnvelopeCodec, type PayloadCodec } from '@synod/protocol';
 import { Acceptor } from './acceptor.js';
 import { PeerDialer } from './dialer.js';
-import { decodeFrame, STREAM_PROTOCOL_VERSION, type Hello } from './frames.js';
+import { decodeFrameOrReject, isRejection, STREAM_PROTOCOL_VERSION, type Hello } from './frames.js';
 import { dialsTo, type HandshakeContext } from './handshake.js';
 import { decodeBatch, type InboundContext } from './inbound.js';
 import {
@@ -365,12 +365,8 @@ export class GrpcTransport implements Transport {
     if (frame.byteLength > limit) {
       return reject(grpc.status.RESOURCE_EXHAUSTED, `a frame of ${frame.byteLength} bytes exceeds this node's limit of ${limit} bytes`);
     }
-    let decoded;
-    try {
-      decoded = decodeFrame(frame);
-    } catch (err) {
-      return reject(grpc.status.INVALID_ARGUMENT, `malformed frame: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const decoded = decodeFrameOrReject(frame);
+    if (isRejection(decoded)) return decoded;
     if (decoded.kind !== 'batch') return reject(grpc.status.INVALID_ARGUMENT, 'a second hello on an open stream');
     const envelopes = decodeBatch(decoded.envelopes, link.peerId, this.#inbound);
     if (!Array.isArray(envelopes)) return envelopes;

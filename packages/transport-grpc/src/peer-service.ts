@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { peerServiceV1 } from '@synod/protocol';
 
-const passThrough = (bytes: Buffer): Buffer => bytes;
+/** Frames cross grpc-js as the bytes they are. */
+export const passThrough = (bytes: Buffer): Buffer => bytes;
 
 /**
  * `synod.peer.v1.Peer` as generated, but carrying raw frame bytes: the

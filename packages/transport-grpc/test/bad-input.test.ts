@@ -1,7 +1,8 @@
+import * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Envelope } from '@synod/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GrpcTransport } from '../src/index.js';
+import { peerServiceDefinition, type GrpcTransport } from '../src/index.js';
 import { capturingLogger, closeAll, eventually, startTransport } from './helpers.js';
 import { RawPeer, batchFrame, helloFrame } from './raw-peer.js';
 
@@ -126,4 +127,54 @@ describe('bad input on the peer stream', () => {
     await eventually(() => atB.length === 1, 5_000, 'delivery');
     expect(Array.from(atB[0]!.payload as Uint8Array)).toEqual([4, 2]);
   });
+});
+
+describe('bad input from the accepting side', () => {
+  /** A server that answers every Connect with the frames given, playing a faulty acceptor "b". */
+  async function rawAcceptor(answer: Uint8Array[]): Promise<{ address: string; server: grpc.Server; streams: () => number }> {
+    const server = new grpc.Server();
+    let streams = 0;
+    server.addService(peerServiceDefinition, {
+      connect: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        streams++;
+        call.on('error', () => undefined);
+        call.once('data', () => {
+          for (const frame of answer) call.write(Buffer.from(frame));
+        });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err === null ? resolve(bound) : reject(err))),
+    );
+    return { address: `127.0.0.1:${port}`, server, streams: () => streams };
+  }
+
+  const cases: { name: string; answer: Uint8Array[]; reason: RegExp }[] = [
+    { name: 'a malformed answer', answer: [new Uint8Array([0x0a, 0x7f])], reason: /malformed frame/ },
+    { name: 'an answering hello from another node', answer: [helloFrame({ nodeId: 'z', peerId: 'a' })], reason: /dialled node "b" but node "z" answered/ },
+    { name: 'a batch of an unknown protocol', answer: [helloFrame({ nodeId: 'b', peerId: 'a' }), batchFrame({ from: 'b', to: 'a', protocol: '__proto__' })], reason: /unknown protocol "__proto__"/ },
+  ];
+
+  for (const { name, answer, reason } of cases) {
+    it(`the dialler cancels on ${name}, logs it once, delivers nothing, and dials again later`, async () => {
+      const acceptor = await rawAcceptor(answer);
+      const logger = capturingLogger();
+      const a = await startTransport('a', { logger, backoff: { initialMs: 20, maxMs: 50 } });
+      const atA: Envelope[] = [];
+      a.setHandler((e) => atA.push(e));
+      try {
+        a.setPeers({ b: acceptor.address });
+        await eventually(() => acceptor.streams() >= 3, 5_000, 'redials');
+        const refusals = logger.warnings('refused a peer stream');
+        expect(refusals.length).toBeGreaterThanOrEqual(1);
+        expect(refusals[0]!.fields['reason']).toMatch(reason);
+        // One warning for the failure, however often it repeats.
+        expect(logger.warnings('peer stream failed')).toHaveLength(1);
+        expect(atA).toEqual([]);
+      } finally {
+        await a.close();
+        acceptor.server.forceShutdown();
+      }
+    });
+  }
 });

@@ -126,35 +126,27 @@ describe('GrpcTransport links', () => {
   });
 
   describe('reconnection', () => {
-    it('redials an acceptor that restarted, and delivers what was queued meanwhile', async () => {
-      const { a, b } = await pair();
-      const address = b.boundAddress!;
-      await b.close();
-      open = open.filter((t) => t !== b);
-      await eventually(() => a.stats().peers.get('b')?.state === 'down', 5_000, 'a to notice');
-      a.send('b', envelope('a', 'b', 7));
-      const b2 = await start('b', { listen: address });
-      const atB2: Envelope[] = [];
-      b2.setHandler((e) => atB2.push(e));
-      b2.setPeers({ a: a.boundAddress! });
-      await eventually(() => atB2.length === 1, 5_000, 'the queued envelope');
-      expect((atB2[0]!.payload as Uint8Array)[0]).toBe(7);
-    });
-
-    it('takes the new stream of a dialer that restarted, and sends it what was queued meanwhile', async () => {
-      const { a, b } = await pair();
-      const address = a.boundAddress!;
-      await a.close();
-      open = open.filter((t) => t !== a);
-      await eventually(() => b.stats().peers.get('a')?.state === 'down', 5_000, 'b to notice');
-      b.send('a', envelope('b', 'a', 5));
-      const a2 = await start('a', { listen: address });
-      const atA2: Envelope[] = [];
-      a2.setHandler((e) => atA2.push(e));
-      a2.setPeers({ b: b.boundAddress! });
-      await eventually(() => atA2.length === 1, 5_000, 'the queued envelope');
-      expect((atA2[0]!.payload as Uint8Array)[0]).toBe(5);
-    });
+    const restarts = [
+      { restarted: 'b', survivor: 'a', what: 'redials an acceptor that restarted' },
+      { restarted: 'a', survivor: 'b', what: 'takes the new stream of a dialer that restarted' },
+    ] as const;
+    for (const { restarted, survivor, what } of restarts) {
+      it(`${what}, and sends it what was queued meanwhile`, async () => {
+        const nodes = await pair();
+        const [gone, stays] = [nodes[restarted], nodes[survivor]];
+        const address = gone.boundAddress!;
+        await gone.close();
+        open = open.filter((t) => t !== gone);
+        await eventually(() => stays.stats().peers.get(restarted)?.state === 'down', 5_000, `${survivor} to notice`);
+        stays.send(restarted, envelope(survivor, restarted, 7));
+        const back = await start(restarted, { listen: address });
+        const atBack: Envelope[] = [];
+        back.setHandler((e) => atBack.push(e));
+        back.setPeers({ [survivor]: stays.boundAddress! });
+        await eventually(() => atBack.length === 1, 5_000, 'the queued envelope');
+        expect((atBack[0]!.payload as Uint8Array)[0]).toBe(7);
+      });
+    }
 
     it('a newer stream from the same dialer replaces the old one, which ends with ABORTED', async () => {
       const b = await start('b');
