@@ -6,6 +6,7 @@ import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
+import { grpcTransportSuite } from './suites/grpc-transport.js';
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
@@ -35,6 +36,11 @@ const suites: Record<string, Suite> = {
   },
   storage: storageBenchSuite(),
   detection: detectionBenchSuite(),
+  'grpc-transport': {
+    description: 'raw envelopes between two GrpcTransports in two processes on loopback: batched vs one per frame, and round trips; plaintext and mTLS',
+    run: (quick) =>
+      grpcTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
+  },
 };
 
 const USAGE = `usage: pnpm bench [--quick] [--out DIR] [--scenario NAME[,NAME…]] [suite…]
