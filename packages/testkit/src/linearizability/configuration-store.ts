@@ -14,8 +14,8 @@ export type StoreStopReason = 'timeout' | 'memory-budget';
 const HEADER_WORDS = 3;
 /** The first pool chunk; it doubles up to a full chunk, so small partitions stay small. */
 const FIRST_CHUNK_WORDS = 256;
-/** Words per pool chunk once the first is full (4 MiB): adding one never copies what is stored. */
-const CHUNK_BITS = 20;
+/** Words per pool chunk once the first is full (1 MiB): adding one never copies what is stored, and a small budget is not spent in big steps. */
+const CHUNK_BITS = 18;
 /** Table slots when the first configuration arrives. */
 const FIRST_CAPACITY = 64;
 /** The table doubles when this full... */
@@ -185,7 +185,7 @@ export class ConfigurationStore {
       if (!this.#reserve(4 * words)) return this.#noRoom();
       this.#chunks[index] = new Uint32Array(words);
     } else if (offset + count > chunk.length) {
-      // Only the first chunk grows: it doubles up to a full chunk (at most 4 MiB copied).
+      // Only the first chunk grows: it doubles up to a full chunk (at most 1 MiB copied).
       let words = chunk.length * 2;
       while (words < offset + count) words *= 2;
       words = Math.min(words, chunkWords);

@@ -13,3 +13,4 @@ export * from './memory-budget.js';
 export * from './kv-model.js';
 export * from './register-model.js';
 export * from './counter-model.js';
+export * from './undecided.js';
