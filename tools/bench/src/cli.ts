@@ -7,6 +7,7 @@ import { raftInmemSuite } from './suites/raft-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
+import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
@@ -40,6 +41,21 @@ const suites: Record<string, Suite> = {
     description: 'raw envelopes between two GrpcTransports in two processes on loopback: batched vs one per frame, and round trips; plaintext and mTLS',
     run: (quick) =>
       grpcTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
+  },
+  checker: {
+    description: 'linearizability checker: generated KV and register histories, Jepsen etcd fixtures, exponential shapes',
+    scenarios: {
+      histories: '10k/50k-op KV and register histories (5 seeds each) and the 50 Jepsen etcd fixtures',
+      exponential: 'k overlapping writes/reads, k = 16…22, with the default memory budget',
+    },
+    run: (quick, scenarios) =>
+      checkerSuite({
+        seeds: quick ? 1 : 5,
+        warmups: quick ? 1 : 2,
+        ks: quick ? [16, 17, 18] : [16, 17, 18, 19, 20, 21, 22],
+        ...(scenarios === undefined ? {} : { scenarios }),
+      }),
+    afterReport: writeCheckerTables,
   },
 };
 
@@ -121,7 +137,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(
         `  ${r.system} ${r.scenario} clients=${r.clients}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms\n`,
       );
-      if (typeof r['peakRssMiB'] === 'number') {
+      if (typeof r['peakRssMiB'] === 'number' && r['endHeapMiB'] !== undefined) {
         process.stdout.write(
           `    peak RSS ${String(r['peakRssMiB'])} MiB, heap at end ${String(r['endHeapMiB'])} MiB, heap slope ${String(r['heapSlopeKiBPer100k'])} KiB per 100k entries\n`,
         );

@@ -7,11 +7,13 @@ import { parseHistoryJsonl, type HistoryCodec } from '../history/jsonl.js';
 import { kvCodec } from '../history/kv-ops.js';
 import { registerCodec } from '../history/register-ops.js';
 import type { History } from '../history/types.js';
-import { checkLinearizability, type CheckResult, type Verdict } from '../linearizability/checker.js';
+import { checkLinearizability, type CheckResult, type UndecidedReason, type Verdict } from '../linearizability/checker.js';
 import { counterCodec, counterModel } from '../linearizability/counter-model.js';
 import { kvModel, porcupineKvModel } from '../linearizability/kv-model.js';
+import { defaultMemoryBudgetBytes, formatBytes, parseByteSize } from '../linearizability/memory-budget.js';
 import { UNKNOWN_OUTPUT, type Model } from '../linearizability/model.js';
 import { registerModel } from '../linearizability/register-model.js';
+import { describeUndecided } from '../linearizability/undecided.js';
 import { renderHtmlReport } from '../report/html-report.js';
 
 /**
@@ -55,10 +57,11 @@ export type CheckHistoryModelName = 'kv' | 'register' | 'counter';
 const FORMATS: readonly HistoryFormat[] = ['jsonl', 'jepsen', 'edn-kv'];
 const MODELS: readonly CheckHistoryModelName[] = ['kv', 'register', 'counter'];
 
-const USAGE = `usage: synod check-history FILE [--model kv|register|counter] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout SECONDS] [--all-partitions]
+const USAGE = `usage: synod check-history FILE [--model kv|register|counter] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout SECONDS] [--max-memory SIZE] [--all-partitions]
 
 Checks whether a client history is linearizable. The last line printed is
-"linearizable", "not linearizable" or "unknown" (the time budget ran out),
+"linearizable", "not linearizable" or "unknown" (the time limit or the memory
+budget ran out; the line before it says which, and how far the check got),
 and the exit code is 0, 1 or 2 to match.
 
   --model           the sequential specification (default: from the format;
@@ -67,6 +70,9 @@ and the exit code is 0, 1 or 2 to match.
                     (Porcupine kv logs); guessed from the content by default
   --report FILE     write a self-contained HTML report
   --timeout S       give up after S seconds (default: no limit)
+  --max-memory SIZE memory budget, e.g. 512MiB or 2GiB (default: a quarter of
+                    the machine's memory, at most half of Node's heap limit:
+                    ${formatBytes(defaultMemoryBudgetBytes())} here)
   --all-partitions  keep checking other keys after one fails`;
 
 class UsageProblem extends Error {}
@@ -77,6 +83,7 @@ interface Parsed {
   readonly format?: HistoryFormat;
   readonly report?: string;
   readonly timeoutMs?: number;
+  readonly maxMemoryBytes?: number;
   readonly allPartitions: boolean;
   readonly help: boolean;
 }
@@ -87,6 +94,7 @@ function parseArgs(argv: readonly string[]): Parsed {
   let format: HistoryFormat | undefined;
   let report: string | undefined;
   let timeoutMs: number | undefined;
+  let maxMemoryBytes: number | undefined;
   let allPartitions = false;
   let help = false;
   let onlyFiles = false;
@@ -147,6 +155,13 @@ function parseArgs(argv: readonly string[]): Parsed {
         timeoutMs = seconds * 1000;
         break;
       }
+      case '--max-memory': {
+        const v = takeValue();
+        const bytes = parseByteSize(v);
+        if (bytes === undefined) throw new UsageProblem(`--max-memory must be a size such as 512MiB or 2GiB, got '${v}'`);
+        maxMemoryBytes = bytes;
+        break;
+      }
       default:
         throw new UsageProblem(`unknown option '${name}'`);
     }
@@ -160,6 +175,7 @@ function parseArgs(argv: readonly string[]): Parsed {
     ...(format === undefined ? {} : { format }),
     ...(report === undefined ? {} : { report }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(maxMemoryBytes === undefined ? {} : { maxMemoryBytes }),
     allPartitions,
     help,
   };
@@ -263,7 +279,10 @@ function summarize<S, I, O>(model: Model<S, I, O>, result: CheckResult<I, O>, pr
   for (const p of notable.slice(0, MAX_KEY_LINES)) {
     const key = p.key === '' ? 'history' : `key ${JSON.stringify(p.key)}`;
     if (p.verdict === 'unknown') {
-      print(`${key}: unknown (${p.undecided ?? 'undecided'})`);
+      print(
+        `${key}: unknown (${p.undecided ?? 'undecided'}) after ${p.explored} configurations; ` +
+          `longest linearizable prefix ${p.longestPrefix.length} of ${p.operations.length} operations`,
+      );
       continue;
     }
     const op = p.operations.find((o) => o.id === p.failure?.opId);
@@ -274,6 +293,13 @@ function summarize<S, I, O>(model: Model<S, I, O>, result: CheckResult<I, O>, pr
     );
   }
   if (notable.length > MAX_KEY_LINES) print(`... and ${notable.length - MAX_KEY_LINES} more partition(s) not shown`);
+}
+
+/** Which flag lifts the limit that stopped the check. */
+function raiseHint(result: CheckResult<unknown, unknown>): string {
+  const stoppedBy = (reason: UndecidedReason): boolean => result.partitions.some((p) => p.undecided === reason);
+  const flags = [...(stoppedBy('memory-budget') ? ['--max-memory'] : []), ...(stoppedBy('timeout') ? ['--timeout'] : [])];
+  return flags.length === 0 ? '' : `; raise ${flags.join(' or ')}`;
 }
 
 function errorText(err: unknown): string {
@@ -287,7 +313,8 @@ function errorText(err: unknown): string {
 
 /**
  * `synod check-history FILE [--model kv|register|counter] [--format
- * jsonl|jepsen|edn-kv] [--report out.html] [--timeout S] [--all-partitions]`.
+ * jsonl|jepsen|edn-kv] [--report out.html] [--timeout S] [--max-memory SIZE]
+ * [--all-partitions]`.
  *
  * `argv` holds the arguments after the command name. The last line on stdout
  * is `linearizable`, `not linearizable` or `unknown`, and the promise
@@ -341,6 +368,7 @@ export async function runCheckHistory(argv: readonly string[], io: CheckHistoryI
 
     const options = {
       ...(args.timeoutMs === undefined ? {} : { timeoutMs: args.timeoutMs }),
+      ...(args.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: args.maxMemoryBytes }),
       ...(io.now === undefined ? {} : { now: io.now }),
       checkAllPartitions: args.allPartitions,
     };
@@ -348,6 +376,8 @@ export async function runCheckHistory(argv: readonly string[], io: CheckHistoryI
       readonly verdict: Verdict;
       readonly report: () => string;
       readonly print: () => void;
+      /** Why the verdict is unknown, when it is. */
+      readonly undecided: string | undefined;
     }
     let outcome: Outcome;
     try {
@@ -357,6 +387,7 @@ export async function runCheckHistory(argv: readonly string[], io: CheckHistoryI
           verdict: result.verdict,
           report: () => renderHtmlReport(l.model, result, { title: `check-history ${args.file}` }),
           print: () => summarize(l.model, result, io.stdout),
+          undecided: result.verdict === 'unknown' ? `${describeUndecided(result) ?? 'unknown'}${raiseHint(result)}` : undefined,
         };
       });
     } catch (err) {
@@ -376,6 +407,8 @@ export async function runCheckHistory(argv: readonly string[], io: CheckHistoryI
       }
       io.stdout(`report written to ${args.report}`);
     }
+    // The line before the verdict says which limit stopped an unknown check.
+    if (outcome.undecided !== undefined) io.stdout(outcome.undecided);
     io.stdout(VERDICT_LINE[outcome.verdict]);
     return VERDICT_EXIT[outcome.verdict];
   } catch (err) {

@@ -14,3 +14,4 @@ export * from './register-ops.js';
 export * from './edn.js';
 export * from './jepsen.js';
 export * from './edn-kv.js';
+export * from './generate.js';

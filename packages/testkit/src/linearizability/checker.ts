@@ -1,8 +1,10 @@
 import { operationsFromHistory } from '../history/operations.js';
 import type { History, Operation } from '../history/types.js';
 import { Bitset } from './bitset.js';
-import { LinearizationCache } from './cache.js';
+import { ADDED, ConfigurationStore, configurationHash, STOPPED, type StoreLimits } from './configuration-store.js';
+import { defaultMemoryBudgetBytes, MemoryBudget } from './memory-budget.js';
 import { UNKNOWN_OUTPUT, type Model, type Partition, type UnknownOutput } from './model.js';
+import { NO_ROOM, StateTable } from './state-table.js';
 
 /** The answer for a history or one of its partitions. */
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
@@ -54,10 +56,26 @@ export interface PartitionResult<I, O> {
   readonly explored: number;
   /** Time spent searching this partition. */
   readonly elapsedMs: number;
+  /** The most bytes of the memory budget this partition's search held (its memo cache, states and search structures). */
+  readonly peakBytes: number;
 }
 
-/** Why a partition was left `unknown`. */
-export type UndecidedReason = 'timeout' | 'too-many-configurations' | 'stopped-after-failure';
+/**
+ * Why a partition was left `unknown`: `timeout` (the time budget ran out),
+ * `memory-budget` (its search needed more memory than the budget had left),
+ * `too-many-configurations` (the deprecated `maxConfigurations` cap), or
+ * `stopped-after-failure` (another partition was not linearizable, so the
+ * check stopped).
+ */
+export type UndecidedReason = 'timeout' | 'memory-budget' | 'too-many-configurations' | 'stopped-after-failure';
+
+/** The memory budget of a check and how much of it was used. */
+export interface CheckMemory {
+  /** The budget in bytes (`maxMemoryBytes`, or the default). */
+  readonly budgetBytes: number;
+  /** The most bytes the searches held at once. */
+  readonly peakBytes: number;
+}
 
 /** The result for a whole history. */
 export interface CheckResult<I, O> {
@@ -70,6 +88,10 @@ export interface CheckResult<I, O> {
   readonly model: string;
   readonly partitions: readonly PartitionResult<I, O>[];
   readonly elapsedMs: number;
+  /** The memory budget and its use. */
+  readonly memory: CheckMemory;
+  /** The time budget, when there was one. */
+  readonly timeoutMs?: number;
 }
 
 /** Options for {@link checkLinearizability}. */
@@ -94,10 +116,21 @@ export interface CheckOptions {
    */
   readonly checkAllPartitions?: boolean;
   /**
-   * Memory budget: the most configurations one partition may memoize before
-   * it is given up as `unknown` (`undecided: 'too-many-configurations'`).
-   * Each costs a few dozen bytes plus its model state.
-   * @default 4_000_000
+   * Memory budget in bytes, shared by the searches of all partitions: their
+   * memo caches, model states and search structures are counted as they
+   * grow, and a search that needs more than is left stops with `unknown`
+   * (`undecided: 'memory-budget'`) and gives its memory back, so the other
+   * partitions can still be decided. Model states are estimated (strings by
+   * length, other objects at a flat 64 bytes); everything else is exact.
+   * @default a quarter of the machine's memory, at most half of V8's heap
+   *   limit (see {@link defaultMemoryBudgetBytes})
+   */
+  readonly maxMemoryBytes?: number;
+  /**
+   * The most configurations one partition may memoize before it is given up
+   * as `unknown` (`undecided: 'too-many-configurations'`).
+   * @deprecated a count says little about memory; use {@link CheckOptions.maxMemoryBytes}.
+   * @default no limit
    */
   readonly maxConfigurations?: number;
 }
@@ -150,15 +183,19 @@ export function checkOperations<S, I, O>(
   const now = options.now ?? (() => performance.now());
   const start = now();
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : start + options.timeoutMs;
-  const maxConfigurations = options.maxConfigurations ?? 4_000_000;
+  const budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMemoryBudgetBytes());
+  const limits: StoreLimits = { budget, now, deadline };
+  const maxConfigurations = options.maxConfigurations ?? Number.POSITIVE_INFINITY;
   const partitions: Partition<I, O>[] = model.partition ? model.partition(operations) : [{ key: '', operations }];
-  const searches = partitions.map((p) => new PartitionSearch(model, p, maxConfigurations));
+  const searches = partitions.map((p) => new PartitionSearch(model, p, limits, maxConfigurations));
 
   // Partitions are searched round-robin in slices that double each round. A
   // history is not linearizable as soon as one partition is not, and some
   // partitions are far harder than others, so a cheap failure should not
   // wait behind an expensive search (Porcupine gets the same effect by
   // searching partitions in parallel and stopping at the first failure).
+  // A partition that runs out of memory gives its memory back, and the
+  // others go on: their verdicts still count.
   let pending = searches.filter((s) => s.verdict === undefined);
   let slice = 2048;
   let stopped = false;
@@ -182,7 +219,14 @@ export function checkOperations<S, I, O>(
   const failed = searches.some((s) => s.verdict === 'not-linearizable');
   const results = searches.map((s) => s.result(failed && options.checkAllPartitions !== true ? 'stopped-after-failure' : 'timeout'));
   const verdict: Verdict = failed ? 'not-linearizable' : results.some((r) => r.verdict === 'unknown') ? 'unknown' : 'linearizable';
-  return { verdict, model: model.name, partitions: results, elapsedMs: now() - start };
+  return {
+    verdict,
+    model: model.name,
+    partitions: results,
+    elapsedMs: now() - start,
+    memory: { budgetBytes: budget.limitBytes, peakBytes: budget.peakBytes },
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
 }
 
 /** The entries of the search list: an operation's call and its return, in real-time order. */
@@ -197,31 +241,63 @@ interface EntryTable {
   readonly returnOf: Int32Array;
 }
 
+/**
+ * Bytes of the search structures per operation, reserved in the budget when
+ * a partition's search is set up: the entry table (18), the list links (16),
+ * the stack (12), the longest prefix (8), inputs and outputs (16) and the
+ * operations in invoke order (8), rounded up.
+ */
+const SEARCH_BYTES_PER_OPERATION = 80;
+const SEARCH_BYTES_FIXED = 1024;
+
+/** `ops` in invoke order (the array itself when it already is). */
+function inInvokeOrder<I, O>(ops: readonly Operation<I, O>[]): readonly Operation<I, O>[] {
+  for (let i = 1; i < ops.length; i++) {
+    if ((ops[i] as Operation<I, O>).invokeIndex < (ops[i - 1] as Operation<I, O>).invokeIndex) {
+      return [...ops].sort((a, b) => a.invokeIndex - b.invokeIndex);
+    }
+  }
+  return ops;
+}
+
+/**
+ * The search list for operations in invoke order: calls come in operation
+ * order, so only the returns need sorting, and the two runs are merged.
+ */
 function buildEntries<I, O>(ops: readonly Operation<I, O>[]): EntryTable {
   const n = ops.length;
-  const order: { pos: number; op: number; call: boolean }[] = [];
-  ops.forEach((op, i) => {
-    order.push({ pos: op.invokeIndex, op: i, call: true });
-    // An unknown outcome may take effect at any time after the invoke, so its
-    // "return" is at the end of time.
-    const open = op.status !== 'ok' || op.completeIndex === undefined;
-    order.push({ pos: open ? Number.POSITIVE_INFINITY : (op.completeIndex ?? 0), op: i, call: false });
-  });
-  // Positions are distinct event indexes except for the open returns, which
-  // tie at infinity; order those by operation, after every call.
-  order.sort((a, b) => (a.pos === b.pos ? a.op - b.op : a.pos < b.pos ? -1 : 1));
+  // An unknown outcome may take effect at any time after the invoke, so its
+  // "return" is at the end of time, after every call; open returns keep
+  // operation order among themselves.
+  const returnAt = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i] as Operation<I, O>;
+    returnAt[i] = op.status !== 'ok' || op.completeIndex === undefined ? Number.POSITIVE_INFINITY : op.completeIndex;
+  }
+  const returns = new Int32Array(n);
+  for (let i = 0; i < n; i++) returns[i] = i;
+  returns.sort((a, b) => (returnAt[a] as number) - (returnAt[b] as number) || a - b);
+
   const table: EntryTable = {
     op: new Int32Array(2 * n),
     isCall: new Uint8Array(2 * n),
     callOf: new Int32Array(n),
     returnOf: new Int32Array(n),
   };
-  order.forEach((e, idx) => {
-    table.op[idx] = e.op;
-    table.isCall[idx] = e.call ? 1 : 0;
-    if (e.call) table.callOf[e.op] = idx;
-    else table.returnOf[e.op] = idx;
-  });
+  let call = 0;
+  let ret = 0;
+  for (let e = 0; e < 2 * n; e++) {
+    const r = ret < n ? (returns[ret] as number) : -1;
+    if (call < n && (r === -1 || (ops[call] as Operation<I, O>).invokeIndex < (returnAt[r] as number))) {
+      table.op[e] = call;
+      table.isCall[e] = 1;
+      table.callOf[call++] = e;
+    } else {
+      table.op[e] = r;
+      table.returnOf[r] = e;
+      ret++;
+    }
+  }
   return table;
 }
 
@@ -229,6 +305,12 @@ function buildEntries<I, O>(ops: readonly Operation<I, O>[]): EntryTable {
  * The Wing–Gong search over one partition, with Lowe's memoization. It can
  * stop after a number of iterations and resume later, which lets the
  * scheduler interleave partitions.
+ *
+ * Operations are numbered in invoke order. The first entry left in the list
+ * is then always the call of the lowest operation not yet linearized, so
+ * every operation below it is linearized; the memo key needs only the
+ * bitset's words from there to the highest linearized operation (see
+ * {@link ConfigurationStore}).
  */
 class PartitionSearch<S, I, O> {
   readonly #model: Model<S, I, O>;
@@ -244,12 +326,19 @@ class PartitionSearch<S, I, O> {
   readonly #next: Int32Array;
   readonly #prev: Int32Array;
   readonly #linearized: Bitset;
-  readonly #cache: LinearizationCache<S>;
+  readonly #states: StateTable<S>;
+  readonly #store: ConfigurationStore;
+  /** For each level of the search: the operation linearized, and the state id and highest linearized operation before it. */
   readonly #stackOp: Int32Array;
-  readonly #stackState: S[];
+  readonly #stackState: Int32Array;
+  readonly #stackMax: Int32Array;
   #depth = 0;
-  #state: S;
+  #stateId = 0;
+  /** The highest operation linearized on the current path, or -1. */
+  #max = -1;
   #entry: number;
+  #searchBytes = 0;
+  #peakBytes = 0;
   /**
    * The longest prefix seen so far, as operation indexes. Stack slots below
    * `lowWater` have not changed since it was recorded, so a new record
@@ -262,13 +351,14 @@ class PartitionSearch<S, I, O> {
   #undecided: UndecidedReason | undefined;
   elapsedMs = 0;
 
-  constructor(model: Model<S, I, O>, partition: Partition<I, O>, maxConfigurations: number) {
+  constructor(model: Model<S, I, O>, partition: Partition<I, O>, limits: StoreLimits, maxConfigurations: number) {
     this.#model = model;
     this.#key = partition.key;
     this.#maxConfigurations = maxConfigurations;
-    const ops = partition.operations.filter((op) => op.status !== 'fail');
+    const ops = inInvokeOrder(partition.operations.filter((op) => op.status !== 'fail'));
     this.#ops = ops;
     this.#removed = partition.operations.length - ops.length;
+    const n = ops.length;
     this.#inputs = ops.map((op) => op.input);
     this.#outputs = ops.map((op) => (op.status === 'ok' ? (op.output as O) : UNKNOWN_OUTPUT));
     this.#entries = buildEntries(ops);
@@ -276,7 +366,6 @@ class PartitionSearch<S, I, O> {
     // A doubly linked list over the entries with a head sentinel at index 2n.
     // Linearizing an operation unlinks its call and return; backtracking
     // links them back (Knuth's dancing links), so both are O(1).
-    const n = ops.length;
     this.#head = 2 * n;
     this.#next = new Int32Array(2 * n + 1);
     this.#prev = new Int32Array(2 * n + 1);
@@ -288,12 +377,25 @@ class PartitionSearch<S, I, O> {
     this.#prev[this.#head] = -1;
 
     this.#linearized = new Bitset(n);
-    this.#cache = new LinearizationCache<S>(this.#linearized.words.length, model.equal);
+    this.#states = new StateTable<S>(model.equal, limits.budget);
+    this.#store = new ConfigurationStore(limits, this.#linearized.words.length);
     this.#stackOp = new Int32Array(n);
-    this.#stackState = new Array<S>(n);
-    this.#state = model.init();
+    this.#stackState = new Int32Array(n);
+    this.#stackMax = new Int32Array(n);
     this.#entry = this.#next[this.#head] as number;
-    if (n === 0) this.verdict = 'linearizable';
+    if (n === 0) {
+      this.verdict = 'linearizable';
+      return;
+    }
+    const searchBytes = SEARCH_BYTES_FIXED + SEARCH_BYTES_PER_OPERATION * n;
+    if (!limits.budget.reserve(searchBytes)) {
+      this.#giveUp('memory-budget');
+      return;
+    }
+    this.#searchBytes = searchBytes;
+    const init = model.init();
+    this.#stateId = this.#states.intern(init, model.hash(init));
+    if (this.#stateId === NO_ROOM) this.#giveUp('memory-budget');
   }
 
   #unlink(e: number): void {
@@ -318,9 +420,12 @@ class PartitionSearch<S, I, O> {
     const next = this.#next;
     const head = this.#head;
     const linearized = this.#linearized;
-    const cache = this.#cache;
+    const words = linearized.words;
+    const states = this.#states;
+    const store = this.#store;
     let entry = this.#entry;
-    let state = this.#state;
+    let stateId = this.#stateId;
+    let max = this.#max;
     let depth = this.#depth;
 
     for (let i = 1; i <= iterations; i++) {
@@ -334,31 +439,55 @@ class PartitionSearch<S, I, O> {
           this.#giveUp('timeout');
           break;
         }
-        if (cache.size > this.#maxConfigurations) {
+        if (store.size > this.#maxConfigurations) {
           this.#giveUp('too-many-configurations');
           break;
         }
       }
       if (entries.isCall[entry] === 1) {
         const op = entries.op[entry] as number;
-        const result = model.step(state, this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
+        const result = model.step(states.state(stateId), this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
         if (result.ok) {
-          linearized.set(op);
-          if (cache.add(linearized, result.newState, model.hash(result.newState))) {
-            this.#stackOp[depth] = op;
-            this.#stackState[depth] = state;
-            depth++;
-            state = result.newState;
-            this.#unlink(entry);
-            this.#unlink(entries.returnOf[op] as number);
-            if (depth > this.#best.length) {
-              for (let k = this.#lowWater; k < depth; k++) this.#best[k] = this.#stackOp[k] as number;
-              this.#lowWater = depth;
-            }
-            entry = next[head] as number;
-            continue;
+          const newId = states.intern(result.newState, model.hash(result.newState));
+          if (newId === NO_ROOM) {
+            this.#giveUp('memory-budget');
+            break;
           }
-          linearized.clear(op);
+          const ret = entries.returnOf[op] as number;
+          linearized.set(op);
+          this.#unlink(entry);
+          this.#unlink(ret);
+          const newMax = op > max ? op : max;
+          const first = next[head] as number;
+          // With nothing left in the list everything is linearized: no need to memoize.
+          if (first !== -1) {
+            const lowest = entries.op[first] as number;
+            const top = newMax > lowest ? newMax : lowest;
+            const outcome = store.add(words, lowest >>> 5, (top >>> 5) + 1, newId, configurationHash(linearized.hash, newId));
+            if (outcome !== ADDED) {
+              this.#relink(ret);
+              this.#relink(entry);
+              linearized.clear(op);
+              if (outcome === STOPPED) {
+                this.#giveUp(store.stopReason ?? 'memory-budget');
+                break;
+              }
+              entry = next[entry] as number;
+              continue;
+            }
+          }
+          this.#stackOp[depth] = op;
+          this.#stackState[depth] = stateId;
+          this.#stackMax[depth] = max;
+          depth++;
+          stateId = newId;
+          max = newMax;
+          if (depth > this.#best.length) {
+            for (let k = this.#lowWater; k < depth; k++) this.#best[k] = this.#stackOp[k] as number;
+            this.#lowWater = depth;
+          }
+          entry = next[head] as number;
+          continue;
         }
         entry = next[entry] as number;
         continue;
@@ -372,8 +501,8 @@ class PartitionSearch<S, I, O> {
       depth--;
       if (depth < this.#lowWater) this.#lowWater = depth;
       const op = this.#stackOp[depth] as number;
-      state = this.#stackState[depth] as S;
-      this.#stackState[depth] = undefined as S; // let the state be collected
+      stateId = this.#stackState[depth] as number;
+      max = this.#stackMax[depth] as number;
       linearized.clear(op);
       const call = entries.callOf[op] as number;
       this.#relink(entries.returnOf[op] as number);
@@ -382,13 +511,29 @@ class PartitionSearch<S, I, O> {
     }
     if (this.verdict === undefined && next[head] === -1) this.verdict = 'linearizable';
     this.#entry = entry;
-    this.#state = state;
+    this.#stateId = stateId;
+    this.#max = max;
     this.#depth = depth;
+    if (this.verdict !== undefined) this.#release();
   }
 
   #giveUp(reason: UndecidedReason): void {
     this.verdict = 'unknown';
     this.#undecided = reason;
+    this.#release();
+  }
+
+  /** Once decided (or given up), the memo cache and states are of no more use: back to the budget with them. */
+  #release(): void {
+    const held = this.#searchBytes + this.#store.reservedBytes + this.#states.reservedBytes;
+    if (held > this.#peakBytes) this.#peakBytes = held;
+    this.#store.release();
+    this.#states.release();
+  }
+
+  /** The bytes this search holds now, or held at most once it is done. */
+  get heldBytes(): number {
+    return Math.max(this.#peakBytes, this.#searchBytes + this.#store.reservedBytes + this.#states.reservedBytes);
   }
 
   /** The result so far; an undecided search reports `unknown` for `reason`. */
@@ -401,8 +546,9 @@ class PartitionSearch<S, I, O> {
       operations: ops,
       removed: this.#removed,
       longestPrefix: this.#best.map((i) => (ops[i] as Operation<I, O>).id),
-      explored: this.#cache.size,
+      explored: this.#store.size,
       elapsedMs: this.elapsedMs,
+      peakBytes: this.heldBytes,
     };
     if (verdict === 'unknown') return { ...result, undecided: this.#undecided ?? reason };
     if (verdict === 'linearizable') return result;

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CHECK_HISTORY_EXIT, detectHistoryFormat, runCheckHistory, type CheckHistoryIo } from '../../src/cli/check-history.js';
-import { HistoryRecorder, kvCodec, type KvInput, type KvOutput } from '../../src/history/index.js';
+import {
+  HistoryRecorder,
+  kvCodec,
+  overlappingWritesThenStaleRead,
+  registerCodec,
+  serializeHistoryJsonl,
+  type KvInput,
+  type KvOutput,
+} from '../../src/history/index.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/porcupine/', import.meta.url));
 const jepsen = (n: string): string => join(fixtures, 'jepsen', `etcd_${n}.log`);
@@ -67,6 +75,19 @@ describe('synod check-history on real fixture files', () => {
     expect(r.out.at(-1)).toBe('unknown');
     expect(r.code).toBe(CHECK_HISTORY_EXIT.unknown);
     expect(r.out.join('\n')).toContain('unknown (timeout)');
+    expect(r.out.at(-2)).toMatch(/^unknown: stopped by the time limit \(0\.5 s\) on \d+ of 10 partitions; .*; raise --timeout$/);
+  });
+
+  it('reports unknown with exit 2 when the memory budget runs out, and says so on the line before', async () => {
+    const path = tempFile('hard.jsonl', serializeHistoryJsonl(overlappingWritesThenStaleRead(22), { codec: registerCodec, model: 'register' }));
+    const r = await run([path, '--max-memory', '2MiB']);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(CHECK_HISTORY_EXIT.unknown);
+    expect(r.out.at(-1)).toBe('unknown');
+    expect(r.out.at(-2)).toMatch(
+      /^unknown: stopped by the memory budget \(2\.0 MiB\); longest linearizable prefix \d+ of 23 operations; [\d,]+ configurations explored, peak memory .*; raise --max-memory$/,
+    );
+    expect(r.out.join('\n')).toMatch(/history: unknown \(memory-budget\) after \d+ configurations/);
   });
 
   it('reads synod JSON-lines histories and takes the model from the header', async () => {
@@ -105,6 +126,9 @@ describe('synod check-history usage and input errors', () => {
     [['f', '--timeout'], /--timeout needs a value/],
     [['f', '--report', '--timeout', '1'], /--report needs a value/],
     [['f', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['f', '--max-memory', 'lots'], /--max-memory must be a size such as 512MiB or 2GiB, got 'lots'/],
+    [['f', '--max-memory', '0'], /--max-memory must be a size/],
+    [['f', '--max-memory'], /--max-memory needs a value/],
   ])('%j exits 64 with a clear message', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(CHECK_HISTORY_EXIT.usage);

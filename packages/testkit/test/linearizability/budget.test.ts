@@ -33,7 +33,17 @@ describe('time and memory budgets', () => {
     expect(calls).toBeLessThan(50);
   });
 
-  it('returns unknown when the memory budget runs out', () => {
+  it('returns unknown when the memory budget runs out, and holds no more than the budget', () => {
+    const budget = 2 ** 20;
+    const result = checkLinearizability(registerModel, pathological(30), { maxMemoryBytes: budget });
+    expect(result.verdict).toBe('unknown');
+    expect(result.partitions[0]?.undecided).toBe('memory-budget');
+    expect(result.memory).toEqual({ budgetBytes: budget, peakBytes: expect.any(Number) });
+    expect(result.memory.peakBytes).toBeLessThanOrEqual(budget);
+    expect(result.memory.peakBytes).toBeGreaterThan(budget / 2);
+  });
+
+  it('still honours the deprecated configuration cap', () => {
     const result = checkLinearizability(registerModel, pathological(30), { maxConfigurations: 10_000 });
     expect(result.verdict).toBe('unknown');
     expect(result.partitions[0]?.undecided).toBe('too-many-configurations');

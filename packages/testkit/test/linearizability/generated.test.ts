@@ -1,8 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HistoryEvent, KvInput, KvOutput } from '../../src/history/index.js';
+import { applyKv, executePlan, generateKvHistory, type HistoryEvent, type KvInput, type KvOutput, type PlannedOp } from '../../src/history/index.js';
 import { checkLinearizability, kvModel } from '../../src/linearizability/index.js';
-import { executePlan, randomPlan, type PlannedOp } from './kv-sim.js';
+
+/** Runs a plan against a fresh linearizable store. */
+function runPlan(plan: readonly PlannedOp<KvInput>[]): HistoryEvent<KvInput, KvOutput>[] {
+  const store = new Map<string, string>();
+  return executePlan(plan, (input) => applyKv(store, input));
+}
 
 const keyArb = fc.constantFrom('a', 'b', 'c');
 const valueArb = fc.constantFrom('1', '2', '3', '4');
@@ -13,7 +18,7 @@ const inputArb: fc.Arbitrary<KvInput> = fc.oneof(
   fc.record({ f: fc.constant('append' as const), key: keyArb, value: valueArb }),
   fc.record({ f: fc.constant('cas' as const), key: keyArb, expected: fc.option(valueArb, { nil: null }), value: valueArb }),
 );
-const planArb: fc.Arbitrary<PlannedOp[]> = fc.array(
+const planArb: fc.Arbitrary<PlannedOp<KvInput>[]> = fc.array(
   fc.record({
     client: fc.nat(5),
     input: inputArb,
@@ -30,7 +35,7 @@ describe('histories produced by a real sequential store', () => {
   it('are always linearizable, whatever the concurrency, info, open and fail ops', () => {
     fc.assert(
       fc.property(planArb, (plan) => {
-        const result = checkLinearizability(kvModel, executePlan(plan));
+        const result = checkLinearizability(kvModel, runPlan(plan));
         expect(result.verdict).toBe('linearizable');
         // A linearizable partition comes with a complete witness.
         for (const p of result.partitions) expect(p.longestPrefix).toHaveLength(p.operations.length);
@@ -42,7 +47,7 @@ describe('histories produced by a real sequential store', () => {
   it('stop being linearizable when a read is made to return a value nobody wrote', () => {
     fc.assert(
       fc.property(planArb, fc.nat(), (plan, pick) => {
-        const events = executePlan(plan);
+        const events = runPlan(plan);
         const reads = events.flatMap((e, i) => (e.type === 'ok' && e.output.f === 'get' ? [i] : []));
         fc.pre(reads.length > 0);
         const index = reads[pick % reads.length] as number;
@@ -56,7 +61,7 @@ describe('histories produced by a real sequential store', () => {
   });
 
   it('checks 10,000 operations from 50 clients over 100 keys in a few seconds', () => {
-    const events = executePlan(randomPlan({ seed: 7, ops: 10_000, clients: 50, keys: 100, infoRate: 0.02 }));
+    const events = generateKvHistory({ seed: 7, ops: 10_000, clients: 50, keys: 100, infoRate: 0.02 });
     const result = checkLinearizability(kvModel, events);
     console.info(
       `10k-op history (50 clients, 100 keys, 2% info): ${result.verdict} in ${result.elapsedMs.toFixed(0)} ms, ` +
@@ -68,7 +73,7 @@ describe('histories produced by a real sequential store', () => {
   });
 
   it('checks 10,000 operations from 50 clients crowded onto 10 keys', () => {
-    const events = executePlan(randomPlan({ seed: 11, ops: 10_000, clients: 50, keys: 10, infoRate: 0.01 }));
+    const events = generateKvHistory({ seed: 11, ops: 10_000, clients: 50, keys: 10, infoRate: 0.01 });
     const result = checkLinearizability(kvModel, events, { timeoutMs: 60_000 });
     console.info(
       `10k-op history (50 clients, 10 keys, 1% info): ${result.verdict} in ${result.elapsedMs.toFixed(0)} ms, ` +
