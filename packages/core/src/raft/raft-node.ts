@@ -1,6 +1,7 @@
 import {
   BusyError,
   InvalidArgumentError,
+  MessageTooLargeError,
   NotLeaderError,
   NotVoterError,
   StoppedError,
@@ -23,7 +24,14 @@ import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './c
 import { AppliedProposals } from './applied-proposals.js';
 import { PendingCall, type Pending } from './pending-call.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
-import { encodeProposal, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from './proposal-frame.js';
+import {
+  describeValue,
+  encodeProposal,
+  proposalFrameOverhead,
+  readProposalLayout,
+  sameOriginAt,
+  type ProposalFrameLayout,
+} from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
@@ -31,10 +39,28 @@ import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftStat
 /** How a read is served. */
 export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
 
+const READ_CONSISTENCIES: ReadonlySet<unknown> = new Set<ReadConsistency>(['linearizable', 'lease', 'serializable']);
+
+/** The longest deadline a timer can hold (setTimeout's limit); longer ones would fire at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Bytes of an append message other than its entry's data: the envelope
+ * (cluster id, sender, receiver, protocol name) and the message's fields
+ * (type, term, indexes, commit, the entry's term, index and type). Generous
+ * on purpose, so that ids of up to about 1 KiB in total still fit.
+ */
+export const APPEND_FRAMING_BYTES = 4096;
+
 export interface OperationOptions {
   /** Cancels the wait. The operation's outcome is then unknown to the caller. */
   readonly signal?: AbortSignal;
-  /** Deadline in milliseconds of the node's clock. @default the node's `defaultTimeoutMs` */
+  /**
+   * Deadline in milliseconds of the node's clock, in [0, 2^31 - 1]; anything
+   * else (negative, NaN, not a number, larger) is refused with
+   * InvalidArgumentError before the operation starts.
+   * @default the node's `defaultTimeoutMs`
+   */
   readonly timeoutMs?: number;
 }
 
@@ -42,7 +68,8 @@ export interface ReadOptions extends OperationOptions {
   /**
    * `linearizable` (default) confirms leadership with a quorum heartbeat round
    * (ReadIndex); `lease` trusts the leader lease (see RaftConfig.leaseReads);
-   * `serializable` answers from the local state, which may be stale.
+   * `serializable` answers from the local state, which may be stale. Any
+   * other value is refused with InvalidArgumentError.
    */
   readonly consistency?: ReadConsistency;
 }
@@ -271,6 +298,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const random = options.random ?? systemRandom;
     this.#tickIntervalMs = positive(options.tickIntervalMs ?? 100, 'tickIntervalMs');
     this.#defaultTimeoutMs = positive(options.defaultTimeoutMs ?? 5000, 'defaultTimeoutMs');
+    if (!validTimeout(this.#defaultTimeoutMs)) {
+      throw new InvalidArgumentError(`defaultTimeoutMs must be at most ${MAX_TIMEOUT_MS}, got ${this.#defaultTimeoutMs}`);
+    }
     this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
     this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
     this.#origin = new TextEncoder().encode(this.#incarnation);
@@ -332,10 +362,35 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   }
 
   /**
+   * The largest command {@link propose} accepts, in bytes: the transport's
+   * `maxMessageBytes` less the proposal frame and {@link APPEND_FRAMING_BYTES}.
+   * A larger entry could never be sent to a follower, and would stall the
+   * log behind it for good.
+   */
+  get maxProposalBytes(): number {
+    return Math.max(0, this.#options.transport.maxMessageBytes - APPEND_FRAMING_BYTES - proposalFrameOverhead(this.#origin));
+  }
+
+  /**
    * Proposes a command and resolves with the state machine's result once it
    * is applied on this node.
+   *
+   * Rejects with InvalidArgumentError when `command` is not a Uint8Array or
+   * an option is invalid, and with MessageTooLargeError when it is longer
+   * than {@link maxProposalBytes}; either way nothing reaches the log.
+   *
+   * @example
+   * ```ts
+   * const result = await node.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' }), { timeoutMs: 2000 });
+   * ```
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
+    if (!(command instanceof Uint8Array)) {
+      return Promise.reject(new InvalidArgumentError(`a proposal must be a Uint8Array, got ${describeValue(command)}`));
+    }
+    if (command.byteLength > this.maxProposalBytes) {
+      return Promise.reject(new MessageTooLargeError(command.byteLength, this.maxProposalBytes));
+    }
     // #operation inlined: the hottest call of the node gets no closures.
     const call = this.#startCall<Result>(options, undefined, true);
     if (call instanceof Promise) return call;
@@ -356,9 +411,17 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   /** Reads through the state machine's `query` with the requested consistency. */
   read(query: Query, options: ReadOptions = {}): Promise<QueryResult> {
     const consistency = options.consistency ?? 'linearizable';
+    if (!READ_CONSISTENCIES.has(consistency)) {
+      return Promise.reject(
+        new InvalidArgumentError(`consistency must be 'linearizable', 'lease' or 'serializable', got ${String(consistency)}`),
+      );
+    }
     if (consistency === 'serializable') {
       try {
         if (this.#stopped) throw new StoppedError();
+        if (options.timeoutMs !== undefined && !validTimeout(options.timeoutMs)) {
+          throw new InvalidArgumentError(`timeoutMs must be a number of milliseconds in [0, ${MAX_TIMEOUT_MS}], got ${String(options.timeoutMs)}`);
+        }
         throwIfAborted(options.signal);
         return Promise.resolve(this.#options.stateMachine.query(query));
       } catch (error) {
@@ -647,8 +710,13 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const signal = options.signal;
     if (this.#stopped) return Promise.reject(new StoppedError());
     if (signal?.aborted) return Promise.reject(new AbortError('operation aborted', { cause: signal.reason }));
-    if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    if (!validTimeout(timeoutMs)) {
+      return Promise.reject(
+        new InvalidArgumentError(`timeoutMs must be a number of milliseconds in [0, ${MAX_TIMEOUT_MS}], got ${String(timeoutMs)}`),
+      );
+    }
+    if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
     return new PendingCall<T>(++this.#sequence, this.#deadlines, timeoutMs, signal, onDeadline);
   }
 
@@ -1020,6 +1088,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function validTimeout(value: unknown): boolean {
+  return typeof value === 'number' && value >= 0 && value <= MAX_TIMEOUT_MS;
 }
 
 function positive(value: number, name: string): number {
