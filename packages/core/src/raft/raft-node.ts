@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   MessageTooLargeError,
   NotLeaderError,
+  NotStartedError,
   NotVoterError,
   StoppedError,
   TimeoutError,
@@ -202,7 +203,7 @@ interface PendingRead<QueryResult> {
  * into the core and are picked up by the next iteration.
  *
  * Every promise settles exactly once: with its result, or with a typed error
- * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`,
+ * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`, `NotStartedError`,
  * `ProposalDroppedError`, `BusyError`, `NotVoterError`, the membership
  * errors). Nothing hangs after {@link RaftNode.stop}.
  *
@@ -337,7 +338,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#commit = status.commit;
   }
 
-  /** Starts ticking and (unless `attachToTransport` is false) receiving. Idempotent. */
+  /**
+   * Starts ticking and (unless `attachToTransport` is false) receiving.
+   * Idempotent. Every call that waits (propose, read, the leadership and
+   * membership calls) rejects with NotStartedError until then.
+   */
   start(): void {
     if (this.#stopped) throw new StoppedError();
     if (this.#started) return;
@@ -419,6 +424,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (consistency === 'serializable') {
       try {
         if (this.#stopped) throw new StoppedError();
+        if (!this.#started) throw new NotStartedError();
         if (options.timeoutMs !== undefined && !validTimeout(options.timeoutMs)) {
           throw new InvalidArgumentError(`timeoutMs must be a number of milliseconds in [0, ${MAX_TIMEOUT_MS}], got ${String(options.timeoutMs)}`);
         }
@@ -431,8 +437,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
     return this.#operation<QueryResult>(options, (sequence, pending) => {
       const id = `${this.#incarnation}/${sequence}`;
-      this.#reads.set(id, { call: pending, query, readIndex: undefined });
+      // Asked first: when the core refuses (no leader known) the read must
+      // not stay registered, or it would count against maxPendingOperations
+      // for good.
       this.#core.readIndex(id, mode);
+      this.#reads.set(id, { call: pending, query, readIndex: undefined });
       return () => {
         this.#reads.delete(id);
         // A forwarded read whose answer was lost would otherwise stay in the core.
@@ -566,7 +575,6 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     return this.#operation<ConfState>(
       options,
       (_sequence, pending) => {
-        this.#membershipOps.add(pending);
         const attempt = (): boolean => {
           try {
             const placed = this.#core.proposeConfChange(request, maxLag === undefined ? {} : { maxLearnerLag: maxLag });
@@ -587,7 +595,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
             return true;
           }
         };
+        // Registered only once the first attempt did not throw: a refused
+        // change must leave nothing behind.
         if (!attempt()) this.#catchUpWaits.add(retry);
+        this.#membershipOps.add(pending);
         return () => {
           this.#membershipOps.delete(pending);
           this.#catchUpWaits.delete(retry);
@@ -709,6 +720,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   ): PendingCall<T> | Promise<T> {
     const signal = options.signal;
     if (this.#stopped) return Promise.reject(new StoppedError());
+    if (!this.#started) return Promise.reject(new NotStartedError());
     if (signal?.aborted) return Promise.reject(new AbortError('operation aborted', { cause: signal.reason }));
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     if (!validTimeout(timeoutMs)) {
@@ -746,7 +758,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         // elects itself at once, but a crash before its term and vote are
         // synced would forget that election. Then the first check waits for
         // the loop, which polls after it has persisted the Ready.
-        const unpersisted = this.#started && this.#core.hasReady();
+        const unpersisted = this.#core.hasReady();
         if (unpersisted || !poll()) this.#leadershipWaits.set(poll, pending);
         return () => this.#leadershipWaits.delete(poll);
       },
