@@ -329,7 +329,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
             bytes: positive(options.snapshots?.bytes ?? 64 * 1024 * 1024, 'snapshots.bytes'),
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
-    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork());
+    // The lease is timed on the node's clock, so a stalled event loop (which
+    // delays ticks) cannot stretch it.
+    const clock = this.#clock;
+    const leaseClock = { now: () => clock.now(), tickIntervalMs: this.#tickIntervalMs };
+    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork(), leaseClock);
     this.#random = random.fork();
     this.#electionTicks = options.raft.electionTicks ?? 10;
     this.#applied = applied;
