@@ -323,6 +323,11 @@ export class RaftCore {
    * Feeds a message from a peer. Malformed messages, messages for another
    * node and stale messages are ignored (never thrown on): peer input must
    * not be able to crash a node.
+   *
+   * @throws RaftInvariantError when the message would break a safety
+   *   invariant (commit past our last index, truncate a committed entry):
+   *   our log was corrupted, truncated or lost. The driver must stop the
+   *   node; `RaftNode` does.
    */
   step(message: RaftMessage): void {
     if (!isWellFormedMessage(message)) return;

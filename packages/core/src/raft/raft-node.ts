@@ -366,7 +366,14 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (this.#options.failureDetector !== undefined && message.from === this.#soft.leader) {
       this.#options.failureDetector.heartbeat(message.from, this.#clock.now());
     }
-    this.#core.step(message);
+    try {
+      this.#core.step(message);
+    } catch (error) {
+      // step() ignores bad peer input; a throw is a broken invariant
+      // (RaftInvariantError): our log cannot be trusted any more.
+      this.#failStop(error);
+      return;
+    }
     this.#kick();
   }
 
@@ -780,7 +787,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #scheduleTick(): void {
     this.#tickTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
-      this.#core.tick();
+      try {
+        this.#core.tick();
+      } catch (error) {
+        this.#failStop(error);
+        return;
+      }
       this.#consultDetector();
       for (const retry of [...this.#catchUpWaits]) if (retry()) this.#catchUpWaits.delete(retry);
       this.#pollLeadership();
@@ -1099,6 +1111,16 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
+  }
+
+  /**
+   * A failure after which this replica's state cannot be trusted (a
+   * RaftInvariantError, a storage or state machine failure): report it and
+   * stop, since carrying on could break safety.
+   */
+  #failStop(error: unknown): void {
+    this.#reportError(error);
+    void this.stop();
   }
 }
 
