@@ -798,6 +798,11 @@ export class RaftCore {
   // ---------------------------------------------------------------------
 
   #step(m: RaftMessage): void {
+    if (this.#isOutsider(m.from)) {
+      const admitted = this.#admitOutsider(m);
+      if (admitted === undefined) return;
+      m = admitted;
+    }
     if (m.type === 'propose' || m.type === 'read-index' || m.type === 'read-index-response') {
       // Not tied to a term: forwarded proposals and reads are requests any
       // node may make of whoever it thinks leads, and read answers are
@@ -880,6 +885,55 @@ export class RaftCore {
       }
     } else {
       this.#send({ type: responseType, from: this.id, to: m.from, term: this.#term, reject: true });
+    }
+  }
+
+  /** True for a sender outside our configuration, when we know one (a node that knows none accepts everyone). */
+  #isOutsider(from: NodeId): boolean {
+    return !this.#tracker.isMember(from) && this.#tracker.voterIds().length > 0;
+  }
+
+  /**
+   * DESIGN: messages from nodes outside the configuration are dropped, so a
+   * removed node, or one that was never a member, cannot push terms up,
+   * depose a leader or force elections. Returns the message to process
+   * (possibly defused), or undefined to drop it. What Raft still needs,
+   * because our configuration (the one applied here) may lag the leader's:
+   * - a vote request from a candidate whose log is strictly ahead of ours
+   *   (see #acceptsCandidate); it never counts as a leadership transfer,
+   *   so it cannot override a leader lease. Other vote requests are refused
+   *   with our term, which stays put;
+   * - anything from the leader we follow in our term (a leader that removed
+   *   itself keeps leading until it hands over with TimeoutNow);
+   * - appends, heartbeats and snapshots from anyone when we have not heard
+   *   from any leader for an election timeout and do not lead: a leader
+   *   elected by a configuration we have not applied yet;
+   * - answers to reads we forwarded (matched against the forwarding).
+   */
+  #admitOutsider(m: RaftMessage): RaftMessage | undefined {
+    // The leader we follow may have removed itself from the configuration
+    // we applied: it leads until it hands over (TimeoutNow), and we keep
+    // listening to it until then.
+    if (m.from === this.#lead && m.term === this.#term) return m;
+    switch (m.type) {
+      case 'vote':
+      case 'prevote':
+        if (!this.#acceptsCandidate(m)) {
+          const type = m.type === 'vote' ? 'vote-response' : 'prevote-response';
+          this.#send({ type, from: this.id, to: m.from, term: this.#term, reject: true });
+          return undefined;
+        }
+        return m.leadershipTransfer ? { ...m, leadershipTransfer: false } : m;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot': {
+        const heardFromLeader = this.#leaderContactElapsed < this.#cfg.electionTicks;
+        return this.#role === 'leader' || heardFromLeader ? undefined : m;
+      }
+      case 'read-index-response':
+        return m;
+      default:
+        return undefined;
     }
   }
 

@@ -37,6 +37,14 @@ import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
 
+/**
+ * Transports in use by a running RaftNode. A network hands out one endpoint
+ * per node id (MemoryNetwork returns the same object for the same id), so
+ * two nodes started with the same id would share it: the second would take
+ * over its handler and the first go deaf.
+ */
+const transportsInUse = new WeakSet<Transport>();
+
 /** How a read is served. */
 export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
 
@@ -346,10 +354,20 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * Starts ticking and (unless `attachToTransport` is false) receiving.
    * Idempotent. Every call that waits (propose, read, the leadership and
    * membership calls) rejects with NotStartedError until then.
+   *
+   * @throws InvalidArgumentError when another running RaftNode uses the same
+   *   transport (two nodes with one id on one network); stop it first.
    */
   start(): void {
     if (this.#stopped) throw new StoppedError();
     if (this.#started) return;
+    const transport = this.#options.transport;
+    if (transportsInUse.has(transport)) {
+      throw new InvalidArgumentError(
+        `the transport of '${this.id}' is already used by another running RaftNode (a duplicate node id on this network?)`,
+      );
+    }
+    transportsInUse.add(transport);
     this.#started = true;
     if (this.#options.attachToTransport !== false) {
       this.#options.transport.setHandler((envelope) => this.receive(envelope));
@@ -674,6 +692,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#started) transportsInUse.delete(this.#options.transport);
     if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
     if (this.#options.attachToTransport !== false && this.#started) {
       this.#options.transport.setHandler(() => undefined);
