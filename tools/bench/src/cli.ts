@@ -22,8 +22,8 @@ interface Suite {
 
 const suites: Record<string, Suite> = {
   failover: {
-    description: 'Raft leader failover time with and without detector-assisted elections (simulator, 5 nodes)',
-    run: (quick) => failoverSuite({ trials: quick ? 10 : 60, healthyRunMs: quick ? 60_000 : 600_000 }),
+    description: 'Raft leader failover time with and without detector-assisted elections, and leader pauses of 250-700 ms that must not depose the leader (simulator, 5 nodes)',
+    run: (quick) => failoverSuite({ trials: quick ? 10 : 60, healthyRunMs: quick ? 60_000 : 600_000, pauseTrials: quick ? 6 : 12 }),
   },
   'raft-inmem': {
     description: '3-node Raft in one process (memory transport and storage, no-op state machine), 1/64/1024 in flight',

@@ -453,6 +453,20 @@ export class RaftCore {
     this.#hup(false);
   }
 
+  /**
+   * A follower stops believing in its leader (etcd's ForgetLeader), so that
+   * it grants PreVotes to others at once instead of protecting a leader it
+   * no longer hears; a message from the leader brings it back. Used by
+   * detector-assisted elections once the leader has been silent for longer
+   * than a tolerated pause. No-op on other roles, and with `leaseReads`
+   * while this voter heard from the leader within the election timeout: the
+   * leader's lease counts on it.
+   */
+  forgetLeader(): void {
+    if (this.#role !== 'follower' || this.#lead === undefined || this.#honoursLeaderLease()) return;
+    this.#lead = undefined;
+  }
+
   /** The membership in effect: that of the last conf-change entry applied (or of the snapshot). */
   confState(): ConfState {
     return this.#tracker.confState();

@@ -149,6 +149,20 @@ export interface RaftNodeOptions<Result, Query, QueryResult> {
    */
   readonly failureDetector?: FailureDetector;
   /**
+   * Detector-assisted elections only: the longest leader pause (a GC pause,
+   * an event-loop stall, a burst of lost messages) that must never depose
+   * the leader. A follower campaigns early only once its detector suspects
+   * the leader and the leader has been silent for this long, rounded up to
+   * whole heartbeat intervals, plus one heartbeat interval plus a quarter
+   * tick (for delivery jitter): 625 ms with the defaults. Every
+   * follower sees the same silence, so without this hold-down a short pause
+   * makes them all campaign together and elect someone else. Larger values
+   * make failover after a real crash slower by about the same amount (see
+   * the measured table in the README). 0 leaves the detector alone to decide.
+   * @default half the minimum election timeout (`electionTicks × tickIntervalMs / 2`, 500 ms with the defaults)
+   */
+  readonly toleratedLeaderPauseMs?: number;
+  /**
    * When true (default) the node installs itself as the transport's handler.
    * Set false when several protocols share one transport, and pass raft
    * envelopes to {@link RaftNode.receive} yourself.
@@ -293,6 +307,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #soft: SoftState = { role: 'follower', leader: undefined };
   /** Set while the failure detector suspects the leader: ticks since, and when to campaign next. */
   #suspicion: { elapsed: number; nextCampaignAt: number } | undefined;
+  /** When this node last heard from the leader it follows (its clock). */
+  #leaderHeardAt = 0;
+  /** Silence from the leader after which a suspicion may lead to a campaign (see toleratedLeaderPauseMs). */
+  readonly #assistedHoldDownMs: number;
+  /** A check at the very end of the hold-down, so that a suspicion does not wait for the next tick. */
+  #holdDownTimer: TimerHandle | undefined;
   readonly #random: Random;
   readonly #electionTicks: number;
   #term = 0;
@@ -344,6 +364,18 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork(), leaseClock);
     this.#random = random.fork();
     this.#electionTicks = options.raft.electionTicks ?? 10;
+    const toleratedPause = options.toleratedLeaderPauseMs ?? (this.#electionTicks * this.#tickIntervalMs) / 2;
+    if (!(Number.isFinite(toleratedPause) && toleratedPause >= 0)) {
+      throw new InvalidArgumentError(`toleratedLeaderPauseMs must be a non-negative number, got ${toleratedPause}`);
+    }
+    const heartbeatIntervalMs = (options.raft.heartbeatTicks ?? 1) * this.#tickIntervalMs;
+    // A pause ends with the leader's next heartbeat, which may come up to one
+    // interval after it; when messages are lost rather than delayed, the
+    // silence is the pause rounded up to whole intervals, plus one.
+    this.#assistedHoldDownMs =
+      toleratedPause === 0
+        ? 0
+        : Math.ceil(toleratedPause / heartbeatIntervalMs) * heartbeatIntervalMs + heartbeatIntervalMs + this.#tickIntervalMs / 4;
     this.#applied = applied;
     const status = this.#core.status();
     this.#term = status.term;
@@ -382,7 +414,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const message = envelope.payload as RaftMessage;
     if (typeof message !== 'object' || message === null || message.to !== this.id) return;
     if (this.#options.failureDetector !== undefined && message.from === this.#soft.leader) {
-      this.#options.failureDetector.heartbeat(message.from, this.#clock.now());
+      const now = this.#clock.now();
+      this.#leaderHeardAt = now;
+      this.#options.failureDetector.heartbeat(message.from, now);
     }
     try {
       this.#core.step(message);
@@ -694,6 +728,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#stopped = true;
     if (this.#started) transportsInUse.delete(this.#options.transport);
     if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
+    if (this.#holdDownTimer !== undefined) this.#clock.clearTimeout(this.#holdDownTimer);
     if (this.#options.attachToTransport !== false && this.#started) {
       this.#options.transport.setHandler(() => undefined);
     }
@@ -827,6 +862,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * detector sees the same silence and fires at nearly the same moment, and
    * campaigning together splits the vote again and again.
    *
+   * Suspicion alone is not enough: the leader must also have been silent
+   * for the hold-down (see `toleratedLeaderPauseMs`), or a leader pause that
+   * every follower sees at once would depose it. Past the hold-down the node
+   * forgets its leader, so it grants the PreVotes of the others at once.
+   *
    * A peer refuses PreVotes while it still hears (or believes in) the leader,
    * so during one election timeout after the suspicion the node keeps asking,
    * again after a random few ticks, rather than waiting a whole timeout.
@@ -842,18 +882,67 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       return;
     }
     if (role === 'follower' && leader !== undefined) {
-      if (detector.isAvailable(leader, this.#clock.now())) this.#suspicion = undefined;
-      else if (this.#suspicion === undefined) this.#suspicion = { elapsed: 0, nextCampaignAt: this.#jitter() };
+      const now = this.#clock.now();
+      if (detector.isAvailable(leader, now)) this.#suspicion = undefined;
+      else if (this.#suspicion === undefined) {
+        const remaining = this.#leaderHeardAt + this.#assistedHoldDownMs - now;
+        if (remaining <= 0) this.#suspectLeader(0);
+        else if (remaining < this.#tickIntervalMs) this.#checkAtEndOfHoldDown(leader, remaining);
+        return;
+      }
     }
     const suspicion = this.#suspicion;
     if (suspicion === undefined) return;
     suspicion.elapsed++;
     if (suspicion.elapsed > this.#electionTicks) {
       this.#suspicion = undefined; // back to plain election timeouts
-    } else if (role !== 'candidate' && suspicion.elapsed >= suspicion.nextCampaignAt) {
+    } else if (suspicion.elapsed >= suspicion.nextCampaignAt) {
+      // A candidate too: followers whose hold-downs end together may split
+      // the vote, and a candidate would otherwise wait out a whole
+      // randomized election timeout before trying again.
       suspicion.nextCampaignAt = suspicion.elapsed + 1 + this.#jitter();
       this.#core.campaign();
     }
+  }
+
+  /**
+   * Runs the suspicion check again when the hold-down ends, between two
+   * ticks: every follower's hold-down ends at about the same moment (they
+   * heard the same last heartbeat), and checking then rather than at each
+   * one's next tick both shortens failover and has them all forget the
+   * leader before the first PreVote arrives.
+   */
+  #checkAtEndOfHoldDown(leader: NodeId, delayMs: number): void {
+    if (this.#holdDownTimer !== undefined) return;
+    const heardAt = this.#leaderHeardAt;
+    this.#holdDownTimer = this.#clock.setTimeout(() => {
+      this.#holdDownTimer = undefined;
+      const detector = this.#options.failureDetector;
+      if (this.#stopped || detector === undefined || this.#suspicion !== undefined) return;
+      const { role, leader: current } = this.#soft;
+      if (role !== 'follower' || current !== leader || this.#leaderHeardAt !== heardAt) return;
+      if (detector.isAvailable(leader, this.#clock.now())) return;
+      this.#suspectLeader(this.#random.int(Math.max(1, Math.floor(this.#tickIntervalMs / 2))));
+    }, delayMs);
+  }
+
+  /**
+   * The leader is suspected and was silent for the whole hold-down: forget
+   * it (so this node grants the others' PreVotes at once) and campaign after
+   * `delayMs`, a small random delay so that followers whose hold-downs end
+   * together do not all campaign at once; later tries follow on ticks.
+   */
+  #suspectLeader(delayMs: number): void {
+    this.#suspicion = { elapsed: 0, nextCampaignAt: 1 + this.#jitter() };
+    this.#core.forgetLeader();
+    const campaign = (): void => {
+      if (this.#stopped || this.#suspicion === undefined || this.#soft.role === 'leader') return;
+      this.#core.campaign();
+      this.#kick();
+    };
+    if (delayMs <= 0) campaign();
+    else this.#clock.setTimeout(campaign, delayMs);
+    this.#kick();
   }
 
   /**
@@ -1123,6 +1212,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (previous.leader !== undefined && previous.leader !== soft.leader) {
       this.#options.failureDetector?.remove(previous.leader);
     }
+    // A new leader's silence counts from when we learned of it.
+    if (soft.leader !== previous.leader) this.#leaderHeardAt = this.#clock.now();
     const term = this.#core.status().term;
     if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, term });
     if (soft.leader !== previous.leader) this.#events.emit('leader', { leader: soft.leader, term });

@@ -376,3 +376,32 @@ describe('restart (Figure 2 persistent state)', () => {
     expect(net.appliedText('b')).toEqual(['x', 'y', 'z']);
   });
 });
+
+describe('forgetLeader', () => {
+  it('a follower that forgot its leader grants PreVotes at once, and follows the leader again when it hears from it', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.tickAll(1);
+    const b = net.core('b');
+    const term = b.status().term;
+    const prevote = { type: 'prevote', from: 'c', to: 'b', term: term + 1, lastLogIndex: 100, lastLogTerm: term, leadershipTransfer: false } as const;
+    b.step(prevote);
+    expect(b.ready().messages).toEqual([]); // ignored: b still hears a
+    b.forgetLeader();
+    expect(b.status().leader).toBeUndefined();
+    b.step(prevote);
+    const rd = b.ready();
+    expect(rd.messages).toEqual([expect.objectContaining({ type: 'prevote-response', reject: false })]);
+    b.advance(rd);
+    net.tickAll(1);
+    expect(b.status().leader).toBe('a');
+  });
+
+  it('is a no-op with lease reads while the leader was heard within the election timeout', () => {
+    const net = new Network(['a', 'b', 'c'], { config: { leaseReads: true } });
+    net.elect('a');
+    net.tickAll(1);
+    net.core('b').forgetLeader();
+    expect(net.core('b').status().leader).toBe('a');
+  });
+});

@@ -33,8 +33,8 @@ export interface RaftTestClusterOptions {
    * @default every node
    */
   readonly voters?: readonly NodeId[];
-  /** Extra RaftNode options for every node (e.g. `maxLearnerLag`, `snapshots`). */
-  readonly node?: Partial<Pick<KvRaftNodeOptions, 'maxLearnerLag' | 'snapshots'>>;
+  /** Extra RaftNode options for every node (`maxLearnerLag`, `snapshots`, `toleratedLeaderPauseMs`). */
+  readonly node?: Partial<Pick<KvRaftNodeOptions, 'maxLearnerLag' | 'snapshots' | 'toleratedLeaderPauseMs'>>;
   readonly seed?: number;
   /** Raft settings for every node (id and voters are filled in). */
   readonly raft?: Partial<RaftConfig>;

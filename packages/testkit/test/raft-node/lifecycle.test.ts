@@ -114,3 +114,24 @@ describe('two RaftNodes with the same id on one network (issue 11, item 6)', () 
     await network.close();
   });
 });
+
+describe('RaftNode options', () => {
+  it('refuses a toleratedLeaderPauseMs that is negative or not finite', () => {
+    const clock = new VirtualClock();
+    const network = new MemoryNetwork({ clock, random: new SeededRandom(1), clusterId: 'c' });
+    for (const toleratedLeaderPauseMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(
+        () =>
+          new RaftNode({
+            raft: { id: 'n1', voters: ['n1'] },
+            clusterId: 'c',
+            transport: network.endpoint('n1'),
+            storage: new MemoryStorage(),
+            stateMachine: new KvStateMachine(),
+            clock,
+            toleratedLeaderPauseMs,
+          }),
+      ).toThrow(InvalidArgumentError);
+    }
+  });
+});
