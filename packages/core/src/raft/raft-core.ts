@@ -293,8 +293,10 @@ export class RaftCore {
    *
    * @throws NotLeaderError (with the leader hint) when no leader is known or forwarding is off.
    * @throws ProposalDroppedError during a leadership transfer or past `maxUncommittedBytes`.
+   * @throws InvalidArgumentError when `data` is not a Uint8Array.
    */
   propose(data: Uint8Array): ProposeResult {
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('a proposal must be a Uint8Array');
     if (this.#role === 'leader') {
       const refusal = this.#proposalRefusal(data.byteLength);
       if (refusal !== undefined) throw new ProposalDroppedError(refusal);
