@@ -71,6 +71,8 @@ interface Partial {
  */
 export class Reassembler {
   readonly #partials = new Map<NodeId, Partial>();
+  /** Per sender, the id of the last message dropped for a gap: its later chunks are ignored quietly, not counted again. */
+  readonly #abandoned = new Map<NodeId, number>();
   readonly #maxBytes: number;
   readonly #timeoutMs: number;
   readonly #clock: Clock;
@@ -93,6 +95,7 @@ export class Reassembler {
     if (header.index === 0) {
       // A first chunk always starts afresh: whatever was in progress lost its tail.
       if (this.#partials.has(from)) this.drop(from, 'missing-chunk');
+      this.#abandoned.delete(from);
       if (header.count > this.#maxBytes || data.byteLength > this.#maxBytes) {
         this.#onDrop(from, 'too-large');
         return undefined;
@@ -106,7 +109,8 @@ export class Reassembler {
     const partial = this.#partials.get(from);
     if (partial === undefined || partial.messageId !== header.messageId || partial.count !== header.count || partial.parts.length !== header.index) {
       if (partial !== undefined) this.drop(from, 'missing-chunk');
-      else this.#onDrop(from, 'missing-chunk');
+      else if (this.#abandoned.get(from) !== header.messageId) this.#onDrop(from, 'missing-chunk');
+      this.#abandoned.set(from, header.messageId);
       return undefined;
     }
     partial.bytes += data.byteLength;
@@ -127,7 +131,14 @@ export class Reassembler {
     if (partial === undefined) return;
     this.#clock.clearTimeout(partial.timer);
     this.#partials.delete(from);
+    this.#abandoned.set(from, partial.messageId);
     this.#onDrop(from, reason);
+  }
+
+  /** Forgets `from` altogether (it left the membership). */
+  forget(from: NodeId): void {
+    this.drop(from, 'sender-removed');
+    this.#abandoned.delete(from);
   }
 
   /** Drops every message in progress. */

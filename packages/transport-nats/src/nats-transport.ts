@@ -499,7 +499,7 @@ export class NatsTransport implements Transport {
     this.#dirty.delete(link);
     this.#clearProbe(link);
     this.#droppedGone += link.dropped + link.queue.clear();
-    this.#reassembler.drop(peerId, 'sender-removed');
+    this.#reassembler.forget(peerId);
   }
 
   #scheduleFlush(): void {
