@@ -11,6 +11,7 @@ import {
   ProposalDroppedError,
 } from '../errors/errors.js';
 import type { FailureDetector } from '../detection/failure-detector.js';
+import { internalTestMutations as mutations } from '../internal/test-mutations.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
@@ -889,9 +890,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     }
     // Hard state and entries must be durable before any message that depends
     // on them leaves (a vote, an append acknowledgement).
-    if (wrote) await storage.sync();
+    if (wrote && !mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
     for (const message of ready.messages) this.#send(message);
+    // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
+    if (wrote && mutations.ackBeforeSync) await storage.sync();
+    if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
