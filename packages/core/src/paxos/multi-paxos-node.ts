@@ -78,11 +78,23 @@ export interface MultiPaxosNodeOptions<Result, Query, QueryResult> {
   /** @internal */
   readonly mutations?: PaxosNodeMutations;
   /**
-   * Told of every value this node accepted, when its acceptance is reported
-   * to the proposer (for the simulator's "one value chosen per slot" check).
+   * Watches the protocol from inside, for the simulator's checks.
    * @internal
    */
-  readonly onAccepted?: (slots: readonly AcceptedSlot[]) => void;
+  readonly observer?: PaxosNodeObserver;
+}
+
+/**
+ * What the simulator sees of a node.
+ * @internal
+ */
+export interface PaxosNodeObserver {
+  /** Values this node accepted, when the acceptance is reported to the proposer. */
+  accepted(slots: readonly AcceptedSlot[]): void;
+  /** Every chosen slot this node applies, in order (no-ops and read barriers too). */
+  applied(entry: Entry): void;
+  /** A checkpoint at `index` replaced the state machine. */
+  installed(index: number): void;
 }
 
 export interface MultiPaxosNodeEvents {
@@ -511,7 +523,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   }
 
   #sendAll(ready: PaxosReady): void {
-    if (ready.accepted.length > 0) this.#options.onAccepted?.(ready.accepted);
+    if (ready.accepted.length > 0) this.#options.observer?.accepted(ready.accepted);
     const local: PaxosMessage[] = [];
     for (const message of ready.messages) {
       if (message.to === this.id) local.push(message);
@@ -550,6 +562,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     for (const slot of [...this.#proposalAtSlot.keys()]) if (slot <= snapshot.metadata.index) this.#proposalAtSlot.delete(slot);
     this.#applied = snapshot.metadata.index;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
+    this.#options.observer?.installed(snapshot.metadata.index);
     this.#events.emit('membership', { confState: snapshot.metadata.confState, index: snapshot.metadata.index });
   }
 
@@ -577,6 +590,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   #apply(entry: Entry): void {
     if (entry.index <= this.#applied) return;
     this.#applied = entry.index;
+    this.#options.observer?.applied(entry);
     this.#sinceSnapshot.entries++;
     this.#sinceSnapshot.bytes += entry.data.byteLength;
     const own = this.#proposalAtSlot.get(entry.index);

@@ -9,15 +9,22 @@ import {
   type KvQueryResult,
   type KvResult,
   type NodeId,
+  type OperationOptions,
   type Random,
-  type RaftNode,
+  type ReadOptions,
 } from '@synod/core';
 import type { KvInput, KvOutput } from '../history/kv-ops.js';
+
+/** What the workload needs from a node: the consensus node API that RaftNode and MultiPaxosNode share. */
+export interface KvNode {
+  propose(command: Uint8Array, options?: OperationOptions): Promise<KvResult>;
+  read(query: KvQuery, options?: ReadOptions): Promise<KvQueryResult>;
+}
 
 /** What the workload needs from the cluster: a way to reach a running node. */
 export interface WorkloadCluster {
   /** The running node with this id, or undefined when it is down. */
-  node(id: NodeId): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined;
+  node(id: NodeId): KvNode | undefined;
   readonly ids: readonly NodeId[];
 }
 
@@ -90,7 +97,7 @@ export class KvWorkload {
     this.#clock.setTimeout(() => void this.#runOne(client), min + this.#random.int(max - min + 1));
   }
 
-  #pickNode(): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined {
+  #pickNode(): KvNode | undefined {
     if (this.#leaderHint !== undefined && this.#random.next() < 0.8) {
       const leader = this.#cluster.node(this.#leaderHint);
       if (leader !== undefined) return leader;
@@ -142,7 +149,7 @@ export class KvWorkload {
     this.#schedule(client);
   }
 
-  async #execute(node: RaftNode<KvResult, KvQuery, KvQueryResult>, input: KvInput): Promise<KvOutput> {
+  async #execute(node: KvNode, input: KvInput): Promise<KvOutput> {
     const timeoutMs = this.#options.timeoutMs;
     if (input.f === 'get') {
       const result = await node.read({ type: 'get', key: input.key }, { consistency: 'linearizable', timeoutMs });
