@@ -9,16 +9,24 @@ import {
   type KvQueryResult,
   type KvResult,
   type NodeId,
+  type OperationOptions,
   type Random,
-  type RaftNode,
   type ReadConsistency,
+  type ReadOptions,
 } from '@synod/core';
 import type { KvInput, KvOutput } from '../history/kv-ops.js';
+
+/** What the workload needs from a node: the consensus node API that RaftNode and MultiPaxosNode share. */
+export interface KvNode {
+  readonly id: NodeId;
+  propose(command: Uint8Array, options?: OperationOptions): Promise<KvResult>;
+  read(query: KvQuery, options?: ReadOptions): Promise<KvQueryResult>;
+}
 
 /** What the workload needs from the cluster: a way to reach a running node. */
 export interface WorkloadCluster {
   /** The running node with this id, or undefined when it is down. */
-  node(id: NodeId): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined;
+  node(id: NodeId): KvNode | undefined;
   readonly ids: readonly NodeId[];
 }
 
@@ -103,7 +111,7 @@ export class KvWorkload {
     this.#clock.setTimeout(() => void this.#runOne(client), min + this.#random.int(max - min + 1));
   }
 
-  #pickNode(): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined {
+  #pickNode(): KvNode | undefined {
     if (this.#leaderHint !== undefined && this.#random.next() < 0.8) {
       const leader = this.#cluster.node(this.#leaderHint);
       if (leader !== undefined) return leader;
@@ -173,7 +181,7 @@ export class KvWorkload {
   }
 
   /** A serializable read: answered from the node's local state, checked by `onSerializableRead`. */
-  async #serializableRead(node: RaftNode<KvResult, KvQuery, KvQueryResult>, key: string): Promise<void> {
+  async #serializableRead(node: KvNode, key: string): Promise<void> {
     let result: KvQueryResult;
     try {
       result = await node.read({ type: 'get', key }, { consistency: 'serializable' });
@@ -185,11 +193,7 @@ export class KvWorkload {
     this.#options.onSerializableRead?.(node.id, key, result.kv?.value ?? null);
   }
 
-  async #execute(
-    node: RaftNode<KvResult, KvQuery, KvQueryResult>,
-    input: KvInput,
-    consistency: ReadConsistency,
-  ): Promise<KvOutput> {
+  async #execute(node: KvNode, input: KvInput, consistency: ReadConsistency): Promise<KvOutput> {
     const timeoutMs = this.#options.timeoutMs;
     if (input.f === 'get') {
       const result = await node.read({ type: 'get', key: input.key }, { consistency, timeoutMs });
