@@ -61,3 +61,5 @@ export type {
   WatchOptions,
 } from './client/synod-client.js';
 export { SynodRpcError } from './client/client-errors.js';
+export { checkHealth } from './client/health.js';
+export type { HealthAnswer } from './client/health.js';
