@@ -159,6 +159,9 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     defaultTimeoutMs,
   });
   node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
+  node.on('snapshot', ({ index, compactedTo, bytes }) => logger.info({ index, compactedTo, bytes }, 'snapshot taken'));
+  node.on('membership', ({ index, confState }) => logger.info({ index, voters: confState.voters.join(',') }, 'configuration in effect'));
+  node.on('leader', ({ leader, term }) => logger.info({ leader: leader ?? 'unknown', term }, 'leader changed'));
 
   let boundAddress: string | undefined;
   const addressOf = (id: NodeId): string | undefined => (id === options.nodeId ? (boundAddress ?? options.listen) : peers.get(id));
