@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SynodClient } from '@synod/transport-grpc';
+import { SynodClient } from '@synod/transport-grpc';
 import { ProcessCluster } from './process-cluster.js';
 
 /**
@@ -77,7 +77,6 @@ describe('three serve processes', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Its own replica has every acknowledged write (serializable reads are served locally).
-    const { SynodClient } = await import('@synod/transport-grpc');
     const local = new SynodClient({ endpoints: [cluster.endpointOf(firstLeader)], security: { insecure: true } });
     try {
       for (const [key, value] of acked) expect((await local.get(key, { consistency: 'serializable' })).kv?.value, key).toBe(value);

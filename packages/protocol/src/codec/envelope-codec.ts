@@ -48,19 +48,12 @@ export interface EnvelopeCodecOptions {
  * ```
  */
 export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): EnvelopeCodec {
-<<<<<<< HEAD
   // A Map of the caller's own entries: a lookup on the plain object would
   // find Object.prototype members for names like `__proto__` or `toString`.
   const codecs = new Map<string, PayloadCodec>();
-  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec })) {
+  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec, paxos: paxosPayloadCodec })) {
     if (codec !== undefined) codecs.set(name, codec);
   }
-=======
-  const codecs: Readonly<Partial<Record<ProtocolName, PayloadCodec>>> = options.payloadCodecs ?? {
-    raft: raftPayloadCodec,
-    paxos: paxosPayloadCodec,
-  };
->>>>>>> wip/paxos
   return {
     encode(envelope) {
       const codec = codecs.get(envelope.protocol);
