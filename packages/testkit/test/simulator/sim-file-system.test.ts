@@ -187,6 +187,18 @@ describe('SimFileSystem: directory entries', () => {
     expect(code(() => fs.readSync(fs.openSync('/d/g', 'wx'), new Uint8Array(1), 0, 1, 0))).toBe('EBADF');
     expect(code(() => fs.realpathSync('/d/missing'))).toBe('ENOENT');
     expect(fs.realpathSync('/d/../d/./f')).toBe('/d/f');
+    expect(code(() => fs.linkSync('/d/f', '/d/f'))).toBe('EEXIST');
+    expect(code(() => fs.linkSync('/d/missing', '/d/h'))).toBe('ENOENT');
+  });
+
+  it('a hard link is a second name for the same file, durable once its directory is fsynced', () => {
+    const fs = fileWithTail('AB', '');
+    fs.linkSync('/d/f', '/d/g');
+    expect(fs.readFileSync('/d/g').toString()).toBe('AB');
+    fs.fsyncDirectorySync('/d');
+    const after = fs.crash(new SeededRandom(1));
+    expect(after.readFileSync('/d/g').toString()).toBe('AB');
+    expect(after.readFileSync('/d/f').toString()).toBe('AB');
   });
 
   it('crashes are deterministic: the same seed gives the same disk', () => {
@@ -211,19 +223,21 @@ describe('FileStorage on SimFileSystem', () => {
     await (await FileStorage.open('/n1', { fileSystem: fs })).close();
   });
 
-  it('a crash leaves a stale LOCK of the dead process, which the next one takes over', async () => {
+  it('a crash leaves a stale lock of the dead process, which the next one takes over', async () => {
     const fs = new SimFileSystem();
     const storage = await FileStorage.open('/n1', { fileSystem: fs });
     storage.append([entry(1)]);
     await storage.sync();
-    expect(read(fs, '/n1/LOCK')).toBe('1\n');
-    // A crash that keeps every unsynced byte, so the LOCK survives whole.
+    // The lock is the file of the newest generation (see FileStorage's directory lock).
+    expect(read(fs, '/n1/LOCK-0000000000000001')).toBe('1\n');
+    // A crash that keeps every unsynced byte, so the lock survives whole.
     const keepAll: Random = { next: () => 0.3, int: (n) => n - 1, fork: () => keepAll };
     const after = fs.crash(keepAll);
-    expect(read(after, '/n1/LOCK')).toBe('1\n');
+    expect(read(after, '/n1/LOCK-0000000000000001')).toBe('1\n');
     expect([after.lockOwnerId, after.isLockOwnerAlive(1), after.isLockOwnerAlive(2)]).toEqual([2, false, true]);
     const recovered = await FileStorage.open('/n1', { fileSystem: after });
-    expect(read(after, '/n1/LOCK')).toBe('2\n');
+    expect(read(after, '/n1/LOCK-0000000000000002')).toBe('2\n');
+    expect(after.exists('/n1/LOCK-0000000000000001')).toBe(false);
     expect(recovered.lastIndex()).toBe(1);
     await expect(FileStorage.open('/n1', { fileSystem: after })).rejects.toBeInstanceOf(StorageLockedError);
     await recovered.close();

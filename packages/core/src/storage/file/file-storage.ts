@@ -5,8 +5,13 @@ import type { ConfState, Entry, HardState, Snapshot } from '../../raft/types.js'
 import type { InitialState, Storage } from '../storage.js';
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from '../storage-errors.js';
 import { DirectoryLock } from './dir-lock.js';
-import { makeDirectoryDurably, removeTempFiles } from './durable-files.js';
-import { StorageClosedError, StorageCorruptionError, StorageFailedError } from './file-storage-errors.js';
+import { makeDirectoryDurably, removeTempFiles, writeFileAtomically } from './durable-files.js';
+import {
+  StorageClosedError,
+  StorageCorruptionError,
+  StorageFailedError,
+  withIo,
+} from './file-storage-errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
 import {
@@ -14,13 +19,28 @@ import {
   checkFrame,
   decodeEntry,
   entryRecordBytes,
+  hardStateRegression,
   hardStatesEqual,
   RECORD_HEADER_BYTES,
   RecordBuffer,
   RecordType,
 } from './record-codec.js';
-import { encodeSegmentHeader, listSegments, SEGMENT_HEADER_BYTES, segmentFileName } from './segment-format.js';
-import { loadLatestSnapshot, pruneSnapshots, writeSnapshotFile, type StoredSnapshot } from './snapshot-files.js';
+import {
+  encodeSegmentHeader,
+  encodeSyncMark,
+  initialSyncMark,
+  listSegments,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+  type SyncMark,
+} from './segment-format.js';
+import {
+  loadLatestSnapshot,
+  pruneSnapshots,
+  snapshotFileName,
+  writeSnapshotFile,
+  type StoredSnapshot,
+} from './snapshot-files.js';
 import { recoverWal, type TornTailReport } from './wal-recovery.js';
 
 /** Options for {@link FileStorage.open}. */
@@ -96,6 +116,12 @@ export interface FileStorageRecovery {
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** Disk reads for old entries are split into runs of at most this many bytes. */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Written (atomically) once the first segment is durable: from then on a
+ * directory with no segment, or with an empty first one, has lost synced
+ * records rather than being new.
+ */
+const INITIALIZED_FILE = 'wal.init';
 
 interface Segment {
   readonly seq: number;
@@ -132,12 +158,19 @@ interface Deferred {
  * below the first entry still needed, once that marker is durable.
  *
  * **Recovery.** `open` replays the segments. A torn record at the end of the
- * last segment is cut off; damage anywhere else throws
- * {@link StorageCorruptionError} naming the file and byte offset, so entries
- * that were acknowledged are never dropped silently. (One limit: a checksum
- * failure on the very last record looks exactly like a torn write, so it is
- * treated as one; `recovery()` reports what was cut.) A `LOCK` file with the
- * owner's pid keeps other processes, and other opens in this one, out.
+ * last segment is cut off, but only past the segment's sync mark: every
+ * group commit also records, in the segment header, how far the previous
+ * completed fdatasync reached (and `close` records the final end), so a tail
+ * cut into synced records, an emptied or deleted last segment, a directory
+ * with no segments left, or a compacted log whose snapshot is gone throws
+ * {@link StorageCorruptionError} naming the file, instead of coming back as
+ * an older term, vote or log. Damage anywhere else throws it too, and every
+ * decoded field is validated (numbers below 2^53, flags, terms and votes
+ * that never go back, a commit index inside the log). One limit: the mark
+ * trails by one group commit, so lost records of the very last commit
+ * before a crash look like a torn tail until the next commit or `close`
+ * records them. A lock file with the owner's pid keeps other processes, and
+ * other opens in this one, out.
  *
  * **File system.** Every file operation goes through a {@link FileSystem}
  * (option `fileSystem`, `node:fs` by default), so tests and simulators can
@@ -167,6 +200,10 @@ export class FileStorage implements Storage {
   #active: Segment | undefined;
   /** Logical end of the header and checkpoint of the active segment: a segment this short is never rotated. */
   #activeBase = 0;
+  /** The sync mark last written into the active segment's header. */
+  #mark: SyncMark = initialSyncMark;
+  /** Bytes of the active segment a completed fdatasync covered: the next mark to write. */
+  #syncedEnd = 0;
   readonly #pending = new RecordBuffer();
   /** Bumped by every write; `#durableSeq` is the value covered by the last completed fdatasync. */
   #writeSeq = 0;
@@ -216,17 +253,25 @@ export class FileStorage implements Storage {
   static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
     validateOptions(options);
     const fs = options.fileSystem ?? nodeFileSystem;
-    const createdFsyncs = makeDirectoryDurably(fs, dir);
+    const createdFsyncs = withIo('creating data directory', dir, () => makeDirectoryDurably(fs, dir));
     const lock = DirectoryLock.acquire(fs, dir);
     let storage: FileStorage | undefined;
     try {
-      removeTempFiles(fs, dir);
+      withIo('removing temp files in', dir, () => removeTempFiles(fs, dir));
+      const initialized = withIo('listing', dir, () => fs.readdirSync(dir)).includes(INITIALIZED_FILE);
       const stored = loadLatestSnapshot(fs, dir);
-      const wal = recoverWal(fs, dir, listSegments(fs, dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
+      const seqs = withIo('listing', dir, () => listSegments(fs, dir));
+      const cacheBytes = options.cacheBytes ?? 16 * 1024 * 1024;
+      const wal = recoverWal(fs, dir, seqs, cacheBytes, MAX_BODY_BYTES, initialized);
       storage = new FileStorage(fs, dir, lock, options, wal.index);
       storage.#hardState = wal.hardState;
       storage.#fsyncs += createdFsyncs;
       storage.#restore(wal, stored);
+      if (!initialized) {
+        storage.#fsyncs += withIo('writing', join(dir, INITIALIZED_FILE), () =>
+          writeFileAtomically(fs, dir, INITIALIZED_FILE, Buffer.from('synod wal\n', 'utf8')),
+        );
+      }
       return storage;
     } catch (error) {
       if (storage !== undefined) storage.#closeFiles();
@@ -307,9 +352,18 @@ export class FileStorage implements Storage {
         `append would leave a gap: last index ${this.#index.lastIndex}, appending from ${start}`,
       );
     }
+    // Replay refuses a log whose terms go down, so such a write is refused
+    // now rather than left to make the directory unopenable.
+    let previousTerm = start - 1 >= this.#index.offset ? this.#index.term(start - 1) : 0;
     for (let k = 0; k < toAppend.length; k++) {
       const entry = toAppend[k]!;
       if (entry.index !== start + k) throw new InvalidArgumentError(`entries are not consecutive at index ${entry.index}`);
+      if (!isIndex(entry.term) || entry.term < previousTerm) {
+        throw new InvalidArgumentError(
+          `entry ${entry.index} has term ${entry.term}, not an integer at least the previous entry's term ${previousTerm}`,
+        );
+      }
+      previousTerm = entry.term;
       if (entry.data.byteLength > MAX_BODY_BYTES - 64) {
         throw new InvalidArgumentError(`entry ${entry.index} has ${entry.data.byteLength} bytes of data, over the limit`);
       }
@@ -328,9 +382,23 @@ export class FileStorage implements Storage {
     this.#wrote();
   }
 
+  /**
+   * @throws InvalidArgumentError when the term goes down, the vote of the
+   *   current term changes, the commit index is past the last entry, or a
+   *   field is malformed: replay would refuse such a log.
+   */
   setHardState(hardState: HardState): void {
     this.#assertWritable();
     if (hardStatesEqual(hardState, this.#hardState)) return;
+    const { term, vote, commit } = hardState;
+    if (!isIndex(term) || !isIndex(commit) || (vote !== undefined && (typeof vote !== 'string' || vote === ''))) {
+      throw new InvalidArgumentError(`malformed hard state ${JSON.stringify(hardState)}`);
+    }
+    const regression = hardStateRegression(this.#hardState, hardState);
+    if (regression !== undefined) throw new InvalidArgumentError(regression);
+    if (commit > this.#index.lastIndex) {
+      throw new InvalidArgumentError(`hard state commit index ${commit} is past the last entry ${this.#index.lastIndex}`);
+    }
     this.#hardState = hardState;
     this.#pending.appendHardState(hardState);
     this.#records++;
@@ -351,6 +419,9 @@ export class FileStorage implements Storage {
     const current = this.#snapshot.metadata.index;
     if (snapshot.metadata.index <= current && current > 0) {
       throw new SnapshotOutOfDateError(snapshot.metadata.index, current);
+    }
+    if (term < this.#index.offsetTerm) {
+      throw new InvalidArgumentError(`snapshot term ${term} is below the term ${this.#index.offsetTerm} of the log start`);
     }
     this.#assertWritable();
     this.#persistSnapshot(snapshot, 'applied');
@@ -386,9 +457,19 @@ export class FileStorage implements Storage {
     return snapshot;
   }
 
+  /**
+   * @throws InvalidArgumentError when `index` is past the snapshot: those
+   *   entries would then be in neither the log nor a snapshot, and open
+   *   refuses a log that starts after its newest snapshot.
+   */
   compact(index: number): void {
     if (index <= this.#index.offset) throw new CompactedError(index);
     if (index > this.#index.lastIndex) throw new UnavailableError(index);
+    if (index > this.#snapshot.metadata.index) {
+      throw new InvalidArgumentError(
+        `cannot compact to ${index}, past the snapshot at ${this.#snapshot.metadata.index}: take a snapshot first`,
+      );
+    }
     this.#assertWritable();
     const term = this.#index.term(index);
     this.#pending.appendMarker(RecordType.compact, index, term);
@@ -449,7 +530,14 @@ export class FileStorage implements Storage {
 
   async #shutdown(): Promise<void> {
     try {
-      if (this.#failure === undefined) await this.sync();
+      if (this.#failure === undefined) {
+        await this.sync();
+        // The last commit's end is recorded by no later commit: record it now.
+        if (this.#failure === undefined && !this.#fdsClosed && this.#syncedEnd > this.#mark.syncedEnd) {
+          this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
+          this.#fdatasyncNow(this.#active!.fd);
+        }
+      }
     } finally {
       this.#closeFiles();
       this.#lock.release();
@@ -469,32 +557,53 @@ export class FileStorage implements Storage {
 
   /** Opens the recovered segments, repairs the tail and reconciles the log with the snapshot. */
   #restore(wal: ReturnType<typeof recoverWal>, stored: StoredSnapshot | undefined): void {
+    const fs = this.#fs;
     const last = wal.segments[wal.segments.length - 1];
+    // When the last segment must be recreated, the one before it is sealed
+    // afterwards, so it is opened for writing too.
+    const unsealed = wal.lastNeedsInit ? wal.segments[wal.segments.length - 2] : undefined;
+    let previous: Segment | undefined;
     for (const recovered of wal.segments) {
       const isLast = recovered === last;
       if (isLast && wal.lastNeedsInit) continue;
-      const fd = this.#fs.openSync(recovered.path, isLast ? 'r+' : 'r');
+      const flags = isLast || recovered === unsealed ? 'r+' : 'r';
+      const fd = withIo('opening segment', recovered.path, () => fs.openSync(recovered.path, flags));
       const segment: Segment = { seq: recovered.seq, path: recovered.path, fd, size: recovered.validEnd };
       this.#segments.set(recovered.seq, segment);
+      if (recovered === unsealed) previous = segment;
       if (isLast) {
-        if (this.#fs.fstatSync(fd).size > recovered.validEnd) {
-          this.#fs.ftruncateSync(fd, recovered.validEnd);
+        this.#active = segment;
+        this.#mark = recovered.mark;
+        this.#syncedEnd = recovered.validEnd;
+        if (withIo('reading the size of segment', recovered.path, () => fs.fstatSync(fd).size) > recovered.validEnd) {
+          try {
+            fs.ftruncateSync(fd, recovered.validEnd);
+          } catch (error) {
+            throw this.#fail(`cutting the torn tail off ${recovered.path} failed`, error);
+          }
           this.#fdatasyncNow(fd);
         }
-        this.#active = segment;
       }
     }
     if (last === undefined || wal.lastNeedsInit) {
       // No log yet, or a rotation crashed before the new segment got its
-      // header and checkpoint: (re)create it from the recovered state.
-      if (last !== undefined) this.#fs.unlinkSync(last.path);
+      // header and checkpoint: (re)create it from the recovered state, and
+      // finish the rotation by sealing the segment before it.
+      if (last !== undefined) {
+        try {
+          fs.unlinkSync(last.path);
+        } catch (error) {
+          throw this.#fail(`removing the unfinished segment ${last.path} failed`, error);
+        }
+      }
       this.#createSegment(last?.seq ?? 1);
-      this.#flush();
-      this.#fdatasyncNow(this.#active!.fd);
+      if (previous !== undefined) this.#seal(previous);
+    } else {
+      // A recovered segment is sealed as soon as it is full; only a fresh
+      // one (activeBase set by #createSegment) is protected from an empty
+      // rotation.
+      this.#activeBase = SEGMENT_HEADER_BYTES;
     }
-    // A recovered segment is sealed as soon as it is full; only a fresh one
-    // (activeBase set by #createSegment) is protected from an empty rotation.
-    if (last !== undefined && !wal.lastNeedsInit) this.#activeBase = SEGMENT_HEADER_BYTES;
 
     let resetToSnapshot = false;
     if (stored !== undefined) {
@@ -515,10 +624,22 @@ export class FileStorage implements Storage {
         }
       }
     }
+    if (this.#index.offset > this.#snapshot.metadata.index) {
+      // Compaction only ever drops entries a snapshot holds; without that
+      // snapshot the state machine cannot be rebuilt.
+      throw new StorageCorruptionError(
+        join(this.dir, snapshotFileName(this.#index.offset)),
+        0,
+        stored === undefined
+          ? `snapshot missing: the log starts after entry ${this.#index.offset}, but there is no snapshot file`
+          : `snapshot missing: the log starts after entry ${this.#index.offset}, but the newest snapshot is at ${stored.snapshot.metadata.index} (${stored.file})`,
+      );
+    }
     this.#scheduleDeletions();
     this.#flush();
     if (resetToSnapshot) this.#fdatasyncNow(this.#active!.fd);
     this.#durableSeq = this.#writeSeq;
+    this.#syncedEnd = this.#active!.size;
     this.#runDeletions(this.#durableSeq);
     this.#recovery = { truncatedTail: wal.torn, resetToSnapshot, segments: this.#segments.size };
   }
@@ -578,17 +699,39 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Seals the active segment and starts the next one. The sealed segment is
-   * fdatasync'ed first, which keeps the recovery rule simple: only the last
-   * segment can have a torn tail, so damage in any other is corruption.
+   * Starts the next segment. The current one is fdatasync'ed first, which
+   * keeps the recovery rule simple: only the last segment can have a torn
+   * tail, so damage in any other is corruption. It is sealed (a flag in its
+   * sync mark) only once the new one is durable, so a sealed last segment
+   * means its successor was lost, never that a rotation was cut short.
    */
   #rotate(): void {
+    const sealing = this.#active!;
     this.#flush();
-    this.#fdatasyncNow(this.#active!.fd);
-    this.#createSegment(this.#active!.seq + 1);
+    this.#fdatasyncNow(sealing.fd);
+    this.#createSegment(sealing.seq + 1);
+    this.#seal(sealing);
   }
 
-  /** Creates segment `seq` with its header and checkpoint and makes it the active one. */
+  /** Marks `segment` (no longer active, fully synced) as sealed. */
+  #seal(segment: Segment): void {
+    const { bytes, position } = encodeSyncMark({ syncedEnd: segment.size, sealed: true, generation: 0 });
+    // Generation 0 and 1 go to different slots; write both so that neither
+    // an older mark nor a torn write can hide the seal.
+    const second = encodeSyncMark({ syncedEnd: segment.size, sealed: true, generation: 1 });
+    try {
+      writeAll(this.#fs, segment.fd, bytes, position);
+      writeAll(this.#fs, segment.fd, second.bytes, second.position);
+    } catch (error) {
+      throw this.#fail(`sealing segment ${segment.path} failed`, error);
+    }
+    this.#fdatasyncNow(segment.fd);
+  }
+
+  /**
+   * Creates segment `seq` with its header and checkpoint, durably, and makes
+   * it the active one. Pending records must have been flushed.
+   */
   #createSegment(seq: number): void {
     const path = join(this.dir, segmentFileName(seq));
     let fd: number;
@@ -597,11 +740,6 @@ export class FileStorage implements Storage {
       const header = encodeSegmentHeader(seq);
       writeAll(this.#fs, fd, header, 0);
       this.#bytesWritten += header.length;
-      // The new name must be durable before anything in the file is
-      // reported durable; syncing the directory now, once per segment,
-      // keeps that off the group-commit path.
-      this.#fs.fsyncDirectorySync(this.dir);
-      this.#fsyncs++;
     } catch (error) {
       throw this.#fail(`creating segment ${path} failed`, error);
     }
@@ -618,7 +756,33 @@ export class FileStorage implements Storage {
     });
     this.#records++;
     this.#writeSeq++;
+    this.#flush();
+    this.#fdatasyncNow(fd);
+    try {
+      // The new name must be durable before anything in the file is
+      // reported durable; syncing the directory now, once per segment,
+      // keeps that off the group-commit path.
+      this.#fs.fsyncDirectorySync(this.dir);
+      this.#fsyncs++;
+    } catch (error) {
+      throw this.#fail(`syncing the directory ${this.dir} failed`, error);
+    }
     this.#activeBase = this.#end();
+    this.#mark = initialSyncMark;
+    this.#syncedEnd = segment.size;
+  }
+
+  /** Writes the active segment's sync mark into its header (durable with the next fdatasync of it). */
+  #writeMark(mark: { readonly syncedEnd: number; readonly sealed: boolean }): void {
+    const segment = this.#active!;
+    const next: SyncMark = { ...mark, generation: (this.#mark.generation + 1) >>> 0 };
+    const { bytes, position } = encodeSyncMark(next);
+    try {
+      writeAll(this.#fs, segment.fd, bytes, position);
+    } catch (error) {
+      throw this.#fail(`writing the sync mark of ${segment.path} failed`, error);
+    }
+    this.#mark = next;
   }
 
   /** Queues every segment in front of the first one still needed for deletion after the next fdatasync. */
@@ -649,15 +813,21 @@ export class FileStorage implements Storage {
   #startSync(): Promise<void> {
     if (this.#fdsClosed) return Promise.reject(new StorageClosedError());
     try {
+      // Records, with the same fdatasync, how far the previous one reached:
+      // never more than is durable, even if this one is cut short.
+      if (this.#syncedEnd > this.#mark.syncedEnd) this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
       this.#flush();
     } catch (error) {
       return Promise.reject(error);
     }
     const covers = this.#writeSeq;
-    const promise = this.#fs.fdatasync(this.#active!.fd).then(
+    const segment = this.#active!;
+    const end = segment.size;
+    const promise = this.#fs.fdatasync(segment.fd).then(
       () => {
         this.#fsyncs++;
-        this.#durableSeq = covers;
+        this.#durableSeq = Math.max(this.#durableSeq, covers);
+        if (segment === this.#active) this.#syncedEnd = Math.max(this.#syncedEnd, end);
         try {
           this.#runDeletions(covers);
         } catch (error) {
@@ -709,14 +879,20 @@ export class FileStorage implements Storage {
     if (segment === undefined) throw new StorageCorruptionError(this.dir, 0, `segment ${seq} for entry ${from} is gone`);
     if (segment === this.#active && stop > segment.size) this.#flush();
     const bytes = Buffer.allocUnsafe(stop - start);
-    readAll(this.#fs, segment, bytes, start);
+    withIo('reading segment', segment.path, () => readAll(this.#fs, segment, bytes, start));
     for (let i = from; i < to; i++) {
       const at = index.positionOf(i) - start;
       const frame = checkFrame(bytes, at, MAX_BODY_BYTES);
       if (!frame.ok || !bodyChecksumMatches(bytes, at, frame.bodyLength)) {
         throw new StorageCorruptionError(segment.path, start + at, `entry ${i} failed its checksum on read`);
       }
-      out.push(decodeEntry(bytes, at + RECORD_HEADER_BYTES, frame.bodyLength));
+      const entry = decodeEntry(bytes, at + RECORD_HEADER_BYTES, frame.bodyLength, (reason) => {
+        throw new StorageCorruptionError(segment.path, start + at, reason);
+      });
+      if (entry.index !== i) {
+        throw new StorageCorruptionError(segment.path, start + at, `expected entry ${i}, found entry ${entry.index}`);
+      }
+      out.push(entry);
     }
     return to;
   }

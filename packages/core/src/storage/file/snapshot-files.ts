@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot } from '../../raft/types.js';
 import { writeFileAtomically } from './durable-files.js';
-import { StorageCorruptionError } from './file-storage-errors.js';
+import { StorageCorruptionError, withIo } from './file-storage-errors.js';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -57,7 +57,7 @@ export function writeSnapshotFile(fs: FileSystem, dir: string, snapshot: Snapsho
 
 function snapshotIndexes(fs: FileSystem, dir: string): number[] {
   const indexes: number[] = [];
-  for (const name of fs.readdirSync(dir)) {
+  for (const name of withIo('listing', dir, () => fs.readdirSync(dir))) {
     const match = NAME.exec(name);
     if (match !== null) indexes.push(Number.parseInt(match[1]!, 16));
   }
@@ -74,7 +74,7 @@ export function loadLatestSnapshot(fs: FileSystem, dir: string): StoredSnapshot 
   const index = indexes[indexes.length - 1];
   if (index === undefined) return undefined;
   const file = join(dir, snapshotFileName(index));
-  const bytes = fs.readFileSync(file);
+  const bytes = withIo('reading snapshot', file, () => fs.readFileSync(file));
   if (bytes.length < HEADER_BYTES) throw new StorageCorruptionError(file, 0, 'snapshot file shorter than its header');
   if (!bytes.subarray(0, 8).equals(MAGIC)) throw new StorageCorruptionError(file, 0, 'not a Synod snapshot (bad magic)');
   const version = bytes.readUInt32LE(8);

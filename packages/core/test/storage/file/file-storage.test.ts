@@ -86,6 +86,7 @@ describe('FileStorage', () => {
     for (let i = 1; i <= 100; i++) s.append([entry(i, 1, 100)]);
     await s.sync();
     const before = walFiles(dir).length;
+    s.createSnapshot(60, new Uint8Array([6]));
     s.compact(60);
     // The segments stay until the compaction marker is durable.
     expect(walFiles(dir).length).toBe(before);
@@ -93,6 +94,7 @@ describe('FileStorage', () => {
     const after = walFiles(dir).length;
     expect(after).toBeLessThan(before);
     expect(walFiles(dir)[0]).not.toBe('0000000000000001.wal');
+    s.createSnapshot(100, new Uint8Array([10]));
     s.compact(100);
     await s.sync();
     expect(walFiles(dir).length).toBe(1);
@@ -108,6 +110,7 @@ describe('FileStorage', () => {
     // Truncate far back into earlier segments, then compact just below the truncation point.
     s.append(entriesFrom(5, 2, 2, 2));
     s.setHardState({ term: 2, vote: 'a', commit: 5 });
+    s.createSnapshot(4, new Uint8Array([4]));
     s.compact(4);
     await s.sync();
     await s.close();
