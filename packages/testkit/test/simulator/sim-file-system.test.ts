@@ -286,3 +286,45 @@ describe('FileStorage on SimFileSystem', () => {
     expect(torn).toBeGreaterThan(10);
   });
 });
+
+describe('FileStorage snapshots written in the background', () => {
+  const logEntry = (index: number, term = 1) => ({ index, term, type: 'normal' as const, data: new Uint8Array(40).fill(index & 0xff) });
+  const keepNothing: Random = { next: () => 0, int: () => 0, fork: () => keepNothing };
+
+  it('a power failure before the snapshot file is durable keeps the compacted entries, even across rotations', async () => {
+    const fs = new SimFileSystem();
+    const storage = await FileStorage.open('/n1', { fileSystem: fs, segmentBytes: 1024, snapshotChunkBytes: 4096 });
+    for (let i = 1; i <= 40; i++) storage.append([logEntry(i)]);
+    storage.setHardState({ term: 1, vote: 'n1', commit: 40 });
+    await storage.sync();
+    storage.createSnapshot(30, new Uint8Array(64 * 1024).fill(3));
+    storage.compact(30);
+    expect(storage.firstIndex()).toBe(31);
+    // New segments are created while the snapshot is still being written.
+    for (let i = 41; i <= 80; i++) storage.append([logEntry(i)]);
+    await storage.sync();
+    const after = fs.crash(keepNothing);
+    const recovered = await FileStorage.open('/n1', { fileSystem: after, segmentBytes: 1024 });
+    expect([recovered.firstIndex(), recovered.lastIndex()]).toEqual([1, 80]);
+    expect(recovered.snapshot().metadata.index).toBe(0);
+    await recovered.close();
+  });
+
+  it('once the snapshot file is durable the compaction is written and old segments go', async () => {
+    const fs = new SimFileSystem();
+    const storage = await FileStorage.open('/n1', { fileSystem: fs, segmentBytes: 1024, snapshotChunkBytes: 4096 });
+    for (let i = 1; i <= 40; i++) storage.append([logEntry(i)]);
+    await storage.sync();
+    storage.createSnapshot(30, new Uint8Array(64 * 1024).fill(3));
+    storage.compact(30);
+    const segmentsBefore = fs.readdirSync('/n1').filter((n) => n.endsWith('.wal')).length;
+    await storage.snapshotsWritten();
+    await storage.sync();
+    expect(fs.readdirSync('/n1').filter((n) => n.endsWith('.wal')).length).toBeLessThan(segmentsBefore);
+    const after = fs.crash(keepNothing);
+    const recovered = await FileStorage.open('/n1', { fileSystem: after });
+    expect([recovered.firstIndex(), recovered.lastIndex(), recovered.snapshot().metadata.index]).toEqual([31, 40, 30]);
+    expect(recovered.snapshot().data.length).toBe(64 * 1024);
+    await recovered.close();
+  });
+});

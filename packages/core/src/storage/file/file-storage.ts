@@ -39,6 +39,7 @@ import {
   pruneSnapshots,
   snapshotFileName,
   writeSnapshotFile,
+  writeSnapshotFileChunked,
   type StoredSnapshot,
 } from './snapshot-files.js';
 import { recoverWal, type TornTailReport } from './wal-recovery.js';
@@ -78,6 +79,13 @@ export interface FileStorageOptions {
    */
   readonly confState?: ConfState;
   /**
+   * `createSnapshot` writes the snapshot file in the background, this many
+   * bytes at a time, yielding to the event loop between chunks; a smaller
+   * chunk keeps the longest pause of the process shorter.
+   * @default 1048576 (1 MiB)
+   */
+  readonly snapshotChunkBytes?: number;
+  /**
    * The file system to store the data on. Tests and simulators pass one
    * they control (for example `@synod/testkit`'s in-memory file system that
    * loses unsynced bytes on a simulated crash); everything else keeps the
@@ -114,6 +122,9 @@ export interface FileStorageRecovery {
 
 /** The largest record body the format accepts; larger lengths are treated as damage. */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/** Lets the event loop run between chunks of a snapshot write. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Disk reads for old entries are split into runs of at most this many bytes. */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
 /**
@@ -204,6 +215,18 @@ export class FileStorage implements Storage {
   #mark: SyncMark = initialSyncMark;
   /** Bytes of the active segment a completed fdatasync covered: the next mark to write. */
   #syncedEnd = 0;
+  readonly #snapshotChunkBytes: number;
+  /** The background writes of created snapshots, one after another. */
+  #snapshotWrites: Promise<void> = Promise.resolve();
+  /** The index of the newest snapshot whose file is durable. */
+  #durableSnapshotIndex = 0;
+  /**
+   * Compactions done in memory whose markers wait for a snapshot file that
+   * covers them to be durable; `#walStart` is where the log starts as the
+   * WAL records it meanwhile (the checkpoint of a new segment says that).
+   */
+  #deferredCompactions: { readonly index: number; readonly term: number }[] = [];
+  #walStart: { readonly offset: number; readonly offsetTerm: number } | undefined;
   readonly #pending = new RecordBuffer();
   /** Bumped by every write; `#durableSeq` is the value covered by the last completed fdatasync. */
   #writeSeq = 0;
@@ -228,6 +251,7 @@ export class FileStorage implements Storage {
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#writeBufferBytes = options.writeBufferBytes ?? 1024 * 1024;
     this.#keepSnapshots = options.keepSnapshots ?? 2;
+    this.#snapshotChunkBytes = options.snapshotChunkBytes ?? 1024 * 1024;
     this.#hardState = { term: 0, vote: undefined, commit: 0 };
     this.#snapshot = {
       metadata: { index: 0, term: 0, confState: options.confState ?? emptyConfState },
@@ -425,6 +449,9 @@ export class FileStorage implements Storage {
     }
     this.#assertWritable();
     this.#persistSnapshot(snapshot, 'applied');
+    // The reset replaces the log, compactions waiting for a snapshot included.
+    this.#deferredCompactions = [];
+    this.#walStart = undefined;
     this.#pending.appendMarker(RecordType.reset, index, term);
     this.#index.reset(index, term);
     this.#records++;
@@ -434,8 +461,14 @@ export class FileStorage implements Storage {
 
   /**
    * Records a snapshot of the state machine at `index` (which must be in the
-   * log) without discarding entries; call {@link compact} separately. The
-   * snapshot file is durable when this returns.
+   * log) without discarding entries; call {@link compact} separately.
+   * `snapshot()` returns it at once. Its file is written in the background,
+   * in chunks (option `snapshotChunkBytes`), so a large snapshot does not
+   * stall the event loop; a compaction it covers is applied in memory at
+   * once, and its WAL marker (and the deletion of old segments) waits until
+   * the file is durable, so a crash never leaves a log that starts after its
+   * snapshot. `data` must not be changed afterwards. {@link snapshotsWritten}
+   * resolves when the file is durable; `close` waits for it.
    *
    * @example
    * ```ts
@@ -453,8 +486,35 @@ export class FileStorage implements Storage {
       metadata: { index, term: this.term(index), confState: confState ?? this.#snapshot.metadata.confState },
       data,
     };
-    this.#persistSnapshot(snapshot, 'created');
+    this.#snapshot = snapshot;
+    this.#snapshotWrites = this.#snapshotWrites.then(async () => {
+      if (this.#failure !== undefined || this.#fdsClosed) return;
+      try {
+        const fs = this.#fs;
+        this.#fsyncs += await writeSnapshotFileChunked(fs, this.dir, snapshot, 'created', this.#snapshotChunkBytes, yieldToEventLoop);
+        pruneSnapshots(fs, this.dir, this.#keepSnapshots);
+      } catch (error) {
+        this.#fail('writing the snapshot failed', error);
+        return;
+      }
+      this.#durableSnapshotIndex = Math.max(this.#durableSnapshotIndex, index);
+      this.#releaseCompactions();
+    });
     return snapshot;
+  }
+
+  /**
+   * Resolves once the file of every snapshot created so far is durable (or
+   * its write failed, which fails the storage).
+   *
+   * @example
+   * ```ts
+   * storage.createSnapshot(applied, data);
+   * await storage.snapshotsWritten();
+   * ```
+   */
+  snapshotsWritten(): Promise<void> {
+    return this.#snapshotWrites;
   }
 
   /**
@@ -472,11 +532,31 @@ export class FileStorage implements Storage {
     }
     this.#assertWritable();
     const term = this.#index.term(index);
+    if (index > this.#durableSnapshotIndex || this.#deferredCompactions.length > 0) {
+      // The snapshot that covers it is still being written.
+      this.#walStart ??= { offset: this.#index.offset, offsetTerm: this.#index.offsetTerm };
+      this.#deferredCompactions.push({ index, term });
+      this.#index.compactTo(index, term);
+      return;
+    }
     this.#pending.appendMarker(RecordType.compact, index, term);
     this.#index.compactTo(index, term);
     this.#records++;
     this.#wrote();
     this.#scheduleDeletions();
+  }
+
+  /** Writes the markers of the deferred compactions that durable snapshots now cover. */
+  #releaseCompactions(): void {
+    if (this.#failure !== undefined || this.#fdsClosed) return;
+    while (this.#deferredCompactions.length > 0 && this.#deferredCompactions[0]!.index <= this.#durableSnapshotIndex) {
+      const { index, term } = this.#deferredCompactions.shift()!;
+      this.#pending.appendMarker(RecordType.compact, index, term);
+      this.#records++;
+      this.#wrote();
+      this.#walStart = this.#deferredCompactions.length > 0 ? { offset: index, offsetTerm: term } : undefined;
+    }
+    if (this.#walStart === undefined) this.#scheduleDeletions();
   }
 
   /**
@@ -531,6 +611,7 @@ export class FileStorage implements Storage {
   async #shutdown(): Promise<void> {
     try {
       if (this.#failure === undefined) {
+        await this.#snapshotWrites;
         await this.sync();
         // The last commit's end is recorded by no later commit: record it now.
         if (this.#failure === undefined && !this.#fdsClosed && this.#syncedEnd > this.#mark.syncedEnd) {
@@ -608,6 +689,7 @@ export class FileStorage implements Storage {
     let resetToSnapshot = false;
     if (stored !== undefined) {
       this.#snapshot = stored.snapshot;
+      this.#durableSnapshotIndex = stored.snapshot.metadata.index;
       const { index, term } = stored.snapshot.metadata;
       if (this.#index.offset < index) {
         // An applied snapshot replaced the log, and only a crash before its
@@ -652,6 +734,7 @@ export class FileStorage implements Storage {
       throw this.#fail('writing the snapshot failed', error);
     }
     this.#snapshot = snapshot;
+    this.#durableSnapshotIndex = Math.max(this.#durableSnapshotIndex, snapshot.metadata.index);
   }
 
   /** The logical end of the active segment: flushed bytes plus pending ones. */
@@ -746,7 +829,8 @@ export class FileStorage implements Storage {
     const segment: Segment = { seq, path, fd, size: SEGMENT_HEADER_BYTES };
     this.#segments.set(seq, segment);
     this.#active = segment;
-    const { offset, offsetTerm, lastIndex } = this.#index;
+    const { offset, offsetTerm } = this.#walStart ?? this.#index;
+    const lastIndex = this.#index.lastIndex;
     this.#pending.appendCheckpoint({
       offset,
       offsetTerm,
@@ -787,6 +871,8 @@ export class FileStorage implements Storage {
 
   /** Queues every segment in front of the first one still needed for deletion after the next fdatasync. */
   #scheduleDeletions(): void {
+    // Segments hold entries whose compaction is not in the WAL yet.
+    if (this.#walStart !== undefined) return;
     const keepFrom = this.#index.length > 0 ? this.#index.segmentOf(this.#index.offset + 1) : this.#active!.seq;
     for (const seq of this.#segments.keys()) {
       if (seq >= keepFrom) break;
@@ -910,6 +996,7 @@ function validateOptions(options: FileStorageOptions): void {
   check('cacheBytes', 0);
   check('writeBufferBytes', 0);
   check('keepSnapshots', 1);
+  check('snapshotChunkBytes', 4096);
 }
 
 function isIndex(value: number): boolean {

@@ -37,7 +37,8 @@ describe('FileStorage directory lock', () => {
   beforeAll(() => {
     buildDir = tempDir('synod-fs-build-');
     modulePath = buildCoreForChild(buildDir);
-  });
+    // Transpiling the package takes seconds on a loaded machine.
+  }, 60_000);
   afterAll(() => removeDir(buildDir));
   beforeEach(() => {
     dir = tempDir();
