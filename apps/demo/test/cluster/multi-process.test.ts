@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SynodClient } from '@synod/transport-grpc';
-import { ProcessCluster } from './process-cluster.js';
+import { spawnSync } from 'node:child_process';
+import { SynodClient } from '@synod/transport-grpc';
+import { ProcessCluster, SYNOD_BIN } from './process-cluster.js';
 
 /**
  * Three `synod serve` processes with FileStorage (fsync on) on loopback.
@@ -77,7 +78,6 @@ describe('three serve processes', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Its own replica has every acknowledged write (serializable reads are served locally).
-    const { SynodClient } = await import('@synod/transport-grpc');
     const local = new SynodClient({ endpoints: [cluster.endpointOf(firstLeader)], security: { insecure: true } });
     try {
       for (const [key, value] of acked) expect((await local.get(key, { consistency: 'serializable' })).kv?.value, key).toBe(value);
@@ -90,8 +90,6 @@ describe('three serve processes', () => {
   }, 120_000);
 
   it('a second serve on the same data directory refuses with a clear message', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { SYNOD_BIN } = await import('./process-cluster.js');
     const id = cluster.ids.find((member) => cluster.isRunning(member))!;
     const result = spawnSync(process.execPath, [SYNOD_BIN, 'serve', '--id', id, '--listen', '127.0.0.1:0', '--data', `${cluster.dir}/${id}`, '--insecure'], { encoding: 'utf8' });
     expect(result.status).toBe(75);
