@@ -2,14 +2,23 @@
 # Installs the programs from outside npm that the test suite needs, from
 # Debian's packages, when they are missing and we are root. Otherwise it
 # stops and says what to install. The list lives in system-deps.txt:
-# one "command debian-package" pair per line.
+# one "command debian-package" pair per line; a "command" of the form
+# python3:MODULE is a module that /usr/bin/python3 must be able to import.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 missing_packages=()
 missing_commands=()
+# Whether the program (or, for python3:MODULE, the Python module) is there.
+present() {
+  case "$1" in
+    python3:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#python3:}" >/dev/null 2>&1 ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
 while read -r command package; do
   case "$command" in ''|'#'*) continue ;; esac
-  if ! command -v "$command" >/dev/null 2>&1; then
+  if ! present "$command"; then
     missing_commands+=("$command")
     missing_packages+=("$package")
   fi
@@ -30,5 +39,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
 for command in "${missing_commands[@]}"; do
-  command -v "$command" >/dev/null 2>&1 || { echo "installing did not provide '$command'" >&2; exit 1; }
+  present "$command" || { echo "installing did not provide '$command'" >&2; exit 1; }
 done
