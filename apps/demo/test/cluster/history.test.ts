@@ -19,7 +19,7 @@ let cluster: ProcessCluster;
 
 beforeAll(async () => {
   cluster = await ProcessCluster.start({ tickMs: 50, snapshotEntries: 500 });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await cluster?.destroy();

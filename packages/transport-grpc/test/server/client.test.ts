@@ -72,7 +72,9 @@ describe('SynodClient deadlines and AbortSignal', () => {
     const started = Date.now();
     const error = await client.put('k', 'v', { timeoutMs: 400 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
-    expect((error as Error).message).toMatch(/NOT_LEADER/);
+    // The last attempt met the leaderless node (NOT_LEADER) or one of its absent peers, learned from its Status.
+    expect((error as Error).message).toMatch(/last failure: (NOT_LEADER|GRPC_UNAVAILABLE)/);
+    expect((error as Error).cause).toMatchObject({ grpcCode: 14 });
     expect(Date.now() - started).toBeLessThan(3_000);
     client.close();
   });
