@@ -455,6 +455,10 @@ export class MultiPaxosCore {
         slots.push(entry.slot); // a retransmission: already accepted (and durable) in this ballot
         continue;
       }
+      // Accept in slot order only: a slot beyond the end would leave a gap, and
+      // filling it later would rewrite (in Storage: truncate and re-append)
+      // acceptances already reported. Skipped slots come again on a heartbeat.
+      if (entry.slot > this.#lastSlot + 1) continue;
       this.#write({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
       this.#accepted.push({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
       slots.push(entry.slot);
