@@ -48,13 +48,15 @@ export interface EnvelopeCodecOptions {
  * ```
  */
 export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): EnvelopeCodec {
-  const codecs: Readonly<Partial<Record<ProtocolName, PayloadCodec>>> = options.payloadCodecs ?? {
-    raft: raftPayloadCodec,
-    paxos: paxosPayloadCodec,
-  };
+  // A Map of the caller's own entries: a lookup on the plain object would
+  // find Object.prototype members for names like `__proto__` or `toString`.
+  const codecs = new Map<string, PayloadCodec>();
+  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec, paxos: paxosPayloadCodec })) {
+    if (codec !== undefined) codecs.set(name, codec);
+  }
   return {
     encode(envelope) {
-      const codec = codecs[envelope.protocol];
+      const codec = codecs.get(envelope.protocol);
       let payload: Uint8Array;
       if (codec !== undefined) payload = codec.encode(envelope.payload);
       else if (envelope.payload instanceof Uint8Array) payload = envelope.payload;
@@ -74,7 +76,7 @@ export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): Envelop
       } catch (cause) {
         throw new CorruptionError('malformed envelope', { cause });
       }
-      const codec = codecs[wire.protocol];
+      const codec = codecs.get(wire.protocol);
       const raw = new Uint8Array(wire.payload);
       return {
         clusterId: wire.clusterId,
