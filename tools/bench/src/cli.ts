@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { machineFacts, mergeResults, writeReport, type BenchResult, type SuiteReport } from './results.js';
 import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
+import { paxosInmemSuite } from './suites/paxos-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
@@ -32,6 +33,16 @@ const suites: Record<string, Suite> = {
       raftInmemSuite({
         inFlight: quick ? [1, 64] : [1, 64, 1024],
         durationMs: quick ? 1000 : 5000,
+        warmupMs: quick ? 300 : 1000,
+        runs: quick ? 1 : 3,
+      }),
+  },
+  'paxos-inmem': {
+    description: 'Multi-Paxos vs Raft side by side, 3 nodes in one process, 1/64/1024 in flight, messages per command',
+    run: (quick) =>
+      paxosInmemSuite({
+        inFlight: quick ? [1, 64] : [1, 64, 1024],
+        durationMs: quick ? 1000 : 3000,
         warmupMs: quick ? 300 : 1000,
         runs: quick ? 1 : 3,
       }),
