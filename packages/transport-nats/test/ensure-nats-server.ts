@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { findNatsServer, INSTALL_HINT } from './nats-server.js';
+import { findNatsServer, NATS_SERVER_INSTALL_HINT } from '../src/nats-server.js';
 
 /**
  * vitest global setup: these tests run against a real nats-server. When it
@@ -14,7 +14,7 @@ export default function ensureNatsServer(): void {
   try {
     execFileSync('bash', [script], { stdio: 'inherit' });
   } catch {
-    throw new Error(INSTALL_HINT);
+    throw new Error(`${NATS_SERVER_INSTALL_HINT}; tools/scripts/ensure-system-deps.sh installs it when run as root`);
   }
-  if (findNatsServer() === undefined) throw new Error(INSTALL_HINT);
+  if (findNatsServer() === undefined) throw new Error(`${NATS_SERVER_INSTALL_HINT}; tools/scripts/ensure-system-deps.sh installs it when run as root`);
 }

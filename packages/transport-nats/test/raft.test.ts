@@ -10,7 +10,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { NatsTransport } from '../src/index.js';
 import { closeAll, eventually } from './helpers.js';
-import { NatsServer } from './nats-server.js';
+import { NatsServer } from '../src/nats-server.js';
 
 type KvNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
 const CLUSTER = 'raft-over-nats';
@@ -84,7 +84,7 @@ describe('RaftNode over NatsTransport', () => {
       await putEventually(n1, 'before', 'restart', 5_000);
       expect(await readValue(n2, 'before')).toBe('restart');
 
-      await server.stop();
+      await server.stop('SIGKILL');
       await new Promise((resolve) => setTimeout(resolve, 500));
       await server.start();
       const back = Date.now();

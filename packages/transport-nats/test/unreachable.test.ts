@@ -3,7 +3,7 @@ import type { Envelope, NodeId } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsConnectError, ownSubjects } from '../src/index.js';
 import { capturingLogger, closeAll, eventually, startCluster, startTransport } from './helpers.js';
-import { NatsServer } from './nats-server.js';
+import { NatsServer } from '../src/nats-server.js';
 
 function envelope(from: string, to: string, byte = 1): Envelope {
   return { clusterId: 'test-cluster', from, to, protocol: 'raft', payload: new Uint8Array([byte]) };
@@ -83,7 +83,7 @@ describe('a lost connection to the NATS server', () => {
       const reports = collectUnreachable(a!);
       const received: Envelope[] = [];
       b!.setHandler((e) => received.push(e));
-      await server.stop();
+      await server.stop('SIGKILL');
       await eventually(() => reports.some((r) => r.peer === 'b' && /lost the connection/.test(r.cause)), 5_000, 'the disconnect report');
       expect(a!.stats().connection).toBe('reconnecting');
       expect(logger.at('warn', 'lost the NATS connection')).toHaveLength(1);
