@@ -7,6 +7,7 @@ import { raftInmemSuite } from './suites/raft-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
+import { natsTransportSuite } from './suites/nats-transport.js';
 import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 
 /** A benchmark suite: runs and returns its results. */
@@ -41,6 +42,11 @@ const suites: Record<string, Suite> = {
     description: 'raw envelopes between two GrpcTransports in two processes on loopback: batched vs one per frame, and round trips; plaintext and mTLS',
     run: (quick) =>
       grpcTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
+  },
+  'nats-transport': {
+    description: 'raw envelopes between two NatsTransports in two processes through a nats-server on loopback: batched vs one per message, and round trips',
+    run: (quick) =>
+      natsTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
   },
   checker: {
     description: 'linearizability checker: generated KV and register histories, Jepsen etcd fixtures, exponential shapes',
