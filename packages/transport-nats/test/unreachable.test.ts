@@ -1,8 +1,8 @@
 import { connect } from '@nats-io/transport-node';
 import type { Envelope, NodeId } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsConnectError, ownSubjects } from '../src/index.js';
-import { capturingLogger, closeAll, eventually, startCluster, startTransport } from './helpers.js';
+import { NatsConnectError, NatsTransport, ownSubjects } from '../src/index.js';
+import { BYTE_PROTOCOLS, capturingLogger, closeAll, eventually, startCluster, startTransport } from './helpers.js';
 import { NatsServer } from '../src/nats-server.js';
 
 function envelope(from: string, to: string, byte = 1): Envelope {
@@ -113,5 +113,57 @@ describe('a lost connection to the NATS server', () => {
     expect(error).toBeInstanceOf(NatsConnectError);
     expect((error as NatsConnectError).message).toContain(url);
     expect((error as NatsConnectError).servers).toEqual([url]);
+  });
+});
+
+describe('membership and a shared connection', () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await NatsServer.start();
+  });
+  afterAll(async () => {
+    await server.dispose();
+  });
+
+  it('refuses messages from a peer that left the membership, and reports sends to it', async () => {
+    const [a, b] = await startCluster(server.url, ['a', 'b']);
+    try {
+      const atA: Envelope[] = [];
+      a!.setHandler((e) => atA.push(e));
+      a!.setPeers(['c']);
+      const reports = collectUnreachable(a!);
+      b!.send('a', envelope('b', 'a'));
+      a!.send('b', envelope('a', 'b'));
+      await eventually(() => a!.stats().rejectedMessages === 1, 2_000, 'the refusal');
+      await eventually(() => reports.some((r) => r.peer === 'b'), 2_000, 'the report');
+      expect(atA).toEqual([]);
+      expect(a!.stats().peers.has('b')).toBe(false);
+    } finally {
+      await closeAll([a!, b!]);
+    }
+  });
+
+  it('works on a connection it is given, and leaves that connection open when it closes', async () => {
+    const shared = await connect({ servers: server.url });
+    const a = new NatsTransport({ localId: 'a', clusterId: 'test-cluster', peers: ['b'], connection: shared, payloadCodecs: BYTE_PROTOCOLS });
+    const b = await startTransport(server.url, 'b', ['a']);
+    try {
+      await a.start();
+      expect(a.connection).toBe(shared);
+      const atB: Envelope[] = [];
+      b.setHandler((e) => atB.push(e));
+      a.send('b', envelope('a', 'b', 5));
+      await eventually(() => atB.length === 1, 2_000, 'delivery');
+      await a.close();
+      expect(shared.isClosed()).toBe(false);
+      // Unsubscribed: a message to a is now answered "no responders".
+      const reports = collectUnreachable(b);
+      b.send('a', envelope('b', 'a'));
+      await eventually(() => reports.some((r) => /no responders/.test(r.cause)), 2_000, 'no responders for a');
+    } finally {
+      await a.close();
+      await b.close();
+      await shared.close();
+    }
   });
 });
