@@ -103,4 +103,48 @@ describe('RaftNode over NatsTransport', () => {
       await server.dispose();
     }
   });
+
+  it('a lagging node catches up from a snapshot larger than max_payload, sent in chunks', async () => {
+    const server = await NatsServer.start({ maxPayload: 4096 });
+    const ids = ['n1', 'n2', 'n3'];
+    const startNode = async (id: string) => {
+      const transport = new NatsTransport({ localId: id, clusterId: CLUSTER, peers: ids, servers: server.url, ackTimeoutMs: 1_000 });
+      await transport.start();
+      const storage = new MemoryStorage();
+      const node = new RaftNode<KvResult, KvQuery, KvQueryResult>({
+        raft: { id, voters: ids },
+        clusterId: CLUSTER,
+        transport,
+        storage,
+        stateMachine: new KvStateMachine(),
+        tickIntervalMs: 20,
+        snapshots: { entries: 20, retainEntries: 1 },
+      });
+      node.start();
+      return { transport, node, storage };
+    };
+    const running = [await startNode('n1'), await startNode('n2')];
+    try {
+      const [n1] = running as [{ node: KvNode }];
+      const value = 'v'.repeat(1_000);
+      for (let i = 0; i < 30; i++) await putEventually(n1.node, `key-${i}`, `${i}:${value}`, 10_000);
+      await eventually(() => running.every(({ node }) => node.status().appliedIndex >= 30), 5_000, 'n1 and n2 to apply');
+      const lagging = await startNode('n3');
+      running.push(lagging);
+      expect(await readValue(lagging.node, 'key-29', 10_000)).toBe(`29:${value}`);
+      expect(await readValue(lagging.node, 'key-0')).toBe(`0:${value}`);
+      // n3 holds a snapshot, not the entries below it: the leader no longer had them.
+      expect(lagging.storage.snapshot().metadata.index).toBeGreaterThanOrEqual(20);
+      expect(lagging.storage.snapshot().data.byteLength).toBeGreaterThan(4096);
+      // The snapshot (about 30 kB of state) crossed a 4 kB max_payload in chunks, reassembled at n3.
+      const leaderChunks = running.reduce((sum, { transport }) => sum + transport.stats().chunksSent, 0);
+      expect(leaderChunks).toBeGreaterThan(7);
+      expect(lagging.transport.stats().chunksReceived).toBeGreaterThan(7);
+      expect(lagging.transport.stats().droppedChunkedMessages).toBe(0);
+    } finally {
+      await Promise.all(running.map(({ node }) => node.stop()));
+      await closeAll(running.map(({ transport }) => transport));
+      await server.dispose();
+    }
+  });
 });
