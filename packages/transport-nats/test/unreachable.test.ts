@@ -95,9 +95,14 @@ describe('a lost connection to the NATS server', () => {
 
       await server.start();
       await eventually(() => a!.stats().connection === 'connected' && b!.stats().connection === 'connected', 10_000, 'both to reconnect');
-      // What was queued meanwhile leaves on reconnect but may beat b's own resubscription; new traffic must arrive.
-      a!.send('b', envelope('a', 'b', 10));
-      await eventually(() => received.some((e) => (e.payload as Uint8Array)[0] === 10), 5_000, 'delivery after the restart');
+      // What was sent meanwhile may beat b's own resubscription and be lost, as may the first sends after (b's
+      // status can lag behind its socket); like consensus, keep sending until one arrives.
+      const deadline = Date.now() + 5_000;
+      while (!received.some((e) => (e.payload as Uint8Array)[0] === 10)) {
+        if (Date.now() > deadline) throw new Error('nothing delivered within 5 s of the restart');
+        a!.send('b', envelope('a', 'b', 10));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       expect(logger.at('info', 'reconnected to NATS')).toHaveLength(1);
     } finally {
       await closeAll([a!, b!]);
@@ -164,6 +169,34 @@ describe('membership and a shared connection', () => {
       await a.close();
       await b.close();
       await shared.close();
+    }
+  });
+
+  it('reports every peer, and every send, once its connection is closed for good under it', async () => {
+    const shared = await connect({ servers: server.url });
+    const logger = capturingLogger();
+    const a = new NatsTransport({
+      localId: 'a',
+      clusterId: 'test-cluster',
+      peers: ['b'],
+      connection: shared,
+      payloadCodecs: BYTE_PROTOCOLS,
+      logger,
+      unreachableReportIntervalMs: 50,
+    });
+    try {
+      await a.start();
+      const reports = collectUnreachable(a);
+      await shared.close();
+      await eventually(() => a.stats().connection === 'closed' && reports.some((r) => /closed/.test(r.cause)), 2_000, 'the report');
+      expect(logger.at('error', 'closed for good')).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const before = reports.length;
+      expect(() => a.send('b', envelope('a', 'b'))).not.toThrow();
+      await eventually(() => reports.length > before, 2_000, 'a report of the send');
+      expect(reports.at(-1)).toEqual({ peer: 'b', cause: 'the NATS connection is closed' });
+    } finally {
+      await a.close();
     }
   });
 });
