@@ -57,7 +57,7 @@ const suites: Record<string, Suite> = {
     run: (quick, scenarios) =>
       checkerSuite({
         seeds: quick ? 1 : 5,
-        warmups: quick ? 1 : 2,
+        warmups: quick ? 1 : 3,
         ks: quick ? [16, 17, 18] : [16, 17, 18, 19, 20, 21, 22],
         ...(scenarios === undefined ? {} : { scenarios }),
       }),

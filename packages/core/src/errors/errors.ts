@@ -61,6 +61,17 @@ export class StoppedError extends SynodError {
 }
 
 /**
+ * Thrown by a call on a node that has not been started yet: it cannot know
+ * a leader, and it persists nothing until its loop runs. Call `start()` first.
+ */
+export class NotStartedError extends SynodError {
+  readonly code = 'NOT_STARTED';
+  constructor(message = 'node not started; call start() first', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * Thrown when a proposal was definitely not committed: it was dropped (for
  * example because leadership changed before it was appended, or a transfer is
  * in progress). It is safe to retry.
