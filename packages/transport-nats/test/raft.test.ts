@@ -125,7 +125,7 @@ describe('RaftNode over NatsTransport', () => {
     };
     const running = [await startNode('n1'), await startNode('n2')];
     try {
-      const [n1] = running as [{ node: KvNode }];
+      const n1 = running[0]!;
       const value = 'v'.repeat(1_000);
       for (let i = 0; i < 30; i++) await putEventually(n1.node, `key-${i}`, `${i}:${value}`, 10_000);
       await eventually(() => running.every(({ node }) => node.status().appliedIndex >= 30), 5_000, 'n1 and n2 to apply');
