@@ -14,6 +14,7 @@ import { decodeConfChange } from './confchange/conf-change-codec.js';
 import { ConfChangePendingError } from './confchange/conf-change-errors.js';
 import { hasConfChangeIn, hasUnappliedConfChange, lastConfigIn } from './confchange/conf-change-log.js';
 import type { ConfChangeRequest } from './confchange/conf-change.js';
+import { internalTestMutations as mutations } from '../internal/test-mutations.js';
 import { isWellFormedMessage } from './message-checks.js';
 import type { ProgressState } from './progress.js';
 import type { Progress } from './progress.js';
@@ -887,7 +888,8 @@ export class RaftCore {
     // our vote.
     const canVote =
       this.#vote === m.from ||
-      (((this.#vote === undefined && this.#lead === undefined) || (m.type === 'prevote' && m.term > this.#term)) &&
+      ((((this.#vote === undefined || mutations.doubleVote) && this.#lead === undefined) ||
+        (m.type === 'prevote' && m.term > this.#term)) &&
         (m.leadershipTransfer || !this.#honoursLeaderLease()));
     // §5.4.1: only for a log at least as up-to-date as ours (Leader Completeness).
     if (canVote && this.#acceptsCandidate(m) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
@@ -1133,6 +1135,7 @@ export class RaftCore {
     }
     const lastNew = log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
+      if (mutations.applyBeforeCommit) log.commitTo(lastNew);
       this.#sendAppendResponse(m.from, { reject: false, index: lastNew, rejectHint: 0, logTerm: 0 });
       return;
     }
@@ -1303,7 +1306,7 @@ export class RaftCore {
    */
   #maybeCommit(): boolean {
     const candidate = this.#tracker.committed();
-    if (candidate <= this.#log.committed || this.#log.term(candidate) !== this.#term) return false;
+    if (candidate <= this.#log.committed || (this.#log.term(candidate) !== this.#term && !mutations.commitOlderTermByCount)) return false;
     const hadCommittedInTerm = this.#committedEntryInCurrentTerm();
     this.#log.commitTo(candidate);
     if (!hadCommittedInTerm) this.#releaseQueuedReads();

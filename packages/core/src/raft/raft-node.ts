@@ -11,6 +11,7 @@ import {
   ProposalDroppedError,
 } from '../errors/errors.js';
 import type { FailureDetector } from '../detection/failure-detector.js';
+import { internalTestMutations as mutations } from '../internal/test-mutations.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
@@ -995,27 +996,35 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   async #handleReady(ready: Ready): Promise<void> {
     const storage = this.#options.storage;
     if (ready.softState !== undefined) this.#onSoftState(ready.softState);
-    let wrote = false;
+    let mustSync = false;
     if (ready.snapshot !== undefined) {
       storage.applySnapshot(ready.snapshot);
-      wrote = true;
+      mustSync = true;
     }
     if (ready.entries.length > 0) {
       storage.append(ready.entries);
-      wrote = true;
+      mustSync = true;
     }
     if (ready.hardState !== undefined) {
+      // etcd's MustSync: a new term or vote must be durable before a message
+      // leaves, a commit index need not be (a restarted node learns it from
+      // the leader again), so a change of commit alone rides with the next
+      // sync instead of costing an fdatasync of its own.
+      const previous = storage.initialState().hardState;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) mustSync = true;
       storage.setHardState(ready.hardState);
-      wrote = true;
       if (ready.hardState.term !== this.#term) {
         this.#term = ready.hardState.term;
       }
     }
-    // Hard state and entries must be durable before any message that depends
+    // Entries, term and vote must be durable before any message that depends
     // on them leaves (a vote, an append acknowledgement).
-    if (wrote) await storage.sync();
+    if (mustSync && !mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
     for (const message of ready.messages) this.#send(message);
+    // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
+    if (mustSync && mutations.ackBeforeSync) await storage.sync();
+    if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
