@@ -486,6 +486,11 @@ export class SimFileSystem implements FileSystem {
     source.parent.change({ kind: 'rename', from: source.name, to: target.name });
   }
 
+  /** {@link SimFileSystem.writeSync}, resolved on a microtask (simulations stay deterministic). */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return Promise.resolve().then(() => this.writeSync(fd, buffer, offset, length, position));
+  }
+
   linkSync(from: string, to: string): void {
     const source = this.#lookup(from, 'link');
     const target = this.#lookup(to, 'link');

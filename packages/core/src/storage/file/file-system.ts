@@ -5,6 +5,7 @@ import {
   fstatSync,
   fsyncSync,
   linkSync,
+  write,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -68,6 +69,12 @@ export interface FileSystem {
    * which then advances, when `position` is null); returns the bytes written.
    */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /**
+   * Like {@link FileSystem.writeSync} at `position`, off the event loop: the
+   * background snapshot writer uses it so a slow disk never blocks the
+   * process. `buffer` must not change until it resolves.
+   */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** The current size of the open file. */
   fstatSync(fd: number): { readonly size: number };
   /** Cuts or extends the open file to `length` bytes. */
@@ -125,6 +132,10 @@ export const nodeFileSystem: FileSystem = Object.freeze({
     readSync(fd, buffer, offset, length, position),
   writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) =>
     writeSync(fd, buffer, offset, length, position),
+  write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
+    new Promise<number>((resolve, reject) => {
+      write(fd, buffer, offset, length, position, (error, written) => (error === null ? resolve(written) : reject(error)));
+    }),
   fstatSync: (fd: number) => fstatSync(fd),
   ftruncateSync: (fd: number, length: number) => ftruncateSync(fd, length),
   fdatasyncSync: (fd: number) => fdatasyncSync(fd),

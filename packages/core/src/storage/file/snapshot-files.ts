@@ -57,9 +57,9 @@ export function writeSnapshotFile(fs: FileSystem, dir: string, snapshot: Snapsho
 
 /**
  * Writes `snapshot` durably like {@link writeSnapshotFile}, but a chunk at a
- * time, awaiting `pause()` between chunks and the fdatasync off the event
- * loop, so that a large snapshot never blocks the process for more than one
- * chunk's checksum and write. Returns the number of fsyncs it took.
+ * time, with the writes and the fdatasync off the event loop and `pause()`
+ * awaited between chunks, so that a large snapshot never blocks the process
+ * for more than one chunk's checksum. Returns the number of fsyncs it took.
  */
 export async function writeSnapshotFileChunked(
   fs: FileSystem,
@@ -86,7 +86,10 @@ export async function writeSnapshotFileChunked(
     for (let at = 0; at < data.byteLength; at += chunkBytes) {
       const chunk = data.subarray(at, Math.min(at + chunkBytes, data.byteLength));
       crc = crc32(chunk, crc);
-      writeAt(fs, fd, chunk, head.length + at);
+      let written = 0;
+      while (written < chunk.byteLength) {
+        written += await fs.write(fd, chunk, written, chunk.byteLength - written, head.length + at + written);
+      }
       await pause();
     }
     const checksum = Buffer.alloc(4);

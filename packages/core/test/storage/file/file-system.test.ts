@@ -28,6 +28,7 @@ function rooted(root: string, calls: Map<string, number>, overrides: Partial<Fil
     openSync: counted('openSync', (path: string, flags: FileOpenFlags) => fs.openSync(real(path), flags)),
     readSync: counted('readSync', fs.readSync),
     writeSync: counted('writeSync', fs.writeSync),
+    write: counted('write', fs.write),
     fstatSync: counted('fstatSync', fs.fstatSync),
     ftruncateSync: counted('ftruncateSync', fs.ftruncateSync),
     fdatasyncSync: counted('fdatasyncSync', fs.fdatasyncSync),
