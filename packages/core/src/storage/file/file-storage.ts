@@ -37,6 +37,7 @@ import {
 import {
   loadLatestSnapshot,
   pruneSnapshots,
+  pruneSnapshotsInBackground,
   snapshotFileName,
   writeSnapshotFile,
   writeSnapshotFileChunked,
@@ -510,7 +511,7 @@ export class FileStorage implements Storage {
       try {
         const fs = this.#fs;
         this.#fsyncs += await writeSnapshotFileChunked(fs, this.dir, snapshot, 'created', this.#snapshotChunkBytes, yieldToEventLoop);
-        pruneSnapshots(fs, this.dir, this.#keepSnapshots);
+        await pruneSnapshotsInBackground(fs, this.dir, this.#keepSnapshots);
       } catch (error) {
         this.#fail('writing the snapshot failed', error);
         return;

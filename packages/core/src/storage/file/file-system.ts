@@ -1,8 +1,12 @@
+import { unlink } from 'node:fs/promises';
 import {
+  close,
   closeSync,
   fdatasync,
   fdatasyncSync,
+  open,
   fstatSync,
+  fsync,
   fsyncSync,
   linkSync,
   write,
@@ -104,6 +108,10 @@ export interface FileSystem {
   realpathSync(path: string): string;
   /** Makes the entries created, renamed or removed in directory `path` durable. */
   fsyncDirectorySync(path: string): void;
+  /** {@link FileSystem.fsyncDirectorySync} off the event loop (for the background snapshot writer). */
+  fsyncDirectory(path: string): Promise<void>;
+  /** {@link FileSystem.unlinkSync} off the event loop: deleting a large file can take tens of milliseconds. */
+  unlink(path: string): Promise<void>;
   /**
    * The id the data-directory lock records as its owner: the process id for
    * the real file system.
@@ -160,6 +168,20 @@ export const nodeFileSystem: FileSystem = Object.freeze({
       closeSync(fd);
     }
   },
+  fsyncDirectory: (path: string) =>
+    new Promise<void>((resolve, reject) => {
+      open(path, 'r', (openError, fd) => {
+        if (openError !== null) return reject(openError);
+        fsync(fd, (syncError) => {
+          close(fd, (closeError) => {
+            const error = syncError ?? closeError;
+            if (error !== null) reject(error);
+            else resolve();
+          });
+        });
+      });
+    }),
+  unlink: (path: string) => unlink(path),
   get lockOwnerId() {
     return process.pid;
   },

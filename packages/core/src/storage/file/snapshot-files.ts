@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot } from '../../raft/types.js';
 import { TEMP_SUFFIX, writeFileAtomically } from './durable-files.js';
-import { StorageCorruptionError, withIo } from './file-storage-errors.js';
+import { errnoOf, StorageCorruptionError, withIo } from './file-storage-errors.js';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -100,8 +100,19 @@ export async function writeSnapshotFileChunked(
     fs.closeSync(fd);
   }
   fs.renameSync(temp, target);
-  fs.fsyncDirectorySync(dir);
+  await fs.fsyncDirectory(dir);
   return 2;
+}
+
+/** {@link pruneSnapshots} with the deletions off the event loop. */
+export async function pruneSnapshotsInBackground(fs: FileSystem, dir: string, keep: number): Promise<void> {
+  const indexes = snapshotIndexes(fs, dir);
+  for (const index of indexes.slice(0, Math.max(0, indexes.length - keep))) {
+    // A prune by applySnapshot in the meantime may have deleted it already.
+    await fs.unlink(join(dir, snapshotFileName(index))).catch((error: unknown) => {
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    });
+  }
 }
 
 function writeAt(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
@@ -165,7 +176,12 @@ export function loadLatestSnapshot(fs: FileSystem, dir: string): StoredSnapshot 
 export function pruneSnapshots(fs: FileSystem, dir: string, keep: number): void {
   const indexes = snapshotIndexes(fs, dir);
   for (const index of indexes.slice(0, Math.max(0, indexes.length - keep))) {
-    fs.unlinkSync(join(dir, snapshotFileName(index)));
+    try {
+      fs.unlinkSync(join(dir, snapshotFileName(index)));
+    } catch (error) {
+      // A background prune may be deleting it at the same time.
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    }
   }
 }
 

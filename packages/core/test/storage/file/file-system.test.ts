@@ -46,6 +46,8 @@ function rooted(root: string, calls: Map<string, number>, overrides: Partial<Fil
     linkSync: counted('linkSync', (from: string, to: string) => fs.linkSync(real(from), real(to))),
     realpathSync: counted('realpathSync', (path: string) => path),
     fsyncDirectorySync: counted('fsyncDirectorySync', (path: string) => fs.fsyncDirectorySync(real(path))),
+    fsyncDirectory: counted('fsyncDirectory', (path: string) => fs.fsyncDirectory(real(path))),
+    unlink: counted('unlink', (path: string) => fs.unlink(real(path))),
     lockOwnerId: nodeFileSystem.lockOwnerId,
     isLockOwnerAlive: (id) => nodeFileSystem.isLockOwnerAlive(id),
     ...overrides,
