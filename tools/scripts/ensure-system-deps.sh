@@ -2,14 +2,23 @@
 # Installs the programs from outside npm that the test suite needs, from
 # Debian's packages, when they are missing and we are root. Otherwise it
 # stops and says what to install. The list lives in system-deps.txt:
-# one "command debian-package" pair per line.
+# one "command debian-package" pair per line (anything after them is a note).
+# Debian puts some servers (nats-server) in /usr/sbin, which is not on a
+# normal user's PATH, so that is searched too. A "command" of the form
+# python3:MODULE is a Python module that /usr/bin/python3 must import.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 missing_packages=()
 missing_commands=()
-while read -r command package; do
+found() {
+  case "$1" in
+    python3:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#python3:}" >/dev/null 2>&1 ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;;
+  esac
+}
+while read -r command package _note; do
   case "$command" in ''|'#'*) continue ;; esac
-  if ! command -v "$command" >/dev/null 2>&1; then
+  if ! found "$command"; then
     missing_commands+=("$command")
     missing_packages+=("$package")
   fi
@@ -30,5 +39,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
 for command in "${missing_commands[@]}"; do
-  command -v "$command" >/dev/null 2>&1 || { echo "installing did not provide '$command'" >&2; exit 1; }
+  found "$command" || { echo "installing did not provide '$command'" >&2; exit 1; }
 done

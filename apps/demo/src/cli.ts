@@ -1,5 +1,8 @@
 import { runCheckHistory, runSimCommand, EXIT_USAGE, type CommandIo } from '@synod/testkit';
 import { runDemo } from './demo/run-demo.js';
+import { runKv, runStatus } from './server/client-commands.js';
+import { runClusterUp } from './server/cluster-up.js';
+import { runServe } from './server/serve.js';
 
 const HELP = `synod: consensus and failure detection for TypeScript
 
@@ -10,6 +13,14 @@ commands:
       seeded fault-injection simulations with invariant checks
   synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]
       checks a recorded history for linearizability
+  synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,… --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)
+      one durable node of a real cluster over gRPC, until SIGTERM/SIGINT
+  synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]
+      a local cluster of serve processes, with certificates made at start
+  synod kv put|get|del|cas … --endpoints LIST
+      reads and writes keys of a running cluster
+  synod status --endpoints LIST
+      a table of the members: role, term, leader, commit and applied index, health
   synod help
 
 'synod COMMAND --help' describes a command's options.`;
@@ -27,6 +38,14 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       return runSimCommand(rest, io);
     case 'check-history':
       return runCheckHistory(rest, io);
+    case 'serve':
+      return runServe(rest, io);
+    case 'cluster':
+      return runClusterUp(rest, io);
+    case 'kv':
+      return runKv(rest, io);
+    case 'status':
+      return runStatus(rest, io);
     case undefined:
     case 'help':
     case '--help':

@@ -10,6 +10,7 @@ export * from './time/index.js';
 export * from './transport/index.js';
 export * from './storage/index.js';
 export * from './raft/index.js';
+export * from './paxos/index.js';
 export * from './state-machine/index.js';
 export * from './kv/index.js';
 export * from './detection/index.js';

@@ -14,3 +14,4 @@ export {
   type HistoryFormat,
 } from './cli/check-history.js';
 export * from './swim-sim/index.js';
+export * from './paxos-sim/index.js';

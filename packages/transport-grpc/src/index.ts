@@ -34,3 +34,32 @@ export type { CertificateIdentity } from './identity.js';
 export { bytesPayloadCodec } from './bytes-codec.js';
 export { STREAM_PROTOCOL_VERSION } from './frames.js';
 export { rawPeerService as peerServiceDefinition } from './peer-service.js';
+export { createSynodServer, HEALTH_SERVICES } from './server/synod-server.js';
+export type { SynodServer, SynodServerOptions } from './server/synod-server.js';
+export {
+  ERROR_METADATA,
+  STATUS_OF_ERROR_CODE,
+  ServiceCallError,
+  SessionExpiredError,
+  StaleSequenceError,
+} from './server/errors.js';
+export { ERROR_DOMAIN, ERROR_INFO_TYPE_URL, decodeRpcStatus, encodeRpcStatus } from './server/rpc-status.js';
+export type { ErrorInfo, RpcStatus } from './server/rpc-status.js';
+export { CLIENT_PROTO_FILES, synodProtoDir } from './server/proto-files.js';
+export { SynodClient } from './client/synod-client.js';
+export type {
+  CallOptions,
+  CasExpectation,
+  CasResult,
+  DeleteResult,
+  GetOptions,
+  GetResult,
+  MemberStatus,
+  PutResult,
+  SynodClientOptions,
+  WatchEvent,
+  WatchOptions,
+} from './client/synod-client.js';
+export { SynodRpcError } from './client/client-errors.js';
+export { checkHealth } from './client/health.js';
+export type { HealthAnswer } from './client/health.js';

@@ -61,6 +61,17 @@ export class StoppedError extends SynodError {
 }
 
 /**
+ * Thrown by a call on a node that has not been started yet: it cannot know
+ * a leader, and it persists nothing until its loop runs. Call `start()` first.
+ */
+export class NotStartedError extends SynodError {
+  readonly code = 'NOT_STARTED';
+  constructor(message = 'node not started; call start() first', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
  * Thrown when a proposal was definitely not committed: it was dropped (for
  * example because leadership changed before it was appended, or a transfer is
  * in progress). It is safe to retry.
@@ -120,6 +131,20 @@ export class TransportClosedError extends SynodError {
 export class BusyError extends SynodError {
   readonly code = 'BUSY';
   constructor(message = 'too many pending operations', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Thrown when a Raft safety invariant would be broken: a request to
+ * truncate committed entries, or to commit past the end of the log. Either
+ * means the log was corrupted, truncated or lost, or a peer is buggy; going
+ * on could lose committed data. It is fatal: `RaftNode` reports it through
+ * its `error` event and stops (etcd panics in the same places).
+ */
+export class RaftInvariantError extends SynodError {
+  readonly code = 'RAFT_INVARIANT';
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }

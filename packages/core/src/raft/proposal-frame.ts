@@ -1,4 +1,4 @@
-import { CorruptionError } from '../errors/errors.js';
+import { CorruptionError, InvalidArgumentError } from '../errors/errors.js';
 
 /**
  * A proposal on the log is framed so that the node that proposed it can
@@ -33,7 +33,15 @@ const BLOCK_BYTES = 64 * 1024;
 let block = new Uint8Array(0);
 let blockUsed = 0;
 
+/**
+ * A slice of `size` bytes. The size is checked before the shared block's
+ * fill level is touched: a NaN there would make every later frame of every
+ * node in the process come out empty.
+ *
+ * @throws InvalidArgumentError when `size` is not a non-negative safe integer.
+ */
 function allocateFrame(size: number): Uint8Array {
+  if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`bad proposal frame size ${size}`);
   if (size > BLOCK_BYTES / 8) return new Uint8Array(size);
   if (blockUsed + size > block.length) {
     block = new Uint8Array(BLOCK_BYTES);
@@ -55,9 +63,11 @@ export interface ProposalFrame {
 /**
  * Frames `command` as proposal `sequence` of `origin`.
  *
+ * @throws InvalidArgumentError when `command` is not a Uint8Array.
  * @throws RangeError when the origin is longer than 65535 bytes or the sequence is not a safe non-negative integer.
  */
 export function encodeProposal(origin: Uint8Array, sequence: number, command: Uint8Array): Uint8Array {
+  if (!(command instanceof Uint8Array)) throw new InvalidArgumentError(`a proposal must be a Uint8Array, got ${describeValue(command)}`);
   if (origin.length > 0xffff) throw new RangeError('proposal origin too long');
   if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`bad proposal sequence ${sequence}`);
   const header = 3 + origin.length;
@@ -130,6 +140,19 @@ export function sameOriginAt(data: Uint8Array, start: number, end: number, origi
   if (end - start !== origin.length) return false;
   for (let i = 0; i < origin.length; i++) if (data[start + i] !== origin[i]) return false;
   return true;
+}
+
+/** Names what a caller passed instead of bytes, for the error message. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+  return `a ${typeof value}`;
+}
+
+/** Bytes a frame adds to a command proposed by `origin`. */
+export function proposalFrameOverhead(origin: Uint8Array): number {
+  return 3 + origin.length + SEQUENCE_BYTES;
 }
 
 function writeUint16(out: Uint8Array, at: number, value: number): void {

@@ -1,7 +1,9 @@
 import {
   BusyError,
   InvalidArgumentError,
+  MessageTooLargeError,
   NotLeaderError,
+  NotStartedError,
   NotVoterError,
   StoppedError,
   TimeoutError,
@@ -9,6 +11,7 @@ import {
   ProposalDroppedError,
 } from '../errors/errors.js';
 import type { FailureDetector } from '../detection/failure-detector.js';
+import { internalTestMutations as mutations } from '../internal/test-mutations.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
@@ -23,18 +26,51 @@ import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './c
 import { AppliedProposals } from './applied-proposals.js';
 import { PendingCall, type Pending } from './pending-call.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
-import { encodeProposal, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from './proposal-frame.js';
+import {
+  describeValue,
+  encodeProposal,
+  proposalFrameOverhead,
+  readProposalLayout,
+  sameOriginAt,
+  type ProposalFrameLayout,
+} from './proposal-frame.js';
 import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
 
+/**
+ * Transports in use by a running RaftNode. A network hands out one endpoint
+ * per node id (MemoryNetwork returns the same object for the same id), so
+ * two nodes started with the same id would share it: the second would take
+ * over its handler and the first go deaf.
+ */
+const transportsInUse = new WeakSet<Transport>();
+
 /** How a read is served. */
 export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
+
+const READ_CONSISTENCIES: ReadonlySet<unknown> = new Set<ReadConsistency>(['linearizable', 'lease', 'serializable']);
+
+/** The longest deadline a timer can hold (setTimeout's limit); longer ones would fire at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Bytes of an append message other than its entry's data: the envelope
+ * (cluster id, sender, receiver, protocol name) and the message's fields
+ * (type, term, indexes, commit, the entry's term, index and type). Generous
+ * on purpose, so that ids of up to about 1 KiB in total still fit.
+ */
+export const APPEND_FRAMING_BYTES = 4096;
 
 export interface OperationOptions {
   /** Cancels the wait. The operation's outcome is then unknown to the caller. */
   readonly signal?: AbortSignal;
-  /** Deadline in milliseconds of the node's clock. @default the node's `defaultTimeoutMs` */
+  /**
+   * Deadline in milliseconds of the node's clock, in [0, 2^31 - 1]; anything
+   * else (negative, NaN, not a number, larger) is refused with
+   * InvalidArgumentError before the operation starts.
+   * @default the node's `defaultTimeoutMs`
+   */
   readonly timeoutMs?: number;
 }
 
@@ -42,7 +78,8 @@ export interface ReadOptions extends OperationOptions {
   /**
    * `linearizable` (default) confirms leadership with a quorum heartbeat round
    * (ReadIndex); `lease` trusts the leader lease (see RaftConfig.leaseReads);
-   * `serializable` answers from the local state, which may be stale.
+   * `serializable` answers from the local state, which may be stale. Any
+   * other value is refused with InvalidArgumentError.
    */
   readonly consistency?: ReadConsistency;
 }
@@ -175,7 +212,7 @@ interface PendingRead<QueryResult> {
  * into the core and are picked up by the next iteration.
  *
  * Every promise settles exactly once: with its result, or with a typed error
- * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`,
+ * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`, `NotStartedError`,
  * `ProposalDroppedError`, `BusyError`, `NotVoterError`, the membership
  * errors). Nothing hangs after {@link RaftNode.stop}.
  *
@@ -271,6 +308,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const random = options.random ?? systemRandom;
     this.#tickIntervalMs = positive(options.tickIntervalMs ?? 100, 'tickIntervalMs');
     this.#defaultTimeoutMs = positive(options.defaultTimeoutMs ?? 5000, 'defaultTimeoutMs');
+    if (!validTimeout(this.#defaultTimeoutMs)) {
+      throw new InvalidArgumentError(`defaultTimeoutMs must be at most ${MAX_TIMEOUT_MS}, got ${this.#defaultTimeoutMs}`);
+    }
     this.#maxPending = positive(options.maxPendingOperations ?? 10_000, 'maxPendingOperations');
     this.#incarnation = `${this.id}/${random.int(2 ** 32).toString(36)}`;
     this.#origin = new TextEncoder().encode(this.#incarnation);
@@ -298,7 +338,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
             bytes: positive(options.snapshots?.bytes ?? 64 * 1024 * 1024, 'snapshots.bytes'),
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
-    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork());
+    // The lease is timed on the node's clock, so a stalled event loop (which
+    // delays ticks) cannot stretch it.
+    const clock = this.#clock;
+    const leaseClock = { now: () => clock.now(), tickIntervalMs: this.#tickIntervalMs };
+    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork(), leaseClock);
     this.#random = random.fork();
     this.#electionTicks = options.raft.electionTicks ?? 10;
     this.#applied = applied;
@@ -307,10 +351,24 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#commit = status.commit;
   }
 
-  /** Starts ticking and (unless `attachToTransport` is false) receiving. Idempotent. */
+  /**
+   * Starts ticking and (unless `attachToTransport` is false) receiving.
+   * Idempotent. Every call that waits (propose, read, the leadership and
+   * membership calls) rejects with NotStartedError until then.
+   *
+   * @throws InvalidArgumentError when another running RaftNode uses the same
+   *   transport (two nodes with one id on one network); stop it first.
+   */
   start(): void {
     if (this.#stopped) throw new StoppedError();
     if (this.#started) return;
+    const transport = this.#options.transport;
+    if (transportsInUse.has(transport)) {
+      throw new InvalidArgumentError(
+        `the transport of '${this.id}' is already used by another running RaftNode (a duplicate node id on this network?)`,
+      );
+    }
+    transportsInUse.add(transport);
     this.#started = true;
     if (this.#options.attachToTransport !== false) {
       this.#options.transport.setHandler((envelope) => this.receive(envelope));
@@ -327,15 +385,47 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (this.#options.failureDetector !== undefined && message.from === this.#soft.leader) {
       this.#options.failureDetector.heartbeat(message.from, this.#clock.now());
     }
-    this.#core.step(message);
+    try {
+      this.#core.step(message);
+    } catch (error) {
+      // step() ignores bad peer input; a throw is a broken invariant
+      // (RaftInvariantError): our log cannot be trusted any more.
+      this.#failStop(error);
+      return;
+    }
     this.#kick();
+  }
+
+  /**
+   * The largest command {@link propose} accepts, in bytes: the transport's
+   * `maxMessageBytes` less the proposal frame and {@link APPEND_FRAMING_BYTES}.
+   * A larger entry could never be sent to a follower, and would stall the
+   * log behind it for good.
+   */
+  get maxProposalBytes(): number {
+    return Math.max(0, this.#options.transport.maxMessageBytes - APPEND_FRAMING_BYTES - proposalFrameOverhead(this.#origin));
   }
 
   /**
    * Proposes a command and resolves with the state machine's result once it
    * is applied on this node.
+   *
+   * Rejects with InvalidArgumentError when `command` is not a Uint8Array or
+   * an option is invalid, and with MessageTooLargeError when it is longer
+   * than {@link maxProposalBytes}; either way nothing reaches the log.
+   *
+   * @example
+   * ```ts
+   * const result = await node.propose(encodeKvCommand({ type: 'put', key: 'a', value: '1' }), { timeoutMs: 2000 });
+   * ```
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
+    if (!(command instanceof Uint8Array)) {
+      return Promise.reject(new InvalidArgumentError(`a proposal must be a Uint8Array, got ${describeValue(command)}`));
+    }
+    if (command.byteLength > this.maxProposalBytes) {
+      return Promise.reject(new MessageTooLargeError(command.byteLength, this.maxProposalBytes));
+    }
     // #operation inlined: the hottest call of the node gets no closures.
     const call = this.#startCall<Result>(options, undefined, true);
     if (call instanceof Promise) return call;
@@ -356,9 +446,18 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   /** Reads through the state machine's `query` with the requested consistency. */
   read(query: Query, options: ReadOptions = {}): Promise<QueryResult> {
     const consistency = options.consistency ?? 'linearizable';
+    if (!READ_CONSISTENCIES.has(consistency)) {
+      return Promise.reject(
+        new InvalidArgumentError(`consistency must be 'linearizable', 'lease' or 'serializable', got ${String(consistency)}`),
+      );
+    }
     if (consistency === 'serializable') {
       try {
         if (this.#stopped) throw new StoppedError();
+        if (!this.#started) throw new NotStartedError();
+        if (options.timeoutMs !== undefined && !validTimeout(options.timeoutMs)) {
+          throw new InvalidArgumentError(`timeoutMs must be a number of milliseconds in [0, ${MAX_TIMEOUT_MS}], got ${String(options.timeoutMs)}`);
+        }
         throwIfAborted(options.signal);
         return Promise.resolve(this.#options.stateMachine.query(query));
       } catch (error) {
@@ -368,8 +467,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
     return this.#operation<QueryResult>(options, (sequence, pending) => {
       const id = `${this.#incarnation}/${sequence}`;
-      this.#reads.set(id, { call: pending, query, readIndex: undefined });
+      // Asked first: when the core refuses (no leader known) the read must
+      // not stay registered, or it would count against maxPendingOperations
+      // for good.
       this.#core.readIndex(id, mode);
+      this.#reads.set(id, { call: pending, query, readIndex: undefined });
       return () => {
         this.#reads.delete(id);
         // A forwarded read whose answer was lost would otherwise stay in the core.
@@ -503,7 +605,6 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     return this.#operation<ConfState>(
       options,
       (_sequence, pending) => {
-        this.#membershipOps.add(pending);
         const attempt = (): boolean => {
           try {
             const placed = this.#core.proposeConfChange(request, maxLag === undefined ? {} : { maxLearnerLag: maxLag });
@@ -524,7 +625,10 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
             return true;
           }
         };
+        // Registered only once the first attempt did not throw: a refused
+        // change must leave nothing behind.
         if (!attempt()) this.#catchUpWaits.add(retry);
+        this.#membershipOps.add(pending);
         return () => {
           this.#membershipOps.delete(pending);
           this.#catchUpWaits.delete(retry);
@@ -589,6 +693,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#started) transportsInUse.delete(this.#options.transport);
     if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
     if (this.#options.attachToTransport !== false && this.#started) {
       this.#options.transport.setHandler(() => undefined);
@@ -646,9 +751,15 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   ): PendingCall<T> | Promise<T> {
     const signal = options.signal;
     if (this.#stopped) return Promise.reject(new StoppedError());
+    if (!this.#started) return Promise.reject(new NotStartedError());
     if (signal?.aborted) return Promise.reject(new AbortError('operation aborted', { cause: signal.reason }));
-    if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    if (!validTimeout(timeoutMs)) {
+      return Promise.reject(
+        new InvalidArgumentError(`timeoutMs must be a number of milliseconds in [0, ${MAX_TIMEOUT_MS}], got ${String(timeoutMs)}`),
+      );
+    }
+    if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
     return new PendingCall<T>(++this.#sequence, this.#deadlines, timeoutMs, signal, onDeadline);
   }
 
@@ -678,7 +789,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         // elects itself at once, but a crash before its term and vote are
         // synced would forget that election. Then the first check waits for
         // the loop, which polls after it has persisted the Ready.
-        const unpersisted = this.#started && this.#core.hasReady();
+        const unpersisted = this.#core.hasReady();
         if (unpersisted || !poll()) this.#leadershipWaits.set(poll, pending);
         return () => this.#leadershipWaits.delete(poll);
       },
@@ -696,7 +807,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #scheduleTick(): void {
     this.#tickTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
-      this.#core.tick();
+      try {
+        this.#core.tick();
+      } catch (error) {
+        this.#failStop(error);
+        return;
+      }
       this.#consultDetector();
       for (const retry of [...this.#catchUpWaits]) if (retry()) this.#catchUpWaits.delete(retry);
       this.#pollLeadership();
@@ -814,9 +930,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     }
     // Entries, term and vote must be durable before any message that depends
     // on them leaves (a vote, an append acknowledgement).
-    if (mustSync) await storage.sync();
+    if (mustSync && !mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
     for (const message of ready.messages) this.#send(message);
+    // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
+    if (mustSync && mutations.ackBeforeSync) await storage.sync();
+    if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
@@ -1021,10 +1140,24 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
   }
+
+  /**
+   * A failure after which this replica's state cannot be trusted (a
+   * RaftInvariantError, a storage or state machine failure): report it and
+   * stop, since carrying on could break safety.
+   */
+  #failStop(error: unknown): void {
+    this.#reportError(error);
+    void this.stop();
+  }
 }
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function validTimeout(value: unknown): boolean {
+  return typeof value === 'number' && value >= 0 && value <= MAX_TIMEOUT_MS;
 }
 
 function positive(value: number, name: string): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CorruptionError } from '../../src/errors/errors.js';
+import { CorruptionError, InvalidArgumentError } from '../../src/errors/errors.js';
 import {
   decodeProposal,
   encodeProposal,
@@ -63,5 +63,20 @@ describe('proposal frames', () => {
     expect(layout.originEnd - layout.originStart).toBe(0);
     expect(layout.commandStart).toBe(3 + id.length);
     expect(() => readProposalLayout(new Uint8Array([2, 0, 4, 1, 2]), layout)).toThrow(CorruptionError);
+  });
+});
+
+describe('proposal frame allocation (issue 11, item 3)', () => {
+  // Before the fix, a command without a numeric length (a plain object) made
+  // the shared block's fill level NaN: every later frame, of every node in
+  // the process, came out empty.
+  it('refuses a command that is not a Uint8Array and leaves the shared block usable', () => {
+    const origin = bytes('n1/abc');
+    for (const bad of [{}, 42, 'hello', [1, 2, 3], new ArrayBuffer(4), null, undefined]) {
+      expect(() => encodeProposal(origin, 1, bad as unknown as Uint8Array)).toThrow(InvalidArgumentError);
+    }
+    const frame = decodeProposal(encodeProposal(origin, 2, new Uint8Array([4, 5, 6])));
+    expect(frame.sequence).toBe(2);
+    expect([...frame.command]).toEqual([4, 5, 6]);
   });
 });

@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { NotLeaderError, ProposalDroppedError } from '../../src/errors/errors.js';
+import { InvalidArgumentError, NotLeaderError, ProposalDroppedError } from '../../src/errors/errors.js';
 import { harness } from './helpers.js';
 import { Network, encode } from './network.js';
 
 describe('proposals and forwarding', () => {
+  it('refuses data that is not a Uint8Array with InvalidArgumentError, on the leader and on a follower (issue 11, item 3)', () => {
+    // Failed before the fix: a string entered the log as it was.
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    const before = net.core('a').status().lastIndex;
+    for (const id of ['a', 'b']) {
+      for (const bad of ['hello', {}, 42]) {
+        expect(() => net.core(id).propose(bad as unknown as Uint8Array)).toThrow(InvalidArgumentError);
+      }
+    }
+    expect(net.core('a').status().lastIndex).toBe(before);
+  });
+
   it('§5.3 the leader appends a proposal at the next index of its term', () => {
     const net = new Network(['a', 'b', 'c']);
     net.elect('a');

@@ -1,5 +1,6 @@
 import { CorruptionError, InvalidArgumentError, type Envelope, type ProtocolName } from '@synod/core';
 import { Envelope as WireEnvelope } from '../gen/synod/peer/v1/envelope.js';
+import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec.js';
 import { decodeRaftMessage, encodeRaftMessage } from './raft-codec.js';
 
 /** Encodes and decodes one protocol's payloads. */
@@ -20,11 +21,17 @@ export const raftPayloadCodec: PayloadCodec = {
   decode: decodeRaftMessage,
 };
 
+/** The payload codec for protocol `paxos` (Multi-Paxos). */
+export const paxosPayloadCodec: PayloadCodec = {
+  encode: (payload) => encodePaxosMessage(payload as Parameters<typeof encodePaxosMessage>[0]),
+  decode: decodePaxosMessage,
+};
+
 export interface EnvelopeCodecOptions {
   /**
    * Payload codecs by protocol name. Protocols without one must carry
    * `Uint8Array` payloads, which travel as they are.
-   * @default { raft: raftPayloadCodec }
+   * @default { raft: raftPayloadCodec, paxos: paxosPayloadCodec }
    */
   readonly payloadCodecs?: Readonly<Partial<Record<ProtocolName, PayloadCodec>>>;
 }
@@ -41,12 +48,15 @@ export interface EnvelopeCodecOptions {
  * ```
  */
 export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): EnvelopeCodec {
-  const codecs: Readonly<Partial<Record<ProtocolName, PayloadCodec>>> = options.payloadCodecs ?? {
-    raft: raftPayloadCodec,
-  };
+  // A Map of the caller's own entries: a lookup on the plain object would
+  // find Object.prototype members for names like `__proto__` or `toString`.
+  const codecs = new Map<string, PayloadCodec>();
+  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec, paxos: paxosPayloadCodec })) {
+    if (codec !== undefined) codecs.set(name, codec);
+  }
   return {
     encode(envelope) {
-      const codec = codecs[envelope.protocol];
+      const codec = codecs.get(envelope.protocol);
       let payload: Uint8Array;
       if (codec !== undefined) payload = codec.encode(envelope.payload);
       else if (envelope.payload instanceof Uint8Array) payload = envelope.payload;
@@ -66,7 +76,7 @@ export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): Envelop
       } catch (cause) {
         throw new CorruptionError('malformed envelope', { cause });
       }
-      const codec = codecs[wire.protocol];
+      const codec = codecs.get(wire.protocol);
       const raw = new Uint8Array(wire.payload);
       return {
         clusterId: wire.clusterId,

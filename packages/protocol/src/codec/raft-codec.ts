@@ -86,7 +86,8 @@ function confStateFromWire(conf: wire.ConfState | undefined): ConfState {
   };
 }
 
-function snapshotToWire(snapshot: Snapshot): wire.Snapshot {
+/** A snapshot as `synod.peer.v1.Snapshot` (shared by the Raft and Paxos codecs). */
+export function snapshotToWire(snapshot: Snapshot): wire.Snapshot {
   return {
     metadata: {
       index: toWire(snapshot.metadata.index),
@@ -97,7 +98,8 @@ function snapshotToWire(snapshot: Snapshot): wire.Snapshot {
   };
 }
 
-function snapshotFromWire(snapshot: wire.Snapshot | undefined): Snapshot {
+/** A `synod.peer.v1.Snapshot` as a core snapshot; throws `CorruptionError` without metadata. */
+export function snapshotFromWire(snapshot: wire.Snapshot | undefined): Snapshot {
   if (snapshot?.metadata === undefined) throw new CorruptionError('snapshot without metadata');
   return {
     metadata: {

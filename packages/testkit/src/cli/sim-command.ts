@@ -6,6 +6,7 @@ import { kvCodec } from '../history/kv-ops.js';
 import { serializeHistoryJsonl } from '../history/jsonl.js';
 import { simulateRaft, type SimStorageMode } from '../simulator/raft-simulation.js';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './cli-io.js';
+import { runPaxosSeeds } from './paxos-sim-command.js';
 
 const USAGE =
   'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]';
@@ -19,7 +20,7 @@ once faults heal, and the linearizability of the client history. A failing
 seed prints a command that replays it.
 
 options:
-  --algorithm raft    the protocol (paxos is not available yet)
+  --algorithm A       raft (default) or paxos (Multi-Paxos; no --membership)
   --seeds N           how many seeds to run (required)
   --first-seed S      the first seed (default 1)
   --nodes K           cluster size, 1 to 9 (default 5)
@@ -54,6 +55,7 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     io.stdout(HELP);
     return 0;
   }
+  if (parsed.algorithm === 'paxos') return runPaxosSeeds(parsed, io);
   const { seeds, firstSeed, nodes, steps, membership, storage } = parsed;
   let violations = 0;
   let failingSeeds = 0;
@@ -109,11 +111,13 @@ export function replayCommand(args: SimArgs, seed: number): string {
   const flags = [`--seeds 1 --first-seed ${seed} --nodes ${args.nodes} --steps ${args.steps}`];
   if (args.membership) flags.push('--membership');
   if (args.storage !== 'memory') flags.push(`--storage ${args.storage}`);
-  return `pnpm synod sim --algorithm raft ${flags.join(' ')}`;
+  return `pnpm synod sim --algorithm ${args.algorithm ?? 'raft'} ${flags.join(' ')}`;
 }
 
 /** Parsed `synod sim` flags. */
 export interface SimArgs {
+  /** @default 'raft' */
+  readonly algorithm?: 'raft' | 'paxos';
   readonly seeds: number;
   readonly firstSeed: number;
   readonly nodes: number;
@@ -145,12 +149,15 @@ function parseSimArgs(argv: readonly string[]): SimArgs | 'help' {
   }
   if (values.help === true) return 'help';
   const algorithm = values.algorithm ?? 'raft';
-  if (algorithm === 'paxos') throw new UsageError("--algorithm paxos is not available yet; use --algorithm raft");
-  if (algorithm !== 'raft') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
+  if (algorithm !== 'raft' && algorithm !== 'paxos') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
   if (values.seeds === undefined) throw new UsageError('--seeds is required');
   const storage = values.storage ?? 'memory';
   if (storage !== 'memory' && storage !== 'file') throw new UsageError(`--storage must be memory or file, got '${storage}'`);
+  if (algorithm === 'paxos' && values.membership === true) {
+    throw new UsageError('--membership is not available with --algorithm paxos yet');
+  }
   return {
+    algorithm,
     seeds: integerFlag(values.seeds, '--seeds', 1, 1),
     firstSeed: integerFlag(values['first-seed'], '--first-seed', 1, 0, 2 ** 32 - 1),
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, 9),

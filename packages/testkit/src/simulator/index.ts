@@ -12,7 +12,7 @@ export {
   type SimFileSystemOptions,
   type SimFileSystemStats,
 } from './sim-file-system.js';
-export { SimStorage, cloneMemoryStorage, type AppendObserver } from './sim-storage.js';
+export { SimStorage, cloneMemoryStorage, type AppendObserver, type SyncScheduler } from './sim-storage.js';
 export { ObservedStorage } from './observed-storage.js';
-export { KvWorkload, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';
+export { KvWorkload, type KvNode, type KvWorkloadOptions, type OperationLog, type WorkloadCluster } from './kv-workload.js';
 export { driveClock, driveUntil, drainMicrotasks } from './drive-clock.js';

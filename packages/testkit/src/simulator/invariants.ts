@@ -13,7 +13,11 @@ export interface Violation {
     /** FileStorage failed to open a disk a simulated crash left (file mode). */
     | 'storage-recovery'
     /** A node's commit index is beyond the log its storage holds: committed entries were lost. */
-    | 'log-durability';
+    | 'log-durability'
+    /** A serializable read showed a value that no node had committed. */
+    | 'serializable-read'
+    /** A leader advanced its commit index to an entry of an older term (Raft §5.4.2, Figure 8). */
+    | 'leader-commit-rule';
   readonly message: string;
   /** Virtual time at which it was detected. */
   readonly atMs: number;
@@ -51,6 +55,12 @@ function termAt(storage: Storage, index: number): number | undefined {
  * - State Machine Safety: no two nodes apply different entries at an index.
  * - Commit monotonic: a node's commit index never decreases while it runs,
  *   and what is committed never changes.
+ * - Leader commit rule (§5.4.2, Figure 8): while a node leads a term, every
+ *   index it advances its commit index to holds an entry of that term.
+ *   Entries of older terms become committed only below such an entry.
+ *   Breaking the rule is unsafe only when a later election goes a
+ *   particular way (Figure 8), which random faults rarely produce, so the
+ *   rule is checked where it applies.
  */
 export class RaftInvariants {
   readonly violations: Violation[] = [];
@@ -66,6 +76,9 @@ export class RaftInvariants {
   readonly #applied: number[] = [];
   readonly #lastCommit = new Map<NodeId, number>();
   readonly #lastApplied = new Map<NodeId, number>();
+  #highestCommit = 0;
+  /** For each node while it leads: the term it leads and its commit index when last observed. */
+  readonly #leaderCommit = new Map<NodeId, { readonly term: number; readonly commit: number }>();
 
   constructor(now: () => number) {
     this.#now = now;
@@ -73,6 +86,11 @@ export class RaftInvariants {
 
   get committedIndex(): number {
     return this.#committed.length;
+  }
+
+  /** The highest commit index any node has reported so far. */
+  get highestCommit(): number {
+    return this.#highestCommit;
   }
 
   #fail(invariant: Violation['invariant'], message: string): void {
@@ -103,6 +121,7 @@ export class RaftInvariants {
 
   /** Called when a node restarts: its volatile commit and applied indexes start over. */
   onRestart(node: NodeId): void {
+    this.#leaderCommit.delete(node);
     this.#lastCommit.delete(node);
     this.#lastApplied.delete(node);
   }
@@ -118,11 +137,31 @@ export class RaftInvariants {
         this.#fail('election-safety', `two leaders in term ${term}: ${leader} and ${node}`);
       }
     }
+    this.#checkLeaderCommitRule(node, role, term, commit, storage);
     const last = this.#lastCommit.get(node) ?? 0;
     if (commit < last) this.#fail('commit-monotonic', `${node} commit went from ${last} to ${commit}`);
     if (commit > last) {
       this.#lastCommit.set(node, commit);
+      if (commit > this.#highestCommit) this.#highestCommit = commit;
       this.#recordCommitted(node, term, Math.max(last + 1, 1), commit, storage);
+    }
+  }
+
+  #checkLeaderCommitRule(node: NodeId, role: string, term: number, commit: number, storage: Storage): void {
+    if (role !== 'leader') {
+      this.#leaderCommit.delete(node);
+      return;
+    }
+    const before = this.#leaderCommit.get(node);
+    this.#leaderCommit.set(node, { term, commit });
+    // The first observation in a term is the baseline: what it had committed as a follower.
+    if (before === undefined || before.term !== term || commit <= before.commit) return;
+    const committedTerm = termAt(storage, commit);
+    if (committedTerm !== undefined && committedTerm !== term) {
+      this.#fail(
+        'leader-commit-rule',
+        `leader ${node} of term ${term} advanced its commit index from ${before.commit} to ${commit}, an entry of term ${committedTerm}`,
+      );
     }
   }
 

@@ -9,15 +9,24 @@ import {
   type KvQueryResult,
   type KvResult,
   type NodeId,
+  type OperationOptions,
   type Random,
-  type RaftNode,
+  type ReadConsistency,
+  type ReadOptions,
 } from '@synod/core';
 import type { KvInput, KvOutput } from '../history/kv-ops.js';
+
+/** What the workload needs from a node: the consensus node API that RaftNode and MultiPaxosNode share. */
+export interface KvNode {
+  readonly id: NodeId;
+  propose(command: Uint8Array, options?: OperationOptions): Promise<KvResult>;
+  read(query: KvQuery, options?: ReadOptions): Promise<KvQueryResult>;
+}
 
 /** What the workload needs from the cluster: a way to reach a running node. */
 export interface WorkloadCluster {
   /** The running node with this id, or undefined when it is down. */
-  node(id: NodeId): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined;
+  node(id: NodeId): KvNode | undefined;
   readonly ids: readonly NodeId[];
 }
 
@@ -37,6 +46,16 @@ export interface KvWorkloadOptions {
   readonly timeoutMs: number;
   /** Think time between a client's operations, in virtual ms [min, max]. */
   readonly thinkMs: readonly [number, number];
+  /**
+   * The share of gets served as lease reads and as serializable reads; the
+   * rest are linearizable (ReadIndex). Lease reads go into the history like
+   * linearizable ones (they promise the same). Serializable reads may be
+   * stale, so they stay out of the history and go to `onSerializableRead`.
+   * @default { lease: 0, serializable: 0 }
+   */
+  readonly reads?: { readonly lease?: number; readonly serializable?: number };
+  /** Checks what a serializable read returned (for example, that it was committed). */
+  readonly onSerializableRead?: (node: NodeId, key: string, value: string | null) => void;
 }
 
 /**
@@ -58,6 +77,8 @@ export class KvWorkload {
   #leaderHint: NodeId | undefined;
   readonly #clientIncarnation: number[] = [];
   readonly counts = { ok: 0, fail: 0, info: 0 };
+  /** Reads that completed, by consistency. */
+  readonly reads = { linearizable: 0, lease: 0, serializable: 0 };
 
   constructor(cluster: WorkloadCluster, log: OperationLog, clock: Clock, random: Random, options: KvWorkloadOptions) {
     this.#cluster = cluster;
@@ -90,7 +111,7 @@ export class KvWorkload {
     this.#clock.setTimeout(() => void this.#runOne(client), min + this.#random.int(max - min + 1));
   }
 
-  #pickNode(): RaftNode<KvResult, KvQuery, KvQueryResult> | undefined {
+  #pickNode(): KvNode | undefined {
     if (this.#leaderHint !== undefined && this.#random.next() < 0.8) {
       const leader = this.#cluster.node(this.#leaderHint);
       if (leader !== undefined) return leader;
@@ -111,6 +132,16 @@ export class KvWorkload {
     return { f: 'delete', key };
   }
 
+  /** Which consistency a get uses (see {@link KvWorkloadOptions.reads}). */
+  #readConsistency(): ReadConsistency {
+    const lease = this.#options.reads?.lease ?? 0;
+    const serializable = this.#options.reads?.serializable ?? 0;
+    if (lease === 0 && serializable === 0) return 'linearizable';
+    const roll = this.#random.next();
+    if (roll < serializable) return 'serializable';
+    return roll < serializable + lease ? 'lease' : 'linearizable';
+  }
+
   async #runOne(client: number): Promise<void> {
     if (!this.#running) return;
     const node = this.#pickNode();
@@ -119,13 +150,20 @@ export class KvWorkload {
       return;
     }
     const input = this.#nextInput();
+    const consistency = input.f === 'get' ? this.#readConsistency() : 'linearizable';
+    if (input.f === 'get' && consistency === 'serializable') {
+      await this.#serializableRead(node, input.key);
+      this.#schedule(client);
+      return;
+    }
     const clientId = `c${client}.${this.#clientIncarnation[client]}`;
     const opId = this.#log.invoke(clientId, input);
     this.#inFlight++;
     try {
-      const output = await this.#execute(node, input);
+      const output = await this.#execute(node, input, consistency);
       this.#log.ok(opId, output);
       this.counts.ok++;
+      if (input.f === 'get') this.reads[consistency]++;
     } catch (error) {
       if (error instanceof NotLeaderError) this.#leaderHint = error.leaderHint;
       if (input.f === 'get' || definitelyNotApplied(error)) {
@@ -142,10 +180,23 @@ export class KvWorkload {
     this.#schedule(client);
   }
 
-  async #execute(node: RaftNode<KvResult, KvQuery, KvQueryResult>, input: KvInput): Promise<KvOutput> {
+  /** A serializable read: answered from the node's local state, checked by `onSerializableRead`. */
+  async #serializableRead(node: KvNode, key: string): Promise<void> {
+    let result: KvQueryResult;
+    try {
+      result = await node.read({ type: 'get', key }, { consistency: 'serializable' });
+    } catch {
+      return; // a stopped node
+    }
+    if (result.type !== 'get') throw new Error(`unexpected query result ${result.type}`);
+    this.reads.serializable++;
+    this.#options.onSerializableRead?.(node.id, key, result.kv?.value ?? null);
+  }
+
+  async #execute(node: KvNode, input: KvInput, consistency: ReadConsistency): Promise<KvOutput> {
     const timeoutMs = this.#options.timeoutMs;
     if (input.f === 'get') {
-      const result = await node.read({ type: 'get', key: input.key }, { consistency: 'linearizable', timeoutMs });
+      const result = await node.read({ type: 'get', key: input.key }, { consistency, timeoutMs });
       if (result.type !== 'get') throw new Error(`unexpected query result ${result.type}`);
       return { f: 'get', value: result.kv?.value ?? null };
     }

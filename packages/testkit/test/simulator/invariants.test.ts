@@ -13,6 +13,23 @@ function storageWith(entries: Entry[], term = entries.at(-1)?.term ?? 0): Memory
 }
 
 describe('RaftInvariants', () => {
+  it('flags a leader that advances its commit index to an entry of an older term (§5.4.2, Figure 8)', () => {
+    const inv = new RaftInvariants(() => 0);
+    const log = storageWith([entry(1, 1), entry(2, 2), entry(3, 4)], 4);
+    inv.observe('a', 'leader', 4, 1, log); // the commit index it had as a follower is the baseline
+    inv.observe('a', 'leader', 4, 2, log);
+    expect(inv.violations.map((v) => v.invariant)).toEqual(['leader-commit-rule']);
+  });
+
+  it('accepts older entries committed below an entry of the leader\'s term, and reports the highest commit', () => {
+    const inv = new RaftInvariants(() => 0);
+    const log = storageWith([entry(1, 1), entry(2, 2), entry(3, 4)], 4);
+    inv.observe('a', 'leader', 4, 1, log);
+    inv.observe('a', 'leader', 4, 3, log);
+    expect(inv.violations).toEqual([]);
+    expect(inv.highestCommit).toBe(3);
+  });
+
   it('flags two leaders in one term (Election Safety)', () => {
     const inv = new RaftInvariants(() => 0);
     inv.observe('a', 'leader', 3, 0, storageWith([]));

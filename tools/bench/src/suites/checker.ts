@@ -147,9 +147,9 @@ export function writeCheckerTables(outDir: string, report: SuiteReport): void {
     '',
     `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}`,
     '',
-    'Check time: `checkOperations` on paired operations (as Porcupine\'s `CheckOperations` takes them), median over seeds (min–max), after warm-up, one child process per history; pairing (`operationsFromHistory`) is the separate column. Porcupine and "before" are the issue\'s figures, from an earlier run on this kind of machine.',
+    'Check time: `checkOperations` on paired operations (as Porcupine\'s `CheckOperations` takes them), median over seeds (min–max), warm: after checks of three other histories of the same size, one child process per history; "cold ms" is the first of those, on code the JIT has not optimised yet; pairing (`operationsFromHistory`) is the separate column. Porcupine and "before" are the issue\'s figures, from an earlier run on this kind of machine.',
     '',
-    '| history | ops | verdict | check ms (min–max) | CPU ms | pairing ms | first check ms | peak RSS MiB | checker peak MiB | Porcupine ms | before ms |',
+    '| history | ops | verdict | check ms (min–max) | CPU ms | pairing ms | cold ms | peak RSS MiB | checker peak MiB | Porcupine ms | before ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...histories.map(
       (r) =>

@@ -1,0 +1,169 @@
+import { parseArgs } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
+import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '@synod/transport-grpc/certificates';
+import { asUsage } from './flags.js';
+
+const USAGE = 'usage: synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]';
+
+const HELP = `${USAGE}
+
+Starts a local cluster: one 'synod serve' process per node on 127.0.0.1,
+ports base-port, base-port+1, …, each with its data directory under --data.
+Unless --insecure, it first makes a CA, a certificate per node and a client
+certificate in DATA/tls (mutual TLS). Prints the endpoints and the commands
+to use them; Ctrl-C stops every node.
+
+options:
+  --nodes K          voters, 1 to 9 (default 3)
+  --base-port P      port of n1 (default 7001)
+  --data DIR         where the nodes' data and tls/ go (default ./synod-data)
+  --cluster-id ID    default synod
+  --insecure         plaintext, no certificates
+  --tick-ms N        passed to every serve (default 100)
+  -h, --help         this text`;
+
+/** The `bin.js` next to this module's directory (dist/bin.js). */
+function synodBin(): string {
+  return fileURLToPath(new URL('../bin.js', import.meta.url));
+}
+
+function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void, prefix: string): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) write(`[${prefix}] ${line}`);
+  });
+}
+
+/**
+ * `synod cluster up`: spawns the serve processes, makes certificates first,
+ * prints the endpoints, and stops them all on SIGINT/SIGTERM.
+ */
+export async function runClusterUp(argv: readonly string[], io: CommandIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+  let config;
+  try {
+    const { values, positionals } = asUsage(() =>
+      parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: true,
+        options: {
+          nodes: { type: 'string' },
+          'base-port': { type: 'string' },
+          data: { type: 'string' },
+          'cluster-id': { type: 'string' },
+          insecure: { type: 'boolean' },
+          'tick-ms': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    );
+    if (values.help === true) {
+      io.stdout(HELP);
+      return 0;
+    }
+    if (positionals[0] !== 'up' || positionals.length !== 1) throw new UsageError(`the cluster command is 'synod cluster up', got '${positionals.join(' ')}'`);
+    const nodes = integerFlag(values.nodes, '--nodes', 3, 1, 9);
+    const basePort = integerFlag(values['base-port'], '--base-port', 7001, 1, 65535 - nodes + 1);
+    config = {
+      nodes,
+      basePort,
+      data: resolve(values.data ?? './synod-data'),
+      clusterId: values['cluster-id'] ?? 'synod',
+      insecure: values.insecure === true,
+      tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
+    };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`synod cluster: ${error.message}`);
+    io.stderr(USAGE);
+    return EXIT_USAGE;
+  }
+
+  const ids = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
+  const address = (i: number): string => `127.0.0.1:${config.basePort + i}`;
+  const endpoints = ids.map((_, i) => address(i)).join(',');
+  const tlsDir = join(config.data, 'tls');
+  let connectFlags = '--insecure';
+  if (!config.insecure) {
+    mkdirSync(tlsDir, { recursive: true });
+    const ca = await createCertificateAuthority({ commonName: `Synod ${config.clusterId} CA` });
+    writeFileSync(join(tlsDir, 'ca.crt'), ca.certPem);
+    writeFileSync(join(tlsDir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+    for (const id of ids) {
+      const issued = await createNodeCertificate(ca, { clusterId: config.clusterId, nodeId: id });
+      writeFileSync(join(tlsDir, `${id}.crt`), issued.certPem);
+      writeFileSync(join(tlsDir, `${id}.key`), issued.keyPem, { mode: 0o600 });
+    }
+    const client = await createClientCertificate(ca, { clusterId: config.clusterId, name: 'cli' });
+    writeFileSync(join(tlsDir, 'client.crt'), client.certPem);
+    writeFileSync(join(tlsDir, 'client.key'), client.keyPem, { mode: 0o600 });
+    connectFlags = `--tls-ca ${join(tlsDir, 'ca.crt')} --tls-cert ${join(tlsDir, 'client.crt')} --tls-key ${join(tlsDir, 'client.key')}`;
+    io.stdout(`synod cluster: certificates in ${tlsDir} (CA, ${ids.join(', ')}, client)`);
+  }
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let allExited: () => void = () => undefined;
+  const exited = new Promise<void>((resolveExited) => {
+    allExited = resolveExited;
+  });
+  ids.forEach((id, i) => {
+    const peers = ids.flatMap((other, j) => (other === id ? [] : [`${other}=${address(j)}`])).join(',');
+    const args = [
+      synodBin(),
+      'serve',
+      '--id', id,
+      '--listen', address(i),
+      '--peers', peers,
+      '--data', join(config.data, id),
+      '--cluster-id', config.clusterId,
+      '--tick-ms', String(config.tickMs),
+      ...(config.insecure
+        ? ['--insecure']
+        : ['--tls-cert', join(tlsDir, `${id}.crt`), '--tls-key', join(tlsDir, `${id}.key`), '--tls-ca', join(tlsDir, 'ca.crt')]),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    prefixLines(child.stdout, io.stdout, id);
+    prefixLines(child.stderr, io.stderr, id);
+    child.on('exit', (code, signal) => {
+      children.delete(id);
+      if (!stopping) io.stderr(`synod cluster: ${id} exited (${signal ?? `code ${code}`})`);
+      if (children.size === 0) allExited();
+    });
+    children.set(id, child);
+  });
+
+  io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'`);
+  ids.forEach((id, i) => io.stdout(`  ${id}  ${address(i)}  data ${join(config.data, id)}`));
+  io.stdout(`endpoints: ${endpoints}`);
+  io.stdout(`try:       synod kv put hello world --endpoints ${endpoints} ${connectFlags}`);
+  io.stdout(`           synod status --endpoints ${endpoints} ${connectFlags}`);
+  io.stdout('Ctrl-C stops every node.');
+
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    io.stdout('synod cluster: stopping every node');
+    for (const child of children.values()) child.kill('SIGTERM');
+    setTimeout(() => {
+      for (const child of children.values()) child.kill('SIGKILL');
+    }, 10_000).unref();
+  };
+  signals.on('SIGINT', stop);
+  signals.on('SIGTERM', stop);
+  try {
+    await exited;
+  } finally {
+    signals.off('SIGINT', stop);
+    signals.off('SIGTERM', stop);
+  }
+  io.stdout('synod cluster: all nodes stopped');
+  return stopping ? 0 : 1;
+}

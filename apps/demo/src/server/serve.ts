@@ -1,0 +1,157 @@
+import { parseArgs } from 'node:util';
+import { FileStorage, StorageLockedError } from '@synod/core';
+import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
+import { createSynodServer } from '@synod/transport-grpc';
+import { EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS } from './flags.js';
+import { isLogLevel, lineLogger } from './line-logger.js';
+
+const USAGE =
+  'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)';
+
+const HELP = `${USAGE}
+
+Runs one durable Synod node: Raft with its log and snapshots in DIR
+(FileStorage, fsync on), the peer stream, the KV and Cluster services, health
+and reflection, all on HOST:PORT. Runs until SIGTERM or SIGINT, then stops
+cleanly. Every node of a cluster lists all the others in --peers.
+
+options:
+  --id ID               this node's id (letters, digits, '.', '_', '-')
+  --listen HOST:PORT    where peers and clients connect
+  --peers LIST          the other members: n2=127.0.0.1:7002,n3=127.0.0.1:7003
+  --data DIR            data directory (created if missing; one node per directory)
+  --cluster-id ID       the cluster's id, equal on every node (default synod)
+  --tls-cert FILE       this node's certificate (URI SAN spiffe://synod/<cluster>/<id>)
+  --tls-key FILE        its private key
+  --tls-ca FILE         the CA that signs the members' and clients' certificates
+  --insecure            plaintext, no authentication (a warning is printed)
+  --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
+  --snapshot-entries N  snapshot after this many applied entries (default 10000)
+  --watch-history N     changes kept for watches that start in the past; equal on
+                        every node (default 1000)
+  --log-level LEVEL     debug, info, warn or error (default info)
+  -h, --help            this text
+
+exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
+75 the data directory is in use by another process, 1 anything else.`;
+
+/**
+ * `synod serve`: one durable node until SIGTERM/SIGINT. Returns the exit
+ * code; bad flags, missing files and a locked data directory give one clear
+ * line, never a stack trace.
+ */
+export async function runServe(argv: readonly string[], io: CommandIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+  let config;
+  try {
+    const { values, positionals } = asUsage(() =>
+      parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: true,
+        options: {
+          id: { type: 'string' },
+          listen: { type: 'string' },
+          peers: { type: 'string' },
+          data: { type: 'string' },
+          'cluster-id': { type: 'string' },
+          ...TLS_FLAGS,
+          'tick-ms': { type: 'string' },
+          'snapshot-entries': { type: 'string' },
+          'watch-history': { type: 'string' },
+          'log-level': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }),
+    );
+    if (values.help === true) {
+      io.stdout(HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (values.id === undefined || values.id === '') throw new UsageError('--id is required');
+    if (values.listen === undefined) throw new UsageError('--listen is required (host:port)');
+    if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
+    const logLevel = values['log-level'] ?? 'info';
+    if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+    config = {
+      id: values.id,
+      listen: hostPort(values.listen, '--listen'),
+      peers: parsePeers(values.peers, values.id),
+      data: values.data,
+      clusterId: values['cluster-id'] ?? 'synod',
+      security: serverSecurity(values),
+      tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
+      snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
+      watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
+      logLevel,
+    };
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`synod serve: ${error.message}`);
+      io.stderr(USAGE);
+      return EXIT_USAGE;
+    }
+    if (error instanceof MissingInputError) {
+      io.stderr(`synod serve: ${error.message}`);
+      return EXIT_NO_INPUT;
+    }
+    throw error;
+  }
+
+  const logger = lineLogger(io.stderr, config.logLevel, config.id);
+  if ('insecure' in config.security) {
+    io.stderr(`synod serve: WARNING: --insecure: peers and clients talk plaintext without authentication; anyone who can reach ${config.listen} can join the cluster and read or write every key`);
+  }
+  let storage: FileStorage;
+  try {
+    storage = await FileStorage.open(config.data);
+  } catch (error) {
+    if (error instanceof StorageLockedError) {
+      io.stderr(`synod serve: refusing to start: ${error.message}; one node per data directory (stop the other serve, or pick another --data)`);
+      return EXIT_IN_USE;
+    }
+    io.stderr(`synod serve: cannot open data directory ${config.data}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+
+  const server = createSynodServer({
+    nodeId: config.id,
+    clusterId: config.clusterId,
+    listen: config.listen,
+    peers: config.peers,
+    security: config.security,
+    storage,
+    tickIntervalMs: config.tickMs,
+    kv: { watchHistorySize: config.watchHistory },
+    snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
+    logger,
+  });
+  // Handlers go on before start so that a signal during start-up still stops cleanly.
+  let stopRequested: (signal: string) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    stopRequested = resolve;
+  });
+  const onSigterm = (): void => stopRequested('SIGTERM');
+  const onSigint = (): void => stopRequested('SIGINT');
+  signals.on('SIGTERM', onSigterm);
+  signals.on('SIGINT', onSigint);
+  try {
+    try {
+      await server.start();
+    } catch (error) {
+      io.stderr(`synod serve: cannot serve on ${config.listen}: ${error instanceof Error ? error.message : String(error)}`);
+      await server.stop(100);
+      return 1;
+    }
+    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' on ${server.boundAddress} (data ${config.data}, peers ${Object.entries(config.peers).map(([id, a]) => `${id}=${a}`).join(',') || 'none'})`);
+    const signal = await stopped;
+    io.stdout(`synod serve: ${config.id} stopping on ${signal}`);
+    await server.stop();
+    io.stdout(`synod serve: ${config.id} stopped`);
+    return 0;
+  } finally {
+    signals.off('SIGTERM', onSigterm);
+    signals.off('SIGINT', onSigint);
+    await storage.close();
+  }
+}

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, NotLeaderError } from '../../src/errors/errors.js';
+import { MultiPaxosCore } from '../../src/paxos/multi-paxos-core.js';
+import { encodeVoters } from '../../src/paxos/membership.js';
+import { MemoryStorage } from '../../src/storage/memory-storage.js';
+import { SeededRandom } from '../../src/time/random.js';
+import { PaxosCluster, text } from './paxos-cluster.js';
+
+const ids = ['n1', 'n2', 'n3'];
+
+function elected(cluster = new PaxosCluster(ids)): PaxosCluster {
+  cluster.core('n1').campaign();
+  cluster.settle();
+  return cluster;
+}
+
+describe('Multi-Paxos core: leadership and phases', () => {
+  it('a node whose election timeout passes runs phase 1 and leads; followers learn the no-op it commits', () => {
+    const cluster = new PaxosCluster(ids);
+    cluster.tick(25);
+    const leader = cluster.leader();
+    expect(leader).toBeDefined();
+    for (const id of ids) expect(cluster.core(id).status().commit).toBeGreaterThanOrEqual(1);
+    expect(cluster.core(leader!).status().ballot.node).toBe(leader);
+  });
+
+  it('proposals are chosen in slot order and every replica applies the same sequence', () => {
+    const cluster = elected();
+    for (const v of ['a', 'b', 'c']) cluster.core('n1').propose('normal', text(v));
+    cluster.settle();
+    cluster.tick(1); // a heartbeat carries the final commit
+    for (const id of ids) expect(cluster.appliedText(id)).toEqual(['', 'a', 'b', 'c']);
+  });
+
+  it('only the leader takes proposals: others throw NotLeaderError with a hint', () => {
+    const cluster = elected();
+    cluster.tick(1);
+    expect(() => cluster.core('n2').propose('normal', text('x'))).toThrow(NotLeaderError);
+    try {
+      cluster.core('n2').propose('normal', text('x'));
+    } catch (error) {
+      expect((error as NotLeaderError).leaderHint).toBe('n1');
+    }
+  });
+
+  it('phase 1 runs once for all slots from the first unchosen one: later proposals go straight to phase 2', () => {
+    const cluster = elected();
+    cluster.sent = [];
+    for (let i = 0; i < 20; i++) {
+      cluster.core('n1').propose('normal', text(`v${i}`));
+      cluster.settle();
+    }
+    expect(cluster.sent.filter((m) => m.type === 'prepare')).toEqual([]);
+  });
+
+  it('serial agreement with a stable leader costs 2(n-1) messages per command (accept and accepted)', () => {
+    for (const n of [3, 5]) {
+      const names = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+      const cluster = elected(new PaxosCluster(names));
+      cluster.sent = [];
+      const commands = 50;
+      for (let i = 0; i < commands; i++) {
+        cluster.core('n1').propose('normal', text(`v${i}`));
+        cluster.settle();
+      }
+      expect(cluster.core('n1').status().commit).toBe(commands + 1);
+      expect(cluster.sent.length / commands).toBe(2 * (n - 1));
+    }
+  });
+
+  it('phase 2 is pipelined within the window: beyond it, slots wait until earlier ones are chosen', () => {
+    const cluster = elected(new PaxosCluster(ids, { window: 4 }));
+    cluster.drop = (m) => m.type === 'accepted'; // nothing gets chosen
+    cluster.sent = [];
+    for (let i = 0; i < 10; i++) cluster.core('n1').propose('normal', text(`v${i}`));
+    cluster.settle();
+    const slots = new Set(cluster.sent.flatMap((m) => (m.type === 'accept' ? m.entries.map((e) => e.slot) : [])));
+    expect(Math.max(...slots)).toBe(1 + 4); // commit is 1 (the no-op), window 4
+    cluster.drop = () => false;
+    cluster.tick(3);
+    expect(cluster.core('n1').status().commit).toBe(11);
+  });
+});
+
+describe('Multi-Paxos core: takeover', () => {
+  it('a new leader re-proposes the highest-ballot value of each slot and fills gaps with no-ops', () => {
+    const cluster = new PaxosCluster(['n1', 'n2', 'n3']);
+    const n1 = cluster.core('n1');
+    n1.campaign();
+    const ballot = n1.status().ballot;
+    // Promises as n2 and n3 would send them: slot 2 holds 'old' (ballot 1.n2) at n2 and 'new' (ballot 2.n3)
+    // at n3; slot 3 holds nothing anywhere; slot 4 holds 'z' at n3.
+    const accepted = (slot: number, round: number, node: string, value: string) => ({ slot, ballot: { round, node }, type: 'normal' as const, data: text(value) });
+    n1.step({ type: 'promise', from: 'n2', to: 'n1', ballot, fromSlot: 1, accepted: [accepted(2, 1, 'n2', 'old')], commit: 0, compactedTo: 0 });
+    n1.step({ type: 'promise', from: 'n3', to: 'n1', ballot, fromSlot: 1, accepted: [accepted(2, 2, 'n3', 'new'), accepted(4, 2, 'n3', 'z')], commit: 0, compactedTo: 0 });
+    expect(n1.status().role).toBe('leader');
+    const ready = n1.ready();
+    const accept = ready.messages.find((m) => m.type === 'accept' && m.to === 'n2');
+    expect(accept?.type === 'accept' && accept.entries.map((e) => [e.slot, new TextDecoder().decode(e.data)])).toEqual([
+      [1, ''],
+      [2, 'new'],
+      [3, ''],
+      [4, 'z'],
+    ]);
+  });
+
+  it('a value chosen under an old leader survives every later takeover', () => {
+    const cluster = elected();
+    cluster.core('n1').propose('normal', text('kept'));
+    cluster.drop = (m) => m.type === 'accept' && m.to === 'n3'; // chosen by n1 and n2
+    cluster.settle();
+    cluster.cores.delete('n1');
+    cluster.drop = (m) => m.from === 'n2' && m.type === 'promise'; // n3 leads without n2's promise? it cannot: needs 2 of 3
+    cluster.core('n3').campaign();
+    cluster.settle();
+    expect(cluster.core('n3').status().role).toBe('candidate');
+    cluster.drop = () => false;
+    cluster.core('n3').campaign();
+    cluster.settle();
+    cluster.tick(1, ['n3']);
+    expect(cluster.appliedText('n3')).toEqual(['', 'kept']);
+  });
+
+  it('dueling candidates: the lower ballot is refused and steps down; one leader results', () => {
+    const cluster = new PaxosCluster(ids);
+    cluster.core('n1').campaign();
+    cluster.core('n2').campaign();
+    cluster.settle();
+    cluster.tick(40);
+    const leaders = ids.filter((id) => cluster.core(id).status().role === 'leader');
+    expect(leaders).toHaveLength(1);
+  });
+});
+
+describe('Multi-Paxos core: learning, durability, configuration', () => {
+  it('a replica that missed chosen values catches up from the leader', () => {
+    const cluster = elected();
+    cluster.drop = (m) => m.to === 'n3' || m.from === 'n3';
+    for (let i = 0; i < 30; i++) cluster.core('n1').propose('normal', text(`v${i}`));
+    cluster.settle();
+    expect(cluster.core('n3').status().commit).toBeLessThan(31);
+    cluster.drop = () => false;
+    cluster.tick(3);
+    expect(cluster.core('n3').status().commit).toBe(31);
+    expect(cluster.appliedText('n3')).toEqual(cluster.appliedText('n1'));
+  });
+
+  it('an acceptor restarted from storage keeps its promise and accepted values', () => {
+    const cluster = elected();
+    cluster.drop = (m) => m.type === 'accepted';
+    cluster.core('n1').propose('normal', text('pending'));
+    cluster.settle();
+    cluster.restart('n2');
+    const status = cluster.core('n2').status();
+    expect(status.promised).toEqual(cluster.core('n1').status().ballot);
+    expect(status.lastSlot).toBe(2);
+  });
+
+  it('refuses quorum sizes that may not intersect', () => {
+    expect(() => new MultiPaxosCore({ id: 'n1', voters: ['n1', 'n2', 'n3', 'n4'], quorums: { phase1: 2, phase2: 2 } }, new MemoryStorage(), new SeededRandom(1))).toThrow(
+      InvalidArgumentError,
+    );
+  });
+
+  it('flexible quorums: with phase 2 = 2 of 5 a leader commits while three acceptors are unreachable', () => {
+    const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const cluster = new PaxosCluster(names, { quorums: { phase1: 4, phase2: 2 } });
+    cluster.core('n1').campaign();
+    cluster.settle();
+    cluster.drop = (m) => ['n3', 'n4', 'n5'].includes(m.to);
+    cluster.core('n1').propose('normal', text('fast'));
+    cluster.settle();
+    expect(cluster.core('n1').status().commit).toBe(2);
+  });
+
+  it('membership goes through the log: a chosen configuration changes the voters everywhere', () => {
+    const cluster = elected();
+    cluster.core('n1').propose('conf-change', encodeVoters(['n1', 'n2']));
+    cluster.core('n1').propose('normal', text('after'));
+    cluster.settle();
+    cluster.tick(2);
+    for (const id of ['n1', 'n2']) expect(cluster.core(id).status().voters).toEqual(['n1', 'n2']);
+    expect(() => cluster.core('n1').propose('conf-change', new Uint8Array([1]))).toThrow();
+  });
+});
