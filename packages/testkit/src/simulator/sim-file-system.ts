@@ -486,6 +486,21 @@ export class SimFileSystem implements FileSystem {
     source.parent.change({ kind: 'rename', from: source.name, to: target.name });
   }
 
+  /** {@link SimFileSystem.fsyncDirectorySync}, resolved on a microtask. */
+  fsyncDirectory(path: string): Promise<void> {
+    return Promise.resolve().then(() => this.fsyncDirectorySync(path));
+  }
+
+  /** {@link SimFileSystem.unlinkSync}, resolved on a microtask. */
+  unlink(path: string): Promise<void> {
+    return Promise.resolve().then(() => this.unlinkSync(path));
+  }
+
+  /** {@link SimFileSystem.writeSync}, resolved on a microtask (simulations stay deterministic). */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return Promise.resolve().then(() => this.writeSync(fd, buffer, offset, length, position));
+  }
+
   linkSync(from: string, to: string): void {
     const source = this.#lookup(from, 'link');
     const target = this.#lookup(to, 'link');

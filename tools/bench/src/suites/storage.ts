@@ -109,15 +109,134 @@ export async function storageSuite(options: StorageBenchOptions): Promise<BenchR
   return results;
 }
 
+export interface SnapshotStallOptions {
+  readonly snapshotBytes: number;
+  readonly runs: number;
+  readonly baseDir?: string;
+}
+
+interface StallRun {
+  readonly maxStallMs: number;
+  readonly baselineMaxStallMs: number;
+  readonly writeMs: number;
+  readonly createCallMs: number;
+  readonly appendsPerSec: number;
+}
+
+/**
+ * Measures the longest gap between turns of the event loop: a 1 ms timer
+ * re-armed on every turn, the gap counted from start (so a call that blocks
+ * right after `start` is seen) to `stop`. A gap includes the timer's 1 ms.
+ */
+function stallProbe(): { stop(): number } {
+  let last = performance.now();
+  let longest = 0;
+  let timer: NodeJS.Timeout;
+  const tick = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    timer = setTimeout(tick, 1);
+  };
+  timer = setTimeout(tick, 1);
+  return {
+    stop(): number {
+      clearTimeout(timer);
+      return Math.max(longest, performance.now() - last);
+    },
+  };
+}
+
+/**
+ * The longest event-loop stall while FileStorage writes a snapshot of
+ * `snapshotBytes` (createSnapshot until its file is durable), with one
+ * proposer appending 256-byte entries and awaiting sync() meanwhile, so the
+ * figure covers what a node's other work sees. The same probe, run as long
+ * with the proposer alone, gives the machine's own stalls (the noise floor:
+ * scheduling on a busy machine, GC).
+ */
+async function snapshotStallOnce(options: SnapshotStallOptions): Promise<StallRun> {
+  const dir = mkdtempSync(join(options.baseDir ?? tmpdir(), 'synod-bench-snapshot-'));
+  try {
+    const storage = await FileStorage.open(dir);
+    const data = new Uint8Array(options.snapshotBytes).fill(7);
+    const entryData = new Uint8Array(ENTRY_BYTES).fill(7);
+    for (let i = 1; i <= 1000; i++) storage.append([{ index: i, term: 1, type: 'normal', data: entryData }]);
+    await storage.sync();
+    let appends = 0;
+    let writing = true;
+    const proposer = (async () => {
+      while (writing) {
+        storage.append([{ index: storage.lastIndex() + 1, term: 1, type: 'normal', data: entryData }]);
+        await storage.sync();
+        appends++;
+      }
+    })();
+    // Let the proposer get going before the snapshot starts.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const probe = stallProbe();
+    const started = performance.now();
+    storage.createSnapshot(1000, data);
+    const createCallMs = performance.now() - started;
+    await storage.snapshotsWritten();
+    const writeMs = performance.now() - started;
+    const maxStallMs = probe.stop();
+    const appendsDuring = appends;
+    const baseline = stallProbe();
+    await new Promise((resolve) => setTimeout(resolve, writeMs));
+    const baselineMaxStallMs = baseline.stop();
+    writing = false;
+    await proposer;
+    await storage.close();
+    return {
+      maxStallMs,
+      baselineMaxStallMs,
+      writeMs,
+      createCallMs,
+      appendsPerSec: appendsDuring / (writeMs / 1000),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Medians over `runs` of {@link snapshotStallOnce}. */
+export async function snapshotStallSuite(options: SnapshotStallOptions): Promise<BenchResult[]> {
+  const perRun: StallRun[] = [];
+  for (let run = 0; run < options.runs; run++) perRun.push(await snapshotStallOnce(options));
+  const median = (pick: (r: StallRun) => number): number => {
+    const xs = perRun.map(pick).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)]!;
+  };
+  return [
+    {
+      system: 'synod-file-storage',
+      scenario: `snapshot-${Math.round(options.snapshotBytes / (1024 * 1024))}MiB-stall`,
+      clients: 1,
+      opsPerSec: median((r) => r.appendsPerSec),
+      p50Ms: median((r) => r.maxStallMs),
+      p99Ms: Math.max(...perRun.map((r) => r.maxStallMs)),
+      maxStallMs: median((r) => r.maxStallMs),
+      worstMaxStallMs: Math.max(...perRun.map((r) => r.maxStallMs)),
+      baselineMaxStallMs: median((r) => r.baselineMaxStallMs),
+      createCallMs: median((r) => r.createCallMs),
+      writeMs: median((r) => r.writeMs),
+      runs: options.runs,
+    },
+  ];
+}
+
 /** The storage suite's scenarios, selectable with `pnpm bench storage --scenario NAME`. */
 export const storageScenarios = {
   append: 'FileStorage alone: 256-byte appends, each awaiting sync(), from 1, 16 and 256 proposers',
+  snapshot: 'longest event-loop stall while FileStorage writes a 100 MiB snapshot, one proposer appending meanwhile',
   memory: 'peak RSS and heap of Raft on FileStorage applying 1M 256-byte puts with compaction (1 node; 3 in one process)',
 } as const;
 
 export type StorageScenario = keyof typeof storageScenarios;
 
 const isMemoryRow = (r: BenchResult): boolean => r.scenario.startsWith('memory-');
+const isSnapshotRow = (r: BenchResult): boolean => r.scenario.startsWith('snapshot-');
 
 const fixed = (value: unknown, digits: number): string => (typeof value === 'number' ? value.toFixed(digits) : '');
 const thousands = (value: unknown): string =>
@@ -130,7 +249,8 @@ const table = (header: readonly string[], rows: readonly (readonly string[])[]):
 
 /** storage.md: one table for append throughput, one for memory, and what each row means. */
 export function writeStorageMarkdown(outDir: string, report: SuiteReport): void {
-  const append = report.results.filter((r) => !isMemoryRow(r));
+  const append = report.results.filter((r) => !isMemoryRow(r) && !isSnapshotRow(r));
+  const snapshots = report.results.filter(isSnapshotRow);
   const memory = report.results.filter(isMemoryRow);
   const m = report.machine;
   const lines = [`# ${report.suite}`, '', `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`, ''];
@@ -165,6 +285,32 @@ export function writeStorageMarkdown(outDir: string, report: SuiteReport): void 
           fixed(r['mbPerSec'], 1),
           String(r['runs'] ?? ''),
           ...(dated ? [String(r['measuredAt'] ?? m.date)] : []),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (snapshots.length > 0) {
+    lines.push(
+      '## Event-loop stalls while a snapshot is written (`--scenario snapshot`)',
+      '',
+      'FileStorage.createSnapshot of a 100 MiB state, timed until its file is durable, while one proposer keeps',
+      'appending 256-byte entries and awaiting `sync()`. The file is written in 1 MiB chunks with the event loop',
+      'running between them and an fdatasync off the loop. A stall is the longest gap between turns of the event',
+      'loop (a 1 ms timer re-armed every turn, so each gap includes that 1 ms); the noise floor is the same probe',
+      'run as long again with the proposer alone. Medians of the runs, and the worst run.',
+      '',
+      ...table(
+        ['snapshot', 'longest stall ms', 'worst run ms', 'noise floor ms', 'createSnapshot call ms', 'write until durable ms', 'appends/s meanwhile', 'runs'],
+        snapshots.map((r) => [
+          r.scenario.replace(/^snapshot-|-stall$/g, ''),
+          fixed(r['maxStallMs'], 1),
+          fixed(r['worstMaxStallMs'], 1),
+          fixed(r['baselineMaxStallMs'], 1),
+          fixed(r['createCallMs'], 2),
+          thousands(r['writeMs']),
+          thousands(r.opsPerSec),
+          String(r['runs'] ?? ''),
         ]),
       ),
       '',
@@ -234,7 +380,8 @@ export function storageBenchSuite(): {
   afterReport(outDir: string, report: SuiteReport): void;
 } {
   return {
-    description: 'FileStorage group commit from 1/16/256 proposers; memory of Raft on FileStorage over 1M entries',
+    description:
+      'FileStorage group commit from 1/16/256 proposers; event-loop stalls while a 100 MiB snapshot is written; memory of Raft on FileStorage over 1M entries',
     scenarios: storageScenarios,
     run: async (quick, scenarios) => {
       const selected = (name: StorageScenario): boolean => scenarios === undefined || scenarios.includes(name);
@@ -248,6 +395,9 @@ export function storageBenchSuite(): {
             runs: quick ? 1 : 3,
           })),
         );
+      }
+      if (selected('snapshot')) {
+        results.push(...(await snapshotStallSuite({ snapshotBytes: 100 * 1024 * 1024, runs: quick ? 1 : 3 })));
       }
       if (selected('memory')) {
         results.push(

@@ -37,6 +37,7 @@ import {
 import {
   loadLatestSnapshot,
   pruneSnapshots,
+  pruneSnapshotsInBackground,
   snapshotFileName,
   writeSnapshotFile,
   writeSnapshotFileChunked,
@@ -122,6 +123,16 @@ export interface FileStorageRecovery {
 
 /** The largest record body the format accepts; larger lengths are treated as damage. */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/**
+ * How often a group commit also rewrites the sync mark in the segment
+ * header (which costs the fdatasync one more page): when the mark would move
+ * this many bytes, every this many commits, and always for a new term or
+ * vote. Between marks, lost synced entries of the last few commits look
+ * like a torn tail; a lost vote never does.
+ */
+const MARK_EVERY_BYTES = 64 * 1024;
+const MARK_EVERY_SYNCS = 8;
+
 /** Lets the event loop run between chunks of a snapshot write. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -178,9 +189,11 @@ interface Deferred {
  * an older term, vote or log. Damage anywhere else throws it too, and every
  * decoded field is validated (numbers below 2^53, flags, terms and votes
  * that never go back, a commit index inside the log). One limit: the mark
- * trails by one group commit, so lost records of the very last commit
- * before a crash look like a torn tail until the next commit or `close`
- * records them. A lock file with the owner's pid keeps other processes, and
+ * trails the log (it moves with a group commit after the one it covers, and
+ * for entries only every 8 commits or 64 KiB, to keep group commit cheap;
+ * a new term or vote always moves it), so synced entries of the last few
+ * commits before a crash that a lying disk lost look like a torn tail;
+ * `close` records the exact end. A lock file with the owner's pid keeps other processes, and
  * other opens in this one, out.
  *
  * **File system.** Every file operation goes through a {@link FileSystem}
@@ -215,6 +228,10 @@ export class FileStorage implements Storage {
   #mark: SyncMark = initialSyncMark;
   /** Bytes of the active segment a completed fdatasync covered: the next mark to write. */
   #syncedEnd = 0;
+  /** Group commits since the mark was last written. */
+  #syncsSinceMark = 0;
+  /** The end of the last record in the active segment that changed the term or vote. */
+  #voteEnd = 0;
   readonly #snapshotChunkBytes: number;
   /** The background writes of created snapshots, one after another. */
   #snapshotWrites: Promise<void> = Promise.resolve();
@@ -423,8 +440,10 @@ export class FileStorage implements Storage {
     if (commit > this.#index.lastIndex) {
       throw new InvalidArgumentError(`hard state commit index ${commit} is past the last entry ${this.#index.lastIndex}`);
     }
+    const newVote = hardState.term !== this.#hardState.term || hardState.vote !== this.#hardState.vote;
     this.#hardState = hardState;
     this.#pending.appendHardState(hardState);
+    if (newVote) this.#voteEnd = this.#end();
     this.#records++;
     this.#wrote();
   }
@@ -492,7 +511,7 @@ export class FileStorage implements Storage {
       try {
         const fs = this.#fs;
         this.#fsyncs += await writeSnapshotFileChunked(fs, this.dir, snapshot, 'created', this.#snapshotChunkBytes, yieldToEventLoop);
-        pruneSnapshots(fs, this.dir, this.#keepSnapshots);
+        await pruneSnapshotsInBackground(fs, this.dir, this.#keepSnapshots);
       } catch (error) {
         this.#fail('writing the snapshot failed', error);
         return;
@@ -854,6 +873,19 @@ export class FileStorage implements Storage {
     this.#activeBase = this.#end();
     this.#mark = initialSyncMark;
     this.#syncedEnd = segment.size;
+    this.#voteEnd = 0;
+  }
+
+  /** Whether this group commit should also move the sync mark (see MARK_EVERY_BYTES). */
+  #markDue(): boolean {
+    const marked = this.#mark.syncedEnd;
+    if (this.#syncedEnd <= marked) return false;
+    this.#syncsSinceMark++;
+    return (
+      (this.#voteEnd > marked && this.#voteEnd <= this.#syncedEnd) ||
+      this.#syncedEnd - marked >= MARK_EVERY_BYTES ||
+      this.#syncsSinceMark >= MARK_EVERY_SYNCS
+    );
   }
 
   /** Writes the active segment's sync mark into its header (durable with the next fdatasync of it). */
@@ -867,6 +899,7 @@ export class FileStorage implements Storage {
       throw this.#fail(`writing the sync mark of ${segment.path} failed`, error);
     }
     this.#mark = next;
+    this.#syncsSinceMark = 0;
   }
 
   /** Queues every segment in front of the first one still needed for deletion after the next fdatasync. */
@@ -901,7 +934,7 @@ export class FileStorage implements Storage {
     try {
       // Records, with the same fdatasync, how far the previous one reached:
       // never more than is durable, even if this one is cut short.
-      if (this.#syncedEnd > this.#mark.syncedEnd) this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
+      if (this.#markDue()) this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
       this.#flush();
     } catch (error) {
       return Promise.reject(error);

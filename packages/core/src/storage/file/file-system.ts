@@ -1,10 +1,15 @@
+import { unlink } from 'node:fs/promises';
 import {
+  close,
   closeSync,
   fdatasync,
   fdatasyncSync,
+  open,
   fstatSync,
+  fsync,
   fsyncSync,
   linkSync,
+  write,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -68,6 +73,12 @@ export interface FileSystem {
    * which then advances, when `position` is null); returns the bytes written.
    */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /**
+   * Like {@link FileSystem.writeSync} at `position`, off the event loop: the
+   * background snapshot writer uses it so a slow disk never blocks the
+   * process. `buffer` must not change until it resolves.
+   */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** The current size of the open file. */
   fstatSync(fd: number): { readonly size: number };
   /** Cuts or extends the open file to `length` bytes. */
@@ -97,6 +108,10 @@ export interface FileSystem {
   realpathSync(path: string): string;
   /** Makes the entries created, renamed or removed in directory `path` durable. */
   fsyncDirectorySync(path: string): void;
+  /** {@link FileSystem.fsyncDirectorySync} off the event loop (for the background snapshot writer). */
+  fsyncDirectory(path: string): Promise<void>;
+  /** {@link FileSystem.unlinkSync} off the event loop: deleting a large file can take tens of milliseconds. */
+  unlink(path: string): Promise<void>;
   /**
    * The id the data-directory lock records as its owner: the process id for
    * the real file system.
@@ -125,6 +140,10 @@ export const nodeFileSystem: FileSystem = Object.freeze({
     readSync(fd, buffer, offset, length, position),
   writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) =>
     writeSync(fd, buffer, offset, length, position),
+  write: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
+    new Promise<number>((resolve, reject) => {
+      write(fd, buffer, offset, length, position, (error, written) => (error === null ? resolve(written) : reject(error)));
+    }),
   fstatSync: (fd: number) => fstatSync(fd),
   ftruncateSync: (fd: number, length: number) => ftruncateSync(fd, length),
   fdatasyncSync: (fd: number) => fdatasyncSync(fd),
@@ -149,6 +168,20 @@ export const nodeFileSystem: FileSystem = Object.freeze({
       closeSync(fd);
     }
   },
+  fsyncDirectory: (path: string) =>
+    new Promise<void>((resolve, reject) => {
+      open(path, 'r', (openError, fd) => {
+        if (openError !== null) return reject(openError);
+        fsync(fd, (syncError) => {
+          close(fd, (closeError) => {
+            const error = syncError ?? closeError;
+            if (error !== null) reject(error);
+            else resolve();
+          });
+        });
+      });
+    }),
+  unlink: (path: string) => unlink(path),
   get lockOwnerId() {
     return process.pid;
   },

@@ -36,11 +36,13 @@ import { bodyChecksumMatches, checkFrame, RECORD_HEADER_BYTES } from './record-c
  * corruption, never a torn write.
  *
  * The sync mark is the durable high-water mark that lets recovery tell a
- * torn tail (bytes no sync ever covered) from lost synced data. Each group
+ * torn tail (bytes no sync ever covered) from lost synced data. A group
  * commit writes, together with its records, the end that the previous
  * completed fdatasync covered, so the mark never claims more than is on
  * disk even when a power failure lands in the middle of the commit; two
  * alternating slots mean a torn mark write leaves the older one readable.
+ * (FileStorage moves the mark with every new term or vote, and for entries
+ * every few commits; see MARK_EVERY_BYTES.)
  */
 
 export const SEGMENT_HEADER_BYTES = 80;

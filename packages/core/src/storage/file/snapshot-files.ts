@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot } from '../../raft/types.js';
 import { TEMP_SUFFIX, writeFileAtomically } from './durable-files.js';
-import { StorageCorruptionError, withIo } from './file-storage-errors.js';
+import { errnoOf, StorageCorruptionError, withIo } from './file-storage-errors.js';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -57,9 +57,9 @@ export function writeSnapshotFile(fs: FileSystem, dir: string, snapshot: Snapsho
 
 /**
  * Writes `snapshot` durably like {@link writeSnapshotFile}, but a chunk at a
- * time, awaiting `pause()` between chunks and the fdatasync off the event
- * loop, so that a large snapshot never blocks the process for more than one
- * chunk's checksum and write. Returns the number of fsyncs it took.
+ * time, with the writes and the fdatasync off the event loop and `pause()`
+ * awaited between chunks, so that a large snapshot never blocks the process
+ * for more than one chunk's checksum. Returns the number of fsyncs it took.
  */
 export async function writeSnapshotFileChunked(
   fs: FileSystem,
@@ -86,7 +86,10 @@ export async function writeSnapshotFileChunked(
     for (let at = 0; at < data.byteLength; at += chunkBytes) {
       const chunk = data.subarray(at, Math.min(at + chunkBytes, data.byteLength));
       crc = crc32(chunk, crc);
-      writeAt(fs, fd, chunk, head.length + at);
+      let written = 0;
+      while (written < chunk.byteLength) {
+        written += await fs.write(fd, chunk, written, chunk.byteLength - written, head.length + at + written);
+      }
       await pause();
     }
     const checksum = Buffer.alloc(4);
@@ -97,8 +100,19 @@ export async function writeSnapshotFileChunked(
     fs.closeSync(fd);
   }
   fs.renameSync(temp, target);
-  fs.fsyncDirectorySync(dir);
+  await fs.fsyncDirectory(dir);
   return 2;
+}
+
+/** {@link pruneSnapshots} with the deletions off the event loop. */
+export async function pruneSnapshotsInBackground(fs: FileSystem, dir: string, keep: number): Promise<void> {
+  const indexes = snapshotIndexes(fs, dir);
+  for (const index of indexes.slice(0, Math.max(0, indexes.length - keep))) {
+    // A prune by applySnapshot in the meantime may have deleted it already.
+    await fs.unlink(join(dir, snapshotFileName(index))).catch((error: unknown) => {
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    });
+  }
 }
 
 function writeAt(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
@@ -162,7 +176,12 @@ export function loadLatestSnapshot(fs: FileSystem, dir: string): StoredSnapshot 
 export function pruneSnapshots(fs: FileSystem, dir: string, keep: number): void {
   const indexes = snapshotIndexes(fs, dir);
   for (const index of indexes.slice(0, Math.max(0, indexes.length - keep))) {
-    fs.unlinkSync(join(dir, snapshotFileName(index)));
+    try {
+      fs.unlinkSync(join(dir, snapshotFileName(index)));
+    } catch (error) {
+      // A background prune may be deleting it at the same time.
+      if (errnoOf(error) !== 'ENOENT') throw error;
+    }
   }
 }
 

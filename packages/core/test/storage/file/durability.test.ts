@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors/errors.js';
@@ -58,6 +58,30 @@ describe('FileStorage refuses to drop synced state', () => {
     const error = await openError(dir);
     expect(error.file).toBe(seg(dir, 1));
     expect(error.reason).toMatch(/synced/);
+  });
+
+  it('a synced vote is never rolled back silently, even by a crash right after the next commit (no close)', async () => {
+    const s = await FileStorage.open(dir);
+    for (let i = 1; i <= 5; i++) s.append([entry(i, 2, 20)]);
+    await s.sync();
+    s.setHardState({ term: 3, vote: 'n2', commit: 5 });
+    await s.sync();
+    s.append([entry(6, 3, 20)]);
+    await s.sync();
+    // What the disk holds now, as a crash would leave it (the open storage never closes its files).
+    const crashed = tempDir();
+    try {
+      cpSync(dir, crashed, { recursive: true });
+      const size = readFileSync(seg(crashed, 1)).length;
+      // Cut entry 6 and the vote before it.
+      truncateSync(seg(crashed, 1), size - 50 - 20);
+      const error = await openError(crashed);
+      expect(error.file).toBe(seg(crashed, 1));
+      expect(error.reason).toMatch(/synced/);
+    } finally {
+      removeDir(crashed);
+      await s.close();
+    }
   });
 
   it('a synced last segment whose end was zero-filled is refused', async () => {
