@@ -1404,7 +1404,7 @@ export class RaftCore {
    * acknowledged meanwhile.
    */
   #voidLeaseForRestOfTerm(): void {
-    this.#leaseVoid = true;
+    this.#leaseVoid = !mutations.leaseAfterTransfer;
   }
 
   #abortLeaderTransfer(): void {

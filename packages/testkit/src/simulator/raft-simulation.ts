@@ -101,8 +101,7 @@ export interface RaftSimulationOptions {
   /**
    * Every node serves lease reads (`leaseReads: true`) and the workload
    * issues them, checked for linearizability like any read. (Leadership
-   * transfers are among the faults either way.) @default true, except on
-   * seeds with failure detectors
+   * transfers are among the faults either way.) @default true
    */
   readonly leaseReads?: boolean;
   /**
@@ -121,6 +120,8 @@ export interface RaftSimulationOptions {
    * @default undefined
    */
   readonly maxMessageBytes?: number;
+  /** KV clients of the workload, each with one operation in flight. @default 3 */
+  readonly clients?: number;
   /**
    * TEST ONLY: switch on one of the deliberate bugs of
    * `@synod/core/internal/test-mutations` for this run (it is switched off
@@ -328,7 +329,7 @@ class RaftSimulation {
       this.#clock,
       this.#random.fork(),
       {
-        clients: 3,
+        clients: this.#options.clients ?? 3,
         keys: 3,
         timeoutMs: 20 * TICK_MS * ELECTION_TICKS,
         thinkMs: [1, 30],
@@ -389,11 +390,7 @@ class RaftSimulation {
   }
 
   get #leaseReads(): boolean {
-    // Until the fix for issue 11 item 1 lands (a node whose detector made it
-    // campaign forgot its leader and voted while the old leader's lease still
-    // counted on it), detector seeds serve no lease reads: seed 300057 on 3
-    // nodes answered a stale lease read that way.
-    return this.#options.leaseReads ?? !this.#failureDetectors;
+    return this.#options.leaseReads !== false;
   }
 
   /** Memory mode: syncs complete 0–2 ms of virtual time later (or at once without `delayedSyncs`). */
@@ -695,8 +692,12 @@ class RaftSimulation {
    * Holds a TimeoutNow back for 100–160 ms, past the election timeout after
    * which the leader abandons its transfer: the target then campaigns (and
    * may win) after the old leader went back to leading as if no transfer had
-   * happened. Its lease must stay void for the rest of the term. Dropped if
-   * the sender crashed meanwhile, as a message in its send queue would be.
+   * happened. When it is finally sent, the old leader stops hearing the
+   * others for 150 ms (a one-way partition), so it learns of the new term
+   * late and keeps believing it leads, on heartbeats the others acknowledged
+   * before they voted. Its lease must stay void for the rest of the term, or
+   * it serves stale lease reads. Dropped if the sender crashed meanwhile, as
+   * a message in its send queue would be.
    */
   #sendLate(id: NodeId, inner: Transport, to: NodeId, envelope: Envelope): void {
     const incarnation = this.#incarnations.get(id);
@@ -705,6 +706,12 @@ class RaftSimulation {
       () => {
         if (!this.#running.has(id) || this.#incarnations.get(id) !== incarnation) return;
         inner.send(to, envelope);
+        if (!this.#injectingFaults) return;
+        const cut = this.#ids.filter((other) => other !== id && this.#network.canReach(other, id));
+        for (const other of cut) this.#network.cutLink(other, id);
+        this.#clock.setTimeout(() => {
+          for (const other of cut) this.#network.restoreLink(other, id);
+        }, 150);
       },
       100 + this.#sendCrashRandom.int(61),
     );

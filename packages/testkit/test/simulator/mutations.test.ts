@@ -34,6 +34,13 @@ const CASES: readonly MutationCase[] = [
   },
   { mutation: 'doubleVote', budget: 100, why: 'two leaders in one term' },
   { mutation: 'applyBeforeCommit', budget: 100, why: 'a follower applying entries that are later replaced' },
+  // Not yet: 'leaseAfterTransfer' (the lease of a leader that sent TimeoutNow
+  // stays valid) survived 300 runs of 3 and 5 nodes, and 30 runs of 3 nodes
+  // with 8 clients and 8,000 steps, although a TimeoutNow is held back past
+  // the end of its transfer and the old leader is then deafened for 150 ms.
+  // The stale read needs a write committed by the new leader and a lease
+  // read of the same key on the old one inside that window; the core's
+  // lease-safety unit tests cover the fix meanwhile.
 ];
 
 const caughtAt = new Map<InternalTestMutation, string>();
@@ -45,7 +52,8 @@ describe('mutation tests: the simulator catches each deliberate bug', () => {
       const nodes = SIZES[run % SIZES.length]!;
       const seed = 1 + Math.floor(run / SIZES.length);
       const result = await simulateRaft({ seed, nodes, steps: STEPS, mutation, checkBudgetMs: 5000, ...options });
-      const violation = result.violations[0];
+      // Only a safety violation counts: a run that merely stalls proves nothing about the bug.
+      const violation = result.violations.find((v) => v.invariant !== 'liveness');
       if (violation !== undefined) caught = `${run + 1} seeds (seed ${seed}, ${nodes} nodes: ${violation.invariant})`;
     }
     caughtAt.set(mutation, caught ?? `survived ${budget} seeds`);
