@@ -3,9 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '@synod/transport-grpc/certificates';
-import { asUsage } from './flags.js';
+import { asUsage, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 
 const USAGE = 'usage: synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]';
 
