@@ -25,9 +25,13 @@ options:
   --tick-ms N        passed to every serve (default 100)
   -h, --help         this text`;
 
-/** The `bin.js` next to this module's directory (dist/bin.js). */
+/**
+ * The `bin.js` next to this module's directory (dist/bin.js). Run from the
+ * TypeScript sources (the tests), it is the built one in dist/.
+ */
 function synodBin(): string {
-  return fileURLToPath(new URL('../bin.js', import.meta.url));
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fileURLToPath(new URL(fromSource ? '../../dist/bin.js' : '../bin.js', import.meta.url));
 }
 
 function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void, prefix: string): void {
