@@ -469,16 +469,15 @@ export class NatsTransport implements Transport {
       if (error.operation === 'publish') {
         this.#permissionViolations++;
         const link = [...this.#links.values()].find((candidate) => candidate.subject === error.subject);
-        if (!this.#warnedSubjects.has(error.subject)) {
-          this.#warnedSubjects.add(error.subject);
-          logger.warn(
-            { localId: this.localId, subject: error.subject, peer: link?.peerId },
-            'the NATS server refused a publish: this node lacks permission to publish on the subject, so its peer cannot hear from it',
-          );
-        }
         if (link !== undefined) {
+          this.#warnOnce(link.subject, { subject: error.subject, peer: link.peerId }, 'the NATS server refused a publish: this node lacks permission to publish on the subject, so its peer cannot hear from it');
           this.#clearProbe(link);
           this.#reportLink(link, new Error(`not permitted to publish to ${error.subject} (${error.message})`, { cause: error }));
+        } else if (/\.ack\.[0-9]+$/.test(error.subject)) {
+          // Each probe has a subject of its own: one warning for all of them.
+          this.#warnOnce('ack', { subject: error.subject }, "the NATS server refused an acknowledgement: this node's user needs allow_responses, or its peers report it unreachable");
+        } else {
+          this.#warnOnce('other', { subject: error.subject }, 'the NATS server refused a publish');
         }
       } else {
         logger.error({ localId: this.localId, subject: error.subject, err: error }, 'the NATS server refused a subscription: this node cannot receive');
@@ -486,6 +485,13 @@ export class NatsTransport implements Transport {
       return;
     }
     logger.warn({ localId: this.localId, err: error }, 'the NATS server reported an error');
+  }
+
+  /** Logs a permission problem at warn the first time per key, at debug after (they repeat with every message). */
+  #warnOnce(key: string, fields: Readonly<Record<string, unknown>>, message: string): void {
+    const first = !this.#warnedSubjects.has(key);
+    if (first) this.#warnedSubjects.add(key);
+    this.#options.logger[first ? 'warn' : 'debug']({ localId: this.localId, ...fields }, message);
   }
 
   #addLink(peerId: NodeId): void {

@@ -6,7 +6,7 @@ import { CHUNK_HEADER, formatChunkHeader, Reassembler, splitIntoChunks, type Chu
 import { peerSubject } from '../src/index.js';
 import { batchEntrySize, encodeBatch } from '../src/wire.js';
 import { BYTE_PROTOCOLS, closeAll, eventually, settle, startCluster, startTransport } from './helpers.js';
-import { NatsServer } from './nats-server.js';
+import { NatsServer } from '../src/nats-server.js';
 
 const MAX_PAYLOAD = 1024;
 const codec = createEnvelopeCodec({ payloadCodecs: BYTE_PROTOCOLS });

@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsConnectError, NatsTransport, peerSubject, type NatsAuth } from '../src/index.js';
 import { batchEntrySize, encodeBatch } from '../src/wire.js';
 import { BYTE_PROTOCOLS, capturingLogger, closeAll, eventually, settle } from './helpers.js';
-import { NatsServer } from './nats-server.js';
+import { NatsServer } from '../src/nats-server.js';
 
 const CLUSTER = 'perm';
 const codec = createEnvelopeCodec({ payloadCodecs: BYTE_PROTOCOLS });
 const nkeyUser = nkeys.createUser();
 
 /** The permissions the README documents for node `id`: publish on subjects that name it as sender, subscribe on its own tree, answer what it receives. */
-function nodeUser(id: string, publish = [`synod.${CLUSTER}.*.${id}`], subscribe = [`synod.${CLUSTER}.${id}.>`]): string {
-  return `{ user: ${id}, password: pw-${id}, permissions: { publish: ${JSON.stringify(publish)}, subscribe: ${JSON.stringify(subscribe)}, allow_responses: true } }`;
+function nodeUser(id: string, publish = [`synod.${CLUSTER}.*.${id}`], subscribe = [`synod.${CLUSTER}.${id}.>`], allowResponses = true): string {
+  return `{ user: ${id}, password: pw-${id}, permissions: { publish: ${JSON.stringify(publish)}, subscribe: ${JSON.stringify(subscribe)}, allow_responses: ${allowResponses} } }`;
 }
 
 const AUTHORIZATION = `authorization {
@@ -25,6 +25,8 @@ const AUTHORIZATION = `authorization {
     ${nodeUser('n3', [`synod.${CLUSTER}.n2.n3`])}
     # n5 may not subscribe on its own subjects.
     ${nodeUser('n5', [`synod.${CLUSTER}.*.n5`], [`synod.${CLUSTER}.elsewhere`])}
+    # n7 lacks allow_responses: it cannot acknowledge.
+    ${nodeUser('n7', undefined, undefined, false)}
     { nkey: ${nkeyUser.getPublicKey()}, permissions: { publish: ["synod.${CLUSTER}.*.n6"], subscribe: ["synod.${CLUSTER}.n6.>"], allow_responses: true } }
   ]
 }`;
@@ -118,6 +120,24 @@ describe('with a nats-server that enforces the documented subject permissions', 
     expect(logger.at('warn', 'lacks permission to publish')[0]?.fields).toMatchObject({ subject: 'synod.perm.n1.n3', peer: 'n1' });
     expect(received).toEqual([]);
     await closeAll([n1, n3]);
+  });
+
+  it('a node without allow_responses receives but cannot acknowledge: it says so once, and its peers report it unreachable', async () => {
+    const logger = capturingLogger();
+    const n1 = await node('n1', ['n7'], undefined, { ackTimeoutMs: 300 });
+    const n7 = await node('n7', ['n1'], undefined, { logger });
+    const reports: NodeId[] = [];
+    n1.onUnreachable((peer) => reports.push(peer));
+    const received: Envelope[] = [];
+    n7.setHandler((e) => received.push(e));
+    for (let i = 0; i < 3; i++) {
+      n1.send('n7', envelope('n1', 'n7', i));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await eventually(() => reports.includes('n7'), 3_000, 'the report');
+    expect(received.length).toBe(3);
+    expect(logger.at('warn', 'needs allow_responses')).toHaveLength(1);
+    await closeAll([n1, n7]);
   });
 
   it('start fails with a clear error naming the server when the password is wrong', async () => {

@@ -2,7 +2,7 @@ import type { NodeId, Transport } from '@synod/core';
 import { COMPLIANCE_CLUSTER_ID, transportComplianceSuite } from '@synod/testkit/compliance';
 import { afterAll, beforeAll } from 'vitest';
 import { closeAll, settle, startCluster } from '../helpers.js';
-import { NatsServer } from '../nats-server.js';
+import { NatsServer } from '../../src/nats-server.js';
 
 // A max_payload so small that the suite's 272-byte binary payload, and most
 // of its batches, travel in chunks.

@@ -4,12 +4,28 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** What to do when the binary is missing; the same words as tools/scripts/ensure-system-deps.sh. */
-export const INSTALL_HINT =
-  "these tests need a real NATS server: install the Debian/Ubuntu package 'nats-server' (for example: sudo apt-get install -y nats-server), " +
-  'or run tools/scripts/ensure-system-deps.sh as root, which installs it';
+/**
+ * `@synod/transport-nats/nats-server`: starts a `nats-server` process of its
+ * own on a free loopback port, with its own configuration file, for tests,
+ * benchmarks and local clusters. The transport itself never loads it.
+ *
+ * @example
+ * ```ts
+ * import { NatsServer } from '@synod/transport-nats/nats-server';
+ * const server = await NatsServer.start({ maxPayload: 64 * 1024 });
+ * const transport = new NatsTransport({ ..., servers: server.url });
+ * await server.dispose();
+ * ```
+ *
+ * @packageDocumentation
+ */
 
-/** The `nats-server` binary: on PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH). */
+/** What to do when the binary is missing (the same advice as the repository's tools/scripts/ensure-system-deps.sh). */
+export const NATS_SERVER_INSTALL_HINT =
+  "a real NATS server is needed but no nats-server binary was found: install the Debian/Ubuntu package 'nats-server' " +
+  '(for example: sudo apt-get install -y nats-server), or put nats-server on the PATH';
+
+/** The `nats-server` binary: on PATH, or in /usr/sbin where Debian puts it (not on a normal user's PATH); undefined when absent. */
 export function findNatsServer(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
   for (const dir of dirs) {
@@ -45,9 +61,17 @@ export interface NatsServerOptions {
 }
 
 /**
- * A nats-server of a test's own: a free loopback port, its own config file
- * in a temporary directory. `stop` and `start` again keep the port, so
- * clients reconnect to the same URL (a broker restart).
+ * A nats-server of its own: a free loopback port, its own config file in a
+ * temporary directory. `stop` and `start` again keep the port, so clients
+ * reconnect to the same URL (a broker restart).
+ *
+ * @example
+ * ```ts
+ * const server = await NatsServer.start({ extraConfig: 'authorization { token: "s3cret" }' });
+ * await server.stop('SIGKILL'); // the broker dies
+ * await server.start();         // and comes back on the same port
+ * await server.dispose();       // stops it and removes its directory
+ * ```
  */
 export class NatsServer {
   readonly port: number;
@@ -70,16 +94,16 @@ export class NatsServer {
     writeFileSync(this.configPath, `${lines.join('\n')}\n`);
   }
 
-  /** Starts a server; fails with the install hint when there is no nats-server. */
+  /** Starts a server; fails with {@link NATS_SERVER_INSTALL_HINT} when there is no nats-server binary. */
   static async start(options: NatsServerOptions = {}): Promise<NatsServer> {
     const binary = findNatsServer();
-    if (binary === undefined) throw new Error(INSTALL_HINT);
+    if (binary === undefined) throw new Error(NATS_SERVER_INSTALL_HINT);
     const server = new NatsServer(binary, await freePort(), options);
     await server.start();
     return server;
   }
 
-  /** What the server logged, for failure messages. */
+  /** What the server logged so far, for failure messages. */
   get log(): string {
     return this.#log;
   }
@@ -112,8 +136,8 @@ export class NatsServer {
     });
   }
 
-  /** Stops the process (SIGKILL: nothing is flushed to anyone) and waits for it to exit. */
-  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Stops the process and waits for it to exit; `SIGKILL` makes it vanish without a word to its clients. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.#process;
     if (child === undefined) return;
     this.#process = undefined;
@@ -128,7 +152,7 @@ export class NatsServer {
 
   /** Stops the server for good and removes its directory. */
   async dispose(): Promise<void> {
-    await this.stop();
+    await this.stop('SIGKILL');
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
