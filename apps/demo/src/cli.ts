@@ -1,8 +1,4 @@
-import { runCheckHistory, runSimCommand, EXIT_USAGE, type CommandIo } from '@synod/testkit';
-import { runDemo } from './demo/run-demo.js';
-import { runKv, runStatus } from './server/client-commands.js';
-import { runClusterUp } from './server/cluster-up.js';
-import { runServe } from './server/serve.js';
+import { EXIT_USAGE, type CommandIo } from './server/flags.js';
 
 const HELP = `synod: consensus and failure detection for TypeScript
 
@@ -32,20 +28,21 @@ commands:
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Each command loads its own modules, so `synod serve` does not wait for the simulator.
     case 'demo':
-      return runDemo(rest, io);
+      return (await import('./demo/run-demo.js')).runDemo(rest, io);
     case 'sim':
-      return runSimCommand(rest, io);
+      return (await import('./testkit-commands.js')).runSimCommand(rest, io);
     case 'check-history':
-      return runCheckHistory(rest, io);
+      return (await import('./testkit-commands.js')).runCheckHistory(rest, io);
     case 'serve':
-      return runServe(rest, io);
+      return (await import('./server/serve.js')).runServe(rest, io);
     case 'cluster':
-      return runClusterUp(rest, io);
+      return (await import('./server/cluster-up.js')).runClusterUp(rest, io);
     case 'kv':
-      return runKv(rest, io);
+      return (await import('./server/client-commands.js')).runKv(rest, io);
     case 'status':
-      return runStatus(rest, io);
+      return (await import('./server/client-commands.js')).runStatus(rest, io);
     case undefined:
     case 'help':
     case '--help':

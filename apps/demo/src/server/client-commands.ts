@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { TimeoutError, type KeyValue } from '@synod/core';
-import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
 import { checkHealth, SynodClient, SynodRpcError, type CasExpectation, type ClientSecurity } from '@synod/transport-grpc';
-import { clientSecurity, EXIT_NO_INPUT, EXIT_UNAVAILABLE, MissingInputError, parseEndpoints, asUsage, TLS_FLAGS } from './flags.js';
+import { clientSecurity, EXIT_NO_INPUT, EXIT_UNAVAILABLE, MissingInputError, parseEndpoints, asUsage, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 
 const CONNECTION_FLAGS = {
   endpoints: { type: 'string' },

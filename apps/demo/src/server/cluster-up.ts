@@ -3,9 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '@synod/transport-grpc/certificates';
-import { asUsage } from './flags.js';
+import { asUsage, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 
 const USAGE = 'usage: synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]';
 
@@ -26,9 +25,13 @@ options:
   --tick-ms N        passed to every serve (default 100)
   -h, --help         this text`;
 
-/** The `bin.js` next to this module's directory (dist/bin.js). */
+/**
+ * The `bin.js` next to this module's directory (dist/bin.js). Run from the
+ * TypeScript sources (the tests), it is the built one in dist/.
+ */
 function synodBin(): string {
-  return fileURLToPath(new URL('../bin.js', import.meta.url));
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fileURLToPath(new URL(fromSource ? '../../dist/bin.js' : '../bin.js', import.meta.url));
 }
 
 function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void, prefix: string): void {

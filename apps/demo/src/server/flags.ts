@@ -1,6 +1,32 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '@synod/testkit';
 import type { ClientSecurity, GrpcSecurity } from '@synod/transport-grpc';
+
+// The server commands keep to these few helpers instead of importing
+// @synod/testkit (the simulator and checker), so that `synod serve` starts
+// without loading them.
+
+/** Where a command writes; the same shape as the other commands' CommandIo. */
+export interface CommandIo {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+/** Exit code for bad usage (BSD sysexits EX_USAGE). */
+export const EXIT_USAGE = 64;
+
+/** A command-line usage problem; the command prints it and exits with {@link EXIT_USAGE}. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses a non-negative integer flag, or throws UsageError naming the flag. */
+export function integerFlag(value: string | undefined, flag: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got '${value}'`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
 
 /** Exit code for an input file that does not exist or cannot be read (BSD sysexits EX_NOINPUT). */
 export const EXIT_NO_INPUT = 66;

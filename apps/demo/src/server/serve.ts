@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { FileStorage, StorageLockedError } from '@synod/core';
-import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
 import { createSynodServer } from '@synod/transport-grpc';
-import { EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS } from './flags.js';
+import { EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 import { isLogLevel, lineLogger } from './line-logger.js';
 
 const USAGE =
