@@ -51,6 +51,8 @@ export interface MultiPaxosConfig {
   readonly maxEntriesPerMessage?: number;
   /** The highest slot already applied to the state machine when the node starts. @default the snapshot index */
   readonly applied?: number;
+  /** Report this node's acceptances in `PaxosReady.accepted` (for checkers). @default false */
+  readonly reportAcceptances?: boolean;
   /** @internal */
   readonly mutations?: PaxosMutations;
 }
@@ -74,7 +76,8 @@ export interface MultiPaxosStatus {
 /** The leader's per-slot bookkeeping for its own proposals in its ballot. */
 interface InFlight {
   readonly value: SlotValue;
-  readonly acks: Set<NodeId>;
+  /** Acceptors that accepted it in this ballot (a few ids: an array is cheaper than a Set). */
+  readonly acks: NodeId[];
   /** The tick at which it was last sent (-1: not yet). */
   sentAt: number;
 }
@@ -129,6 +132,7 @@ export class MultiPaxosCore {
   readonly #heartbeatTicks: number;
   readonly #maxEntries: number;
   readonly #mutations: PaxosMutations;
+  readonly #reportAcceptances: boolean;
 
   #voters: NodeId[];
   #quorums: QuorumSizes;
@@ -194,6 +198,7 @@ export class MultiPaxosCore {
     this.#heartbeatTicks = positiveInteger(config.heartbeatTicks ?? 1, 'heartbeatTicks');
     this.#maxEntries = positiveInteger(config.maxEntriesPerMessage ?? 512, 'maxEntriesPerMessage');
     this.#mutations = config.mutations ?? {};
+    this.#reportAcceptances = config.reportAcceptances === true;
 
     const { hardState, confState } = storage.initialState();
     const snapshot = storage.snapshot();
@@ -286,7 +291,7 @@ export class MultiPaxosCore {
       decodeVoters(data); // refuse malformed changes before they reach the log
     }
     const slot = this.#nextSlot++;
-    this.#inFlight.set(slot, { value: { slot, type, data }, acks: new Set(), sentAt: -1 });
+    this.#inFlight.set(slot, { value: { slot, type, data }, acks: [], sentAt: -1 });
     if (type === 'conf-change') this.#pendingConfSlot = slot;
     return slot;
   }
@@ -459,8 +464,9 @@ export class MultiPaxosCore {
       // filling it later would rewrite (in Storage: truncate and re-append)
       // acceptances already reported. Skipped slots come again on a heartbeat.
       if (entry.slot > this.#lastSlot + 1) continue;
-      this.#write({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
-      this.#accepted.push({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
+      const accepted: AcceptedSlot = { slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data };
+      this.#write(accepted);
+      if (this.#reportAcceptances) this.#accepted.push(accepted);
       slots.push(entry.slot);
     }
     this.#learnCommit(m.ballot, m.commit, m.from);
@@ -660,7 +666,7 @@ export class MultiPaxosCore {
       const found = phase1.values.get(slot);
       const value: SlotValue =
         found === undefined ? { slot, type: 'normal', data: new Uint8Array(0) } : { slot, type: found.type, data: found.data };
-      this.#inFlight.set(slot, { value, acks: new Set(), sentAt: -1 });
+      this.#inFlight.set(slot, { value, acks: [], sentAt: -1 });
       if (value.type === 'conf-change') this.#pendingConfSlot = slot;
     }
     this.#nextSlot = top + 1;
@@ -696,9 +702,10 @@ export class MultiPaxosCore {
     const inFlight = this.#inFlight.get(slot);
     if (inFlight === undefined) return;
     if (!this.#voters.includes(from)) return;
-    inFlight.acks.add(from);
+    if (inFlight.acks.includes(from)) return;
+    inFlight.acks.push(from);
     const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    if (inFlight.acks.size >= needed) this.#markChosen(slot);
+    if (inFlight.acks.length >= needed) this.#markChosen(slot);
   }
 
   /** True when the leader has proposals it may send now. */
@@ -738,9 +745,9 @@ export class MultiPaxosCore {
   #sendAccepts(entries: readonly SlotValue[], only: ((peer: NodeId, slot: number) => boolean) | undefined): void {
     if (only === undefined && entries.length > 0) {
       for (const value of entries) {
-        const accepted: AcceptedSlot = { ...value, ballot: this.#ballot };
+        const accepted: AcceptedSlot = { slot: value.slot, type: value.type, data: value.data, ballot: this.#ballot };
         this.#write(accepted);
-        this.#accepted.push(accepted);
+        if (this.#reportAcceptances) this.#accepted.push(accepted);
       }
       const slots = entries.map((e) => e.slot);
       if (this.#selfAcks === undefined) this.#selfAcks = { ballot: this.#ballot, slots };
@@ -768,7 +775,7 @@ export class MultiPaxosCore {
         resend.push(inFlight.value);
       }
     }
-    this.#sendAccepts(resend, (peer, slot) => !this.#inFlight.get(slot)!.acks.has(peer));
+    this.#sendAccepts(resend, (peer, slot) => !this.#inFlight.get(slot)!.acks.includes(peer));
   }
 
   // ================= helpers =================

@@ -3,6 +3,7 @@ import {
   BusyError,
   InvalidArgumentError,
   NotLeaderError,
+  NotStartedError,
   NotVoterError,
   ProposalDroppedError,
   StoppedError,
@@ -25,6 +26,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { WindowMap } from '../util/window-map.js';
 import type { Ballot } from './ballot.js';
 import { encodeVoters } from './membership.js';
+import { allocateBytes } from './slot-entry.js';
 import { MultiPaxosCore, type MultiPaxosConfig } from './multi-paxos-core.js';
 import type { AcceptedSlot, PaxosMessage, PaxosReady, PaxosRole, PaxosSoftState } from './types.js';
 
@@ -222,7 +224,11 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
             bytes: positive(options.snapshots?.bytes ?? 64 * 1024 * 1024, 'snapshots.bytes'),
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
-    this.#core = new MultiPaxosCore({ ...options.paxos, applied }, options.storage, random.fork());
+    this.#core = new MultiPaxosCore(
+      { ...options.paxos, applied, reportAcceptances: options.observer !== undefined },
+      options.storage,
+      random.fork(),
+    );
     this.#random = random.fork();
     this.#applied = applied;
     const status = this.#core.status();
@@ -409,7 +415,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   #place(call: { readonly sequence: number; reject(error: Error): void }, kind: number, command: Uint8Array): boolean {
     try {
       const framed = encodeProposal(this.#origin, call.sequence, command);
-      const value = new Uint8Array(1 + framed.length);
+      const value = allocateBytes(1 + framed.length);
       value[0] = kind;
       value.set(framed, 1);
       const slot = this.#core.propose('normal', value);
@@ -424,6 +430,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   #startCall<T>(options: OperationOptions, bounded = true): PendingCall<T> | Promise<T> {
     const signal = options.signal;
     if (this.#stopped) return Promise.reject(new StoppedError());
+    if (!this.#started) return Promise.reject(new NotStartedError());
     if (signal?.aborted) return Promise.reject(new AbortError('operation aborted', { cause: signal.reason }));
     if (bounded && this.#proposals.size + this.#reads.size >= this.#maxPending) return Promise.reject(new BusyError());
     return new PendingCall<T>(++this.#sequence, this.#deadlines, options.timeoutMs ?? this.#defaultTimeoutMs, signal, undefined);

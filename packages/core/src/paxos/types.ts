@@ -126,7 +126,7 @@ export interface PaxosReady {
   readonly snapshot: Snapshot | undefined;
   readonly committedEntries: readonly Entry[];
   readonly messages: readonly PaxosMessage[];
-  /** Slots this node accepted in this Ready (after persistence they are promises to the proposer). */
+  /** Slots this node accepted in this Ready, with `reportAcceptances` (after persistence they are promises to the proposer). */
   readonly accepted: readonly AcceptedSlot[];
 }
 

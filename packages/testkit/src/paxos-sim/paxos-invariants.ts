@@ -1,4 +1,4 @@
-import type { AcceptedSlot, NodeId } from '@synod/core';
+import { compareBallots, decodeSlotEntry, type AcceptedSlot, type Ballot, type NodeId, type PaxosMessage, type Storage } from '@synod/core';
 import { fingerprint } from '../simulator/invariants.js';
 
 /** One broken Multi-Paxos safety or liveness property. */
@@ -14,6 +14,8 @@ export interface PaxosViolation {
     | 'learned-values-agree'
     /** A node applied slots out of order or skipped one. */
     | 'applied-sequence'
+    /** A restarted acceptor lost a promise or an acceptance it had reported (it replied before persisting). */
+    | 'acceptor-durability'
     | 'liveness'
     | 'linearizability'
     | 'storage-recovery';
@@ -92,6 +94,55 @@ export class PaxosInvariants {
     const learned = this.#learned.get(slot);
     if (learned === undefined) this.#learned.set(slot, { print, by: node });
     else if (learned.print !== print) this.#violate('learned-values-agree', `${node} and ${learned.by} applied different values in slot ${slot}`);
+  }
+
+  /** node → the highest ballot it promised or accepted in, as reported to a proposer. */
+  readonly #reportedPromise = new Map<NodeId, Ballot>();
+  /** node → slot → the ballot of the acceptance it reported there. */
+  readonly #reportedAccepts = new Map<NodeId, Map<number, Ballot>>();
+
+  /** Records what an acceptor told a proposer, as it leaves the node. */
+  onSend(node: NodeId, message: PaxosMessage): void {
+    if (message.type !== 'promise' && message.type !== 'accepted') return;
+    const promised = this.#reportedPromise.get(node);
+    if (promised === undefined || compareBallots(message.ballot, promised) > 0) this.#reportedPromise.set(node, message.ballot);
+    if (message.type !== 'accepted') return;
+    let slots = this.#reportedAccepts.get(node);
+    if (slots === undefined) this.#reportedAccepts.set(node, (slots = new Map()));
+    for (const slot of message.slots) {
+      const known = slots.get(slot);
+      if (known === undefined || compareBallots(message.ballot, known) > 0) slots.set(slot, message.ballot);
+    }
+  }
+
+  /**
+   * Checks a restarted acceptor's storage against what it reported before
+   * the crash: its promise is at least every ballot it promised or accepted
+   * in, and every slot it reported accepting holds a value from that ballot
+   * or a later one, or is chosen (within its commit or checkpoint). An
+   * acceptor that replies before its state is durable fails this as soon as
+   * a crash lands in between.
+   */
+  onRestart(node: NodeId, storage: Storage): void {
+    const { hardState } = storage.initialState();
+    const stored: Ballot = hardState.vote === undefined ? { round: 0, node: '' } : { round: hardState.term, node: hardState.vote };
+    const promised = this.#reportedPromise.get(node);
+    if (promised !== undefined && compareBallots(stored, promised) < 0) {
+      this.#violate('acceptor-durability', `${node} restarted with promise ${stored.round}.${stored.node} below the ${promised.round}.${promised.node} it had reported`);
+    }
+    const slots = this.#reportedAccepts.get(node);
+    if (slots === undefined) return;
+    const safeUpTo = Math.max(storage.snapshot().metadata.index, hardState.commit);
+    const last = storage.lastIndex();
+    for (const [slot, ballot] of slots) {
+      if (slot <= safeUpTo) continue;
+      let kept: AcceptedSlot | undefined;
+      if (slot <= last) kept = decodeSlotEntry(storage.entries(slot, slot + 1)[0]!);
+      if (kept === undefined || compareBallots(kept.ballot, ballot) < 0) {
+        this.#violate('acceptor-durability', `${node} restarted without the acceptance in slot ${slot} (ballot ${ballot.round}.${ballot.node}) it had reported`);
+        return;
+      }
+    }
   }
 
   /** A node restarted (from its storage) or installed a checkpoint: its next applied slot follows `applied`. */

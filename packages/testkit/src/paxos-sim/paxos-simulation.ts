@@ -9,11 +9,14 @@ import {
   type KvQuery,
   type KvQueryResult,
   type KvResult,
+  type Envelope,
   type NodeId,
+  type PaxosMessage,
   type PaxosMutations,
   type PaxosNodeMutations,
   type Random,
   type Storage,
+  type Transport,
 } from '@synod/core';
 import { createEnvelopeCodec } from '@synod/protocol';
 import { MemoryNetwork, type LinkFaults } from '@synod/transport-memory';
@@ -102,6 +105,8 @@ class PaxosSimulation {
   readonly #random: Random;
   readonly #faultRandom: Random;
   readonly #diskRandom: Random;
+  /** Draws the targeted crashes right after a promise or an acceptance leaves. */
+  readonly #sendCrashRandom: Random;
   readonly #network: MemoryNetwork;
   readonly #invariants: PaxosInvariants;
   readonly #ids: NodeId[];
@@ -123,6 +128,7 @@ class PaxosSimulation {
     this.#random = root.fork();
     this.#faultRandom = root.fork();
     this.#diskRandom = root.fork();
+    this.#sendCrashRandom = root.fork();
     this.#network = new MemoryNetwork({
       clock: this.#clock,
       random: root.fork(),
@@ -147,7 +153,8 @@ class PaxosSimulation {
         );
         if (!(await this.#openFileStorage(id))) break;
       } else {
-        this.#storages.set(id, new SimStorage());
+        // Syncs take 0–2 ms of virtual time, so a crash can land between a write and its sync.
+        this.#storages.set(id, new SimStorage(undefined, false, (complete) => this.#clock.setTimeout(complete, this.#diskRandom.int(3))));
       }
       this.#startNode(id);
     }
@@ -157,7 +164,14 @@ class PaxosSimulation {
       recorder,
       this.#clock,
       this.#random.fork(),
-      { clients: 3, keys: 3, timeoutMs: 20 * TICK_MS * ELECTION_TICKS, thinkMs: [1, 30] },
+      {
+        clients: 3,
+        keys: 3,
+        timeoutMs: 20 * TICK_MS * ELECTION_TICKS,
+        thinkMs: [1, 30],
+        // Lease reads go through the log too (see MultiPaxosNode), so they belong in the checked history.
+        reads: { lease: 0.3 },
+      },
     );
     if (this.#options.workload !== false) workload.start();
 
@@ -208,6 +222,7 @@ class PaxosSimulation {
 
   #startNode(id: NodeId): void {
     const storage = this.#storages.get(id)!;
+    this.#invariants.onRestart(id, storage);
     this.#invariants.onReset(id, storage.snapshot().metadata.index);
     const mutations = this.#options.mutations ?? {};
     const node: SimPaxosNode = new MultiPaxosNode({
@@ -222,7 +237,7 @@ class PaxosSimulation {
       mutations,
       snapshots: { entries: 20, retainEntries: 5 },
       clusterId: 'sim',
-      transport: this.#network.endpoint(id),
+      transport: this.#endpoint(id),
       storage,
       stateMachine: new KvStateMachine(),
       clock: this.#clock,
@@ -240,6 +255,42 @@ class PaxosSimulation {
     });
     this.#running.set(id, node);
     node.start();
+  }
+
+  /**
+   * The node's endpoint, wrapped so that now and then the node crashes right
+   * after a promise (one in four) or an acceptance (one in 200) leaves it,
+   * on a microtask: after the rest of the Ready's messages went out and
+   * before any timer (such as a sync's completion) fires. Random crashes
+   * almost never land in that window, which is where an acceptor that
+   * replies before persisting loses what it promised.
+   */
+  #endpoint(id: NodeId): Transport {
+    const inner = this.#network.endpoint(id);
+    const send = (to: NodeId, envelope: Envelope): void => {
+      inner.send(to, envelope);
+      const message = envelope.payload as PaxosMessage;
+      this.#invariants.onSend(id, message);
+      if (!this.#injectingFaults) return;
+      const rate = message.type === 'promise' ? 1 / 4 : message.type === 'accepted' ? 1 / 200 : 0;
+      if (rate === 0 || this.#sendCrashRandom.next() >= rate) return;
+      const restartAfter = 5 + this.#sendCrashRandom.int(41);
+      queueMicrotask(() => {
+        if (!this.#running.has(id) || !this.#injectingFaults) return;
+        void this.#crash(id);
+        this.#clock.setTimeout(() => {
+          if (this.#injectingFaults) this.#restart(id);
+        }, restartAfter);
+      });
+    };
+    return {
+      localId: inner.localId,
+      maxMessageBytes: inner.maxMessageBytes,
+      send,
+      setHandler: (handler) => inner.setHandler(handler),
+      onUnreachable: (listener) => inner.onUnreachable(listener),
+      close: () => inner.close(),
+    };
   }
 
   async #crash(id: NodeId): Promise<void> {
