@@ -247,6 +247,14 @@ export class NatsTransport implements Transport {
     }
     this.#state = 'connected';
     this.#options.logger.info({ localId: this.localId, server: nc.getServer(), maxPayload: nc.info?.max_payload }, 'connected to NATS');
+    // A connection of its own is encrypted when the tls option asked for it or the server requires it; a
+    // shared one is its owner's business.
+    if (this.#ownsConnection && this.#userOptions.tls === undefined && nc.info?.tls_required !== true) {
+      this.#options.logger.warn(
+        { localId: this.localId, server: nc.getServer() },
+        'the NATS connection is plaintext (no tls option, and the server does not require TLS): traffic and credentials to the server are not encrypted',
+      );
+    }
     for (const link of this.#links.values()) if (link.queue.length > 0) this.#dirty.add(link);
     this.#scheduleFlush();
   }
@@ -382,7 +390,11 @@ export class NatsTransport implements Transport {
     this.#state = 'closed';
     if (nc !== undefined) {
       if (this.#ownsConnection) await nc.close().catch(() => undefined);
-      else if (!nc.isClosed()) this.#subscription?.unsubscribe();
+      else if (!nc.isClosed()) {
+        this.#subscription?.unsubscribe();
+        // Resolve once the server has dropped the interest: from then on peers get "no responders".
+        await this.#withTimeout(nc.flush().catch(() => undefined), this.#options.closeTimeoutMs);
+      }
     }
   }
 

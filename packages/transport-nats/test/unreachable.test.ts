@@ -104,6 +104,8 @@ describe('a lost connection to the NATS server', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(logger.at('info', 'reconnected to NATS')).toHaveLength(1);
+      // No tls option and a server without TLS: said once, at start.
+      expect(logger.at('warn', 'the NATS connection is plaintext')).toHaveLength(1);
     } finally {
       await closeAll([a!, b!]);
       await server.dispose();
