@@ -235,6 +235,8 @@ export class NatsTransport implements Transport {
       await this.#abandon(nc);
       throw new NatsConnectError(`node ${this.localId} lost its NATS connection while subscribing to ${subject}`, servers, { cause: err });
     }
+    // close() was called while the subscription was being confirmed: it has already let go of the connection.
+    if (this.#closing !== undefined) throw new TransportClosedError();
     if (this.#subscription.isClosed()) {
       const cause = await this.#subscription.closed;
       await this.#abandon(nc);
