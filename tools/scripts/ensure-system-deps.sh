@@ -4,13 +4,17 @@
 # stops and says what to install. The list lives in system-deps.txt:
 # one "command debian-package" pair per line (anything after them is a note).
 # Debian puts some servers (nats-server) in /usr/sbin, which is not on a
-# normal user's PATH, so that is searched too.
+# normal user's PATH, so that is searched too. A "command" of the form
+# python3:MODULE is a Python module that /usr/bin/python3 must import.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 missing_packages=()
 missing_commands=()
 found() {
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+  case "$1" in
+    python3:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${1#python3:}" >/dev/null 2>&1 ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;;
+  esac
 }
 while read -r command package _note; do
   case "$command" in ''|'#'*) continue ;; esac

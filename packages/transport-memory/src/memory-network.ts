@@ -207,6 +207,9 @@ export class MemoryNetwork {
   /**
    * The endpoint of `nodeId`, created on first use. Returns the same endpoint
    * while it is open (crashed included); after it was closed, a new one.
+   * One id is one node: two owners of the same id share this endpoint and
+   * its single handler, so `RaftNode.start()` refuses an endpoint that
+   * another running RaftNode already uses.
    *
    * @throws TransportClosedError after {@link MemoryNetwork.close}
    */

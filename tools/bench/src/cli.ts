@@ -4,9 +4,11 @@ import { join, resolve } from 'node:path';
 import { machineFacts, mergeResults, writeReport, type BenchResult, type SuiteReport } from './results.js';
 import { failoverSuite } from './suites/failover.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
+import { paxosInmemSuite } from './suites/paxos-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
+import { kvGrpcSuite } from './suites/kv-grpc.js';
 import { natsTransportSuite } from './suites/nats-transport.js';
 import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 
@@ -36,12 +38,27 @@ const suites: Record<string, Suite> = {
         runs: quick ? 1 : 3,
       }),
   },
+  'paxos-inmem': {
+    description: 'Multi-Paxos vs Raft side by side, 3 nodes in one process, 1/64/1024 in flight, messages per command',
+    run: (quick) =>
+      paxosInmemSuite({
+        inFlight: quick ? [1, 64] : [1, 64, 1024],
+        durationMs: quick ? 1000 : 3000,
+        warmupMs: quick ? 300 : 1000,
+        runs: quick ? 1 : 3,
+      }),
+  },
   storage: storageBenchSuite(),
   detection: detectionBenchSuite(),
   'grpc-transport': {
     description: 'raw envelopes between two GrpcTransports in two processes on loopback: batched vs one per frame, and round trips; plaintext and mTLS',
     run: (quick) =>
       grpcTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
+  },
+  'kv-grpc': {
+    description: '3 synod serve processes (FileStorage, fsync on) and SynodClients: 256-byte puts, 1/16/64/256 concurrent clients',
+    run: (quick) =>
+      kvGrpcSuite({ clients: [1, 16, 64, 256], durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 1_000 : 2_000, valueBytes: 256 }),
   },
   'nats-transport': {
     description: 'raw envelopes between two NatsTransports in two processes through a nats-server on loopback: batched vs one per message, and round trips',

@@ -27,6 +27,8 @@ options:
   --insecure            plaintext, no authentication (a warning is printed)
   --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
+  --watch-history N     changes kept for watches that start in the past; equal on
+                        every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
   -h, --help            this text
 
@@ -55,6 +57,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           ...TLS_FLAGS,
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
+          'watch-history': { type: 'string' },
           'log-level': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -79,6 +82,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       security: serverSecurity(values),
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
+      watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
       logLevel,
     };
   } catch (error) {
@@ -118,6 +122,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     security: config.security,
     storage,
     tickIntervalMs: config.tickMs,
+    kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
   });

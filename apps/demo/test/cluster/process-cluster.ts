@@ -125,7 +125,8 @@ export class ProcessCluster {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     member.process = child;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s:\n${member.output}`)), 20_000);
+      // Generous: on a loaded 2-core machine three Node processes loading gRPC can take a while.
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within 60 s:\n${member.output}`)), 60_000);
       const onData = (chunk: Buffer): void => {
         member.output += chunk.toString('utf8');
         if (member.output.includes(`${id} serving cluster`)) {

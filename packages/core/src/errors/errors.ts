@@ -135,6 +135,20 @@ export class BusyError extends SynodError {
   }
 }
 
+/**
+ * Thrown when a Raft safety invariant would be broken: a request to
+ * truncate committed entries, or to commit past the end of the log. Either
+ * means the log was corrupted, truncated or lost, or a peer is buggy; going
+ * on could lose committed data. It is fatal: `RaftNode` reports it through
+ * its `error` event and stops (etcd panics in the same places).
+ */
+export class RaftInvariantError extends SynodError {
+  readonly code = 'RAFT_INVARIANT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Thrown when stored data fails validation (checksum, version, structure). */
 export class CorruptionError extends SynodError {
   readonly code = 'CORRUPTION';

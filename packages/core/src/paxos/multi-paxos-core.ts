@@ -75,6 +75,8 @@ export interface MultiPaxosStatus {
 interface InFlight {
   readonly value: SlotValue;
   readonly acks: Set<NodeId>;
+  /** The tick at which it was last sent (-1: not yet). */
+  sentAt: number;
 }
 
 /** Candidate state during phase 1. */
@@ -284,7 +286,7 @@ export class MultiPaxosCore {
       decodeVoters(data); // refuse malformed changes before they reach the log
     }
     const slot = this.#nextSlot++;
-    this.#inFlight.set(slot, { value: { slot, type, data }, acks: new Set() });
+    this.#inFlight.set(slot, { value: { slot, type, data }, acks: new Set(), sentAt: -1 });
     if (type === 'conf-change') this.#pendingConfSlot = slot;
     return slot;
   }
@@ -448,6 +450,15 @@ export class MultiPaxosCore {
         slots.push(entry.slot); // already chosen here; the leader's value is the same one
         continue;
       }
+      const mine = this.#log.get(entry.slot);
+      if (mine !== undefined && sameBallot(mine.ballot, m.ballot)) {
+        slots.push(entry.slot); // a retransmission: already accepted (and durable) in this ballot
+        continue;
+      }
+      // Accept in slot order only: a slot beyond the end would leave a gap, and
+      // filling it later would rewrite (in Storage: truncate and re-append)
+      // acceptances already reported. Skipped slots come again on a heartbeat.
+      if (entry.slot > this.#lastSlot + 1) continue;
       this.#write({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
       this.#accepted.push({ slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data });
       slots.push(entry.slot);
@@ -649,7 +660,7 @@ export class MultiPaxosCore {
       const found = phase1.values.get(slot);
       const value: SlotValue =
         found === undefined ? { slot, type: 'normal', data: new Uint8Array(0) } : { slot, type: found.type, data: found.data };
-      this.#inFlight.set(slot, { value, acks: new Set() });
+      this.#inFlight.set(slot, { value, acks: new Set(), sentAt: -1 });
       if (value.type === 'conf-change') this.#pendingConfSlot = slot;
     }
     this.#nextSlot = top + 1;
@@ -710,7 +721,10 @@ export class MultiPaxosCore {
       const entries: SlotValue[] = [];
       for (let slot = this.#sendFrom; slot <= to; slot++) {
         const inFlight = this.#inFlight.get(slot);
-        if (inFlight !== undefined) entries.push(inFlight.value);
+        if (inFlight !== undefined) {
+          inFlight.sentAt = this.#ticks;
+          entries.push(inFlight.value);
+        }
       }
       this.#sendFrom = to + 1;
       this.#sendAccepts(entries, undefined);
@@ -739,13 +753,20 @@ export class MultiPaxosCore {
     }
   }
 
-  /** Heartbeat: an accept to every peer carrying the commit and resending what it has not acknowledged. */
+  /**
+   * Heartbeat: an accept to every peer carrying the commit, and resending
+   * what it has not acknowledged for a full heartbeat interval (what was
+   * sent moments ago is most likely on its way).
+   */
   #heartbeat(): void {
     const resend: SlotValue[] = [];
     const end = Math.min(this.#sendFrom - 1, this.#commit + this.#maxEntries);
     for (let slot = this.#commit + 1; slot <= end; slot++) {
       const inFlight = this.#inFlight.get(slot);
-      if (inFlight !== undefined) resend.push(inFlight.value);
+      if (inFlight !== undefined && this.#ticks - inFlight.sentAt > this.#heartbeatTicks) {
+        inFlight.sentAt = this.#ticks;
+        resend.push(inFlight.value);
+      }
     }
     this.#sendAccepts(resend, (peer, slot) => !this.#inFlight.get(slot)!.acks.has(peer));
   }

@@ -13,8 +13,21 @@ import type { AcceptedSlot } from './types.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Encoded node ids: a log holds few distinct ballot owners, and encoding one per entry showed in profiles. */
+const nodeBytes = new Map<string, Uint8Array>();
+
+function encodeNode(node: string): Uint8Array {
+  let bytes = nodeBytes.get(node);
+  if (bytes === undefined) {
+    bytes = encoder.encode(node);
+    if (nodeBytes.size >= 1024) nodeBytes.clear();
+    nodeBytes.set(node, bytes);
+  }
+  return bytes;
+}
+
 export function encodeSlotEntry(slot: AcceptedSlot): Entry {
-  const node = encoder.encode(slot.ballot.node);
+  const node = encodeNode(slot.ballot.node);
   if (node.length > 255) throw new RangeError('node id longer than 255 bytes');
   const data = new Uint8Array(1 + node.length + slot.data.length);
   data[0] = node.length;

@@ -23,6 +23,7 @@ export type { RaftConfig } from './raft-config.js';
 export {
   RaftCore,
   type ConfChangeProposalOptions,
+  type LeaseClock,
   type ProgressStatus,
   type ProposeResult,
   type RaftStatus,

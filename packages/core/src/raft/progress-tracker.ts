@@ -151,10 +151,10 @@ export class ProgressTracker {
     return jointValue(this.#config.voters, (id) => this.#progress.get(id)?.match);
   }
 
-  /** The latest leader tick at which a quorum of voters had confirmed the leader, counting the leader at `now`. */
-  quorumContactTick(selfId: NodeId, now: number): number {
+  /** The latest lease time at which a quorum of voters had confirmed the leader, counting the leader at `now`. */
+  quorumContactAt(selfId: NodeId, now: number): number {
     const value = jointValue(this.#config.voters, (id) =>
-      id === selfId ? now : (this.#progress.get(id)?.lastContactTick ?? -Infinity),
+      id === selfId ? now : (this.#progress.get(id)?.lastContactAt ?? -Infinity),
     );
     return value;
   }

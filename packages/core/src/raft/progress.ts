@@ -30,8 +30,12 @@ export class Progress {
    * (§6.2 of the thesis: the leader steps down when a quorum is silent).
    */
   recentActive = false;
-  /** Leader tick of the most recent response from the peer (for the read lease). */
-  lastContactTick = -Infinity;
+  /**
+   * Lease time (see `LeaseClock`) at which the leader sent the newest
+   * heartbeat the peer acknowledged: the peer heard from the leader no
+   * earlier than this. Times the read lease.
+   */
+  lastContactAt = -Infinity;
   /** In the probe state: an append is outstanding, so wait before sending another. */
   probeSent = false;
   /** Highest commit index sent to the peer, to skip redundant empty appends. */

@@ -41,7 +41,14 @@ export interface RaftConfig {
    * Allow `lease` read-index requests to be answered without a heartbeat
    * round while the leader lease holds (thesis §6.4.1). Requires
    * `checkQuorum`, which is what makes followers refuse to vote while they
-   * recently heard from the leader. @default false
+   * recently heard from the leader. Every voter must use the same setting.
+   *
+   * With it a voter that heard from a leader within the election timeout
+   * neither votes nor campaigns (`campaign()` and detector suspicions are
+   * no-ops), and a restarted voter (stored term above 0) does neither for an
+   * election timeout after it starts. The leader times its lease on the
+   * driver's clock (see `LeaseClock`) and voids it for the rest of the term
+   * once it has sent TimeoutNow. @default false
    */
   readonly leaseReads?: boolean;
   /**

@@ -94,20 +94,39 @@ interface QueuedRead {
 }
 
 /**
- * Heartbeat contexts are opaque to followers, which echo them. The leader
- * puts the tick at which it sent the heartbeat after an `@`, behind the key
- * of the read round it confirms (if any), so an answer tells it when the
- * follower was at the latest reset to its lease (see #leaseValid).
+ * The driver's monotonic clock, which times the leader's read lease. A
+ * lease counted in ticks would stretch whenever the driver's event loop
+ * stalls (a GC pause, a blocking call): the ticks that should have run
+ * during the stall never do, while the followers' promise not to vote keeps
+ * running out in real time.
+ *
+ * @example
+ * ```ts
+ * const raft = new RaftCore(config, storage, random, { now: () => performance.now(), tickIntervalMs: 100 });
+ * ```
  */
-function heartbeatContext(readKey: string, tick: number): string {
-  return `${readKey}@${tick}`;
+export interface LeaseClock {
+  /** Monotonic time in milliseconds (never goes backwards). */
+  now(): number;
+  /** Milliseconds between two {@link RaftCore.tick} calls, as the driver schedules them. */
+  readonly tickIntervalMs: number;
 }
 
-function parseHeartbeatContext(context: string): { readKey: string; sentTick: number | undefined } {
+/**
+ * Heartbeat contexts are opaque to followers, which echo them. The leader
+ * puts the lease time at which it sent the heartbeat after an `@`, behind
+ * the key of the read round it confirms (if any), so an answer tells it when
+ * the follower was at the latest reset to its lease (see #leaseValid).
+ */
+function heartbeatContext(readKey: string, sentAt: number): string {
+  return `${readKey}@${sentAt}`;
+}
+
+function parseHeartbeatContext(context: string): { readKey: string; sentAt: number | undefined } {
   const at = context.lastIndexOf('@');
-  if (at < 0) return { readKey: context, sentTick: undefined };
-  const tick = Number(context.slice(at + 1));
-  return { readKey: context.slice(0, at), sentTick: Number.isSafeInteger(tick) ? tick : undefined };
+  if (at < 0) return { readKey: context, sentAt: undefined };
+  const sentAt = Number(context.slice(at + 1));
+  return { readKey: context.slice(0, at), sentAt: Number.isFinite(sentAt) ? sentAt : undefined };
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
@@ -182,8 +201,21 @@ export class RaftCore {
   #electionElapsed = 0;
   #heartbeatElapsed = 0;
   #randomizedElectionTimeout = 0;
-  /** Monotonic tick counter; the time base of the read lease. */
+  /** Monotonic tick counter; the time base of the read lease when the driver gives no {@link LeaseClock}. */
   #ticks = 0;
+  readonly #leaseClock: LeaseClock | undefined;
+  /**
+   * Ticks since this node last heard from a leader (an append, heartbeat or
+   * snapshot), across terms. With lease reads a voter makes no vote and
+   * starts no election until it reaches electionTicks: the leader's lease
+   * counts on that promise (see #honoursLeaderLease).
+   */
+  #leaderContactElapsed = Number.POSITIVE_INFINITY;
+  /**
+   * Leader: this term's lease can no longer be trusted, because TimeoutNow
+   * was sent (see #voidLeaseForRestOfTerm).
+   */
+  #leaseVoid = false;
 
   #msgs: RaftMessage[] = [];
   /**
@@ -221,13 +253,20 @@ export class RaftCore {
    *   it, the core only reads.
    * @param random - randomizes election timeouts (§5.2); pass a seeded one
    *   for replayable runs.
+   * @param leaseClock - the driver's monotonic clock, which times lease
+   *   reads (see {@link LeaseClock}). Without one the lease is counted in
+   *   ticks, which is only safe when ticks never run late (tests, simulations).
    * @throws InvalidArgumentError for an invalid config.
    * @throws CorruptionError when storage's commit index lies past its last entry.
    */
-  constructor(config: RaftConfig, storage: LogReader, random: Random) {
+  constructor(config: RaftConfig, storage: LogReader, random: Random, leaseClock?: LeaseClock) {
     this.#cfg = resolveRaftConfig(config);
     this.id = this.#cfg.id;
     this.#random = random;
+    if (leaseClock !== undefined && !(Number.isFinite(leaseClock.tickIntervalMs) && leaseClock.tickIntervalMs > 0)) {
+      throw new InvalidArgumentError(`leaseClock.tickIntervalMs must be a positive number, got ${leaseClock.tickIntervalMs}`);
+    }
+    this.#leaseClock = leaseClock;
     this.#snapshotSender = new SnapshotSender(this.#cfg.maxMessageBytes > 0 ? this.#cfg.maxMessageBytes : 1024 * 1024);
     const { hardState, confState } = storage.initialState();
     const snapshotIndex = storage.snapshot().metadata.index;
@@ -259,6 +298,12 @@ export class RaftCore {
     this.#readOnly = new ReadOnly(String(hardState.term));
     this.#becomeFollower(hardState.term, undefined);
     this.#vote = hardState.vote;
+    // A restarted voter may have acknowledged a leader just before it went
+    // down, and that leader may still be serving lease reads on the strength
+    // of it. With lease reads it therefore acts as if it had just heard from
+    // a leader: no vote and no campaign for an election timeout. A node that
+    // never left term 0 never heard from any leader.
+    if (this.#cfg.leaseReads && hardState.term > 0) this.#leaderContactElapsed = 0;
     this.#prevHardState = this.#hardState();
     this.#prevSoftState = this.#softState();
   }
@@ -270,6 +315,7 @@ export class RaftCore {
   /** Advances logical time by one tick: election timeouts on followers, heartbeats and CheckQuorum on the leader. */
   tick(): void {
     this.#ticks++;
+    this.#leaderContactElapsed++;
     if (this.#role === 'leader') this.#tickLeader();
     else this.#tickElection();
   }
@@ -278,6 +324,11 @@ export class RaftCore {
    * Feeds a message from a peer. Malformed messages, messages for another
    * node and stale messages are ignored (never thrown on): peer input must
    * not be able to crash a node.
+   *
+   * @throws RaftInvariantError when the message would break a safety
+   *   invariant (commit past our last index, truncate a committed entry):
+   *   our log was corrupted, truncated or lost. The driver must stop the
+   *   node; `RaftNode` does.
    */
   step(message: RaftMessage): void {
     if (!isWellFormedMessage(message)) return;
@@ -380,7 +431,7 @@ export class RaftCore {
       if (
         best === undefined ||
         pr.match > best.pr.match ||
-        (pr.match === best.pr.match && pr.lastContactTick > best.pr.lastContactTick)
+        (pr.match === best.pr.match && pr.lastContactAt > best.pr.lastContactAt)
       ) {
         best = { id, pr };
       }
@@ -392,7 +443,10 @@ export class RaftCore {
   /**
    * Starts an election now, as if the election timeout had elapsed (PreVote
    * first when enabled, so a detector's false suspicion cannot disrupt a
-   * healthy leader). No-op on the leader and on learners.
+   * healthy leader). No-op on the leader and on learners, and, with
+   * `leaseReads`, on a voter that heard from a leader within the election
+   * timeout (or restarted less than one ago): the leader's lease counts on
+   * that voter not to vote, for itself included, and it keeps its leader.
    */
   campaign(): void {
     if (this.#role === 'leader') return;
@@ -639,6 +693,7 @@ export class RaftCore {
     this.#reset(this.#term);
     this.#lead = this.id;
     this.#role = 'leader';
+    this.#leaseVoid = false;
     // Conf-changes of earlier terms may sit unapplied in our log; none may
     // be added until everything up to here is applied.
     this.#pendingConfIndex = this.#log.lastIndex();
@@ -658,6 +713,8 @@ export class RaftCore {
   /** An election timeout elapsed (or TimeoutNow / campaign() asked for one). */
   #hup(leadershipTransfer: boolean): void {
     if (this.#role === 'leader' || !this.#promotable()) return;
+    // TimeoutNow comes from the leader itself, which gave up its lease.
+    if (!leadershipTransfer && this.#honoursLeaderLease()) return;
     // A committed but unapplied conf-change means our configuration is stale.
     if (hasUnappliedConfChange(this.#log)) return;
     if (this.#cfg.preVote && !leadershipTransfer) this.#campaign('prevote', false);
@@ -742,6 +799,11 @@ export class RaftCore {
   // ---------------------------------------------------------------------
 
   #step(m: RaftMessage): void {
+    if (this.#isOutsider(m.from)) {
+      const admitted = this.#admitOutsider(m);
+      if (admitted === undefined) return;
+      m = admitted;
+    }
     if (m.type === 'propose' || m.type === 'read-index' || m.type === 'read-index-response') {
       // Not tied to a term: forwarded proposals and reads are requests any
       // node may make of whoever it thinks leads, and read answers are
@@ -761,9 +823,10 @@ export class RaftCore {
         // leader step down itself when it loses the quorum); a leadership
         // transfer bypasses it on purpose.
         const inLease =
-          this.#lead !== undefined &&
-          this.#electionElapsed < this.#cfg.electionTicks &&
-          (m.type === 'prevote' || this.#cfg.checkQuorum);
+          (this.#lead !== undefined &&
+            this.#electionElapsed < this.#cfg.electionTicks &&
+            (m.type === 'prevote' || this.#cfg.checkQuorum)) ||
+          this.#honoursLeaderLease();
         if (inLease && !m.leadershipTransfer) return;
       }
       if (m.type === 'prevote') {
@@ -811,8 +874,9 @@ export class RaftCore {
     // our vote.
     const canVote =
       this.#vote === m.from ||
-      ((this.#vote === undefined || mutations.doubleVote) && this.#lead === undefined) ||
-      (m.type === 'prevote' && m.term > this.#term);
+      ((((this.#vote === undefined || mutations.doubleVote) && this.#lead === undefined) ||
+        (m.type === 'prevote' && m.term > this.#term)) &&
+        (m.leadershipTransfer || !this.#honoursLeaderLease()));
     // §5.4.1: only for a log at least as up-to-date as ours (Leader Completeness).
     if (canVote && this.#acceptsCandidate(m) && this.#log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       this.#send({ type: responseType, from: this.id, to: m.from, term: m.term, reject: false });
@@ -823,6 +887,55 @@ export class RaftCore {
       }
     } else {
       this.#send({ type: responseType, from: this.id, to: m.from, term: this.#term, reject: true });
+    }
+  }
+
+  /** True for a sender outside our configuration, when we know one (a node that knows none accepts everyone). */
+  #isOutsider(from: NodeId): boolean {
+    return !this.#tracker.isMember(from) && this.#tracker.voterIds().length > 0;
+  }
+
+  /**
+   * DESIGN: messages from nodes outside the configuration are dropped, so a
+   * removed node, or one that was never a member, cannot push terms up,
+   * depose a leader or force elections. Returns the message to process
+   * (possibly defused), or undefined to drop it. What Raft still needs,
+   * because our configuration (the one applied here) may lag the leader's:
+   * - a vote request from a candidate whose log is strictly ahead of ours
+   *   (see #acceptsCandidate); it never counts as a leadership transfer,
+   *   so it cannot override a leader lease. Other vote requests are refused
+   *   with our term, which stays put;
+   * - anything from the leader we follow in our term (a leader that removed
+   *   itself keeps leading until it hands over with TimeoutNow);
+   * - appends, heartbeats and snapshots from anyone when we have not heard
+   *   from any leader for an election timeout and do not lead: a leader
+   *   elected by a configuration we have not applied yet;
+   * - answers to reads we forwarded (matched against the forwarding).
+   */
+  #admitOutsider(m: RaftMessage): RaftMessage | undefined {
+    // The leader we follow may have removed itself from the configuration
+    // we applied: it leads until it hands over (TimeoutNow), and we keep
+    // listening to it until then.
+    if (m.from === this.#lead && m.term === this.#term) return m;
+    switch (m.type) {
+      case 'vote':
+      case 'prevote':
+        if (!this.#acceptsCandidate(m)) {
+          const type = m.type === 'vote' ? 'vote-response' : 'prevote-response';
+          this.#send({ type, from: this.id, to: m.from, term: this.#term, reject: true });
+          return undefined;
+        }
+        return m.leadershipTransfer ? { ...m, leadershipTransfer: false } : m;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot': {
+        const heardFromLeader = this.#leaderContactElapsed < this.#cfg.electionTicks;
+        return this.#role === 'leader' || heardFromLeader ? undefined : m;
+      }
+      case 'read-index-response':
+        return m;
+      default:
+        return undefined;
     }
   }
 
@@ -896,14 +1009,17 @@ export class RaftCore {
       case 'append':
         // §5.2: an AppendEntries from a leader of our term means we lost.
         this.#becomeFollower(m.term, m.from);
+        this.#heardFromLeader(m.from);
         this.#handleAppend(m);
         return;
       case 'heartbeat':
         this.#becomeFollower(m.term, m.from);
+        this.#heardFromLeader(m.from);
         this.#handleHeartbeat(m);
         return;
       case 'snapshot':
         this.#becomeFollower(m.term, m.from);
+        this.#heardFromLeader(m.from);
         this.#handleSnapshot(m);
         return;
       case 'vote-response':
@@ -939,18 +1055,15 @@ export class RaftCore {
   #stepFollower(m: RaftMessage): void {
     switch (m.type) {
       case 'append':
-        this.#electionElapsed = 0;
-        this.#lead = m.from;
+        this.#heardFromLeader(m.from);
         this.#handleAppend(m);
         return;
       case 'heartbeat':
-        this.#electionElapsed = 0;
-        this.#lead = m.from;
+        this.#heardFromLeader(m.from);
         this.#handleHeartbeat(m);
         return;
       case 'snapshot':
-        this.#electionElapsed = 0;
-        this.#lead = m.from;
+        this.#heardFromLeader(m.from);
         this.#handleSnapshot(m);
         return;
       case 'timeout-now':
@@ -970,6 +1083,28 @@ export class RaftCore {
         // forwarded again, which could bounce between stale views forever.
         return;
     }
+  }
+
+  /** A message from the leader of our term: it is alive, and its lease may count on us. */
+  #heardFromLeader(leader: NodeId): void {
+    this.#electionElapsed = 0;
+    this.#leaderContactElapsed = 0;
+    this.#lead = leader;
+  }
+
+  /**
+   * With lease reads, true while this voter heard from a leader within the
+   * election timeout (or restarted less than one ago). A leader serves lease
+   * reads on the promise that such voters neither vote for anyone, itself
+   * included, nor forget the leader, whatever they have done meanwhile
+   * (campaigned early on a detector's suspicion and lost the PreVote, say),
+   * so no other leader can be elected while the lease holds. Only a
+   * leadership transfer (TimeoutNow, whose sender voids its lease) overrides
+   * it. etcd refuses MsgForgetLeader under lease-based reads for the same
+   * reason.
+   */
+  #honoursLeaderLease(): boolean {
+    return this.#cfg.leaseReads && this.#leaderContactElapsed < this.#cfg.electionTicks;
   }
 
   // ---------------------------------------------------------------------
@@ -1231,7 +1366,7 @@ export class RaftCore {
   }
 
   #bcastHeartbeat(readKey: string): void {
-    const context = heartbeatContext(readKey, this.#ticks);
+    const context = heartbeatContext(readKey, this.#leaseNow());
     for (const [id, pr] of this.#tracker.progress()) {
       if (id === this.id) continue;
       // Never tell a follower to commit past what it is known to hold: its
@@ -1243,7 +1378,19 @@ export class RaftCore {
   }
 
   #sendTimeoutNow(to: NodeId): void {
+    this.#voidLeaseForRestOfTerm();
     this.#send({ type: 'timeout-now', from: this.id, to, term: this.#term });
+  }
+
+  /**
+   * The only place a lease is given up early. Once TimeoutNow has left, its
+   * target may win an election at any time, even after this leader has
+   * abandoned the transfer: voters ignore their lease for a transfer. So the
+   * lease stays void for the rest of the term, however many heartbeats are
+   * acknowledged meanwhile.
+   */
+  #voidLeaseForRestOfTerm(): void {
+    this.#leaseVoid = true;
   }
 
   #abortLeaderTransfer(): void {
@@ -1302,12 +1449,13 @@ export class RaftCore {
     const pr = this.#tracker.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    const { readKey, sentTick } = parseHeartbeatContext(m.context);
+    const { readKey, sentAt } = parseHeartbeatContext(m.context);
     // The follower reset its election timer no earlier than when we sent
-    // this heartbeat, so the lease counts from the send tick, not from now
-    // (message delay must not extend the lease).
-    if (sentTick !== undefined && sentTick <= this.#ticks) {
-      pr.lastContactTick = Math.max(pr.lastContactTick, sentTick);
+    // this heartbeat, so the lease counts from the send time, not from now
+    // (message delay must not extend the lease). A time from the future is
+    // forged or from another run: ignored.
+    if (sentAt !== undefined && sentAt <= this.#leaseNow()) {
+      pr.lastContactAt = Math.max(pr.lastContactAt, sentAt);
     }
     // A heartbeat answer proves the follower is reachable: let a paused probe go again.
     pr.probeSent = false;
@@ -1354,17 +1502,31 @@ export class RaftCore {
 
   /**
    * Thesis §6.4.1: a follower that heard from the leader within the
-   * election timeout refuses to vote (with CheckQuorum), so no other leader
-   * can be elected until an election timeout after a quorum last heard from
-   * us. The lease runs from the send tick of the newest heartbeat a quorum
-   * acknowledged (each follower reset its timer after that moment), for
-   * `leaseTicks` = floor(electionTicks * (1 - maxClockDriftRatio)) ticks,
-   * capped at electionTicks - 1 for tick granularity. It is void during a
-   * transfer (TimeoutNow overrides the followers' lease on purpose).
+   * election timeout refuses to vote and to campaign (see
+   * #honoursLeaderLease), so no other leader can be elected until an
+   * election timeout after a quorum last heard from us. The lease runs from
+   * the send time of the newest heartbeat a quorum acknowledged (each
+   * follower reset its timer after that moment), for `leaseTicks` =
+   * floor(electionTicks * (1 - maxClockDriftRatio)) ticks, capped at
+   * electionTicks - 1 for tick granularity, measured on the driver's clock
+   * (see {@link LeaseClock}). It is void during a transfer, and for the rest
+   * of the term once TimeoutNow was sent (TimeoutNow overrides the
+   * followers' lease on purpose).
    */
   #leaseValid(): boolean {
-    if (this.#role !== 'leader' || this.#leadTransferee !== undefined) return false;
-    return this.#ticks - this.#tracker.quorumContactTick(this.id, this.#ticks) < this.#cfg.leaseTicks;
+    if (this.#role !== 'leader' || this.#leadTransferee !== undefined || this.#leaseVoid) return false;
+    const now = this.#leaseNow();
+    return now - this.#tracker.quorumContactAt(this.id, now) < this.#leaseDuration();
+  }
+
+  /** The lease's time base: the driver's clock, or the tick count without one. */
+  #leaseNow(): number {
+    return this.#leaseClock === undefined ? this.#ticks : this.#leaseClock.now();
+  }
+
+  /** How long a lease lasts, in units of {@link #leaseNow}. */
+  #leaseDuration(): number {
+    return this.#cfg.leaseTicks * (this.#leaseClock?.tickIntervalMs ?? 1);
   }
 
   #releaseQueuedReads(): void {

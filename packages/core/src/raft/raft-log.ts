@@ -1,3 +1,4 @@
+import { RaftInvariantError } from '../errors/errors.js';
 import { limitBytes } from '../storage/memory-storage.js';
 import { CompactedError, UnavailableError } from '../storage/storage-errors.js';
 import type { LogReader } from '../storage/storage.js';
@@ -87,15 +88,23 @@ export class RaftLog {
    * `prevIndex` with `prevTerm`, appends `entries` (dropping a conflicting
    * suffix), advances commit to min(`commit`, last new entry) and returns the
    * index of the last new entry. Returns undefined when the logs do not
-   * match at `prevIndex`, or when the append would remove committed entries
-   * (only a buggy or malicious leader could ask for that).
+   * match at `prevIndex`.
+   *
+   * @throws RaftInvariantError when the append would remove committed
+   *   entries: only a broken log or a buggy leader could ask for that.
    */
   maybeAppend(prevIndex: number, prevTerm: number, commit: number, entries: readonly Entry[]): number | undefined {
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNew = prevIndex + entries.length;
     const conflict = this.findConflict(entries);
     if (conflict !== 0) {
-      if (conflict <= this.committed) return undefined;
+      if (conflict <= this.committed) {
+        throw new RaftInvariantError(
+          `append conflicts with committed entry ${conflict}: ours has term ${this.termOrZero(conflict)}, ` +
+            `the leader's term ${entries[conflict - entries[0]!.index]!.term} (commit index ${this.committed}); ` +
+            'committed entries cannot be truncated',
+        );
+      }
       this.append(entries.slice(conflict - entries[0]!.index));
     }
     this.commitTo(Math.min(commit, lastNew));
@@ -141,11 +150,22 @@ export class RaftLog {
     this.unstable.appendNext(entry);
   }
 
-  /** Advances the commit index (never backwards, never past the log). */
+  /**
+   * Advances the commit index (never backwards). Returns whether it moved.
+   *
+   * @throws RaftInvariantError when `index` is past the last index: the
+   *   leader knows we hold entries we do not, so our log was corrupted,
+   *   truncated or lost (etcd panics here too).
+   */
   commitTo(index: number): boolean {
-    const target = Math.min(index, this.lastIndex());
-    if (target <= this.committed) return false;
-    this.committed = target;
+    if (index <= this.committed) return false;
+    const last = this.lastIndex();
+    if (index > last) {
+      throw new RaftInvariantError(
+        `commit index ${index} is past the last index ${last}: was the log corrupted, truncated or lost?`,
+      );
+    }
+    this.committed = index;
     return true;
   }
 

@@ -38,6 +38,14 @@ import type { RaftConfig } from './raft-config.js';
 import { RaftCore } from './raft-core.js';
 import type { ConfState, Entry, RaftMessage, RaftRole, ReadMode, Ready, SoftState } from './types.js';
 
+/**
+ * Transports in use by a running RaftNode. A network hands out one endpoint
+ * per node id (MemoryNetwork returns the same object for the same id), so
+ * two nodes started with the same id would share it: the second would take
+ * over its handler and the first go deaf.
+ */
+const transportsInUse = new WeakSet<Transport>();
+
 /** How a read is served. */
 export type ReadConsistency = 'linearizable' | 'lease' | 'serializable';
 
@@ -330,7 +338,11 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
             bytes: positive(options.snapshots?.bytes ?? 64 * 1024 * 1024, 'snapshots.bytes'),
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
-    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork());
+    // The lease is timed on the node's clock, so a stalled event loop (which
+    // delays ticks) cannot stretch it.
+    const clock = this.#clock;
+    const leaseClock = { now: () => clock.now(), tickIntervalMs: this.#tickIntervalMs };
+    this.#core = new RaftCore({ ...options.raft, applied }, options.storage, random.fork(), leaseClock);
     this.#random = random.fork();
     this.#electionTicks = options.raft.electionTicks ?? 10;
     this.#applied = applied;
@@ -343,10 +355,20 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * Starts ticking and (unless `attachToTransport` is false) receiving.
    * Idempotent. Every call that waits (propose, read, the leadership and
    * membership calls) rejects with NotStartedError until then.
+   *
+   * @throws InvalidArgumentError when another running RaftNode uses the same
+   *   transport (two nodes with one id on one network); stop it first.
    */
   start(): void {
     if (this.#stopped) throw new StoppedError();
     if (this.#started) return;
+    const transport = this.#options.transport;
+    if (transportsInUse.has(transport)) {
+      throw new InvalidArgumentError(
+        `the transport of '${this.id}' is already used by another running RaftNode (a duplicate node id on this network?)`,
+      );
+    }
+    transportsInUse.add(transport);
     this.#started = true;
     if (this.#options.attachToTransport !== false) {
       this.#options.transport.setHandler((envelope) => this.receive(envelope));
@@ -363,7 +385,14 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (this.#options.failureDetector !== undefined && message.from === this.#soft.leader) {
       this.#options.failureDetector.heartbeat(message.from, this.#clock.now());
     }
-    this.#core.step(message);
+    try {
+      this.#core.step(message);
+    } catch (error) {
+      // step() ignores bad peer input; a throw is a broken invariant
+      // (RaftInvariantError): our log cannot be trusted any more.
+      this.#failStop(error);
+      return;
+    }
     this.#kick();
   }
 
@@ -664,6 +693,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#started) transportsInUse.delete(this.#options.transport);
     if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
     if (this.#options.attachToTransport !== false && this.#started) {
       this.#options.transport.setHandler(() => undefined);
@@ -777,7 +807,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #scheduleTick(): void {
     this.#tickTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
-      this.#core.tick();
+      try {
+        this.#core.tick();
+      } catch (error) {
+        this.#failStop(error);
+        return;
+      }
       this.#consultDetector();
       for (const retry of [...this.#catchUpWaits]) if (retry()) this.#catchUpWaits.delete(retry);
       this.#pollLeadership();
@@ -872,29 +907,34 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   async #handleReady(ready: Ready): Promise<void> {
     const storage = this.#options.storage;
     if (ready.softState !== undefined) this.#onSoftState(ready.softState);
-    let wrote = false;
+    let mustSync = false;
     if (ready.snapshot !== undefined) {
       storage.applySnapshot(ready.snapshot);
-      wrote = true;
+      mustSync = true;
     }
     if (ready.entries.length > 0) {
       storage.append(ready.entries);
-      wrote = true;
+      mustSync = true;
     }
     if (ready.hardState !== undefined) {
+      // etcd's MustSync: a new term or vote must be durable before a message
+      // leaves, a commit index need not be (a restarted node learns it from
+      // the leader again), so a change of commit alone rides with the next
+      // sync instead of costing an fdatasync of its own.
+      const previous = storage.initialState().hardState;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) mustSync = true;
       storage.setHardState(ready.hardState);
-      wrote = true;
       if (ready.hardState.term !== this.#term) {
         this.#term = ready.hardState.term;
       }
     }
-    // Hard state and entries must be durable before any message that depends
+    // Entries, term and vote must be durable before any message that depends
     // on them leaves (a vote, an append acknowledgement).
-    if (wrote && !mutations.ackBeforeSync) await storage.sync();
+    if (mustSync && !mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
     for (const message of ready.messages) this.#send(message);
     // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
-    if (wrote && mutations.ackBeforeSync) await storage.sync();
+    if (mustSync && mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
@@ -1099,6 +1139,16 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
+  }
+
+  /**
+   * A failure after which this replica's state cannot be trusted (a
+   * RaftInvariantError, a storage or state machine failure): report it and
+   * stop, since carrying on could break safety.
+   */
+  #failStop(error: unknown): void {
+    this.#reportError(error);
+    void this.stop();
   }
 }
 

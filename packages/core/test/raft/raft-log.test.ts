@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RaftInvariantError } from '../../src/errors/errors.js';
 import { RaftLog } from '../../src/raft/raft-log.js';
 import type { Entry } from '../../src/raft/types.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
@@ -48,11 +49,23 @@ describe('RaftLog', () => {
     expect(log.lastIndex()).toBe(6);
   });
 
-  it('maybeAppend never truncates committed entries', () => {
+  it('maybeAppend never truncates committed entries: a request to is a RaftInvariantError (issue 11, item 7)', () => {
+    // Before the fix it was handled as an ordinary rejection (undefined).
     const { log } = logWith([1, 1, 1]);
     log.commitTo(3);
-    expect(log.maybeAppend(1, 1, 3, run(2, 2, 2))).toBeUndefined();
+    expect(() => log.maybeAppend(1, 1, 3, run(2, 2, 2))).toThrow(RaftInvariantError);
+    expect(() => log.maybeAppend(1, 1, 3, run(2, 2, 2))).toThrow(/conflicts with committed entry/);
     expect(log.term(3)).toBe(1);
+    expect(log.lastIndex()).toBe(3);
+  });
+
+  it('commitTo past the last index is a RaftInvariantError, not a silent clamp (issue 11, item 7)', () => {
+    // Before the fix commitTo(9) on a 3-entry log committed 3 and said nothing.
+    const { log } = logWith([1, 1, 1]);
+    expect(() => log.commitTo(9)).toThrow(RaftInvariantError);
+    expect(() => log.commitTo(9)).toThrow(/past the last index 3/);
+    expect(log.committed).toBe(0);
+    expect(log.commitTo(3)).toBe(true);
   });
 
   it('findConflictByTerm returns the last index at or below the given one with a term no greater', () => {

@@ -90,10 +90,12 @@ export interface RaftSimulationOptions {
   readonly delayedSyncs?: boolean;
   /**
    * During the fault phase, crash a node right after it sends a granted
-   * vote (one time in four) or an append acknowledgement (one in 200), and
+   * vote (one time in four) or an append acknowledgement (one in 50), and
    * restart it 5–45 ms later, so that a vote or an acknowledgement that left
    * before its hard state or entries were durable is forgotten while the
-   * rest of the cluster still counts it. @default true
+   * rest of the cluster still counts it. Also holds one TimeoutNow in two
+   * back for 100–160 ms, until after the leader abandoned its transfer.
+   * @default true
    */
   readonly crashAfterSend?: boolean;
   /**
@@ -172,6 +174,8 @@ export interface RaftSimulationResult {
   readonly failureDetectors: boolean;
   /** Leadership transfers started by the fault schedule. */
   readonly transfers: number;
+  /** TimeoutNow messages held back past the end of their transfer (see `crashAfterSend`). */
+  readonly delayedTimeoutNows: number;
 }
 
 const TICK_MS = 10;
@@ -230,6 +234,9 @@ class RaftSimulation {
   readonly #maxMessageBytes: number | undefined;
   #crashesAfterSend = { votes: 0, acks: 0 };
   #transfers = 0;
+  #delayedTimeoutNows = 0;
+  /** Starts of each node, so that a message held back is dropped if its sender crashed meanwhile. */
+  readonly #incarnations = new Map<NodeId, number>();
   readonly #options: RaftSimulationOptions;
   readonly #clock = new VirtualClock();
   readonly #random: Random;
@@ -377,6 +384,7 @@ class RaftSimulation {
       reads: { ...workload.reads },
       failureDetectors: this.#failureDetectors,
       transfers: this.#transfers,
+      delayedTimeoutNows: this.#delayedTimeoutNows,
     };
   }
 
@@ -437,12 +445,16 @@ class RaftSimulation {
     const inner = this.#network.endpoint(id);
     if (this.#options.crashAfterSend === false) return inner;
     const send = (to: NodeId, envelope: Envelope): void => {
+      const message = envelope.payload as RaftMessage;
+      if (message.type === 'timeout-now' && this.#injectingFaults && this.#sendCrashRandom.int(2) === 0) {
+        this.#sendLate(id, inner, to, envelope);
+        return;
+      }
       inner.send(to, envelope);
       if (!this.#injectingFaults) return;
-      const message = envelope.payload as RaftMessage;
       let rate = 0;
       if (message.type === 'vote-response' && !message.reject) rate = 1 / 4;
-      else if (message.type === 'append-response' && !message.reject) rate = 1 / 200;
+      else if (message.type === 'append-response' && !message.reject) rate = 1 / 50;
       if (rate === 0 || this.#sendCrashRandom.next() >= rate) return;
       const restartAfter = 5 + this.#sendCrashRandom.int(41);
       queueMicrotask(() => {
@@ -455,6 +467,7 @@ class RaftSimulation {
         }, restartAfter);
       });
     };
+    this.#incarnations.set(id, (this.#incarnations.get(id) ?? 0) + 1);
     return {
       localId: inner.localId,
       maxMessageBytes: inner.maxMessageBytes,
@@ -676,6 +689,25 @@ class RaftSimulation {
         this.#changeMembership(r);
         break;
     }
+  }
+
+  /**
+   * Holds a TimeoutNow back for 100–160 ms, past the election timeout after
+   * which the leader abandons its transfer: the target then campaigns (and
+   * may win) after the old leader went back to leading as if no transfer had
+   * happened. Its lease must stay void for the rest of the term. Dropped if
+   * the sender crashed meanwhile, as a message in its send queue would be.
+   */
+  #sendLate(id: NodeId, inner: Transport, to: NodeId, envelope: Envelope): void {
+    const incarnation = this.#incarnations.get(id);
+    this.#delayedTimeoutNows++;
+    this.#clock.setTimeout(
+      () => {
+        if (!this.#running.has(id) || this.#incarnations.get(id) !== incarnation) return;
+        inner.send(to, envelope);
+      },
+      100 + this.#sendCrashRandom.int(61),
+    );
   }
 
   /** Hands leadership from the current leader to a random other voter (its lease must end with it). */

@@ -486,6 +486,15 @@ export class SimFileSystem implements FileSystem {
     source.parent.change({ kind: 'rename', from: source.name, to: target.name });
   }
 
+  linkSync(from: string, to: string): void {
+    const source = this.#lookup(from, 'link');
+    const target = this.#lookup(to, 'link');
+    if (source.node === undefined) throw fsError('ENOENT', 'link', from);
+    if (source.node.kind === 'dir') throw fsError('EPERM', 'link', from);
+    if (target.node !== undefined) throw fsError('EEXIST', 'link', to);
+    target.parent.change({ kind: 'link', name: target.name, node: source.node });
+  }
+
   realpathSync(path: string): string {
     const { node } = this.#lookup(path, 'realpath');
     if (node === undefined) throw fsError('ENOENT', 'realpath', path);

@@ -1,5 +1,6 @@
 import {
   BusyError,
+  InvalidArgumentError,
   KvStateMachine,
   MemoryStorage,
   NotLeaderError,
@@ -81,6 +82,35 @@ describe('RaftNode before start()', () => {
     await expect(node.addVoter('n2')).rejects.toBeInstanceOf(NotStartedError);
     expect(node.status()).toMatchObject({ role: 'follower', term: 0 });
     expect(storage.hardState().term).toBe(0);
+    await network.close();
+  });
+});
+
+describe('two RaftNodes with the same id on one network (issue 11, item 6)', () => {
+  // Before the fix both started; the second took over the shared endpoint's
+  // handler and the first went deaf.
+  it('the second is refused at start() until the first stops', async () => {
+    const clock = new VirtualClock();
+    const network = new MemoryNetwork({ clock, random: new SeededRandom(1), clusterId: 'c' });
+    const make = () =>
+      new RaftNode({
+        raft: { id: 'n1', voters: ['n1', 'n2', 'n3'] },
+        clusterId: 'c',
+        transport: network.endpoint('n1'),
+        storage: new MemoryStorage(),
+        stateMachine: new KvStateMachine(),
+        clock,
+        random: new SeededRandom(2),
+      });
+    const first = make();
+    const second = make();
+    first.start();
+    expect(() => second.start()).toThrow(InvalidArgumentError);
+    expect(() => second.start()).toThrow(/already used by another running RaftNode/);
+    await first.stop();
+    second.start();
+    expect(second.status().stopped).toBe(false);
+    await second.stop();
     await network.close();
   });
 });

@@ -34,7 +34,7 @@ describe('simulator with membership faults', () => {
           expect(result.linearizability, `seed ${seed}`).not.toBe('not-linearizable');
         }
         expect(changes).toBeGreaterThan(SEEDS_PER_BLOCK);
-      }, 120_000);
+      }, 300_000);
     }
     const first = BLOCKS * SEEDS_PER_BLOCK + 1;
     const last = first + SEEDS_PER_BLOCK - 1;
@@ -47,6 +47,6 @@ describe('simulator with membership faults', () => {
         expect(result.linearizability, `seed ${seed}`).not.toBe('not-linearizable');
       }
       expect(recoveries).toBeGreaterThan(SEEDS_PER_BLOCK / 2);
-    }, 120_000);
+    }, 300_000);
   }
 });

@@ -187,6 +187,18 @@ describe('SimFileSystem: directory entries', () => {
     expect(code(() => fs.readSync(fs.openSync('/d/g', 'wx'), new Uint8Array(1), 0, 1, 0))).toBe('EBADF');
     expect(code(() => fs.realpathSync('/d/missing'))).toBe('ENOENT');
     expect(fs.realpathSync('/d/../d/./f')).toBe('/d/f');
+    expect(code(() => fs.linkSync('/d/f', '/d/f'))).toBe('EEXIST');
+    expect(code(() => fs.linkSync('/d/missing', '/d/h'))).toBe('ENOENT');
+  });
+
+  it('a hard link is a second name for the same file, durable once its directory is fsynced', () => {
+    const fs = fileWithTail('AB', '');
+    fs.linkSync('/d/f', '/d/g');
+    expect(fs.readFileSync('/d/g').toString()).toBe('AB');
+    fs.fsyncDirectorySync('/d');
+    const after = fs.crash(new SeededRandom(1));
+    expect(after.readFileSync('/d/g').toString()).toBe('AB');
+    expect(after.readFileSync('/d/f').toString()).toBe('AB');
   });
 
   it('crashes are deterministic: the same seed gives the same disk', () => {
@@ -211,19 +223,21 @@ describe('FileStorage on SimFileSystem', () => {
     await (await FileStorage.open('/n1', { fileSystem: fs })).close();
   });
 
-  it('a crash leaves a stale LOCK of the dead process, which the next one takes over', async () => {
+  it('a crash leaves a stale lock of the dead process, which the next one takes over', async () => {
     const fs = new SimFileSystem();
     const storage = await FileStorage.open('/n1', { fileSystem: fs });
     storage.append([entry(1)]);
     await storage.sync();
-    expect(read(fs, '/n1/LOCK')).toBe('1\n');
-    // A crash that keeps every unsynced byte, so the LOCK survives whole.
+    // The lock is the file of the newest generation (see FileStorage's directory lock).
+    expect(read(fs, '/n1/LOCK-0000000000000001')).toBe('1\n');
+    // A crash that keeps every unsynced byte, so the lock survives whole.
     const keepAll: Random = { next: () => 0.3, int: (n) => n - 1, fork: () => keepAll };
     const after = fs.crash(keepAll);
-    expect(read(after, '/n1/LOCK')).toBe('1\n');
+    expect(read(after, '/n1/LOCK-0000000000000001')).toBe('1\n');
     expect([after.lockOwnerId, after.isLockOwnerAlive(1), after.isLockOwnerAlive(2)]).toEqual([2, false, true]);
     const recovered = await FileStorage.open('/n1', { fileSystem: after });
-    expect(read(after, '/n1/LOCK')).toBe('2\n');
+    expect(read(after, '/n1/LOCK-0000000000000002')).toBe('2\n');
+    expect(after.exists('/n1/LOCK-0000000000000001')).toBe(false);
     expect(recovered.lastIndex()).toBe(1);
     await expect(FileStorage.open('/n1', { fileSystem: after })).rejects.toBeInstanceOf(StorageLockedError);
     await recovered.close();
@@ -270,5 +284,47 @@ describe('FileStorage on SimFileSystem', () => {
       await recovered.close();
     }
     expect(torn).toBeGreaterThan(10);
+  });
+});
+
+describe('FileStorage snapshots written in the background', () => {
+  const logEntry = (index: number, term = 1) => ({ index, term, type: 'normal' as const, data: new Uint8Array(40).fill(index & 0xff) });
+  const keepNothing: Random = { next: () => 0, int: () => 0, fork: () => keepNothing };
+
+  it('a power failure before the snapshot file is durable keeps the compacted entries, even across rotations', async () => {
+    const fs = new SimFileSystem();
+    const storage = await FileStorage.open('/n1', { fileSystem: fs, segmentBytes: 1024, snapshotChunkBytes: 4096 });
+    for (let i = 1; i <= 40; i++) storage.append([logEntry(i)]);
+    storage.setHardState({ term: 1, vote: 'n1', commit: 40 });
+    await storage.sync();
+    storage.createSnapshot(30, new Uint8Array(64 * 1024).fill(3));
+    storage.compact(30);
+    expect(storage.firstIndex()).toBe(31);
+    // New segments are created while the snapshot is still being written.
+    for (let i = 41; i <= 80; i++) storage.append([logEntry(i)]);
+    await storage.sync();
+    const after = fs.crash(keepNothing);
+    const recovered = await FileStorage.open('/n1', { fileSystem: after, segmentBytes: 1024 });
+    expect([recovered.firstIndex(), recovered.lastIndex()]).toEqual([1, 80]);
+    expect(recovered.snapshot().metadata.index).toBe(0);
+    await recovered.close();
+  });
+
+  it('once the snapshot file is durable the compaction is written and old segments go', async () => {
+    const fs = new SimFileSystem();
+    const storage = await FileStorage.open('/n1', { fileSystem: fs, segmentBytes: 1024, snapshotChunkBytes: 4096 });
+    for (let i = 1; i <= 40; i++) storage.append([logEntry(i)]);
+    await storage.sync();
+    storage.createSnapshot(30, new Uint8Array(64 * 1024).fill(3));
+    storage.compact(30);
+    const segmentsBefore = fs.readdirSync('/n1').filter((n) => n.endsWith('.wal')).length;
+    await storage.snapshotsWritten();
+    await storage.sync();
+    expect(fs.readdirSync('/n1').filter((n) => n.endsWith('.wal')).length).toBeLessThan(segmentsBefore);
+    const after = fs.crash(keepNothing);
+    const recovered = await FileStorage.open('/n1', { fileSystem: after });
+    expect([recovered.firstIndex(), recovered.lastIndex(), recovered.snapshot().metadata.index]).toEqual([31, 40, 30]);
+    expect(recovered.snapshot().data.length).toBe(64 * 1024);
+    await recovered.close();
   });
 });

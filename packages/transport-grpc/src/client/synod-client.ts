@@ -322,10 +322,7 @@ export class SynodClient {
   /** Closes every channel. Calls in flight fail; later calls throw. */
   close(): void {
     this.#closed = true;
-    for (const stubs of this.#stubs.values()) {
-      stubs.kv.close();
-      stubs.cluster.close();
-    }
+    for (const stubs of this.#stubs.values()) stubs.kv.close();
     this.#stubs.clear();
   }
 
@@ -338,10 +335,9 @@ export class SynodClient {
   #stubsFor(endpoint: string): Stubs {
     let stubs = this.#stubs.get(endpoint);
     if (stubs === undefined) {
-      stubs = {
-        kv: new kvV1.KVClient(endpoint, this.#credentials, this.#channelOptions),
-        cluster: new clusterV1.ClusterClient(endpoint, this.#credentials, this.#channelOptions),
-      };
+      const kv = new kvV1.KVClient(endpoint, this.#credentials, this.#channelOptions);
+      // Both services share one channel (one HTTP/2 connection) per member.
+      stubs = { kv, cluster: new clusterV1.ClusterClient(endpoint, this.#credentials, { channelOverride: kv.getChannel() }) };
       this.#stubs.set(endpoint, stubs);
     }
     return stubs;

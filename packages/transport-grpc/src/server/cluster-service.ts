@@ -3,6 +3,7 @@ import { InvalidArgumentError, type ConfState, type Logger, type NodeId, type Ra
 import { clusterV1 } from '@synod/protocol';
 import { ServiceCallError, toServiceError, type LeaderView } from './errors.js';
 import type { KvRaftNode } from './kv-service.js';
+import { isMalformed, MALFORMED } from './tolerant-service.js';
 
 /** What the Cluster handlers need from the server around them. */
 export interface ClusterServiceContext {
@@ -40,7 +41,11 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
   function unary<Req, Res>(method: string, handle: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       Promise.resolve()
-        .then(() => handle(call.request))
+        .then(() => {
+          const request: unknown = call.request;
+          if (isMalformed(request)) throw new InvalidArgumentError(`malformed request: ${request[MALFORMED]}`);
+          return handle(call.request);
+        })
         .then(
           (response) => callback(null, response),
           (error: unknown) => {

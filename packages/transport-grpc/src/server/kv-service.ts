@@ -17,6 +17,7 @@ import {
 } from '@synod/core';
 import { kvV1 } from '@synod/protocol';
 import { ServiceCallError, SessionExpiredError, StaleSequenceError, toServiceError, type LeaderView } from './errors.js';
+import { isMalformed, MALFORMED, type MalformedRequest } from './tolerant-service.js';
 
 /** The RaftNode type the server runs: the KV state machine's results and queries. */
 export type KvRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
@@ -88,6 +89,10 @@ function waitOptions(call: grpc.ServerUnaryCall<unknown, unknown>, defaultTimeou
   return { signal: controller.signal, timeoutMs: Math.max(1, Math.min(defaultTimeoutMs, left)) };
 }
 
+function malformed(request: MalformedRequest): InvalidArgumentError {
+  return new InvalidArgumentError(`malformed request: ${request[MALFORMED]}`);
+}
+
 /** Turns the results that are not a success into typed errors. */
 function expectResult<T extends KvResult['type']>(result: KvResult, type: T): Extract<KvResult, { type: T }> {
   if (result.type === type) return result as Extract<KvResult, { type: T }>;
@@ -134,6 +139,8 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
     return (call, callback) => {
       let promise: Promise<Res>;
       try {
+        const request: unknown = call.request;
+        if (isMalformed(request)) throw malformed(request);
         promise = handle(call.request, call);
       } catch (error) {
         promise = Promise.reject(error);
@@ -191,6 +198,10 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
     }),
     watch: (call) => {
       const request = call.request;
+      if (isMalformed(request)) {
+        call.emit('error', fail(malformed(request), 'Watch'));
+        return;
+      }
       const end = (error: unknown): void => {
         stop();
         call.emit('error', fail(error, 'Watch'));

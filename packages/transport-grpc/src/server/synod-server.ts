@@ -25,6 +25,7 @@ import { createClusterService } from './cluster-service.js';
 import type { LeaderView } from './errors.js';
 import { createKvService, type KvRaftNode } from './kv-service.js';
 import { loadServedDefinitions } from './proto-files.js';
+import { tolerantService } from './tolerant-service.js';
 
 /** The health service names a Synod server reports. */
 export const HEALTH_SERVICES = {
@@ -178,8 +179,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     maxWatchBufferBytes: options.maxWatchBufferBytes ?? 16 * 1024 * 1024,
     leaderView,
   });
-  server.addService(kvV1.KVService, kv.service);
-  server.addService(clusterV1.ClusterService, createClusterService({ node, logger, defaultTimeoutMs, addressOf, leaderView }));
+  server.addService(tolerantService(kvV1.KVService), kv.service);
+  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({ node, logger, defaultTimeoutMs, addressOf, leaderView }));
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
     [HEALTH_SERVICES.kv]: 'NOT_SERVING',

@@ -14,7 +14,13 @@ export interface InProcessCluster {
  */
 export async function startInProcessCluster(
   ids: readonly NodeId[] = ['n1', 'n2', 'n3'],
-  options: { security?: (id: NodeId) => Promise<GrpcSecurity> | GrpcSecurity; overrides?: Partial<SynodServerOptions>; clusterId?: string } = {},
+  options: {
+    security?: (id: NodeId) => Promise<GrpcSecurity> | GrpcSecurity;
+    overrides?: Partial<SynodServerOptions>;
+    clusterId?: string;
+    /** Members that never run (their address refuses connections). */
+    absentPeers?: readonly NodeId[];
+  } = {},
 ): Promise<InProcessCluster> {
   const servers: SynodServer[] = [];
   for (const id of ids) {
@@ -23,7 +29,7 @@ export async function startInProcessCluster(
         nodeId: id,
         clusterId: options.clusterId ?? 'test-cluster',
         listen: '127.0.0.1:0',
-        peers: Object.fromEntries(ids.filter((other) => other !== id).map((other) => [other, '127.0.0.1:1'])),
+        peers: Object.fromEntries([...ids, ...(options.absentPeers ?? [])].filter((other) => other !== id).map((other) => [other, '127.0.0.1:1'])),
         security: options.security ? await options.security(id) : { insecure: true },
         storage: new MemoryStorage(),
         tickIntervalMs: 20,
@@ -34,7 +40,10 @@ export async function startInProcessCluster(
   }
   await Promise.all(servers.map((server) => server.start()));
   const endpoints = servers.map((server) => server.boundAddress!);
-  const addresses = Object.fromEntries(servers.map((server) => [server.nodeId, server.boundAddress!]));
+  const addresses = {
+    ...Object.fromEntries((options.absentPeers ?? []).map((id) => [id, '127.0.0.1:1'])),
+    ...Object.fromEntries(servers.map((server) => [server.nodeId, server.boundAddress!])),
+  };
   for (const server of servers) server.setPeers(addresses);
   const leader = (): SynodServer | undefined => servers.find((server) => server.node.status().role === 'leader' && !server.node.status().stopped);
   const deadline = Date.now() + 10_000;

@@ -82,6 +82,25 @@ describe('KV over gRPC', () => {
     direct.close();
   });
 
+  it('a request that is not protobuf gets INVALID_ARGUMENT, not INTERNAL, and the node keeps serving', async () => {
+    const raw = new grpc.Client(cluster.endpoints[0]!, grpc.credentials.createInsecure());
+    for (const path of ['/synod.kv.v1.KV/Put', '/synod.cluster.v1.Cluster/Status']) {
+      const error = await new Promise<grpc.ServiceError>((resolve) =>
+        raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff]), (e) => resolve(e!)),
+      );
+      expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error.details).toMatch(/malformed request/);
+    }
+    const stream = raw.makeServerStreamRequest('/synod.kv.v1.KV/Watch', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x18, 0xff]));
+    const ended = await new Promise<grpc.StatusObject>((resolve) => {
+      stream.on('error', () => undefined);
+      stream.on('status', resolve);
+    });
+    expect(ended.code).toBe(grpc.status.INVALID_ARGUMENT);
+    raw.close();
+    expect((await client.get('b')).kv?.value).toBe('new');
+  });
+
   it('watch streams changes from a revision and ends with OUT_OF_RANGE below the history', async () => {
     const start = (await client.put('w/1', 'a')).revision;
     await client.put('w/2', 'b');

@@ -72,3 +72,63 @@ export class StorageFailedError extends SynodError {
     super(message, options);
   }
 }
+
+/**
+ * Thrown when the operating system refuses a file operation the storage
+ * needs: a disk error (`EIO`), a read-only file system (`EROFS`), a file
+ * that vanished or never existed (`ENOENT`), a directory where a file should
+ * be (`EISDIR`), and so on. `path` names the file and `errno` the system
+ * error code; the original error is the `cause`. Errors while writing or
+ * syncing an open storage are wrapped in {@link StorageFailedError} instead,
+ * whose `cause` is one of these.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await FileStorage.open(dataDir);
+ * } catch (err) {
+ *   if (err instanceof StorageIoError && err.errno === 'EROFS') console.error(`${err.path} is read-only`);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class StorageIoError extends SynodError {
+  readonly code = 'STORAGE_IO';
+  constructor(
+    /** What the storage was doing, for example `reading segment`. */
+    readonly operation: string,
+    /** The file or directory the operation was on. */
+    readonly path: string,
+    /** The system error code (`EIO`, `EROFS`, …), or `UNKNOWN` when the cause had none. */
+    readonly errno: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation} ${path} failed: ${errno}${describeCause(options?.cause)}`, options);
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (!(cause instanceof Error)) return '';
+  const syscall = (cause as NodeJS.ErrnoException).syscall;
+  return syscall === undefined ? '' : ` (${syscall})`;
+}
+
+/** The `code` of a system error, or undefined when `error` is not one. */
+export function errnoOf(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Runs a file-system call and turns a system error into a
+ * {@link StorageIoError} naming `path`; typed storage errors pass through.
+ */
+export function withIo<T>(operation: string, path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof SynodError) throw error;
+    throw new StorageIoError(operation, path, errnoOf(error) ?? 'UNKNOWN', { cause: error });
+  }
+}

@@ -5,8 +5,13 @@ import type { ConfState, Entry, HardState, Snapshot } from '../../raft/types.js'
 import type { InitialState, Storage } from '../storage.js';
 import { CompactedError, SnapshotOutOfDateError, UnavailableError } from '../storage-errors.js';
 import { DirectoryLock } from './dir-lock.js';
-import { makeDirectoryDurably, removeTempFiles } from './durable-files.js';
-import { StorageClosedError, StorageCorruptionError, StorageFailedError } from './file-storage-errors.js';
+import { makeDirectoryDurably, removeTempFiles, writeFileAtomically } from './durable-files.js';
+import {
+  StorageClosedError,
+  StorageCorruptionError,
+  StorageFailedError,
+  withIo,
+} from './file-storage-errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
 import {
@@ -14,13 +19,29 @@ import {
   checkFrame,
   decodeEntry,
   entryRecordBytes,
+  hardStateRegression,
   hardStatesEqual,
   RECORD_HEADER_BYTES,
   RecordBuffer,
   RecordType,
 } from './record-codec.js';
-import { encodeSegmentHeader, listSegments, SEGMENT_HEADER_BYTES, segmentFileName } from './segment-format.js';
-import { loadLatestSnapshot, pruneSnapshots, writeSnapshotFile, type StoredSnapshot } from './snapshot-files.js';
+import {
+  encodeSegmentHeader,
+  encodeSyncMark,
+  initialSyncMark,
+  listSegments,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+  type SyncMark,
+} from './segment-format.js';
+import {
+  loadLatestSnapshot,
+  pruneSnapshots,
+  snapshotFileName,
+  writeSnapshotFile,
+  writeSnapshotFileChunked,
+  type StoredSnapshot,
+} from './snapshot-files.js';
 import { recoverWal, type TornTailReport } from './wal-recovery.js';
 
 /** Options for {@link FileStorage.open}. */
@@ -58,6 +79,13 @@ export interface FileStorageOptions {
    */
   readonly confState?: ConfState;
   /**
+   * `createSnapshot` writes the snapshot file in the background, this many
+   * bytes at a time, yielding to the event loop between chunks; a smaller
+   * chunk keeps the longest pause of the process shorter.
+   * @default 1048576 (1 MiB)
+   */
+  readonly snapshotChunkBytes?: number;
+  /**
    * The file system to store the data on. Tests and simulators pass one
    * they control (for example `@synod/testkit`'s in-memory file system that
    * loses unsynced bytes on a simulated crash); everything else keeps the
@@ -94,8 +122,17 @@ export interface FileStorageRecovery {
 
 /** The largest record body the format accepts; larger lengths are treated as damage. */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/** Lets the event loop run between chunks of a snapshot write. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Disk reads for old entries are split into runs of at most this many bytes. */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Written (atomically) once the first segment is durable: from then on a
+ * directory with no segment, or with an empty first one, has lost synced
+ * records rather than being new.
+ */
+const INITIALIZED_FILE = 'wal.init';
 
 interface Segment {
   readonly seq: number;
@@ -132,12 +169,19 @@ interface Deferred {
  * below the first entry still needed, once that marker is durable.
  *
  * **Recovery.** `open` replays the segments. A torn record at the end of the
- * last segment is cut off; damage anywhere else throws
- * {@link StorageCorruptionError} naming the file and byte offset, so entries
- * that were acknowledged are never dropped silently. (One limit: a checksum
- * failure on the very last record looks exactly like a torn write, so it is
- * treated as one; `recovery()` reports what was cut.) A `LOCK` file with the
- * owner's pid keeps other processes, and other opens in this one, out.
+ * last segment is cut off, but only past the segment's sync mark: every
+ * group commit also records, in the segment header, how far the previous
+ * completed fdatasync reached (and `close` records the final end), so a tail
+ * cut into synced records, an emptied or deleted last segment, a directory
+ * with no segments left, or a compacted log whose snapshot is gone throws
+ * {@link StorageCorruptionError} naming the file, instead of coming back as
+ * an older term, vote or log. Damage anywhere else throws it too, and every
+ * decoded field is validated (numbers below 2^53, flags, terms and votes
+ * that never go back, a commit index inside the log). One limit: the mark
+ * trails by one group commit, so lost records of the very last commit
+ * before a crash look like a torn tail until the next commit or `close`
+ * records them. A lock file with the owner's pid keeps other processes, and
+ * other opens in this one, out.
  *
  * **File system.** Every file operation goes through a {@link FileSystem}
  * (option `fileSystem`, `node:fs` by default), so tests and simulators can
@@ -167,6 +211,22 @@ export class FileStorage implements Storage {
   #active: Segment | undefined;
   /** Logical end of the header and checkpoint of the active segment: a segment this short is never rotated. */
   #activeBase = 0;
+  /** The sync mark last written into the active segment's header. */
+  #mark: SyncMark = initialSyncMark;
+  /** Bytes of the active segment a completed fdatasync covered: the next mark to write. */
+  #syncedEnd = 0;
+  readonly #snapshotChunkBytes: number;
+  /** The background writes of created snapshots, one after another. */
+  #snapshotWrites: Promise<void> = Promise.resolve();
+  /** The index of the newest snapshot whose file is durable. */
+  #durableSnapshotIndex = 0;
+  /**
+   * Compactions done in memory whose markers wait for a snapshot file that
+   * covers them to be durable; `#walStart` is where the log starts as the
+   * WAL records it meanwhile (the checkpoint of a new segment says that).
+   */
+  #deferredCompactions: { readonly index: number; readonly term: number }[] = [];
+  #walStart: { readonly offset: number; readonly offsetTerm: number } | undefined;
   readonly #pending = new RecordBuffer();
   /** Bumped by every write; `#durableSeq` is the value covered by the last completed fdatasync. */
   #writeSeq = 0;
@@ -191,6 +251,7 @@ export class FileStorage implements Storage {
     this.#segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.#writeBufferBytes = options.writeBufferBytes ?? 1024 * 1024;
     this.#keepSnapshots = options.keepSnapshots ?? 2;
+    this.#snapshotChunkBytes = options.snapshotChunkBytes ?? 1024 * 1024;
     this.#hardState = { term: 0, vote: undefined, commit: 0 };
     this.#snapshot = {
       metadata: { index: 0, term: 0, confState: options.confState ?? emptyConfState },
@@ -216,17 +277,25 @@ export class FileStorage implements Storage {
   static async open(dir: string, options: FileStorageOptions = {}): Promise<FileStorage> {
     validateOptions(options);
     const fs = options.fileSystem ?? nodeFileSystem;
-    const createdFsyncs = makeDirectoryDurably(fs, dir);
+    const createdFsyncs = withIo('creating data directory', dir, () => makeDirectoryDurably(fs, dir));
     const lock = DirectoryLock.acquire(fs, dir);
     let storage: FileStorage | undefined;
     try {
-      removeTempFiles(fs, dir);
+      withIo('removing temp files in', dir, () => removeTempFiles(fs, dir));
+      const initialized = withIo('listing', dir, () => fs.readdirSync(dir)).includes(INITIALIZED_FILE);
       const stored = loadLatestSnapshot(fs, dir);
-      const wal = recoverWal(fs, dir, listSegments(fs, dir), options.cacheBytes ?? 16 * 1024 * 1024, MAX_BODY_BYTES);
+      const seqs = withIo('listing', dir, () => listSegments(fs, dir));
+      const cacheBytes = options.cacheBytes ?? 16 * 1024 * 1024;
+      const wal = recoverWal(fs, dir, seqs, cacheBytes, MAX_BODY_BYTES, initialized);
       storage = new FileStorage(fs, dir, lock, options, wal.index);
       storage.#hardState = wal.hardState;
       storage.#fsyncs += createdFsyncs;
       storage.#restore(wal, stored);
+      if (!initialized) {
+        storage.#fsyncs += withIo('writing', join(dir, INITIALIZED_FILE), () =>
+          writeFileAtomically(fs, dir, INITIALIZED_FILE, Buffer.from('synod wal\n', 'utf8')),
+        );
+      }
       return storage;
     } catch (error) {
       if (storage !== undefined) storage.#closeFiles();
@@ -307,9 +376,18 @@ export class FileStorage implements Storage {
         `append would leave a gap: last index ${this.#index.lastIndex}, appending from ${start}`,
       );
     }
+    // Replay refuses a log whose terms go down, so such a write is refused
+    // now rather than left to make the directory unopenable.
+    let previousTerm = start - 1 >= this.#index.offset ? this.#index.term(start - 1) : 0;
     for (let k = 0; k < toAppend.length; k++) {
       const entry = toAppend[k]!;
       if (entry.index !== start + k) throw new InvalidArgumentError(`entries are not consecutive at index ${entry.index}`);
+      if (!isIndex(entry.term) || entry.term < previousTerm) {
+        throw new InvalidArgumentError(
+          `entry ${entry.index} has term ${entry.term}, not an integer at least the previous entry's term ${previousTerm}`,
+        );
+      }
+      previousTerm = entry.term;
       if (entry.data.byteLength > MAX_BODY_BYTES - 64) {
         throw new InvalidArgumentError(`entry ${entry.index} has ${entry.data.byteLength} bytes of data, over the limit`);
       }
@@ -328,9 +406,23 @@ export class FileStorage implements Storage {
     this.#wrote();
   }
 
+  /**
+   * @throws InvalidArgumentError when the term goes down, the vote of the
+   *   current term changes, the commit index is past the last entry, or a
+   *   field is malformed: replay would refuse such a log.
+   */
   setHardState(hardState: HardState): void {
     this.#assertWritable();
     if (hardStatesEqual(hardState, this.#hardState)) return;
+    const { term, vote, commit } = hardState;
+    if (!isIndex(term) || !isIndex(commit) || (vote !== undefined && (typeof vote !== 'string' || vote === ''))) {
+      throw new InvalidArgumentError(`malformed hard state ${JSON.stringify(hardState)}`);
+    }
+    const regression = hardStateRegression(this.#hardState, hardState);
+    if (regression !== undefined) throw new InvalidArgumentError(regression);
+    if (commit > this.#index.lastIndex) {
+      throw new InvalidArgumentError(`hard state commit index ${commit} is past the last entry ${this.#index.lastIndex}`);
+    }
     this.#hardState = hardState;
     this.#pending.appendHardState(hardState);
     this.#records++;
@@ -352,8 +444,14 @@ export class FileStorage implements Storage {
     if (snapshot.metadata.index <= current && current > 0) {
       throw new SnapshotOutOfDateError(snapshot.metadata.index, current);
     }
+    if (term < this.#index.offsetTerm) {
+      throw new InvalidArgumentError(`snapshot term ${term} is below the term ${this.#index.offsetTerm} of the log start`);
+    }
     this.#assertWritable();
     this.#persistSnapshot(snapshot, 'applied');
+    // The reset replaces the log, compactions waiting for a snapshot included.
+    this.#deferredCompactions = [];
+    this.#walStart = undefined;
     this.#pending.appendMarker(RecordType.reset, index, term);
     this.#index.reset(index, term);
     this.#records++;
@@ -363,8 +461,14 @@ export class FileStorage implements Storage {
 
   /**
    * Records a snapshot of the state machine at `index` (which must be in the
-   * log) without discarding entries; call {@link compact} separately. The
-   * snapshot file is durable when this returns.
+   * log) without discarding entries; call {@link compact} separately.
+   * `snapshot()` returns it at once. Its file is written in the background,
+   * in chunks (option `snapshotChunkBytes`), so a large snapshot does not
+   * stall the event loop; a compaction it covers is applied in memory at
+   * once, and its WAL marker (and the deletion of old segments) waits until
+   * the file is durable, so a crash never leaves a log that starts after its
+   * snapshot. `data` must not be changed afterwards. {@link snapshotsWritten}
+   * resolves when the file is durable; `close` waits for it.
    *
    * @example
    * ```ts
@@ -382,20 +486,77 @@ export class FileStorage implements Storage {
       metadata: { index, term: this.term(index), confState: confState ?? this.#snapshot.metadata.confState },
       data,
     };
-    this.#persistSnapshot(snapshot, 'created');
+    this.#snapshot = snapshot;
+    this.#snapshotWrites = this.#snapshotWrites.then(async () => {
+      if (this.#failure !== undefined || this.#fdsClosed) return;
+      try {
+        const fs = this.#fs;
+        this.#fsyncs += await writeSnapshotFileChunked(fs, this.dir, snapshot, 'created', this.#snapshotChunkBytes, yieldToEventLoop);
+        pruneSnapshots(fs, this.dir, this.#keepSnapshots);
+      } catch (error) {
+        this.#fail('writing the snapshot failed', error);
+        return;
+      }
+      this.#durableSnapshotIndex = Math.max(this.#durableSnapshotIndex, index);
+      this.#releaseCompactions();
+    });
     return snapshot;
   }
 
+  /**
+   * Resolves once the file of every snapshot created so far is durable (or
+   * its write failed, which fails the storage).
+   *
+   * @example
+   * ```ts
+   * storage.createSnapshot(applied, data);
+   * await storage.snapshotsWritten();
+   * ```
+   */
+  snapshotsWritten(): Promise<void> {
+    return this.#snapshotWrites;
+  }
+
+  /**
+   * @throws InvalidArgumentError when `index` is past the snapshot: those
+   *   entries would then be in neither the log nor a snapshot, and open
+   *   refuses a log that starts after its newest snapshot.
+   */
   compact(index: number): void {
     if (index <= this.#index.offset) throw new CompactedError(index);
     if (index > this.#index.lastIndex) throw new UnavailableError(index);
+    if (index > this.#snapshot.metadata.index) {
+      throw new InvalidArgumentError(
+        `cannot compact to ${index}, past the snapshot at ${this.#snapshot.metadata.index}: take a snapshot first`,
+      );
+    }
     this.#assertWritable();
     const term = this.#index.term(index);
+    if (index > this.#durableSnapshotIndex || this.#deferredCompactions.length > 0) {
+      // The snapshot that covers it is still being written.
+      this.#walStart ??= { offset: this.#index.offset, offsetTerm: this.#index.offsetTerm };
+      this.#deferredCompactions.push({ index, term });
+      this.#index.compactTo(index, term);
+      return;
+    }
     this.#pending.appendMarker(RecordType.compact, index, term);
     this.#index.compactTo(index, term);
     this.#records++;
     this.#wrote();
     this.#scheduleDeletions();
+  }
+
+  /** Writes the markers of the deferred compactions that durable snapshots now cover. */
+  #releaseCompactions(): void {
+    if (this.#failure !== undefined || this.#fdsClosed) return;
+    while (this.#deferredCompactions.length > 0 && this.#deferredCompactions[0]!.index <= this.#durableSnapshotIndex) {
+      const { index, term } = this.#deferredCompactions.shift()!;
+      this.#pending.appendMarker(RecordType.compact, index, term);
+      this.#records++;
+      this.#wrote();
+      this.#walStart = this.#deferredCompactions.length > 0 ? { offset: index, offsetTerm: term } : undefined;
+    }
+    if (this.#walStart === undefined) this.#scheduleDeletions();
   }
 
   /**
@@ -449,7 +610,15 @@ export class FileStorage implements Storage {
 
   async #shutdown(): Promise<void> {
     try {
-      if (this.#failure === undefined) await this.sync();
+      if (this.#failure === undefined) {
+        await this.#snapshotWrites;
+        await this.sync();
+        // The last commit's end is recorded by no later commit: record it now.
+        if (this.#failure === undefined && !this.#fdsClosed && this.#syncedEnd > this.#mark.syncedEnd) {
+          this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
+          this.#fdatasyncNow(this.#active!.fd);
+        }
+      }
     } finally {
       this.#closeFiles();
       this.#lock.release();
@@ -469,36 +638,58 @@ export class FileStorage implements Storage {
 
   /** Opens the recovered segments, repairs the tail and reconciles the log with the snapshot. */
   #restore(wal: ReturnType<typeof recoverWal>, stored: StoredSnapshot | undefined): void {
+    const fs = this.#fs;
     const last = wal.segments[wal.segments.length - 1];
+    // When the last segment must be recreated, the one before it is sealed
+    // afterwards, so it is opened for writing too.
+    const unsealed = wal.lastNeedsInit ? wal.segments[wal.segments.length - 2] : undefined;
+    let previous: Segment | undefined;
     for (const recovered of wal.segments) {
       const isLast = recovered === last;
       if (isLast && wal.lastNeedsInit) continue;
-      const fd = this.#fs.openSync(recovered.path, isLast ? 'r+' : 'r');
+      const flags = isLast || recovered === unsealed ? 'r+' : 'r';
+      const fd = withIo('opening segment', recovered.path, () => fs.openSync(recovered.path, flags));
       const segment: Segment = { seq: recovered.seq, path: recovered.path, fd, size: recovered.validEnd };
       this.#segments.set(recovered.seq, segment);
+      if (recovered === unsealed) previous = segment;
       if (isLast) {
-        if (this.#fs.fstatSync(fd).size > recovered.validEnd) {
-          this.#fs.ftruncateSync(fd, recovered.validEnd);
+        this.#active = segment;
+        this.#mark = recovered.mark;
+        this.#syncedEnd = recovered.validEnd;
+        if (withIo('reading the size of segment', recovered.path, () => fs.fstatSync(fd).size) > recovered.validEnd) {
+          try {
+            fs.ftruncateSync(fd, recovered.validEnd);
+          } catch (error) {
+            throw this.#fail(`cutting the torn tail off ${recovered.path} failed`, error);
+          }
           this.#fdatasyncNow(fd);
         }
-        this.#active = segment;
       }
     }
     if (last === undefined || wal.lastNeedsInit) {
       // No log yet, or a rotation crashed before the new segment got its
-      // header and checkpoint: (re)create it from the recovered state.
-      if (last !== undefined) this.#fs.unlinkSync(last.path);
+      // header and checkpoint: (re)create it from the recovered state, and
+      // finish the rotation by sealing the segment before it.
+      if (last !== undefined) {
+        try {
+          fs.unlinkSync(last.path);
+        } catch (error) {
+          throw this.#fail(`removing the unfinished segment ${last.path} failed`, error);
+        }
+      }
       this.#createSegment(last?.seq ?? 1);
-      this.#flush();
-      this.#fdatasyncNow(this.#active!.fd);
+      if (previous !== undefined) this.#seal(previous);
+    } else {
+      // A recovered segment is sealed as soon as it is full; only a fresh
+      // one (activeBase set by #createSegment) is protected from an empty
+      // rotation.
+      this.#activeBase = SEGMENT_HEADER_BYTES;
     }
-    // A recovered segment is sealed as soon as it is full; only a fresh one
-    // (activeBase set by #createSegment) is protected from an empty rotation.
-    if (last !== undefined && !wal.lastNeedsInit) this.#activeBase = SEGMENT_HEADER_BYTES;
 
     let resetToSnapshot = false;
     if (stored !== undefined) {
       this.#snapshot = stored.snapshot;
+      this.#durableSnapshotIndex = stored.snapshot.metadata.index;
       const { index, term } = stored.snapshot.metadata;
       if (this.#index.offset < index) {
         // An applied snapshot replaced the log, and only a crash before its
@@ -515,10 +706,22 @@ export class FileStorage implements Storage {
         }
       }
     }
+    if (this.#index.offset > this.#snapshot.metadata.index) {
+      // Compaction only ever drops entries a snapshot holds; without that
+      // snapshot the state machine cannot be rebuilt.
+      throw new StorageCorruptionError(
+        join(this.dir, snapshotFileName(this.#index.offset)),
+        0,
+        stored === undefined
+          ? `snapshot missing: the log starts after entry ${this.#index.offset}, but there is no snapshot file`
+          : `snapshot missing: the log starts after entry ${this.#index.offset}, but the newest snapshot is at ${stored.snapshot.metadata.index} (${stored.file})`,
+      );
+    }
     this.#scheduleDeletions();
     this.#flush();
     if (resetToSnapshot) this.#fdatasyncNow(this.#active!.fd);
     this.#durableSeq = this.#writeSeq;
+    this.#syncedEnd = this.#active!.size;
     this.#runDeletions(this.#durableSeq);
     this.#recovery = { truncatedTail: wal.torn, resetToSnapshot, segments: this.#segments.size };
   }
@@ -531,6 +734,7 @@ export class FileStorage implements Storage {
       throw this.#fail('writing the snapshot failed', error);
     }
     this.#snapshot = snapshot;
+    this.#durableSnapshotIndex = Math.max(this.#durableSnapshotIndex, snapshot.metadata.index);
   }
 
   /** The logical end of the active segment: flushed bytes plus pending ones. */
@@ -578,17 +782,39 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Seals the active segment and starts the next one. The sealed segment is
-   * fdatasync'ed first, which keeps the recovery rule simple: only the last
-   * segment can have a torn tail, so damage in any other is corruption.
+   * Starts the next segment. The current one is fdatasync'ed first, which
+   * keeps the recovery rule simple: only the last segment can have a torn
+   * tail, so damage in any other is corruption. It is sealed (a flag in its
+   * sync mark) only once the new one is durable, so a sealed last segment
+   * means its successor was lost, never that a rotation was cut short.
    */
   #rotate(): void {
+    const sealing = this.#active!;
     this.#flush();
-    this.#fdatasyncNow(this.#active!.fd);
-    this.#createSegment(this.#active!.seq + 1);
+    this.#fdatasyncNow(sealing.fd);
+    this.#createSegment(sealing.seq + 1);
+    this.#seal(sealing);
   }
 
-  /** Creates segment `seq` with its header and checkpoint and makes it the active one. */
+  /** Marks `segment` (no longer active, fully synced) as sealed. */
+  #seal(segment: Segment): void {
+    const { bytes, position } = encodeSyncMark({ syncedEnd: segment.size, sealed: true, generation: 0 });
+    // Generation 0 and 1 go to different slots; write both so that neither
+    // an older mark nor a torn write can hide the seal.
+    const second = encodeSyncMark({ syncedEnd: segment.size, sealed: true, generation: 1 });
+    try {
+      writeAll(this.#fs, segment.fd, bytes, position);
+      writeAll(this.#fs, segment.fd, second.bytes, second.position);
+    } catch (error) {
+      throw this.#fail(`sealing segment ${segment.path} failed`, error);
+    }
+    this.#fdatasyncNow(segment.fd);
+  }
+
+  /**
+   * Creates segment `seq` with its header and checkpoint, durably, and makes
+   * it the active one. Pending records must have been flushed.
+   */
   #createSegment(seq: number): void {
     const path = join(this.dir, segmentFileName(seq));
     let fd: number;
@@ -597,18 +823,14 @@ export class FileStorage implements Storage {
       const header = encodeSegmentHeader(seq);
       writeAll(this.#fs, fd, header, 0);
       this.#bytesWritten += header.length;
-      // The new name must be durable before anything in the file is
-      // reported durable; syncing the directory now, once per segment,
-      // keeps that off the group-commit path.
-      this.#fs.fsyncDirectorySync(this.dir);
-      this.#fsyncs++;
     } catch (error) {
       throw this.#fail(`creating segment ${path} failed`, error);
     }
     const segment: Segment = { seq, path, fd, size: SEGMENT_HEADER_BYTES };
     this.#segments.set(seq, segment);
     this.#active = segment;
-    const { offset, offsetTerm, lastIndex } = this.#index;
+    const { offset, offsetTerm } = this.#walStart ?? this.#index;
+    const lastIndex = this.#index.lastIndex;
     this.#pending.appendCheckpoint({
       offset,
       offsetTerm,
@@ -618,11 +840,39 @@ export class FileStorage implements Storage {
     });
     this.#records++;
     this.#writeSeq++;
+    this.#flush();
+    this.#fdatasyncNow(fd);
+    try {
+      // The new name must be durable before anything in the file is
+      // reported durable; syncing the directory now, once per segment,
+      // keeps that off the group-commit path.
+      this.#fs.fsyncDirectorySync(this.dir);
+      this.#fsyncs++;
+    } catch (error) {
+      throw this.#fail(`syncing the directory ${this.dir} failed`, error);
+    }
     this.#activeBase = this.#end();
+    this.#mark = initialSyncMark;
+    this.#syncedEnd = segment.size;
+  }
+
+  /** Writes the active segment's sync mark into its header (durable with the next fdatasync of it). */
+  #writeMark(mark: { readonly syncedEnd: number; readonly sealed: boolean }): void {
+    const segment = this.#active!;
+    const next: SyncMark = { ...mark, generation: (this.#mark.generation + 1) >>> 0 };
+    const { bytes, position } = encodeSyncMark(next);
+    try {
+      writeAll(this.#fs, segment.fd, bytes, position);
+    } catch (error) {
+      throw this.#fail(`writing the sync mark of ${segment.path} failed`, error);
+    }
+    this.#mark = next;
   }
 
   /** Queues every segment in front of the first one still needed for deletion after the next fdatasync. */
   #scheduleDeletions(): void {
+    // Segments hold entries whose compaction is not in the WAL yet.
+    if (this.#walStart !== undefined) return;
     const keepFrom = this.#index.length > 0 ? this.#index.segmentOf(this.#index.offset + 1) : this.#active!.seq;
     for (const seq of this.#segments.keys()) {
       if (seq >= keepFrom) break;
@@ -649,15 +899,21 @@ export class FileStorage implements Storage {
   #startSync(): Promise<void> {
     if (this.#fdsClosed) return Promise.reject(new StorageClosedError());
     try {
+      // Records, with the same fdatasync, how far the previous one reached:
+      // never more than is durable, even if this one is cut short.
+      if (this.#syncedEnd > this.#mark.syncedEnd) this.#writeMark({ syncedEnd: this.#syncedEnd, sealed: false });
       this.#flush();
     } catch (error) {
       return Promise.reject(error);
     }
     const covers = this.#writeSeq;
-    const promise = this.#fs.fdatasync(this.#active!.fd).then(
+    const segment = this.#active!;
+    const end = segment.size;
+    const promise = this.#fs.fdatasync(segment.fd).then(
       () => {
         this.#fsyncs++;
-        this.#durableSeq = covers;
+        this.#durableSeq = Math.max(this.#durableSeq, covers);
+        if (segment === this.#active) this.#syncedEnd = Math.max(this.#syncedEnd, end);
         try {
           this.#runDeletions(covers);
         } catch (error) {
@@ -709,14 +965,20 @@ export class FileStorage implements Storage {
     if (segment === undefined) throw new StorageCorruptionError(this.dir, 0, `segment ${seq} for entry ${from} is gone`);
     if (segment === this.#active && stop > segment.size) this.#flush();
     const bytes = Buffer.allocUnsafe(stop - start);
-    readAll(this.#fs, segment, bytes, start);
+    withIo('reading segment', segment.path, () => readAll(this.#fs, segment, bytes, start));
     for (let i = from; i < to; i++) {
       const at = index.positionOf(i) - start;
       const frame = checkFrame(bytes, at, MAX_BODY_BYTES);
       if (!frame.ok || !bodyChecksumMatches(bytes, at, frame.bodyLength)) {
         throw new StorageCorruptionError(segment.path, start + at, `entry ${i} failed its checksum on read`);
       }
-      out.push(decodeEntry(bytes, at + RECORD_HEADER_BYTES, frame.bodyLength));
+      const entry = decodeEntry(bytes, at + RECORD_HEADER_BYTES, frame.bodyLength, (reason) => {
+        throw new StorageCorruptionError(segment.path, start + at, reason);
+      });
+      if (entry.index !== i) {
+        throw new StorageCorruptionError(segment.path, start + at, `expected entry ${i}, found entry ${entry.index}`);
+      }
+      out.push(entry);
     }
     return to;
   }
@@ -734,6 +996,7 @@ function validateOptions(options: FileStorageOptions): void {
   check('cacheBytes', 0);
   check('writeBufferBytes', 0);
   check('keepSnapshots', 1);
+  check('snapshotChunkBytes', 4096);
 }
 
 function isIndex(value: number): boolean {

@@ -4,6 +4,7 @@ import {
   fdatasyncSync,
   fstatSync,
   fsyncSync,
+  linkSync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -86,6 +87,12 @@ export interface FileSystem {
   /** The whole content of a file. */
   readFileSync(path: string): Buffer;
   renameSync(from: string, to: string): void;
+  /**
+   * Creates `to` as a second name for the file `from`; throws `EEXIST` when
+   * `to` exists. The directory lock relies on this being atomic: the new
+   * name appears with the file's complete content, or not at all.
+   */
+  linkSync(from: string, to: string): void;
   /** The canonical path (symbolic links resolved): two opens of the same directory get the same one. */
   realpathSync(path: string): string;
   /** Makes the entries created, renamed or removed in directory `path` durable. */
@@ -132,6 +139,7 @@ export const nodeFileSystem: FileSystem = Object.freeze({
   readdirSync: (path: string) => readdirSync(path),
   readFileSync: (path: string) => readFileSync(path),
   renameSync: (from: string, to: string) => renameSync(from, to),
+  linkSync: (from: string, to: string) => linkSync(from, to),
   realpathSync: (path: string) => realpathSync(path),
   fsyncDirectorySync: (path: string) => {
     const fd = openSync(path, 'r');

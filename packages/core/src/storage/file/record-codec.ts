@@ -169,18 +169,29 @@ export function bodyChecksumMatches(bytes: Buffer, offset: number, bodyLength: n
   return crc32(bytes.subarray(start, start + bodyLength)) === bytes.readUInt32LE(offset + 8);
 }
 
-/** Reads the index of an entry record whose body starts at `bodyStart`. */
-export function entryIndexAt(bytes: Buffer, bodyStart: number): number {
-  return readU64(bytes, bodyStart + 1);
-}
+/**
+ * Called with the reason when a decoded field is impossible (a value past
+ * 2^53, a flag that is neither 0 nor 1, …); it must throw. Checksums only
+ * prove the bytes are the ones written, so every field is checked too.
+ */
+export type FieldFailure = (reason: string) => never;
 
-/** Reads the term of an entry record whose body starts at `bodyStart`. */
-export function entryTermAt(bytes: Buffer, bodyStart: number): number {
-  return readU64(bytes, bodyStart + 9);
+/** The index and term of an entry record whose body starts at `bodyStart`, validated. */
+export function entryHeaderAt(
+  bytes: Buffer,
+  bodyStart: number,
+  fail: FieldFailure,
+): { readonly index: number; readonly term: number } {
+  const index = readU64Checked(bytes, bodyStart + 1, 'entry index', fail);
+  const term = readU64Checked(bytes, bodyStart + 9, 'entry term', fail);
+  const typeByte = bytes[bodyStart + 17]!;
+  if (typeByte > 1) fail(`entry ${index} has unknown entry type ${typeByte}`);
+  return { index, term };
 }
 
 /** Decodes a whole entry record body, copying the data so `bytes` can be released. */
-export function decodeEntry(bytes: Buffer, bodyStart: number, bodyLength: number): Entry {
+export function decodeEntry(bytes: Buffer, bodyStart: number, bodyLength: number, fail: FieldFailure): Entry {
+  entryHeaderAt(bytes, bodyStart, fail);
   const typeByte = bytes[bodyStart + 17];
   const type: EntryType = typeByte === 1 ? 'conf-change' : 'normal';
   const dataStart = bodyStart + 1 + ENTRY_PAYLOAD_FIXED;
@@ -190,22 +201,32 @@ export function decodeEntry(bytes: Buffer, bodyStart: number, bodyLength: number
 }
 
 /** Decodes a `compact` or `reset` marker body. */
-export function decodeMarker(bytes: Buffer, bodyStart: number): { readonly index: number; readonly term: number } {
-  return { index: readU64(bytes, bodyStart + 1), term: readU64(bytes, bodyStart + 9) };
-}
-
-export function decodeHardStateRecord(bytes: Buffer, bodyStart: number, bodyLength: number): HardState {
-  return decodeHardState(bytes, bodyStart + 1, bodyStart + bodyLength);
-}
-
-export function decodeCheckpoint(bytes: Buffer, bodyStart: number, bodyLength: number): Checkpoint {
+export function decodeMarker(
+  bytes: Buffer,
+  bodyStart: number,
+  fail: FieldFailure,
+): { readonly index: number; readonly term: number } {
   return {
-    offset: readU64(bytes, bodyStart + 1),
-    offsetTerm: readU64(bytes, bodyStart + 9),
-    lastIndex: readU64(bytes, bodyStart + 17),
-    lastTerm: readU64(bytes, bodyStart + 25),
-    hardState: decodeHardState(bytes, bodyStart + 33, bodyStart + bodyLength),
+    index: readU64Checked(bytes, bodyStart + 1, 'marker index', fail),
+    term: readU64Checked(bytes, bodyStart + 9, 'marker term', fail),
   };
+}
+
+export function decodeHardStateRecord(bytes: Buffer, bodyStart: number, bodyLength: number, fail: FieldFailure): HardState {
+  return decodeHardState(bytes, bodyStart + 1, bodyStart + bodyLength, fail);
+}
+
+export function decodeCheckpoint(bytes: Buffer, bodyStart: number, bodyLength: number, fail: FieldFailure): Checkpoint {
+  const checkpoint: Checkpoint = {
+    offset: readU64Checked(bytes, bodyStart + 1, 'checkpoint start index', fail),
+    offsetTerm: readU64Checked(bytes, bodyStart + 9, 'checkpoint start term', fail),
+    lastIndex: readU64Checked(bytes, bodyStart + 17, 'checkpoint last index', fail),
+    lastTerm: readU64Checked(bytes, bodyStart + 25, 'checkpoint last term', fail),
+    hardState: decodeHardState(bytes, bodyStart + 33, bodyStart + bodyLength, fail),
+  };
+  if (checkpoint.lastIndex < checkpoint.offset) fail('checkpoint ends the log before its start');
+  if (checkpoint.lastTerm < checkpoint.offsetTerm) fail('checkpoint last term is below its start term');
+  return checkpoint;
 }
 
 /** The smallest body each record type can have; shorter bodies are structurally corrupt. */
@@ -244,11 +265,32 @@ function encodeHardState(buf: Buffer, at: number, hardState: HardState): void {
   }
 }
 
-function decodeHardState(bytes: Buffer, start: number, end: number): HardState {
-  const term = readU64(bytes, start);
-  const commit = readU64(bytes, start + 8);
-  const vote = bytes[start + 16] === 1 ? bytes.toString('utf8', start + 17, end) : undefined;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeHardState(bytes: Buffer, start: number, end: number, fail: FieldFailure): HardState {
+  const term = readU64Checked(bytes, start, 'hard state term', fail);
+  const commit = readU64Checked(bytes, start + 8, 'hard state commit', fail);
+  const flag = bytes[start + 16];
+  if (flag === 0) {
+    if (end !== start + 17) fail('hard state has no vote but carries vote bytes');
+    return { term, vote: undefined, commit };
+  }
+  if (flag !== 1) fail(`hard state vote flag is ${flag}, not 0 or 1`);
+  if (end === start + 17) fail('hard state vote is empty');
+  let vote: string;
+  try {
+    vote = strictUtf8.decode(bytes.subarray(start + 17, end));
+  } catch {
+    return fail('hard state vote is not valid UTF-8');
+  }
   return { term, vote, commit };
+}
+
+/** Reads a u64 that must be an exact JavaScript number (below 2^53). */
+function readU64Checked(bytes: Buffer, at: number, what: string, fail: FieldFailure): number {
+  const high = bytes.readUInt32LE(at + 4);
+  if (high > 0x1f_ffff) fail(`${what} is ${(BigInt(high) << 32n) + BigInt(bytes.readUInt32LE(at))}, past 2^53`);
+  return bytes.readUInt32LE(at) + high * TWO_32;
 }
 
 function writeU64(buf: Buffer, at: number, value: number): number {
@@ -259,4 +301,17 @@ function writeU64(buf: Buffer, at: number, value: number): number {
 
 function readU64(bytes: Buffer, at: number): number {
   return bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * TWO_32;
+}
+
+/**
+ * Why `next` cannot follow `previous` as the hard state of one node, or
+ * undefined when it can: a term never goes down, and a vote cast in a term
+ * is never changed or withdrawn within it.
+ */
+export function hardStateRegression(previous: HardState, next: HardState): string | undefined {
+  if (next.term < previous.term) return `hard state term goes down from ${previous.term} to ${next.term}`;
+  if (next.term === previous.term && previous.vote !== undefined && next.vote !== previous.vote) {
+    return `hard state vote in term ${next.term} changes from ${previous.vote} to ${next.vote ?? 'none'}`;
+  }
+  return undefined;
 }

@@ -9,25 +9,46 @@ import { bodyChecksumMatches, checkFrame, RECORD_HEADER_BYTES } from './record-c
  *
  * The log is a sequence of files named `<seq>.wal`, `seq` being 16 lowercase
  * hex digits, starting at 1 and increasing by one at every rotation. Each
- * file starts with a 32-byte header:
+ * file starts with an 80-byte header: 32 fixed bytes written once,
  *
  * ```
  * offset 0   8 bytes  magic "SYNODWAL"
- * offset 8   u32 LE   format version (1)
+ * offset 8   u32 LE   format version (2)
  * offset 12  u32 LE   flags (0)
  * offset 16  u64 LE   seq (must match the file name)
  * offset 24  u32 LE   CRC-32 of bytes 0..24
  * offset 28  u32 LE   reserved (0)
  * ```
  *
+ * then two 24-byte sync-mark slots (at 32 and 56), rewritten in place:
+ *
+ * ```
+ * +0   u64 LE  synced end: bytes of this file a completed fdatasync covered
+ * +8   u32 LE  generation (the slot is generation % 2)
+ * +12  u32 LE  flags: bit 0 = sealed (the next segment exists and is durable)
+ * +16  u32 LE  CRC-32 of +0..+16
+ * +20  u32 LE  reserved (0)
+ * ```
+ *
  * followed by records (see `record-codec.ts`), the first of which is always a
  * checkpoint. Only the last segment is ever written to; earlier ones were
  * fdatasync'ed before the next one was created, so damage in them is real
  * corruption, never a torn write.
+ *
+ * The sync mark is the durable high-water mark that lets recovery tell a
+ * torn tail (bytes no sync ever covered) from lost synced data. Each group
+ * commit writes, together with its records, the end that the previous
+ * completed fdatasync covered, so the mark never claims more than is on
+ * disk even when a power failure lands in the middle of the commit; two
+ * alternating slots mean a torn mark write leaves the older one readable.
  */
 
-export const SEGMENT_HEADER_BYTES = 32;
-export const SEGMENT_FORMAT_VERSION = 1;
+export const SEGMENT_HEADER_BYTES = 80;
+/** The part of the header written once, at creation. */
+const FIXED_HEADER_BYTES = 32;
+const MARK_SLOT_BYTES = 24;
+const MARK_SEALED = 1;
+export const SEGMENT_FORMAT_VERSION = 2;
 const MAGIC = Buffer.from('SYNODWAL', 'latin1');
 const NAME = /^([0-9a-f]{16})\.wal$/;
 
@@ -59,6 +80,7 @@ export function listSegments(fs: FileSystem, dir: string): number[] {
   return seqs;
 }
 
+/** The header of a new segment: the fixed part and two empty mark slots. */
 export function encodeSegmentHeader(seq: number): Buffer {
   const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
   MAGIC.copy(header, 0);
@@ -67,6 +89,54 @@ export function encodeSegmentHeader(seq: number): Buffer {
   header.writeUInt32LE(Math.floor(seq / 0x1_0000_0000), 20);
   header.writeUInt32LE(crc32(header.subarray(0, 24)), 24);
   return header;
+}
+
+/** What the sync mark of a segment says. */
+export interface SyncMark {
+  /** Bytes of the file that a completed fdatasync covered. */
+  readonly syncedEnd: number;
+  /** True once the next segment was created durably: this one is complete. */
+  readonly sealed: boolean;
+  readonly generation: number;
+}
+
+/** The mark with no sync recorded yet. */
+export const initialSyncMark: SyncMark = { syncedEnd: 0, sealed: false, generation: 0 };
+
+/** The bytes of mark `mark` and the file offset they go to. */
+export function encodeSyncMark(mark: SyncMark): { readonly position: number; readonly bytes: Buffer } {
+  const bytes = Buffer.alloc(MARK_SLOT_BYTES);
+  bytes.writeUInt32LE(mark.syncedEnd % 0x1_0000_0000, 0);
+  bytes.writeUInt32LE(Math.floor(mark.syncedEnd / 0x1_0000_0000), 4);
+  bytes.writeUInt32LE(mark.generation >>> 0, 8);
+  bytes.writeUInt32LE(mark.sealed ? MARK_SEALED : 0, 12);
+  bytes.writeUInt32LE(crc32(bytes.subarray(0, 16)), 16);
+  return { position: FIXED_HEADER_BYTES + (mark.generation % 2) * MARK_SLOT_BYTES, bytes };
+}
+
+/**
+ * The newest valid sync mark in a segment's header. A slot with a bad
+ * checksum (never written, or torn by a crash while being rewritten) is
+ * ignored; with neither valid the segment was never marked.
+ */
+export function readSyncMark(path: string, bytes: Buffer): SyncMark {
+  const slots: SyncMark[] = [];
+  for (let slot = 0; slot < 2; slot++) {
+    const at = FIXED_HEADER_BYTES + slot * MARK_SLOT_BYTES;
+    if (crc32(bytes.subarray(at, at + 16)) !== bytes.readUInt32LE(at + 16)) continue;
+    const syncedEnd = bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000;
+    const generation = bytes.readUInt32LE(at + 8);
+    const flags = bytes.readUInt32LE(at + 12);
+    if (generation % 2 !== slot || !Number.isSafeInteger(syncedEnd) || (flags & ~MARK_SEALED) !== 0) {
+      throw new StorageCorruptionError(path, at, 'malformed sync mark in the segment header');
+    }
+    slots.push({ syncedEnd, sealed: (flags & MARK_SEALED) !== 0, generation });
+  }
+  if (slots.length === 0) return initialSyncMark;
+  if (slots.length === 1) return slots[0]!;
+  const [a, b] = slots as [SyncMark, SyncMark];
+  // Generations are consecutive; the newer one is one past the other (mod 2^32).
+  return ((a.generation + 1) >>> 0) === b.generation ? b : a;
 }
 
 /** Throws a {@link StorageCorruptionError} unless `bytes` starts with a valid header for segment `seq`. */

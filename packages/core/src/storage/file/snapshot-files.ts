@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { ConfState, Snapshot } from '../../raft/types.js';
-import { writeFileAtomically } from './durable-files.js';
-import { StorageCorruptionError } from './file-storage-errors.js';
+import { TEMP_SUFFIX, writeFileAtomically } from './durable-files.js';
+import { StorageCorruptionError, withIo } from './file-storage-errors.js';
 import type { FileSystem } from './file-system.js';
 
 /**
@@ -55,9 +55,62 @@ export function writeSnapshotFile(fs: FileSystem, dir: string, snapshot: Snapsho
   return writeFileAtomically(fs, dir, snapshotFileName(index), bytes);
 }
 
+/**
+ * Writes `snapshot` durably like {@link writeSnapshotFile}, but a chunk at a
+ * time, awaiting `pause()` between chunks and the fdatasync off the event
+ * loop, so that a large snapshot never blocks the process for more than one
+ * chunk's checksum and write. Returns the number of fsyncs it took.
+ */
+export async function writeSnapshotFileChunked(
+  fs: FileSystem,
+  dir: string,
+  snapshot: Snapshot,
+  origin: SnapshotOrigin,
+  chunkBytes: number,
+  pause: () => Promise<void>,
+): Promise<number> {
+  const { index, term, confState } = snapshot.metadata;
+  const meta = Buffer.from(JSON.stringify({ index, term, origin, confState }), 'utf8');
+  const head = Buffer.alloc(HEADER_BYTES + meta.length);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(SNAPSHOT_FORMAT_VERSION, 8);
+  head.writeUInt32LE(meta.length, 16);
+  meta.copy(head, HEADER_BYTES);
+  const target = join(dir, snapshotFileName(index));
+  const temp = `${target}${TEMP_SUFFIX}`;
+  const fd = fs.openSync(temp, 'w');
+  try {
+    writeAt(fs, fd, head, 0);
+    let crc = crc32(head.subarray(16));
+    const data = snapshot.data;
+    for (let at = 0; at < data.byteLength; at += chunkBytes) {
+      const chunk = data.subarray(at, Math.min(at + chunkBytes, data.byteLength));
+      crc = crc32(chunk, crc);
+      writeAt(fs, fd, chunk, head.length + at);
+      await pause();
+    }
+    const checksum = Buffer.alloc(4);
+    checksum.writeUInt32LE(crc, 0);
+    writeAt(fs, fd, checksum, 12);
+    await fs.fdatasync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, target);
+  fs.fsyncDirectorySync(dir);
+  return 2;
+}
+
+function writeAt(fs: FileSystem, fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    written += fs.writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
+  }
+}
+
 function snapshotIndexes(fs: FileSystem, dir: string): number[] {
   const indexes: number[] = [];
-  for (const name of fs.readdirSync(dir)) {
+  for (const name of withIo('listing', dir, () => fs.readdirSync(dir))) {
     const match = NAME.exec(name);
     if (match !== null) indexes.push(Number.parseInt(match[1]!, 16));
   }
@@ -74,7 +127,7 @@ export function loadLatestSnapshot(fs: FileSystem, dir: string): StoredSnapshot 
   const index = indexes[indexes.length - 1];
   if (index === undefined) return undefined;
   const file = join(dir, snapshotFileName(index));
-  const bytes = fs.readFileSync(file);
+  const bytes = withIo('reading snapshot', file, () => fs.readFileSync(file));
   if (bytes.length < HEADER_BYTES) throw new StorageCorruptionError(file, 0, 'snapshot file shorter than its header');
   if (!bytes.subarray(0, 8).equals(MAGIC)) throw new StorageCorruptionError(file, 0, 'not a Synod snapshot (bad magic)');
   const version = bytes.readUInt32LE(8);

@@ -3,23 +3,27 @@ import type { HardState } from '../../raft/types.js';
 import { StorageCorruptionError } from './file-storage-errors.js';
 import type { FileSystem } from './file-system.js';
 import { LogIndex } from './log-index.js';
+import { withIo } from './file-storage-errors.js';
 import {
   decodeCheckpoint,
   decodeHardStateRecord,
   decodeMarker,
   emptyHardState,
-  entryIndexAt,
-  entryTermAt,
+  entryHeaderAt,
+  hardStateRegression,
   minimumBodyBytes,
   RECORD_HEADER_BYTES,
   RecordType,
 } from './record-codec.js';
 import {
+  initialSyncMark,
   isTornSegmentHeader,
+  readSyncMark,
   scanRecords,
   SEGMENT_HEADER_BYTES,
   segmentFileName,
   verifySegmentHeader,
+  type SyncMark,
   type TornTail,
 } from './segment-format.js';
 
@@ -43,13 +47,28 @@ import {
  * counts whose records were in deleted segments are held as placeholders
  * that later records must truncate or compact away. One that survives replay
  * means a segment is missing, and recovery fails.
+ *
+ * Every decoded field is checked (exact numbers, flags, a term or vote that
+ * never goes back, entry terms that never go down, a commit index inside the
+ * log), and the sync marks in the segment headers say how much of each
+ * segment a completed fdatasync covered: a torn tail may cut only bytes past
+ * that mark, and a sealed segment must be followed by the next one.
  */
+
+/**
+ * The most entries a first checkpoint may count in front of its segment (in
+ * segments compaction deleted). Far above any real log (each one costs
+ * memory in the index); it stops a forged checkpoint from exhausting memory.
+ */
+const MAX_PLACEHOLDERS = 2 ** 27;
 
 export interface RecoveredSegment {
   readonly seq: number;
   readonly path: string;
   /** Bytes of the file that hold valid records; a torn tail beyond it is cut off. */
   readonly validEnd: number;
+  /** The sync mark in its header. */
+  readonly mark: SyncMark;
 }
 
 export interface TornTailReport extends TornTail {
@@ -71,12 +90,17 @@ export interface WalRecovery {
   readonly lastNeedsInit: boolean;
 }
 
+/**
+ * @param initialized whether the data directory says a log was created in it
+ *   (so the first segment was synced once and may not be missing or empty).
+ */
 export function recoverWal(
   fs: FileSystem,
   dir: string,
   seqs: readonly number[],
   cacheBytes: number,
   maxBodyBytes: number,
+  initialized: boolean,
 ): WalRecovery {
   const index = new LogIndex(cacheBytes);
   let hardState = emptyHardState;
@@ -84,16 +108,37 @@ export function recoverWal(
   let torn: TornTailReport | undefined;
   let lastNeedsInit = false;
   const segments: RecoveredSegment[] = [];
+  // Where the hard state was last set, for the error if the log ends before its commit index.
+  let hardStateAt = { file: dir, offset: 0 };
+
+  /**
+   * A last segment with no usable record: a crash while a rotation (or the
+   * very first open) was creating it. That is only possible while the
+   * segment before it is unsealed, or, for the first segment, before the
+   * directory was marked initialized; otherwise the file had been synced.
+   */
+  const needsInit = (seq: number, path: string, validEnd: number, what: string): void => {
+    const previous = segments[segments.length - 1];
+    const creating = previous === undefined ? !initialized && seq === 1 : !previous.mark.sealed;
+    if (!creating) {
+      throw new StorageCorruptionError(
+        path,
+        0,
+        `${what}, but it had been synced (${previous === undefined ? 'the log was initialized' : `${previous.path} was sealed after it was created`}): synced records are missing`,
+      );
+    }
+    lastNeedsInit = true;
+    segments.push({ seq, path, validEnd, mark: initialSyncMark });
+  };
 
   seqs.forEach((seq, k) => {
     const isLast = k === seqs.length - 1;
     const path = join(dir, segmentFileName(seq));
-    const bytes = fs.readFileSync(path);
+    const bytes = withIo('reading segment', path, () => fs.readFileSync(path));
     if (isLast && bytes.length < SEGMENT_HEADER_BYTES) {
       // A crash during rotation: the file exists, its header never made it.
       if (bytes.length > 0) torn = { file: path, offset: 0, reason: 'incomplete segment header', bytes: bytes.length };
-      lastNeedsInit = true;
-      segments.push({ seq, path, validEnd: 0 });
+      needsInit(seq, path, 0, bytes.length === 0 ? 'the last segment is empty' : 'the last segment is cut inside its header');
       return;
     }
     if (isLast && isTornSegmentHeader(bytes, seq)) {
@@ -101,11 +146,11 @@ export function recoverWal(
       // before its data: part of the header, then zeros to the end. Nothing
       // after the header was ever readable, so no record is lost.
       torn = { file: path, offset: 0, reason: 'segment header cut short by a zero-filled tail', bytes: bytes.length };
-      lastNeedsInit = true;
-      segments.push({ seq, path, validEnd: 0 });
+      needsInit(seq, path, 0, 'the header of the last segment is cut short by zeros');
       return;
     }
     verifySegmentHeader(path, bytes, seq);
+    const mark = readSyncMark(path, bytes);
     let first = true;
     const scan = scanRecords(path, bytes, isLast, maxBodyBytes, (type, bodyStart, bodyLength, offset) => {
       const fail = (reason: string): never => {
@@ -114,13 +159,21 @@ export function recoverWal(
       const minimum = minimumBodyBytes(type);
       if (minimum === undefined) fail(`unknown record type ${type}`);
       if (bodyLength < (minimum ?? 0)) fail(`record of type ${type} is too short (${bodyLength} bytes)`);
+      const setHardState = (next: HardState): void => {
+        const regression = started ? hardStateRegression(hardState, next) : undefined;
+        if (regression !== undefined) fail(regression);
+        hardState = next;
+        hardStateAt = { file: path, offset };
+      };
       if (first) {
         first = false;
         if (type !== RecordType.checkpoint) fail('segment does not start with a checkpoint record');
-        const checkpoint = decodeCheckpoint(bytes, bodyStart, bodyLength);
-        if (checkpoint.lastIndex < checkpoint.offset) fail('checkpoint ends the log before its start');
+        const checkpoint = decodeCheckpoint(bytes, bodyStart, bodyLength, fail);
         if (!started) {
           started = true;
+          if (checkpoint.lastIndex - checkpoint.offset > MAX_PLACEHOLDERS) {
+            fail(`checkpoint counts ${checkpoint.lastIndex - checkpoint.offset} entries before this segment, more than any log holds`);
+          }
           index.reset(checkpoint.offset, checkpoint.offsetTerm);
           for (let i = checkpoint.offset + 1; i <= checkpoint.lastIndex; i++) {
             const term = i === checkpoint.lastIndex ? checkpoint.lastTerm : 0;
@@ -145,34 +198,49 @@ export function recoverWal(
           }
           index.truncateAfter(at);
         }
-        hardState = checkpoint.hardState;
+        setHardState(checkpoint.hardState);
         return;
       }
       switch (type) {
         case RecordType.entry: {
-          const entryIndex = entryIndexAt(bytes, bodyStart);
-          if (entryIndex > index.lastIndex + 1) {
-            fail(`entry ${entryIndex} leaves a gap after entry ${index.lastIndex}`);
+          const entry = entryHeaderAt(bytes, bodyStart, fail);
+          if (entry.index > index.lastIndex + 1) {
+            fail(`entry ${entry.index} leaves a gap after entry ${index.lastIndex}`);
           }
-          if (entryIndex <= index.offset) fail(`entry ${entryIndex} is not after the log start ${index.offset}`);
-          index.truncateAfter(entryIndex - 1);
+          if (entry.index <= index.offset) fail(`entry ${entry.index} is not after the log start ${index.offset}`);
+          // Placeholders for entries in deleted segments have term 0, so this
+          // only compares with terms replay actually knows.
+          const previousTerm = index.term(entry.index - 1);
+          if (entry.term < previousTerm) {
+            fail(`entry ${entry.index} has term ${entry.term}, below the term ${previousTerm} of entry ${entry.index - 1}`);
+          }
+          index.truncateAfter(entry.index - 1);
           const recordBytes = RECORD_HEADER_BYTES + bodyLength;
-          index.push(entryTermAt(bytes, bodyStart), seq, offset, recordBytes, bodyLength - (minimum ?? 0));
+          index.push(entry.term, seq, offset, recordBytes, bodyLength - (minimum ?? 0));
           return;
         }
         case RecordType.hardState:
-          hardState = decodeHardStateRecord(bytes, bodyStart, bodyLength);
+          setHardState(decodeHardStateRecord(bytes, bodyStart, bodyLength, fail));
           return;
         case RecordType.compact: {
-          const marker = decodeMarker(bytes, bodyStart);
+          const marker = decodeMarker(bytes, bodyStart, fail);
           if (marker.index <= index.offset || marker.index > index.lastIndex) {
             fail(`compaction to ${marker.index} is outside the log ${index.offset + 1}..${index.lastIndex}`);
+          }
+          const known = index.term(marker.index);
+          if (known !== 0 && known !== marker.term) {
+            fail(`compaction marker says entry ${marker.index} has term ${marker.term}, the log says ${known}`);
           }
           index.compactTo(marker.index, marker.term);
           return;
         }
         case RecordType.reset: {
-          const marker = decodeMarker(bytes, bodyStart);
+          const marker = decodeMarker(bytes, bodyStart, fail);
+          if (marker.index < index.offset || marker.term < index.offsetTerm) {
+            fail(
+              `snapshot reset to ${marker.index} (term ${marker.term}) goes back before the log start ${index.offset} (term ${index.offsetTerm})`,
+            );
+          }
           index.reset(marker.index, marker.term);
           return;
         }
@@ -183,12 +251,38 @@ export function recoverWal(
     if (scan.torn !== undefined) {
       torn = { file: path, ...scan.torn, bytes: bytes.length - scan.torn.offset };
     }
+    if (mark.syncedEnd > scan.validEnd) {
+      throw new StorageCorruptionError(
+        path,
+        scan.validEnd,
+        `synced records are missing: ${mark.syncedEnd} bytes of this segment were synced, only ${scan.validEnd} hold valid records`,
+      );
+    }
+    if (mark.sealed && mark.syncedEnd !== scan.validEnd) {
+      throw new StorageCorruptionError(
+        path,
+        scan.validEnd,
+        `segment was sealed at ${mark.syncedEnd} bytes but holds ${scan.validEnd}`,
+      );
+    }
+    if (isLast && mark.sealed) {
+      throw new StorageCorruptionError(
+        join(dir, segmentFileName(seq + 1)),
+        0,
+        `segment missing: ${path} was sealed after its successor was created, and synced records were in it`,
+      );
+    }
     if (first) {
       if (!isLast) throw new StorageCorruptionError(path, SEGMENT_HEADER_BYTES, 'sealed segment holds no records');
-      lastNeedsInit = true;
+      needsInit(seq, path, scan.validEnd, 'the last segment holds no record');
+      return;
     }
-    segments.push({ seq, path, validEnd: scan.validEnd });
+    segments.push({ seq, path, validEnd: scan.validEnd, mark });
   });
+
+  if (seqs.length === 0 && initialized) {
+    throw new StorageCorruptionError(dir, 0, 'no segment files, but a log was created here: synced records are missing');
+  }
 
   const lost = index.firstInDeletedSegment();
   if (lost !== undefined) {
@@ -196,6 +290,13 @@ export function recoverWal(
       dir,
       0,
       `entry ${lost} is part of the log but its record is in none of the segments (a segment is missing)`,
+    );
+  }
+  if (hardState.commit > index.lastIndex) {
+    throw new StorageCorruptionError(
+      hardStateAt.file,
+      hardStateAt.offset,
+      `hard state commit index ${hardState.commit} is past the last entry ${index.lastIndex}`,
     );
   }
   return { index, hardState, segments, torn, lastNeedsInit };

@@ -60,7 +60,8 @@ describe('FileStorage under SIGKILL', () => {
     buildDir = tempDir('synod-fs-build-');
     modulePath = buildCoreForChild(buildDir);
     dataDir = tempDir('synod-fs-crash-');
-  });
+    // Transpiling the package takes seconds on a loaded machine.
+  }, 60_000);
   afterAll(() => {
     removeDir(buildDir);
     removeDir(dataDir);

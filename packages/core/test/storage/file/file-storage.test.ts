@@ -86,14 +86,21 @@ describe('FileStorage', () => {
     for (let i = 1; i <= 100; i++) s.append([entry(i, 1, 100)]);
     await s.sync();
     const before = walFiles(dir).length;
+    s.createSnapshot(60, new Uint8Array([6]));
     s.compact(60);
-    // The segments stay until the compaction marker is durable.
+    // The segments stay until the snapshot file and then the compaction marker are durable.
+    expect(walFiles(dir).length).toBe(before);
+    await s.sync();
+    expect(walFiles(dir).length).toBe(before);
+    await s.snapshotsWritten();
     expect(walFiles(dir).length).toBe(before);
     await s.sync();
     const after = walFiles(dir).length;
     expect(after).toBeLessThan(before);
     expect(walFiles(dir)[0]).not.toBe('0000000000000001.wal');
+    s.createSnapshot(100, new Uint8Array([10]));
     s.compact(100);
+    await s.snapshotsWritten();
     await s.sync();
     expect(walFiles(dir).length).toBe(1);
     await s.close();
@@ -108,6 +115,7 @@ describe('FileStorage', () => {
     // Truncate far back into earlier segments, then compact just below the truncation point.
     s.append(entriesFrom(5, 2, 2, 2));
     s.setHardState({ term: 2, vote: 'a', commit: 5 });
+    s.createSnapshot(4, new Uint8Array([4]));
     s.compact(4);
     await s.sync();
     await s.close();
@@ -200,10 +208,34 @@ describe('FileStorage', () => {
     await s.close();
   });
 
+  it('createSnapshot writes a large file in chunks in the background, letting the event loop run', async () => {
+    const s = await FileStorage.open(dir, { snapshotChunkBytes: 64 * 1024 });
+    s.append(entriesFrom(1, 1, 1, 1));
+    const data = new Uint8Array(4 * 1024 * 1024).map((_, i) => i & 0xff);
+    const snapshot = s.createSnapshot(3, data);
+    expect(s.snapshot()).toBe(snapshot);
+    expect(readdirSync(dir).some((n) => n === 'snapshot-0000000000000003.snap')).toBe(false);
+    let turns = 0;
+    const count = (): void => {
+      turns++;
+      if (turns < 1000) setImmediate(count);
+    };
+    setImmediate(count);
+    await s.snapshotsWritten();
+    // 64 chunks: the event loop ran between them.
+    expect(turns).toBeGreaterThan(10);
+    await s.close();
+    const r = await FileStorage.open(dir);
+    expect(r.snapshot().metadata.index).toBe(3);
+    expect(Buffer.from(r.snapshot().data).equals(Buffer.from(data))).toBe(true);
+    await r.close();
+  });
+
   it('keeps only the newest snapshots', async () => {
     const s = await FileStorage.open(dir, { keepSnapshots: 2 });
     s.append(entriesFrom(1, 1, 1, 1, 1));
     for (let i = 1; i <= 4; i++) s.createSnapshot(i, new Uint8Array([i]));
+    await s.snapshotsWritten();
     expect(readdirSync(dir).filter((n) => n.endsWith('.snap'))).toEqual([
       'snapshot-0000000000000003.snap',
       'snapshot-0000000000000004.snap',

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStorage } from '../../../src/storage/file/file-storage.js';
+import { lockFileName } from '../../../src/storage/file/dir-lock.js';
 import { StorageLockedError } from '../../../src/storage/file/file-storage-errors.js';
 import { nodeFileSystem, type FileOpenFlags, type FileSystem } from '../../../src/storage/file/file-system.js';
 import { entriesFrom, plain, removeDir, tempDir } from './helpers.js';
@@ -41,6 +42,7 @@ function rooted(root: string, calls: Map<string, number>, overrides: Partial<Fil
     readdirSync: counted('readdirSync', (path: string) => fs.readdirSync(real(path))),
     readFileSync: counted('readFileSync', (path: string) => fs.readFileSync(real(path))),
     renameSync: counted('renameSync', (from: string, to: string) => fs.renameSync(real(from), real(to))),
+    linkSync: counted('linkSync', (from: string, to: string) => fs.linkSync(real(from), real(to))),
     realpathSync: counted('realpathSync', (path: string) => path),
     fsyncDirectorySync: counted('fsyncDirectorySync', (path: string) => fs.fsyncDirectorySync(real(path))),
     lockOwnerId: nodeFileSystem.lockOwnerId,
@@ -100,7 +102,7 @@ describe('FileStorage on an injected file system', () => {
     const alive = new Set([777]);
     const fs = rooted(root, new Map(), { lockOwnerId: 4242, isLockOwnerAlive: (id) => alive.has(id) });
     nodeFileSystem.mkdirSync(join(root, 'n1'), { recursive: true });
-    writeFileSync(join(root, 'n1', 'LOCK'), '777\n');
+    writeFileSync(join(root, 'n1', lockFileName(1)), '777\n');
 
     const error: unknown = await FileStorage.open('/virtual/n1', { fileSystem: fs }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageLockedError);
@@ -108,11 +110,12 @@ describe('FileStorage on an injected file system', () => {
 
     alive.delete(777);
     const s = await FileStorage.open('/virtual/n1', { fileSystem: fs });
-    expect(readFileSync(join(root, 'n1', 'LOCK'), 'utf8')).toBe('4242\n');
+    expect(readFileSync(join(root, 'n1', lockFileName(2)), 'utf8')).toBe('4242\n');
+    expect(existsSync(join(root, 'n1', lockFileName(1)))).toBe(false);
     // A second open through the same file system is refused while the first holds it…
     await expect(FileStorage.open('/virtual/n1', { fileSystem: fs })).rejects.toBeInstanceOf(StorageLockedError);
     await s.close();
-    expect(existsSync(join(root, 'n1', 'LOCK'))).toBe(false);
+    expect(readFileSync(join(root, 'n1', lockFileName(2)), 'utf8')).toBe('released');
     // …and allowed once it is closed.
     await (await FileStorage.open('/virtual/n1', { fileSystem: fs })).close();
   });
@@ -120,7 +123,7 @@ describe('FileStorage on an injected file system', () => {
   it('a LOCK with its own owner id that this file system object does not hold is stale', async () => {
     const fs = rooted(root, new Map(), { lockOwnerId: 9, isLockOwnerAlive: (id) => id === 9 });
     nodeFileSystem.mkdirSync(join(root, 'n1'), { recursive: true });
-    writeFileSync(join(root, 'n1', 'LOCK'), '9\n');
+    writeFileSync(join(root, 'n1', lockFileName(1)), '9\n');
     await (await FileStorage.open('/virtual/n1', { fileSystem: fs })).close();
   });
 });

@@ -12,6 +12,12 @@ import { plain, removeDir, tempDir } from './helpers.js';
  * with the same error class when they fail. Tiny segments and no cache make
  * every sequence cross segments, read from disk and delete compacted files.
  * SYNOD_PROPERTY_RUNS raises the number of sequences for a long run.
+ *
+ * Operations are shaped into what a Raft node can do (terms never go down, a
+ * vote is not changed within its term, nothing committed is truncated, no
+ * compaction past the snapshot), because FileStorage refuses the rest, on
+ * write and on replay; the refusals themselves are checked where they are
+ * generated.
  */
 
 type Op =
@@ -102,18 +108,29 @@ describe('FileStorage against the MemoryStorage model (property)', () => {
           for (const o of ops) {
             switch (o.kind) {
               case 'append': {
-                const entries = entriesFor(model.lastIndex() + 1 - o.back, o.count, o.term, o.size);
+                const commit = model.initialState().hardState.commit;
+                const from = Math.max(model.lastIndex() + 1 - o.back, commit + 1);
+                const start = Math.max(from, model.firstIndex());
+                const before = start - 1 <= model.lastIndex() ? model.term(start - 1) : 0;
+                const entries = entriesFor(from, o.count, Math.max(o.term, before), o.size);
                 expect(outcome(() => file.append(entries))).toBe(outcome(() => model.append(entries)));
                 break;
               }
               case 'hardState': {
-                const hs = { term: o.term, vote: o.vote, commit: o.commit };
+                const current = model.initialState().hardState;
+                const term = Math.max(o.term, current.term);
+                const vote = term === current.term && current.vote !== undefined ? current.vote : o.vote;
+                const hs = { term, vote, commit: Math.min(o.commit, model.lastIndex()) };
                 file.setHardState(hs);
                 model.setHardState(hs);
                 break;
               }
               case 'compact': {
                 const at = model.lastIndex() - o.back;
+                if (at > model.snapshot().metadata.index && at >= model.firstIndex() && at <= model.lastIndex()) {
+                  expect(outcome(() => file.compact(at))).toBe('InvalidArgumentError');
+                  break;
+                }
                 expect(outcome(() => file.compact(at))).toBe(outcome(() => model.compact(at)));
                 break;
               }
@@ -125,7 +142,11 @@ describe('FileStorage against the MemoryStorage model (property)', () => {
               }
               case 'applySnapshot': {
                 const snapshot = {
-                  metadata: { index: Math.max(0, model.lastIndex() + o.ahead), term: o.term, confState: model.snapshot().metadata.confState },
+                  metadata: {
+                    index: Math.max(0, model.lastIndex() + o.ahead, model.initialState().hardState.commit),
+                    term: Math.max(o.term, model.term(model.firstIndex() - 1)),
+                    confState: model.snapshot().metadata.confState,
+                  },
                   data: new Uint8Array([o.term]),
                 };
                 expect(outcome(() => file.applySnapshot(snapshot))).toBe(outcome(() => model.applySnapshot(snapshot)));

@@ -65,6 +65,7 @@ export function storageContractSuite(name: string, create: () => Promise<Contrac
 
     it('append ignores entries already covered by compaction and rejects gaps', () =>
       withStorage([1, 1, 1, 1], (s) => {
+        s.createSnapshot(3, new Uint8Array(), s.snapshot().metadata.confState);
         s.compact(3);
         s.append(entriesFrom(2, 1, 1, 2));
         expect(s.firstIndex()).toBe(4);
@@ -76,6 +77,7 @@ export function storageContractSuite(name: string, create: () => Promise<Contrac
 
     it('term() throws CompactedError below the snapshot point and UnavailableError past the end', () =>
       withStorage([1, 2, 3], (s) => {
+        s.createSnapshot(2, new Uint8Array(), s.snapshot().metadata.confState);
         s.compact(2);
         expect(s.term(2)).toBe(2);
         expect(() => s.term(1)).toThrow(CompactedError);
@@ -91,6 +93,7 @@ export function storageContractSuite(name: string, create: () => Promise<Contrac
         expect(s.entries(2, 2)).toEqual([]);
         expect(() => s.entries(2, 6)).toThrow(UnavailableError);
         expect(plain(s.entries(3, 4)[0]!)).toEqual(plain(entry(3, 1, 10)));
+        s.createSnapshot(2, new Uint8Array(), s.snapshot().metadata.confState);
         s.compact(2);
         expect(() => s.entries(2, 4)).toThrow(CompactedError);
         expect(s.entries(3, 5).map((e) => e.index)).toEqual([3, 4]);
@@ -98,11 +101,13 @@ export function storageContractSuite(name: string, create: () => Promise<Contrac
 
     it('compact keeps the term of the last compacted entry and rejects out-of-range indexes', () =>
       withStorage([1, 2, 3, 4], (s) => {
+        s.createSnapshot(2, new Uint8Array(), s.snapshot().metadata.confState);
         s.compact(2);
         expect(s.firstIndex()).toBe(3);
         expect(s.lastIndex()).toBe(4);
         expect(() => s.compact(2)).toThrow(CompactedError);
         expect(() => s.compact(5)).toThrow(UnavailableError);
+        s.createSnapshot(4, new Uint8Array(), s.snapshot().metadata.confState);
         s.compact(4);
         expect(s.firstIndex()).toBe(5);
         expect(s.lastIndex()).toBe(4);

@@ -1,0 +1,163 @@
+import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { FileStorage } from '../../../src/storage/file/file-storage.js';
+import { StorageCorruptionError } from '../../../src/storage/file/file-storage-errors.js';
+import { entry, removeDir, tempDir } from './helpers.js';
+
+/**
+ * Damage to data that a `sync()` had already reported durable (a disk that
+ * lost writes, an operator who deleted or truncated files) must stop
+ * start-up, never come back as a shorter log or an older hard state: a
+ * node that forgets its vote can vote twice in one term, and one that
+ * forgets acknowledged entries can lose committed data.
+ */
+
+const seg = (dir: string, seq: number): string => join(dir, `${seq.toString(16).padStart(16, '0')}.wal`);
+const walFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort();
+const confState = { voters: ['n1', 'n2', 'n3'], learners: [], votersOutgoing: [], autoLeave: false };
+
+/** Entries 1..count in term 7, hard state term 7 / vote n2 / commit 90, all synced. */
+async function writeSynced(dir: string, count = 100, segmentBytes = 64 * 1024): Promise<void> {
+  const s = await FileStorage.open(dir, { segmentBytes });
+  for (let i = 1; i <= count; i++) s.append([entry(i, 7, 20)]);
+  s.setHardState({ term: 7, vote: 'n2', commit: Math.min(90, count) });
+  await s.sync();
+  await s.close();
+}
+
+async function openError(dir: string): Promise<StorageCorruptionError> {
+  const error: unknown = await FileStorage.open(dir).then(
+    async (s) => {
+      const state = `opened with last index ${s.lastIndex()} and hard state ${JSON.stringify(s.hardState())}`;
+      await s.close();
+      return new Error(state);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StorageCorruptionError);
+  return error as StorageCorruptionError;
+}
+
+describe('FileStorage refuses to drop synced state', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('a synced last segment cut mid-record is refused, not read back as an older term and vote', async () => {
+    await writeSynced(dir);
+    const size = readFileSync(seg(dir, 1)).length;
+    // Cuts the hard state record and entries 92..100.
+    truncateSync(seg(dir, 1), size - 500);
+    const error = await openError(dir);
+    expect(error.file).toBe(seg(dir, 1));
+    expect(error.reason).toMatch(/synced/);
+  });
+
+  it('a synced last segment whose end was zero-filled is refused', async () => {
+    await writeSynced(dir);
+    const bytes = readFileSync(seg(dir, 1));
+    bytes.fill(0, bytes.length - 500);
+    writeFileSync(seg(dir, 1), bytes);
+    const error = await openError(dir);
+    expect(error.file).toBe(seg(dir, 1));
+  });
+
+  it('a synced log cut exactly at a record boundary is refused', async () => {
+    await writeSynced(dir, 10);
+    const size = readFileSync(seg(dir, 1)).length;
+    // The last record is the hard state; the entries before it are intact.
+    const hardStateRecord = 12 + 1 + 17 + 2;
+    truncateSync(seg(dir, 1), size - hardStateRecord);
+    expect((await openError(dir)).file).toBe(seg(dir, 1));
+  });
+
+  it('a last segment truncated to 0 bytes after a completed rotation is refused', async () => {
+    await writeSynced(dir, 60, 1024);
+    const files = walFiles(dir);
+    expect(files.length).toBeGreaterThan(2);
+    truncateSync(join(dir, files.at(-1)!), 0);
+    const error = await openError(dir);
+    expect(error.file).toBe(join(dir, files.at(-1)!));
+  });
+
+  it('a deleted last segment is refused', async () => {
+    await writeSynced(dir, 60, 1024);
+    const files = walFiles(dir);
+    unlinkSync(join(dir, files.at(-1)!));
+    const error = await openError(dir);
+    expect(error.file).toBe(join(dir, files.at(-1)!));
+    expect(error.reason).toMatch(/missing/);
+  });
+
+  it('the only segment truncated to 0 bytes is refused', async () => {
+    await writeSynced(dir, 10);
+    truncateSync(seg(dir, 1), 0);
+    expect((await openError(dir)).file).toBe(seg(dir, 1));
+  });
+
+  it('a data directory whose segments were all deleted is refused', async () => {
+    await writeSynced(dir, 60, 1024);
+    for (const name of walFiles(dir)) unlinkSync(join(dir, name));
+    const error = await openError(dir);
+    expect(error.reason).toMatch(/no segment/);
+  });
+
+  it('a compacted log whose snapshot file was deleted is refused', async () => {
+    const s = await FileStorage.open(dir, { segmentBytes: 1024 });
+    for (let i = 1; i <= 60; i++) s.append([entry(i, 2, 20)]);
+    s.setHardState({ term: 2, vote: 'n1', commit: 60 });
+    s.createSnapshot(55, new Uint8Array([1]), confState);
+    s.compact(55);
+    await s.close();
+    unlinkSync(join(dir, 'snapshot-0000000000000037.snap'));
+    const error = await openError(dir);
+    expect(error.reason).toMatch(/snapshot/);
+    expect(error.file).toBe(join(dir, 'snapshot-0000000000000037.snap'));
+  });
+
+  it('a log that starts after the newest snapshot is refused', async () => {
+    const s = await FileStorage.open(dir, { segmentBytes: 1024 });
+    for (let i = 1; i <= 60; i++) s.append([entry(i, 2, 20)]);
+    s.setHardState({ term: 2, vote: 'n1', commit: 60 });
+    s.createSnapshot(30, new Uint8Array([1]), confState);
+    s.compact(30);
+    s.createSnapshot(55, new Uint8Array([2]), confState);
+    s.compact(55);
+    await s.close();
+    unlinkSync(join(dir, 'snapshot-0000000000000037.snap'));
+    const error = await openError(dir);
+    expect(error.reason).toMatch(/snapshot/);
+  });
+
+  it('compacting past the snapshot is refused, because reopening could not find those entries anywhere', async () => {
+    const s = await FileStorage.open(dir);
+    for (let i = 1; i <= 10; i++) s.append([entry(i, 2, 20)]);
+    s.createSnapshot(5, new Uint8Array([1]), confState);
+    expect(() => s.compact(6)).toThrow(InvalidArgumentError);
+    s.compact(5);
+    await s.close();
+    const r = await FileStorage.open(dir);
+    expect([r.firstIndex(), r.lastIndex()]).toEqual([6, 10]);
+    await r.close();
+  });
+
+  it('synced state survives a reopen that is followed by more writes and another reopen', async () => {
+    await writeSynced(dir, 20, 1024);
+    const s = await FileStorage.open(dir, { segmentBytes: 1024 });
+    expect(s.hardState()).toEqual({ term: 7, vote: 'n2', commit: 20 });
+    for (let i = 21; i <= 40; i++) s.append([entry(i, 8, 20)]);
+    s.setHardState({ term: 8, vote: 'n3', commit: 40 });
+    await s.close();
+    const r = await FileStorage.open(dir);
+    expect([r.lastIndex(), r.term(40)]).toEqual([40, 8]);
+    expect(r.hardState()).toEqual({ term: 8, vote: 'n3', commit: 40 });
+    await r.close();
+  });
+});

@@ -1,0 +1,58 @@
+import type { InternalTestMutation } from '@synod/core/internal/test-mutations';
+import { afterAll, describe, expect, it } from 'vitest';
+import { simulateRaft, type RaftSimulationOptions } from '../../src/simulator/raft-simulation.js';
+
+/**
+ * Mutation tests: each deliberate bug of `@synod/core/internal/test-mutations`
+ * is switched on in turn, and the simulator must catch it (report a
+ * violation) within the seed budget. A mutation that survives its budget
+ * means the simulator has lost the teeth for that class of bug, and CI
+ * fails. Seeds run in a fixed order, alternating cluster sizes, and stop at
+ * the first catch; the seed count at which each mutation was caught is
+ * printed at the end (and documented in the testkit README).
+ */
+const STEPS = 2500;
+const SIZES = [5, 3];
+
+interface MutationCase {
+  readonly mutation: InternalTestMutation;
+  readonly budget: number;
+  /** What the simulator should see. */
+  readonly why: string;
+  /** Simulator options that set up the situation the bug needs. */
+  readonly options?: Partial<RaftSimulationOptions>;
+}
+
+const CASES: readonly MutationCase[] = [
+  { mutation: 'ackBeforeSync', budget: 200, why: 'a vote or an acknowledgement forgotten in a crash right after it left' },
+  {
+    mutation: 'commitOlderTermByCount',
+    budget: 200,
+    why: 'entries of an older term committed by counting replicas',
+    // One entry per append, so a new leader's catch-up reaches a quorum before its own no-op does.
+    options: { maxMessageBytes: 64 },
+  },
+  { mutation: 'doubleVote', budget: 100, why: 'two leaders in one term' },
+  { mutation: 'applyBeforeCommit', budget: 100, why: 'a follower applying entries that are later replaced' },
+];
+
+const caughtAt = new Map<InternalTestMutation, string>();
+
+describe('mutation tests: the simulator catches each deliberate bug', () => {
+  it.each(CASES)('$mutation: $why', async ({ mutation, budget, options }) => {
+    let caught: string | undefined;
+    for (let run = 0; run < budget && caught === undefined; run++) {
+      const nodes = SIZES[run % SIZES.length]!;
+      const seed = 1 + Math.floor(run / SIZES.length);
+      const result = await simulateRaft({ seed, nodes, steps: STEPS, mutation, checkBudgetMs: 5000, ...options });
+      const violation = result.violations[0];
+      if (violation !== undefined) caught = `${run + 1} seeds (seed ${seed}, ${nodes} nodes: ${violation.invariant})`;
+    }
+    caughtAt.set(mutation, caught ?? `survived ${budget} seeds`);
+    expect(caught, `${mutation} survived ${budget} seeds`).toBeDefined();
+  }, 300_000);
+
+  afterAll(() => {
+    console.info(`mutations caught after: ${JSON.stringify(Object.fromEntries(caughtAt), undefined, 2)}`);
+  });
+});
