@@ -235,6 +235,8 @@ export class NatsTransport implements Transport {
       await this.#abandon(nc);
       throw new NatsConnectError(`node ${this.localId} lost its NATS connection while subscribing to ${subject}`, servers, { cause: err });
     }
+    // close() was called while the subscription was being confirmed: it has already let go of the connection.
+    if (this.#closing !== undefined) throw new TransportClosedError();
     if (this.#subscription.isClosed()) {
       const cause = await this.#subscription.closed;
       await this.#abandon(nc);
@@ -247,6 +249,14 @@ export class NatsTransport implements Transport {
     }
     this.#state = 'connected';
     this.#options.logger.info({ localId: this.localId, server: nc.getServer(), maxPayload: nc.info?.max_payload }, 'connected to NATS');
+    // A connection of its own is encrypted when the tls option asked for it or the server requires it; a
+    // shared one is its owner's business.
+    if (this.#ownsConnection && this.#userOptions.tls === undefined && nc.info?.tls_required !== true) {
+      this.#options.logger.warn(
+        { localId: this.localId, server: nc.getServer() },
+        'the NATS connection is plaintext (no tls option, and the server does not require TLS): traffic and credentials to the server are not encrypted',
+      );
+    }
     for (const link of this.#links.values()) if (link.queue.length > 0) this.#dirty.add(link);
     this.#scheduleFlush();
   }
@@ -382,7 +392,11 @@ export class NatsTransport implements Transport {
     this.#state = 'closed';
     if (nc !== undefined) {
       if (this.#ownsConnection) await nc.close().catch(() => undefined);
-      else if (!nc.isClosed()) this.#subscription?.unsubscribe();
+      else if (!nc.isClosed()) {
+        this.#subscription?.unsubscribe();
+        // Resolve once the server has dropped the interest: from then on peers get "no responders".
+        await this.#withTimeout(nc.flush().catch(() => undefined), this.#options.closeTimeoutMs);
+      }
     }
   }
 

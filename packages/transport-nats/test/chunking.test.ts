@@ -116,6 +116,27 @@ describe('chunking above max_payload (nats-server with max_payload 1024)', () =>
       }
     });
 
+    it('refuses junk payloads and malformed chunk headers without harm, and carries on', async () => {
+      const n1 = await startTransport(server.url, 'n1', ['n2']);
+      try {
+        const received: Envelope[] = [];
+        n1.setHandler((e) => received.push(e));
+        const subject = peerSubject('test-cluster', 'n1', 'n2');
+        raw.publish(subject, new Uint8Array([0x0a, 0xff, 0xff]));
+        raw.publish(subject, new Uint8Array([0x0a, 0x02, 0x01, 0x02]));
+        const h = headers();
+        h.set(CHUNK_HEADER, 'not a chunk header');
+        raw.publish(subject, new Uint8Array([1]), { headers: h });
+        raw.publish(subject, batchOf(envelope('n2', 'n1', patterned(10, 4))));
+        await raw.flush();
+        await eventually(() => received.length === 1, 3_000, 'the good message');
+        expect(n1.stats().rejectedMessages).toBe(3);
+        expect(n1.stats().peers.get('n2')?.rejectedMessages).toBe(3);
+      } finally {
+        await n1.close();
+      }
+    });
+
     it('drops a message whose last chunk never comes, after reassemblyTimeoutMs', async () => {
       const n1 = await startTransport(server.url, 'n1', ['n2'], { reassemblyTimeoutMs: 200 });
       try {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsConnectError, NatsTransport, type NatsTlsOptions } from '../src/index.js';
 import { NatsServer } from '../src/nats-server.js';
-import { BYTE_PROTOCOLS, closeAll, settle } from './helpers.js';
+import { BYTE_PROTOCOLS, capturingLogger, closeAll, settle } from './helpers.js';
 
 /** Makes `<name>.pem` and `<name>-key.pem` in `dir` with openssl: a CA when `ca` is undefined, else a certificate it signs. */
 function makeCertificate(dir: string, name: string, ca?: string): void {
@@ -46,8 +46,9 @@ describe('TLS to a nats-server that verifies client certificates', () => {
   const transport = (id: string, tls: NatsTlsOptions) =>
     new NatsTransport({ localId: id, clusterId: 'tls', peers: ['n1', 'n2'], servers: server.url, tls, payloadCodecs: BYTE_PROTOCOLS, connectTimeoutMs: 2_000 });
 
-  it('carries envelopes with a client certificate, given as files or as PEM text', async () => {
-    const n1 = transport('n1', client);
+  it('carries envelopes with a client certificate, given as files or as PEM text, without the plaintext warning', async () => {
+    const logger = capturingLogger();
+    const n1 = new NatsTransport({ localId: 'n1', clusterId: 'tls', peers: ['n2'], servers: server.url, tls: client, payloadCodecs: BYTE_PROTOCOLS, logger });
     const n2 = transport('n2', { ca: readFileSync(client.caFile!, 'utf8'), cert: readFileSync(client.certFile!, 'utf8'), key: readFileSync(client.keyFile!, 'utf8') });
     await Promise.all([n1.start(), n2.start()]);
     try {
@@ -56,6 +57,7 @@ describe('TLS to a nats-server that verifies client certificates', () => {
       n1.send('n2', { clusterId: 'tls', from: 'n1', to: 'n2', protocol: 'raft', payload: new Uint8Array([42]) });
       await settle([n1, n2]);
       expect(received.map((e) => Array.from(e.payload as Uint8Array))).toEqual([[42]]);
+      expect(logger.at('warn', 'plaintext')).toEqual([]);
     } finally {
       await closeAll([n1, n2]);
     }

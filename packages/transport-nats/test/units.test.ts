@@ -1,6 +1,7 @@
 import { CorruptionError, InvalidArgumentError } from '@synod/core';
 import { createEnvelopeCodec, envelopeV1 } from '@synod/protocol';
 import { bytesPayloadCodec } from '../src/index.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseChunkHeader, formatChunkHeader } from '../src/chunks.js';
 import { NatsTransport } from '../src/index.js';
@@ -26,6 +27,25 @@ describe('batch wire format', () => {
     expect(() => decodeBatch(new Uint8Array([0x0a, 0xff]))).toThrow(CorruptionError);
     expect(() => decodeBatch(new Uint8Array([0x00]))).toThrow(CorruptionError);
     expect(() => decodeBatch(new Uint8Array([0x0f]))).toThrow(CorruptionError);
+  });
+
+  it('round-trips any list of envelopes, and any bytes either decode or fail with CorruptionError (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (envelopes) => {
+        const bytes = encodeBatch(envelopes, envelopes.reduce((sum, e) => sum + batchEntrySize(e.byteLength), 0));
+        expect(decodeBatch(bytes).map((e) => Array.from(e))).toEqual(envelopes.map((e) => Array.from(e)));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
+        try {
+          decodeBatch(junk);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CorruptionError);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('skips unknown fields, as protobuf allows', () => {

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import type { Envelope, NodeId } from '@synod/core';
+import { TransportClosedError, type Envelope, type NodeId } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsConnectError, NatsTransport, ownSubjects } from '../src/index.js';
 import { BYTE_PROTOCOLS, capturingLogger, closeAll, eventually, startCluster, startTransport } from './helpers.js';
@@ -104,8 +104,23 @@ describe('a lost connection to the NATS server', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(logger.at('info', 'reconnected to NATS')).toHaveLength(1);
+      // No tls option and a server without TLS: said once, at start.
+      expect(logger.at('warn', 'the NATS connection is plaintext')).toHaveLength(1);
     } finally {
       await closeAll([a!, b!]);
+      await server.dispose();
+    }
+  });
+
+  it('close during start makes start fail with TransportClosedError, and leaves nothing connected', async () => {
+    const server = await NatsServer.start();
+    try {
+      const a = new NatsTransport({ localId: 'a', clusterId: 'test-cluster', peers: ['b'], servers: server.url, payloadCodecs: BYTE_PROTOCOLS });
+      const starting = a.start();
+      await a.close();
+      await expect(starting).rejects.toBeInstanceOf(TransportClosedError);
+      expect(a.connection === undefined || a.connection.isClosed()).toBe(true);
+    } finally {
       await server.dispose();
     }
   });
