@@ -335,6 +335,8 @@ class PaxosSimulation {
     const restarting = this.#storages.has(id);
     try {
       const storage = await FileStorage.open(`/synod/${id}`, {
+        // Multi-Paxos keeps its promised ballot in the hard state and accepts slots in any ballot.
+        raftRules: false,
         fileSystem: this.#disks.get(id)!,
         segmentBytes: SIM_SEGMENT_BYTES,
         ...(this.#diskRandom.int(2) === 0 ? { writeBufferBytes: 0 } : {}),

@@ -87,6 +87,15 @@ export interface FileStorageOptions {
    */
   readonly snapshotChunkBytes?: number;
   /**
+   * Enforce Raft's rules on what is stored, on write and on replay: entry
+   * terms never go down, the hard-state term never goes down, a vote is not
+   * changed within its term, the commit index is inside the log. Turn off
+   * for a log whose "term" and "vote" mean something else (Multi-Paxos
+   * stores its promised ballot there and slots accepted in any ballot).
+   * @default true
+   */
+  readonly raftRules?: boolean;
+  /**
    * The file system to store the data on. Tests and simulators pass one
    * they control (for example `@synod/testkit`'s in-memory file system that
    * loses unsynced bytes on a simulated crash); everything else keeps the
@@ -233,6 +242,7 @@ export class FileStorage implements Storage {
   /** The end of the last record in the active segment that changed the term or vote. */
   #voteEnd = 0;
   readonly #snapshotChunkBytes: number;
+  readonly #raftRules: boolean;
   /** The background writes of created snapshots, one after another. */
   #snapshotWrites: Promise<void> = Promise.resolve();
   /** The index of the newest snapshot whose file is durable. */
@@ -269,6 +279,7 @@ export class FileStorage implements Storage {
     this.#writeBufferBytes = options.writeBufferBytes ?? 1024 * 1024;
     this.#keepSnapshots = options.keepSnapshots ?? 2;
     this.#snapshotChunkBytes = options.snapshotChunkBytes ?? 1024 * 1024;
+    this.#raftRules = options.raftRules ?? true;
     this.#hardState = { term: 0, vote: undefined, commit: 0 };
     this.#snapshot = {
       metadata: { index: 0, term: 0, confState: options.confState ?? emptyConfState },
@@ -303,7 +314,7 @@ export class FileStorage implements Storage {
       const stored = loadLatestSnapshot(fs, dir);
       const seqs = withIo('listing', dir, () => listSegments(fs, dir));
       const cacheBytes = options.cacheBytes ?? 16 * 1024 * 1024;
-      const wal = recoverWal(fs, dir, seqs, cacheBytes, MAX_BODY_BYTES, initialized);
+      const wal = recoverWal(fs, dir, seqs, cacheBytes, MAX_BODY_BYTES, initialized, options.raftRules ?? true);
       storage = new FileStorage(fs, dir, lock, options, wal.index);
       storage.#hardState = wal.hardState;
       storage.#fsyncs += createdFsyncs;
@@ -399,7 +410,7 @@ export class FileStorage implements Storage {
     for (let k = 0; k < toAppend.length; k++) {
       const entry = toAppend[k]!;
       if (entry.index !== start + k) throw new InvalidArgumentError(`entries are not consecutive at index ${entry.index}`);
-      if (!isIndex(entry.term) || entry.term < previousTerm) {
+      if (!isIndex(entry.term) || (this.#raftRules && entry.term < previousTerm)) {
         throw new InvalidArgumentError(
           `entry ${entry.index} has term ${entry.term}, not an integer at least the previous entry's term ${previousTerm}`,
         );
@@ -435,9 +446,9 @@ export class FileStorage implements Storage {
     if (!isIndex(term) || !isIndex(commit) || (vote !== undefined && (typeof vote !== 'string' || vote === ''))) {
       throw new InvalidArgumentError(`malformed hard state ${JSON.stringify(hardState)}`);
     }
-    const regression = hardStateRegression(this.#hardState, hardState);
+    const regression = this.#raftRules ? hardStateRegression(this.#hardState, hardState) : undefined;
     if (regression !== undefined) throw new InvalidArgumentError(regression);
-    if (commit > this.#index.lastIndex) {
+    if (this.#raftRules && commit > this.#index.lastIndex) {
       throw new InvalidArgumentError(`hard state commit index ${commit} is past the last entry ${this.#index.lastIndex}`);
     }
     const newVote = hardState.term !== this.#hardState.term || hardState.vote !== this.#hardState.vote;
@@ -463,7 +474,7 @@ export class FileStorage implements Storage {
     if (snapshot.metadata.index <= current && current > 0) {
       throw new SnapshotOutOfDateError(snapshot.metadata.index, current);
     }
-    if (term < this.#index.offsetTerm) {
+    if (this.#raftRules && term < this.#index.offsetTerm) {
       throw new InvalidArgumentError(`snapshot term ${term} is below the term ${this.#index.offsetTerm} of the log start`);
     }
     this.#assertWritable();

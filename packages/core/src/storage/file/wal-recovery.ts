@@ -101,6 +101,7 @@ export function recoverWal(
   cacheBytes: number,
   maxBodyBytes: number,
   initialized: boolean,
+  raftRules = true,
 ): WalRecovery {
   const index = new LogIndex(cacheBytes);
   let hardState = emptyHardState;
@@ -160,7 +161,7 @@ export function recoverWal(
       if (minimum === undefined) fail(`unknown record type ${type}`);
       if (bodyLength < (minimum ?? 0)) fail(`record of type ${type} is too short (${bodyLength} bytes)`);
       const setHardState = (next: HardState): void => {
-        const regression = started ? hardStateRegression(hardState, next) : undefined;
+        const regression = started && raftRules ? hardStateRegression(hardState, next) : undefined;
         if (regression !== undefined) fail(regression);
         hardState = next;
         hardStateAt = { file: path, offset };
@@ -211,7 +212,7 @@ export function recoverWal(
           // Placeholders for entries in deleted segments have term 0, so this
           // only compares with terms replay actually knows.
           const previousTerm = index.term(entry.index - 1);
-          if (entry.term < previousTerm) {
+          if (raftRules && entry.term < previousTerm) {
             fail(`entry ${entry.index} has term ${entry.term}, below the term ${previousTerm} of entry ${entry.index - 1}`);
           }
           index.truncateAfter(entry.index - 1);
@@ -236,7 +237,7 @@ export function recoverWal(
         }
         case RecordType.reset: {
           const marker = decodeMarker(bytes, bodyStart, fail);
-          if (marker.index < index.offset || marker.term < index.offsetTerm) {
+          if (marker.index < index.offset || (raftRules && marker.term < index.offsetTerm)) {
             fail(
               `snapshot reset to ${marker.index} (term ${marker.term}) goes back before the log start ${index.offset} (term ${index.offsetTerm})`,
             );
@@ -292,7 +293,7 @@ export function recoverWal(
       `entry ${lost} is part of the log but its record is in none of the segments (a segment is missing)`,
     );
   }
-  if (hardState.commit > index.lastIndex) {
+  if (raftRules && hardState.commit > index.lastIndex) {
     throw new StorageCorruptionError(
       hardStateAt.file,
       hardStateAt.offset,

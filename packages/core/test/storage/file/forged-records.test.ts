@@ -163,3 +163,24 @@ describe('FileStorage refuses writes that it would refuse to read back', () => {
     await r.close();
   });
 });
+
+describe('FileStorage with raftRules: false (Multi-Paxos)', () => {
+  it('accepts a ballot whose node changes within a round, a commit past the log and slots in lower ballots', async () => {
+    const dir = tempDir();
+    try {
+      const s = await FileStorage.open(dir, { raftRules: false });
+      s.append([entry(1, 3), entry(2, 1)]);
+      s.setHardState({ term: 3, vote: 'n1', commit: 0 });
+      s.setHardState({ term: 3, vote: 'n2', commit: 5 });
+      await s.close();
+      const r = await FileStorage.open(dir, { raftRules: false });
+      expect(r.hardState()).toEqual({ term: 3, vote: 'n2', commit: 5 });
+      expect([r.term(1), r.term(2)]).toEqual([3, 1]);
+      await r.close();
+      // The same directory is refused under Raft's rules.
+      await expect(FileStorage.open(dir)).rejects.toBeInstanceOf(StorageCorruptionError);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
