@@ -75,6 +75,7 @@ export class KvWorkload {
   #inFlight = 0;
   #valueSeq = 0;
   #leaderHint: NodeId | undefined;
+  #directedOps = 0;
   readonly #clientIncarnation: number[] = [];
   readonly counts = { ok: 0, fail: 0, info: 0 };
   /** Reads that completed, by consistency. */
@@ -103,6 +104,52 @@ export class KvWorkload {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /**
+   * Runs one operation on the node `id`, outside the clients' loop, and
+   * records it in the history under a client of its own (a put writes a
+   * fresh value, as the clients' puts do). Fault patterns use it to aim the
+   * workload at the node and key where a bug would show, for example a lease
+   * read on a deposed leader of a key the new leader just wrote.
+   *
+   * @returns the operation's output, or undefined when it failed, its outcome
+   *   is unknown, or the node is down.
+   * @example
+   * ```ts
+   * if ((await workload.directed('n2', { f: 'put', key: 'k0' })) !== undefined) {
+   *   await workload.directed('n1', { f: 'get', key: 'k0', consistency: 'lease' });
+   * }
+   * ```
+   */
+  async directed(
+    id: NodeId,
+    op: { readonly f: 'put'; readonly key: string } | { readonly f: 'get'; readonly key: string; readonly consistency: 'linearizable' | 'lease' },
+  ): Promise<KvOutput | undefined> {
+    const node = this.#cluster.node(id);
+    if (node === undefined) return undefined;
+    const input: KvInput = op.f === 'get' ? { f: 'get', key: op.key } : { f: 'put', key: op.key, value: `v${++this.#valueSeq}` };
+    const consistency: ReadConsistency = op.f === 'get' ? op.consistency : 'linearizable';
+    const opId = this.#log.invoke(`directed${++this.#directedOps}`, input);
+    this.#inFlight++;
+    try {
+      const output = await this.#execute(node, input, consistency);
+      this.#log.ok(opId, output);
+      this.counts.ok++;
+      if (input.f === 'get') this.reads[consistency]++;
+      return output;
+    } catch (error) {
+      if (input.f === 'get' || definitelyNotApplied(error)) {
+        this.#log.fail(opId);
+        this.counts.fail++;
+      } else {
+        this.#log.info(opId);
+        this.counts.info++;
+      }
+      return undefined;
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   #schedule(client: number): void {

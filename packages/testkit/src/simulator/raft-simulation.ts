@@ -120,6 +120,23 @@ export interface RaftSimulationOptions {
    * @default undefined
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Transfer races, a fault pattern aimed at lease reads after a leadership
+   * transfer. Every 300–700 ms of virtual time during the fault phase the
+   * other faults pause, the network heals with 1–2 ms delays, and 150 ms
+   * later the leader starts a transfer to a random voter. Its TimeoutNow is
+   * held back for 110–140 ms, until after the leader abandoned the transfer
+   * and went on heartbeating (its followers keep acknowledging). Then the
+   * TimeoutNow is delivered, the old leader stops hearing the others for
+   * 300 ms (a one-way cut), and the workload writes a fresh value of a
+   * random key on the target as soon as it leads, then sends a lease read of
+   * that key to the old leader. A leader whose lease survived its TimeoutNow
+   * answers it with the old value, which the linearizability check flags.
+   * Everything is drawn from the seed; with the option off the run draws
+   * and does exactly what it did before the option existed.
+   * @default false
+   */
+  readonly transferRace?: boolean;
   /** KV clients of the workload, each with one operation in flight. @default 3 */
   readonly clients?: number;
   /**
@@ -177,9 +194,17 @@ export interface RaftSimulationResult {
   readonly transfers: number;
   /** TimeoutNow messages held back past the end of their transfer (see `crashAfterSend`). */
   readonly delayedTimeoutNows: number;
+  /**
+   * Transfer races (see {@link RaftSimulationOptions.transferRace}): those
+   * whose TimeoutNow was held and delivered, and the lease reads they sent
+   * to the old leader after the target's write succeeded.
+   */
+  readonly transferRaces: { readonly delivered: number; readonly leaseReads: number };
 }
 
 const TICK_MS = 10;
+/** Keys of the workload (k0, k1, …). */
+const KV_KEYS = 3;
 const ELECTION_TICKS = 10;
 /** Small segments, so rotation and segment deletion happen in every run. */
 const SIM_SEGMENT_BYTES = 1024;
@@ -236,6 +261,13 @@ class RaftSimulation {
   #crashesAfterSend = { votes: 0, acks: 0 };
   #transfers = 0;
   #delayedTimeoutNows = 0;
+  /** Draws the transfer races (see {@link RaftSimulationOptions.transferRace}). */
+  readonly #raceRandom: Random;
+  /** The transfer race under way; random faults pause meanwhile. */
+  #race: TransferRace | undefined;
+  #nextRaceAtMs = 0;
+  #transferRaces = { delivered: 0, leaseReads: 0 };
+  #workload: KvWorkload | undefined;
   /** Starts of each node, so that a message held back is dropped if its sender crashed meanwhile. */
   readonly #incarnations = new Map<NodeId, number>();
   readonly #options: RaftSimulationOptions;
@@ -288,6 +320,9 @@ class RaftSimulation {
     const perSeed = root.fork();
     const detectorsDrawn = perSeed.int(3) === 0;
     const smallMessagesDrawn = perSeed.int(3) === 0;
+    // Forked last of all, so that runs without transfer races draw what they drew before.
+    this.#raceRandom = root.fork();
+    this.#nextRaceAtMs = 300 + this.#raceRandom.int(401);
     this.#failureDetectors = options.failureDetectors ?? detectorsDrawn;
     this.#maxMessageBytes =
       options.maxMessageBytes ?? (smallMessagesDrawn ? 64 : options.membership === true ? 512 : undefined);
@@ -330,7 +365,7 @@ class RaftSimulation {
       this.#random.fork(),
       {
         clients: this.#options.clients ?? 3,
-        keys: 3,
+        keys: KV_KEYS,
         timeoutMs: 20 * TICK_MS * ELECTION_TICKS,
         thinkMs: [1, 30],
         reads: { lease: this.#leaseReads ? 0.3 : 0, serializable: 0.25 },
@@ -338,10 +373,12 @@ class RaftSimulation {
       },
     );
     if (this.#options.workload !== false) workload.start();
+    this.#workload = workload;
 
     this.#injectingFaults = this.#options.faults !== false;
     for (let step = 0; step < this.#options.steps; step++) {
-      if (this.#injectingFaults) this.#maybeInjectFault();
+      if (this.#injectingFaults && this.#options.transferRace === true) this.#maybeStartTransferRace();
+      if (this.#injectingFaults && this.#race === undefined) this.#maybeInjectFault();
       await this.#step();
       if (this.#invariants.violations.length > 0) break;
     }
@@ -386,6 +423,7 @@ class RaftSimulation {
       failureDetectors: this.#failureDetectors,
       transfers: this.#transfers,
       delayedTimeoutNows: this.#delayedTimeoutNows,
+      transferRaces: { ...this.#transferRaces },
     };
   }
 
@@ -440,15 +478,22 @@ class RaftSimulation {
    */
   #endpoint(id: NodeId): Transport {
     const inner = this.#network.endpoint(id);
-    if (this.#options.crashAfterSend === false) return inner;
+    if (this.#options.crashAfterSend === false && this.#options.transferRace !== true) return inner;
     const send = (to: NodeId, envelope: Envelope): void => {
       const message = envelope.payload as RaftMessage;
-      if (message.type === 'timeout-now' && this.#injectingFaults && this.#sendCrashRandom.int(2) === 0) {
+      const race = this.#race;
+      if (race !== undefined && message.type === 'timeout-now' && race.leader === id && race.target === to && !race.held) {
+        this.#holdRaceTimeoutNow(race, inner, envelope);
+        return;
+      }
+      // Random faults pause during a transfer race (never under way without the option).
+      const injecting = this.#injectingFaults && race === undefined && this.#options.crashAfterSend !== false;
+      if (message.type === 'timeout-now' && injecting && this.#sendCrashRandom.int(2) === 0) {
         this.#sendLate(id, inner, to, envelope);
         return;
       }
       inner.send(to, envelope);
-      if (!this.#injectingFaults) return;
+      if (!injecting) return;
       let rate = 0;
       if (message.type === 'vote-response' && !message.reject) rate = 1 / 4;
       else if (message.type === 'append-response' && !message.reject) rate = 1 / 50;
@@ -717,6 +762,86 @@ class RaftSimulation {
     );
   }
 
+  /** Starts a transfer race when one is due (see {@link RaftSimulationOptions.transferRace}). */
+  #maybeStartTransferRace(): void {
+    if (this.#race !== undefined || this.#clock.now() < this.#nextRaceAtMs) return;
+    const race: TransferRace = { leader: undefined, target: undefined, held: false };
+    this.#race = race;
+    // A quiet, fast network, so that the race runs as scripted whatever the faults before it.
+    this.#network.heal();
+    this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 2 } });
+    for (const id of this.#ids) this.#restart(id);
+    this.#clock.setTimeout(() => this.#startRaceTransfer(race), 150);
+  }
+
+  #startRaceTransfer(race: TransferRace): void {
+    const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+    const targets = leader?.status().membership.voters.filter((id) => id !== leader.id && this.#running.has(id)) ?? [];
+    if (!this.#injectingFaults || leader === undefined || targets.length === 0) {
+      this.#endTransferRace(race);
+      return;
+    }
+    race.leader = leader.id;
+    race.target = targets[this.#raceRandom.int(targets.length)]!;
+    leader.transferLeadership(race.target, { timeoutMs: 20 * TICK_MS * ELECTION_TICKS }).catch(() => undefined);
+    // A target that cannot catch up within the transfer's election timeout never gets its TimeoutNow.
+    this.#clock.setTimeout(() => {
+      if (!race.held) this.#endTransferRace(race);
+    }, 2 * TICK_MS * ELECTION_TICKS);
+  }
+
+  /**
+   * Holds the race's TimeoutNow past the end of its transfer, then delivers
+   * it, cuts the old leader off from the others' messages, and aims the
+   * workload at the stale read (see {@link RaftSimulationOptions.transferRace}).
+   */
+  #holdRaceTimeoutNow(race: TransferRace, inner: Transport, envelope: Envelope): void {
+    race.held = true;
+    const leader = race.leader!;
+    const target = race.target!;
+    const incarnation = this.#incarnations.get(leader);
+    this.#clock.setTimeout(
+      () => {
+        if (!this.#injectingFaults || !this.#running.has(leader) || this.#incarnations.get(leader) !== incarnation) {
+          this.#endTransferRace(race);
+          return;
+        }
+        inner.send(target, envelope);
+        this.#transferRaces.delivered++;
+        const cut = this.#ids.filter((other) => other !== leader && this.#network.canReach(other, leader));
+        for (const other of cut) this.#network.cutLink(other, leader);
+        const key = `k${this.#raceRandom.int(KV_KEYS)}`;
+        void this.#readStaleAfterWrite(leader, target, key);
+        this.#clock.setTimeout(() => {
+          for (const other of cut) this.#network.restoreLink(other, leader);
+          this.#endTransferRace(race);
+        }, 300);
+      },
+      TICK_MS * ELECTION_TICKS + 10 + this.#raceRandom.int(31),
+    );
+  }
+
+  /** Once `target` leads, writes `key` there, then reads it with a lease read on the old leader. */
+  async #readStaleAfterWrite(oldLeader: NodeId, target: NodeId, key: string): Promise<void> {
+    const workload = this.#workload;
+    if (workload === undefined || this.#options.workload === false) return;
+    const deadline = this.#clock.now() + 100;
+    while (this.#running.get(target)?.status().role !== 'leader') {
+      if (this.#clock.now() >= deadline) return;
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, 1));
+    }
+    if ((await workload.directed(target, { f: 'put', key })) === undefined) return;
+    this.#transferRaces.leaseReads++;
+    await workload.directed(oldLeader, { f: 'get', key, consistency: 'lease' });
+  }
+
+  #endTransferRace(race: TransferRace): void {
+    if (this.#race !== race) return;
+    this.#race = undefined;
+    if (this.#injectingFaults) this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
+    this.#nextRaceAtMs = this.#clock.now() + 300 + this.#raceRandom.int(401);
+  }
+
   /** Hands leadership from the current leader to a random other voter (its lease must end with it). */
   #transferLeadership(r: Random): void {
     const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
@@ -812,6 +937,14 @@ class RaftSimulation {
       });
     }
   }
+}
+
+/** A transfer race under way (see {@link RaftSimulationOptions.transferRace}). */
+interface TransferRace {
+  leader: NodeId | undefined;
+  target: NodeId | undefined;
+  /** Whether its TimeoutNow was caught and is held back. */
+  held: boolean;
 }
 
 function randomLinkFaults(r: Random): LinkFaults {
