@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
-  InvalidArgumentError,
+  checkOutgoingEnvelope,
   MessageTooLargeError,
   TransportClosedError,
   type Envelope,
@@ -213,14 +213,7 @@ export class GrpcTransport implements Transport {
    */
   send(to: NodeId, envelope: Envelope): void {
     if (this.#closing !== undefined) throw new TransportClosedError();
-    if (envelope.to !== to) throw new InvalidArgumentError(`envelope.to is ${envelope.to} but send was called for ${to}`);
-    if (envelope.from !== this.localId) throw new InvalidArgumentError(`envelope.from is ${envelope.from} but this node is ${this.localId}`);
-    if (envelope.clusterId !== this.clusterId) {
-      throw new InvalidArgumentError(`envelope of cluster ${envelope.clusterId}; this transport carries cluster ${this.clusterId}`);
-    }
-    if (!this.#protocols.has(envelope.protocol)) {
-      throw new InvalidArgumentError(`protocol '${envelope.protocol}' has no payload codec on this transport (see the payloadCodecs option)`);
-    }
+    checkOutgoingEnvelope(to, envelope, this.#inbound);
     const bytes = this.#codec.encode(envelope);
     if (bytes.byteLength > this.maxMessageBytes) throw new MessageTooLargeError(bytes.byteLength, this.maxMessageBytes);
     const link = this.#links.get(to);

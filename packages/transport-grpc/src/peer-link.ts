@@ -1,7 +1,6 @@
 import type { status } from '@grpc/grpc-js';
-import type { NodeId } from '@synod/core';
+import { SendQueue, type NodeId } from '@synod/core';
 import { batchEntrySize, encodeBatchFrame } from './frames.js';
-import { SendQueue } from './send-queue.js';
 
 /** The open stream a link writes its frames to, whichever side dialled it. */
 export interface LinkStream {

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { CorruptionError, SeededRandom } from '@synod/core';
+import { CorruptionError, SeededRandom, SendQueue } from '@synod/core';
 import { envelopeV1, peerServiceV1 } from '@synod/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,6 @@ import { Backoff } from '../src/backoff.js';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '../src/certificates.js';
 import { batchEntrySize, decodeFrame, encodeBatchFrame, encodeHelloFrame } from '../src/frames.js';
 import { identityOfCertificate, nodeIdentityMismatch } from '../src/identity.js';
-import { SendQueue } from '../src/send-queue.js';
 import { envelopeBytes } from './raw-peer.js';
 
 describe('Backoff', () => {

@@ -9,12 +9,14 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import {
+  checkOutgoingEnvelope,
   InvalidArgumentError,
   MessageTooLargeError,
   SynodError,
   TransportClosedError,
   type Envelope,
   type EnvelopeHandler,
+  type EnvelopeSender,
   type NodeId,
   type ProtocolName,
   type TimerHandle,
@@ -125,6 +127,7 @@ export class NatsTransport implements Transport {
   readonly #userOptions: NatsTransportOptions;
   readonly #codec: EnvelopeCodec;
   readonly #protocols: ReadonlySet<ProtocolName>;
+  readonly #sender: EnvelopeSender;
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #dirty = new Set<PeerLink>();
   readonly #listeners = new Set<UnreachableListener>();
@@ -170,6 +173,7 @@ export class NatsTransport implements Transport {
     for (const [name, codec] of resolved.payloadCodecs) codecs[name] = codec;
     this.#codec = createEnvelopeCodec({ payloadCodecs: codecs });
     this.#protocols = new Set(resolved.payloadCodecs.keys());
+    this.#sender = { localId: this.localId, clusterId: this.clusterId, protocols: this.#protocols };
     this.#prefix = ownPrefix(this.clusterId, this.localId);
     // A chunked batch holds one envelope: at most maxMessageBytes plus its entry's framing.
     this.#reassembler = new Reassembler(this.maxMessageBytes + BATCH_OVERHEAD_BYTES, resolved.reassemblyTimeoutMs, resolved.clock, (from, reason) =>
@@ -290,14 +294,7 @@ export class NatsTransport implements Transport {
    */
   send(to: NodeId, envelope: Envelope): void {
     if (this.#closing !== undefined) throw new TransportClosedError();
-    if (envelope.to !== to) throw new InvalidArgumentError(`envelope.to is ${envelope.to} but send was called for ${to}`);
-    if (envelope.from !== this.localId) throw new InvalidArgumentError(`envelope.from is ${envelope.from} but this node is ${this.localId}`);
-    if (envelope.clusterId !== this.clusterId) {
-      throw new InvalidArgumentError(`envelope of cluster ${envelope.clusterId}; this transport carries cluster ${this.clusterId}`);
-    }
-    if (!this.#protocols.has(envelope.protocol)) {
-      throw new InvalidArgumentError(`protocol '${envelope.protocol}' has no payload codec on this transport (see the payloadCodecs option)`);
-    }
+    checkOutgoingEnvelope(to, envelope, this.#sender);
     const bytes = this.#codec.encode(envelope);
     if (bytes.byteLength > this.maxMessageBytes) throw new MessageTooLargeError(bytes.byteLength, this.maxMessageBytes);
     const link = this.#links.get(to);

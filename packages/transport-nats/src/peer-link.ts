@@ -1,5 +1,4 @@
-import type { NodeId, TimerHandle } from '@synod/core';
-import { SendQueue } from './send-queue.js';
+import { SendQueue, type NodeId, type TimerHandle } from '@synod/core';
 
 /** What this node last learnt about a peer from its probes. */
 export type PeerReachability = 'unknown' | 'reachable' | 'unreachable';

@@ -1,1 +1,3 @@
 export * from './transport.js';
+export * from './send-queue.js';
+export * from './outgoing-envelope.js';
