@@ -15,6 +15,7 @@
 export * from './codec/envelope-codec.js';
 export * from './codec/raft-codec.js';
 export * from './codec/paxos-codec.js';
+export * from './codec/envelope-batch.js';
 export * as paxosV1 from './gen/synod/peer/v1/paxos.js';
 export * as peerV1 from './gen/synod/peer/v1/raft.js';
 export * as envelopeV1 from './gen/synod/peer/v1/envelope.js';

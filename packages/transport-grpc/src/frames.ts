@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { CorruptionError } from '@synod/core';
-import { peerServiceV1 } from '@synod/protocol';
+import { ProtobufFieldReader, decodeEnvelopeBatch, peerServiceV1, varintSize, writeEnvelopeBatch, writeVarint } from '@synod/protocol';
 import { reject, type Rejection } from './rejection.js';
 
 /**
@@ -19,7 +19,6 @@ export const STREAM_PROTOCOL_VERSION = 1;
 
 const HELLO_TAG = (1 << 3) | 2;
 const BATCH_TAG = (2 << 3) | 2;
-const ENVELOPE_TAG = (1 << 3) | 2;
 
 export type Hello = peerServiceV1.Hello;
 
@@ -27,21 +26,6 @@ export type Hello = peerServiceV1.Hello;
 export type Frame =
   | { readonly kind: 'hello'; readonly hello: Hello }
   | { readonly kind: 'batch'; readonly envelopes: readonly Uint8Array[] };
-
-/** Bytes a varint takes for `value` (a non-negative integer below 2^53). */
-export function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Bytes an envelope of `envelopeBytes` adds to a batch frame. */
-export function batchEntrySize(envelopeBytes: number): number {
-  return 1 + varintSize(envelopeBytes) + envelopeBytes;
-}
 
 /** Bytes of a batch frame whose entries add up to `entriesBytes`. */
 export function batchFrameSize(entriesBytes: number): number {
@@ -56,15 +40,6 @@ export function batchFrameSize(entriesBytes: number): number {
  */
 export const FRAME_OVERHEAD_BYTES = 12;
 
-function writeVarint(out: Uint8Array, at: number, value: number): number {
-  while (value >= 0x80) {
-    out[at++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[at++] = value;
-  return at;
-}
-
 /** Encodes a Hello frame. */
 export function encodeHelloFrame(hello: Hello): Uint8Array {
   return peerServiceV1.ConnectRequest.encode({ frame: { $case: 'hello', value: hello } }).finish();
@@ -72,87 +47,14 @@ export function encodeHelloFrame(hello: Hello): Uint8Array {
 
 /**
  * Encodes `envelopes` (each already a `synod.peer.v1.Envelope`) as one batch
- * frame. `entriesBytes` must be the sum of {@link batchEntrySize} over them.
+ * frame. `entriesBytes` must be the sum of `batchEntrySize` (from
+ * `@synod/protocol`) over them.
  */
 export function encodeBatchFrame(envelopes: readonly Uint8Array[], entriesBytes: number): Buffer {
   const out = Buffer.allocUnsafe(batchFrameSize(entriesBytes));
   out[0] = BATCH_TAG;
-  let at = writeVarint(out, 1, entriesBytes);
-  for (const envelope of envelopes) {
-    out[at++] = ENVELOPE_TAG;
-    at = writeVarint(out, at, envelope.byteLength);
-    out.set(envelope, at);
-    at += envelope.byteLength;
-  }
+  writeEnvelopeBatch(out, writeVarint(out, 1, entriesBytes), envelopes);
   return out;
-}
-
-/** Reads protobuf fields of one message, strictly: any overrun is corruption. */
-class FieldReader {
-  pos: number;
-  readonly #bytes: Uint8Array;
-  readonly #end: number;
-
-  constructor(bytes: Uint8Array, start = 0, end = bytes.byteLength) {
-    this.#bytes = bytes;
-    this.pos = start;
-    this.#end = end;
-  }
-
-  get done(): boolean {
-    return this.pos >= this.#end;
-  }
-
-  /** A varint of at most 32 bits (tags and lengths). */
-  uint32(): number {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (this.pos >= this.#end) throw new CorruptionError('truncated varint');
-      const byte = this.#bytes[this.pos++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) {
-        if (value > 0xffffffff) throw new CorruptionError('varint out of range');
-        return value;
-      }
-    }
-    throw new CorruptionError('varint too long');
-  }
-
-  /** The bounds of a length-delimited field's body. */
-  delimited(): { readonly start: number; readonly end: number } {
-    const length = this.uint32();
-    const start = this.pos;
-    if (length > this.#end - start) throw new CorruptionError(`field of ${length} bytes overruns its message`);
-    this.pos = start + length;
-    return { start, end: this.pos };
-  }
-
-  /** Skips a field of an unknown number (protobuf's forward compatibility). */
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        for (let i = 0; ; i++) {
-          if (i >= 10 || this.pos >= this.#end) throw new CorruptionError('bad varint');
-          if (this.#bytes[this.pos++]! < 0x80) return;
-        }
-      case 1:
-        this.#advance(8);
-        return;
-      case 2:
-        this.delimited();
-        return;
-      case 5:
-        this.#advance(4);
-        return;
-      default:
-        throw new CorruptionError(`unsupported wire type ${wireType}`);
-    }
-  }
-
-  #advance(n: number): void {
-    if (n > this.#end - this.pos) throw new CorruptionError('truncated field');
-    this.pos += n;
-  }
 }
 
 /**
@@ -163,16 +65,15 @@ class FieldReader {
  * exactly one of hello and batch
  */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  const reader = new FieldReader(bytes);
+  const reader = new ProtobufFieldReader(bytes);
   let frame: Frame | undefined;
   while (!reader.done) {
-    const tag = reader.uint32();
+    const tag = reader.tag();
     if (tag === HELLO_TAG || tag === BATCH_TAG) {
       if (frame !== undefined) throw new CorruptionError('a frame carries more than one of hello and batch');
       const { start, end } = reader.delimited();
-      frame = tag === HELLO_TAG ? { kind: 'hello', hello: decodeHello(bytes.subarray(start, end)) } : { kind: 'batch', envelopes: batchEntries(bytes, start, end) };
+      frame = tag === HELLO_TAG ? { kind: 'hello', hello: decodeHello(bytes.subarray(start, end)) } : { kind: 'batch', envelopes: decodeEnvelopeBatch(bytes, start, end) };
     } else {
-      if (tag >>> 3 === 0) throw new CorruptionError('field number 0');
       reader.skip(tag & 7);
     }
   }
@@ -186,22 +87,6 @@ function decodeHello(bytes: Uint8Array): Hello {
   } catch (cause) {
     throw new CorruptionError('malformed hello', { cause });
   }
-}
-
-function batchEntries(bytes: Uint8Array, start: number, end: number): Uint8Array[] {
-  const reader = new FieldReader(bytes, start, end);
-  const envelopes: Uint8Array[] = [];
-  while (!reader.done) {
-    const tag = reader.uint32();
-    if (tag === ENVELOPE_TAG) {
-      const field = reader.delimited();
-      envelopes.push(bytes.subarray(field.start, field.end));
-    } else {
-      if (tag >>> 3 === 0) throw new CorruptionError('field number 0');
-      reader.skip(tag & 7);
-    }
-  }
-  return envelopes;
 }
 
 /** {@link decodeFrame}, with a malformed frame turned into the INVALID_ARGUMENT that refuses its stream. */

@@ -1,6 +1,7 @@
 import type { status } from '@grpc/grpc-js';
 import { SendQueue, type NodeId } from '@synod/core';
-import { batchEntrySize, encodeBatchFrame } from './frames.js';
+import { batchEntrySize } from '@synod/protocol';
+import { encodeBatchFrame } from './frames.js';
 
 /** The open stream a link writes its frames to, whichever side dialled it. */
 export interface LinkStream {

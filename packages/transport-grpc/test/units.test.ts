@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../src/backoff.js';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '../src/certificates.js';
-import { batchEntrySize, decodeFrame, encodeBatchFrame, encodeHelloFrame } from '../src/frames.js';
+import { batchEntrySize } from '@synod/protocol';
+import { decodeFrame, encodeBatchFrame, encodeHelloFrame } from '../src/frames.js';
 import { identityOfCertificate, nodeIdentityMismatch } from '../src/identity.js';
 import { envelopeBytes } from './raw-peer.js';
 

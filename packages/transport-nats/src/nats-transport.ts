@@ -23,12 +23,19 @@ import {
   type Transport,
   type UnreachableListener,
 } from '@synod/core';
-import { createEnvelopeCodec, type EnvelopeCodec, type PayloadCodec } from '@synod/protocol';
+import {
+  BATCH_OVERHEAD_BYTES,
+  batchEntrySize,
+  createEnvelopeCodec,
+  decodeEnvelopeBatch,
+  encodeEnvelopeBatch,
+  type EnvelopeCodec,
+  type PayloadCodec,
+} from '@synod/protocol';
 import { CHUNK_HEADER, formatChunkHeader, parseChunkHeader, Reassembler, splitIntoChunks, type ChunkDropReason } from './chunks.js';
 import { chunkBytes, connectionOptions, peerIds, resolveOptions, type NatsPeers, type NatsTransportOptions, type ResolvedOptions } from './options.js';
 import { PeerLink, type NatsPeerStats } from './peer-link.js';
 import { ackSubject, isAckSubjectFor, ownPrefix, ownSubjects, parseOwnSubject, peerSubject } from './subjects.js';
-import { BATCH_OVERHEAD_BYTES, batchEntrySize, decodeBatch, encodeBatch } from './wire.js';
 
 /** Thrown by `start` when the NATS server cannot be reached, refuses the credentials, or refuses the node's subscription. */
 export class NatsConnectError extends SynodError {
@@ -558,7 +565,7 @@ export class NatsTransport implements Transport {
 
   /** Publishes one batch (in chunks when above `max_payload`); false when the client refused it. */
   #publish(nc: NatsConnection, link: PeerLink, batch: Uint8Array[], batchBytes: number, maxPayload: number): boolean {
-    const payload = encodeBatch(batch, batchBytes);
+    const payload = encodeEnvelopeBatch(batch, batchBytes);
     const reply = link.probe === undefined ? this.#startProbe(link) : undefined;
     try {
       if (payload.byteLength <= maxPayload) {
@@ -683,7 +690,7 @@ export class NatsTransport implements Transport {
   #decode(from: NodeId, payload: Uint8Array): Envelope[] | Refusal {
     let entries: Uint8Array[];
     try {
-      entries = decodeBatch(payload);
+      entries = decodeEnvelopeBatch(payload);
     } catch (err) {
       return new Refusal(`malformed batch: ${err instanceof Error ? err.message : String(err)}`);
     }

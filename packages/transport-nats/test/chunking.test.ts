@@ -4,7 +4,7 @@ import { createEnvelopeCodec } from '@synod/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_HEADER, formatChunkHeader, Reassembler, splitIntoChunks, type ChunkDropReason } from '../src/chunks.js';
 import { peerSubject } from '../src/index.js';
-import { batchEntrySize, encodeBatch } from '../src/wire.js';
+import { batchEntrySize, encodeEnvelopeBatch } from '@synod/protocol';
 import { BYTE_PROTOCOLS, closeAll, eventually, settle, startCluster, startTransport } from './helpers.js';
 import { NatsServer } from '../src/nats-server.js';
 
@@ -23,7 +23,7 @@ function envelope(from: string, to: string, payload: Uint8Array): Envelope {
 
 function batchOf(...envelopes: Envelope[]): Uint8Array {
   const encoded = envelopes.map((e) => codec.encode(e));
-  return encodeBatch(encoded, encoded.reduce((sum, bytes) => sum + batchEntrySize(bytes.byteLength), 0));
+  return encodeEnvelopeBatch(encoded, encoded.reduce((sum, bytes) => sum + batchEntrySize(bytes.byteLength), 0));
 }
 
 describe('chunking above max_payload (nats-server with max_payload 1024)', () => {

@@ -3,7 +3,7 @@ import type { Envelope, NodeId } from '@synod/core';
 import { createEnvelopeCodec } from '@synod/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsConnectError, NatsTransport, peerSubject, type NatsAuth } from '../src/index.js';
-import { batchEntrySize, encodeBatch } from '../src/wire.js';
+import { batchEntrySize, encodeEnvelopeBatch } from '@synod/protocol';
 import { BYTE_PROTOCOLS, capturingLogger, closeAll, eventually, settle } from './helpers.js';
 import { NatsServer } from '../src/nats-server.js';
 
@@ -37,7 +37,7 @@ function envelope(from: string, to: string, byte = 1): Envelope {
 
 function batchOf(e: Envelope): Uint8Array {
   const bytes = codec.encode(e);
-  return encodeBatch([bytes], batchEntrySize(bytes.byteLength));
+  return encodeEnvelopeBatch([bytes], batchEntrySize(bytes.byteLength));
 }
 
 describe('with a nats-server that enforces the documented subject permissions', () => {

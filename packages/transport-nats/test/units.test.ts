@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseChunkHeader, formatChunkHeader } from '../src/chunks.js';
 import { NatsTransport } from '../src/index.js';
 import { ackSubject, isAckSubjectFor, ownPrefix, parseOwnSubject, peerSubject } from '../src/subjects.js';
-import { batchEntrySize, decodeBatch, encodeBatch } from '../src/wire.js';
+import { batchEntrySize, decodeEnvelopeBatch, encodeEnvelopeBatch } from '@synod/protocol';
 
 describe('batch wire format', () => {
   it('is a synod.peer.v1.EnvelopeBatch that the generated decoder reads, and decodes back to the same envelopes', () => {
@@ -14,32 +14,32 @@ describe('batch wire format', () => {
     const envelopes = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array(300).fill(7)].map((payload) =>
       codec.encode({ clusterId: 'prod', from: 'n1', to: 'n2', protocol: 'raft', payload }),
     );
-    const bytes = encodeBatch(envelopes, envelopes.reduce((sum, e) => sum + batchEntrySize(e.byteLength), 0));
-    expect(decodeBatch(bytes).map((e) => Array.from(e))).toEqual(envelopes.map((e) => Array.from(e)));
+    const bytes = encodeEnvelopeBatch(envelopes, envelopes.reduce((sum, e) => sum + batchEntrySize(e.byteLength), 0));
+    expect(decodeEnvelopeBatch(bytes).map((e) => Array.from(e))).toEqual(envelopes.map((e) => Array.from(e)));
     // Readable by any protobuf implementation of envelope.proto (the generated one here).
     const generated = envelopeV1.EnvelopeBatch.decode(bytes);
     expect(generated.envelopes.map((e) => [e.clusterId, e.from, e.to, e.protocol])).toEqual(Array(3).fill(['prod', 'n1', 'n2', 'raft']));
   });
 
   it('refuses truncated and malformed batches with CorruptionError', () => {
-    const bytes = encodeBatch([new Uint8Array([1, 2, 3])], batchEntrySize(3));
-    expect(() => decodeBatch(bytes.subarray(0, bytes.byteLength - 1))).toThrow(CorruptionError);
-    expect(() => decodeBatch(new Uint8Array([0x0a, 0xff]))).toThrow(CorruptionError);
-    expect(() => decodeBatch(new Uint8Array([0x00]))).toThrow(CorruptionError);
-    expect(() => decodeBatch(new Uint8Array([0x0f]))).toThrow(CorruptionError);
+    const bytes = encodeEnvelopeBatch([new Uint8Array([1, 2, 3])], batchEntrySize(3));
+    expect(() => decodeEnvelopeBatch(bytes.subarray(0, bytes.byteLength - 1))).toThrow(CorruptionError);
+    expect(() => decodeEnvelopeBatch(new Uint8Array([0x0a, 0xff]))).toThrow(CorruptionError);
+    expect(() => decodeEnvelopeBatch(new Uint8Array([0x00]))).toThrow(CorruptionError);
+    expect(() => decodeEnvelopeBatch(new Uint8Array([0x0f]))).toThrow(CorruptionError);
   });
 
   it('round-trips any list of envelopes, and any bytes either decode or fail with CorruptionError (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (envelopes) => {
-        const bytes = encodeBatch(envelopes, envelopes.reduce((sum, e) => sum + batchEntrySize(e.byteLength), 0));
-        expect(decodeBatch(bytes).map((e) => Array.from(e))).toEqual(envelopes.map((e) => Array.from(e)));
+        const bytes = encodeEnvelopeBatch(envelopes, envelopes.reduce((sum, e) => sum + batchEntrySize(e.byteLength), 0));
+        expect(decodeEnvelopeBatch(bytes).map((e) => Array.from(e))).toEqual(envelopes.map((e) => Array.from(e)));
       }),
     );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
         try {
-          decodeBatch(junk);
+          decodeEnvelopeBatch(junk);
         } catch (err) {
           expect(err).toBeInstanceOf(CorruptionError);
         }
@@ -50,7 +50,7 @@ describe('batch wire format', () => {
 
   it('skips unknown fields, as protobuf allows', () => {
     const bytes = new Uint8Array([0x10, 0x05, 0x0a, 0x01, 0x09]);
-    expect(decodeBatch(bytes).map((e) => Array.from(e))).toEqual([[9]]);
+    expect(decodeEnvelopeBatch(bytes).map((e) => Array.from(e))).toEqual([[9]]);
   });
 });
 
