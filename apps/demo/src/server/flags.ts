@@ -1,32 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { ClientSecurity, GrpcSecurity } from '@synod/transport-grpc';
 
-// The server commands keep to these few helpers instead of importing
-// @synod/testkit (the simulator and checker), so that `synod serve` starts
-// without loading them.
+// The server commands take the command-line helpers from @synod/testkit's
+// small cli-io module, not its index (the simulator and checker), so that
+// `synod serve` starts without loading them.
+import { UsageError } from '@synod/testkit/cli-io';
 
-/** Where a command writes; the same shape as the other commands' CommandIo. */
-export interface CommandIo {
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-}
-
-/** Exit code for bad usage (BSD sysexits EX_USAGE). */
-export const EXIT_USAGE = 64;
-
-/** A command-line usage problem; the command prints it and exits with {@link EXIT_USAGE}. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** Parses a non-negative integer flag, or throws UsageError naming the flag. */
-export function integerFlag(value: string | undefined, flag: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number, got '${value}'`);
-  const n = Number(value);
-  if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
+export { EXIT_USAGE, UsageError, integerFlag, type CommandIo } from '@synod/testkit/cli-io';
 
 /** Exit code for an input file that does not exist or cannot be read (BSD sysexits EX_NOINPUT). */
 export const EXIT_NO_INPUT = 66;
