@@ -130,26 +130,8 @@ export class KvWorkload {
     if (node === undefined) return undefined;
     const input: KvInput = op.f === 'get' ? { f: 'get', key: op.key } : { f: 'put', key: op.key, value: `v${++this.#valueSeq}` };
     const consistency: ReadConsistency = op.f === 'get' ? op.consistency : 'linearizable';
-    const opId = this.#log.invoke(`directed${++this.#directedOps}`, input);
-    this.#inFlight++;
-    try {
-      const output = await this.#execute(node, input, consistency);
-      this.#log.ok(opId, output);
-      this.counts.ok++;
-      if (input.f === 'get') this.reads[consistency]++;
-      return output;
-    } catch (error) {
-      if (input.f === 'get' || definitelyNotApplied(error)) {
-        this.#log.fail(opId);
-        this.counts.fail++;
-      } else {
-        this.#log.info(opId);
-        this.counts.info++;
-      }
-      return undefined;
-    } finally {
-      this.#inFlight--;
-    }
+    const outcome = await this.#recorded(`directed${++this.#directedOps}`, node, input, consistency);
+    return outcome.ok ? outcome.output : undefined;
   }
 
   #schedule(client: number): void {
@@ -204,6 +186,25 @@ export class KvWorkload {
       return;
     }
     const clientId = `c${client}.${this.#clientIncarnation[client]}`;
+    const outcome = await this.#recorded(clientId, node, input, consistency);
+    if (!outcome.ok) {
+      if (outcome.error instanceof NotLeaderError) this.#leaderHint = outcome.error.leaderHint;
+      // A client whose write may or may not have applied starts a new session.
+      if (outcome.outcomeUnknown) this.#clientIncarnation[client] = (this.#clientIncarnation[client] ?? 0) + 1;
+    }
+    this.#schedule(client);
+  }
+
+  /**
+   * Runs one operation on `node` and records it: in the history (ok, fail,
+   * or info when a write may have applied) and in the counts.
+   */
+  async #recorded(
+    clientId: string,
+    node: KvNode,
+    input: KvInput,
+    consistency: ReadConsistency,
+  ): Promise<{ readonly ok: true; readonly output: KvOutput } | { readonly ok: false; readonly error: unknown; readonly outcomeUnknown: boolean }> {
     const opId = this.#log.invoke(clientId, input);
     this.#inFlight++;
     try {
@@ -211,20 +212,19 @@ export class KvWorkload {
       this.#log.ok(opId, output);
       this.counts.ok++;
       if (input.f === 'get') this.reads[consistency]++;
+      return { ok: true, output };
     } catch (error) {
-      if (error instanceof NotLeaderError) this.#leaderHint = error.leaderHint;
       if (input.f === 'get' || definitelyNotApplied(error)) {
         this.#log.fail(opId);
         this.counts.fail++;
-      } else {
-        this.#log.info(opId);
-        this.counts.info++;
-        this.#clientIncarnation[client] = (this.#clientIncarnation[client] ?? 0) + 1;
+        return { ok: false, error, outcomeUnknown: false };
       }
+      this.#log.info(opId);
+      this.counts.info++;
+      return { ok: false, error, outcomeUnknown: true };
     } finally {
       this.#inFlight--;
     }
-    this.#schedule(client);
   }
 
   /** A serializable read: answered from the node's local state, checked by `onSerializableRead`. */
