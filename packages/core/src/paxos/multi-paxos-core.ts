@@ -7,6 +7,7 @@ import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ba
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
 import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry } from './slot-entry.js';
+import { SlotLog } from './slot-log.js';
 import type {
   AcceptedSlot,
   PaxosAccept,
@@ -142,7 +143,7 @@ export class MultiPaxosCore {
   // ---- acceptor ----
   #promised: Ballot;
   /** Accepted values by slot, above `#compactedTo`. */
-  readonly #log = new Map<number, AcceptedSlot>();
+  readonly #log = new SlotLog<AcceptedSlot>();
   #lastSlot: number;
   /** The last index of the stored log: a write above it must fill the gap up to it. */
   #storedLast: number;
@@ -211,12 +212,13 @@ export class MultiPaxosCore {
     this.#highestSeen = this.#promised;
     this.#compactedTo = snapshot.metadata.index;
     this.#lastSlot = this.#compactedTo;
+    this.#log.deleteThrough(this.#compactedTo);
     const last = storage.lastIndex();
     for (let index = storage.firstIndex(); index <= last; ) {
       const batch = storage.entries(index, last + 1, 8 * 1024 * 1024);
       for (const entry of batch) {
         const slot = decodeSlotEntry(entry);
-        if (slot !== undefined) this.#log.set(entry.index, slot);
+        if (slot !== undefined && entry.index > this.#compactedTo) this.#log.set(entry.index, slot);
       }
       index += batch.length;
     }
@@ -327,7 +329,7 @@ export class MultiPaxosCore {
   compacted(index: number, snapshot: Snapshot): void {
     if (index <= this.#compactedTo) return;
     if (index > this.#appliedHandedOut) throw new InvalidArgumentError(`cannot compact past the applied slot ${this.#appliedHandedOut}`);
-    for (let slot = this.#compactedTo + 1; slot <= index; slot++) this.#log.delete(slot);
+    this.#log.deleteThrough(index);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...snapshot.metadata };
   }
@@ -581,7 +583,7 @@ export class MultiPaxosCore {
   #onSnapshot(m: PaxosSnapshot): void {
     const index = m.snapshot.metadata.index;
     if (index <= this.#commit || m.snapshot.data.length === 0) return;
-    for (let slot = this.#compactedTo + 1; slot <= index; slot++) this.#log.delete(slot);
+    this.#log.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
