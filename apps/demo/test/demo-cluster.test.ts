@@ -3,7 +3,7 @@ import { driveClock } from '@synod/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DashboardFrame, NodeFrame } from '../src/demo/dashboard-types.js';
 import { DemoCluster } from '../src/demo/demo-cluster.js';
-import { PHI_THRESHOLD } from '../src/demo/detector-view.js';
+import { PHI_FORGET_AFTER_MS, PHI_THRESHOLD } from '../src/demo/detector-view.js';
 
 let cluster: DemoCluster | undefined;
 afterEach(async () => {
@@ -165,7 +165,11 @@ describe('demo cluster (virtual clock)', () => {
     await cluster.crash(leader);
     await driveClock(clock, 400);
     const alarmed = cluster.frame().phi.filter((p) => p.peer === leader);
+    expect(alarmed.length).toBe(2);
     expect(alarmed.every((p) => p.phi > PHI_THRESHOLD)).toBe(true);
+    // Long silent peers leave the chart rather than sit at the top of it.
+    await driveClock(clock, PHI_FORGET_AFTER_MS);
+    expect(cluster.frame().phi.filter((p) => p.peer === leader)).toEqual([]);
   });
 
   it('refuses bad control input with InvalidArgumentError and leaves the cluster as it was', async () => {

@@ -4,6 +4,12 @@ import type { PhiFrame } from './dashboard-types.js';
 
 /** The suspicion threshold the dashboard draws (the phi accrual detector's default). */
 export const PHI_THRESHOLD = 8;
+/**
+ * A peer silent for this long is no longer shown: in Raft a follower stops
+ * hearing from a former leader for good once another one is elected, and a
+ * line pinned at the top of the chart forever says nothing new.
+ */
+export const PHI_FORGET_AFTER_MS = 10_000;
 
 /**
  * One phi accrual detector per node, fed with every message that node
@@ -34,6 +40,8 @@ export class DetectorView {
       const detector = this.#detectors.get(observer);
       if (detector === undefined) continue;
       for (const peer of detector.peers()) {
+        const last = detector.stats(peer)?.lastHeartbeatMs ?? now;
+        if (now - last > PHI_FORGET_AFTER_MS) continue;
         const phi = detector.phi(peer, now);
         frames.push({ observer, peer, phi: Number.isFinite(phi) ? Math.round(phi * 100) / 100 : 99 });
       }

@@ -165,7 +165,7 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
   io.stdout(`dashboard: ${dashboard.url}`);
   if (args.workload) cluster.startWorkload();
 
-  const stopChaos = args.chaos ? startChaos(cluster, io) : () => {};
+  const stopChaos = args.chaos ? startChaos(cluster, io) : undefined;
   const checker = setInterval(() => void cluster.checkRecentWindow(), 3000);
   const report = setInterval(() => io.stdout(describe(cluster.frame())), 5000);
   await new Promise<void>((resolve) => {
@@ -179,7 +179,7 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
     process.once('SIGTERM', done);
     const timer = args.durationS === undefined ? undefined : setTimeout(done, args.durationS * 1000);
   });
-  stopChaos();
+  stopChaos?.();
   clearInterval(checker);
   clearInterval(report);
   await cluster.checkRecentWindow(5000);

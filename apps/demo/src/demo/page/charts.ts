@@ -42,7 +42,7 @@ export class RollingChart {
       this.#plot = new uPlot(
         {
           ...this.#size(),
-          legend: { show: true },
+          legend: { show: true, live: false },
           cursor: { show: false },
           scales: { x: { time: false }, y: range === undefined ? { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } : { range } },
           axes: [{ label: 's', size: 30, labelSize: 12 }, { label: this.#yLabel, size: 45, labelSize: 14 }],

@@ -148,7 +148,7 @@ export class LinkGraph {
     shape.label.setAttribute('x', String(at.x));
     shape.label.setAttribute('y', String(at.y + 4));
     const chosen = this.#group.get(node.id);
-    shape.ring.setAttribute('stroke', chosen === undefined ? 'none' : GROUP_COLOURS[chosen]!);
+    shape.ring.style.stroke = chosen === undefined ? 'none' : GROUP_COLOURS[chosen]!;
     shape.title.textContent = `${node.id}: ${node.role}, ${node.health}. Click to put it in a partition group.`;
   }
 }
