@@ -172,6 +172,24 @@ describe('demo cluster (virtual clock)', () => {
     expect(cluster.frame().phi.filter((p) => p.peer === leader)).toEqual([]);
   });
 
+  it('runs SWIM beside the consensus nodes: every node sees every member alive, then a crashed one dead', async () => {
+    const { cluster, clock } = start({ nodes: 4, seed: 8 });
+    await driveClock(clock, 3000);
+    const healthy = cluster.frame().swim;
+    expect(healthy).toHaveLength(16);
+    expect(healthy.every((s) => s.state === 'alive')).toBe(true);
+    await cluster.crash('n4');
+    await driveClock(clock, 15_000);
+    const after = cluster.frame();
+    const aboutN4 = after.swim.filter((s) => s.member === 'n4');
+    expect(aboutN4.map((s) => s.observer).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(aboutN4.every((s) => s.state === 'dead')).toBe(true);
+    expect(after.timeline.filter((e) => e.text.endsWith('declares n4 dead'))).toHaveLength(1);
+    cluster.restart('n4');
+    await driveClock(clock, 5000);
+    expect(cluster.frame().swim.every((s) => s.state === 'alive')).toBe(true);
+  });
+
   it('refuses bad control input with InvalidArgumentError and leaves the cluster as it was', async () => {
     const { cluster, clock } = start({ nodes: 3, seed: 7 });
     await driveClock(clock, 1500);

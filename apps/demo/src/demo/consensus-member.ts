@@ -3,6 +3,7 @@ import {
   MultiPaxosNode,
   RaftNode,
   type Clock,
+  type Envelope,
   type KvQuery,
   type KvQueryResult,
   type KvResult,
@@ -35,6 +36,8 @@ export interface ConsensusMember {
   readonly id: NodeId;
   start(): void;
   stop(): Promise<void>;
+  /** Feeds an envelope from the transport (the demo routes SWIM's elsewhere). */
+  receive(envelope: Envelope): void;
   status(): MemberStatus;
   propose(command: Uint8Array, timeoutMs: number): Promise<KvResult>;
   read(query: KvQuery, timeoutMs: number): Promise<KvQueryResult>;
@@ -78,6 +81,8 @@ class RaftMember implements ConsensusMember {
       random: options.random,
       tickIntervalMs: options.tickIntervalMs,
       snapshots: SNAPSHOTS,
+      // The endpoint also carries SWIM; the demo routes each envelope.
+      attachToTransport: false,
     });
     this.#node.on('snapshot', ({ index }) => (this.#snapshotIndex = index));
   }
@@ -87,6 +92,9 @@ class RaftMember implements ConsensusMember {
   }
   stop(): Promise<void> {
     return this.#node.stop();
+  }
+  receive(envelope: Envelope): void {
+    this.#node.receive(envelope);
   }
   status(): MemberStatus {
     const s = this.#node.status();
@@ -131,6 +139,8 @@ class PaxosMember implements ConsensusMember {
       random: options.random,
       tickIntervalMs: options.tickIntervalMs,
       snapshots: SNAPSHOTS,
+      // The endpoint also carries SWIM; the demo routes each envelope.
+      attachToTransport: false,
     });
   }
 
@@ -139,6 +149,9 @@ class PaxosMember implements ConsensusMember {
   }
   stop(): Promise<void> {
     return this.#node.stop();
+  }
+  receive(envelope: Envelope): void {
+    this.#node.receive(envelope);
   }
   status(): MemberStatus {
     const s = this.#node.status();

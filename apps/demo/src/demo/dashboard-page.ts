@@ -55,7 +55,9 @@ export const dashboardHtml = `<!doctype html>
   <section class="card">
     <h2>Detectors <small>phi of each peer as seen by</small> <select id="observer"></select></h2>
     <div id="phi-chart" class="chart"></div>
-    <p class="note">A phi accrual detector per node, fed by every message the node receives. In Raft a follower hears only its leader, so it watches the leader; the leader watches every follower. The dashed line is the suspicion threshold.</p>
+    <p class="note">A phi accrual detector per node, fed by every consensus message the node receives. In Raft a follower hears only its leader, so it watches the leader; the leader watches every follower. The dashed line is the suspicion threshold.</p>
+    <h2>SWIM membership <small>as each node sees every member</small></h2>
+    <table id="swim"></table>
   </section>
   <section class="card">
     <h2>Workload throughput <small>operations/s</small></h2>

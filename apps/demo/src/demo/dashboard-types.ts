@@ -45,6 +45,14 @@ export interface PhiFrame {
   readonly phi: number;
 }
 
+/** What `observer`'s SWIM node believes about `member`. */
+export interface SwimFrame {
+  readonly observer: string;
+  readonly member: string;
+  readonly state: 'alive' | 'suspect' | 'dead' | 'left';
+  readonly incarnation: number;
+}
+
 export interface WorkloadFrame {
   readonly running: boolean;
   /** Operations that completed ok during the last second. */
@@ -90,6 +98,8 @@ export interface DashboardFrame {
   readonly nodes: readonly NodeFrame[];
   readonly links: readonly LinkFrame[];
   readonly phi: readonly PhiFrame[];
+  /** SWIM membership as every running node sees it. */
+  readonly swim: readonly SwimFrame[];
   readonly workload: WorkloadFrame;
   readonly verdict: VerdictFrame;
   /** The most recent entries, oldest first. */

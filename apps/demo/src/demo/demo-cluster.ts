@@ -1,4 +1,14 @@
-import { InvalidArgumentError, MemoryStorage, SeededRandom, systemClock, type Clock, type NodeId, type Random } from '@synod/core';
+import {
+  InvalidArgumentError,
+  MemoryStorage,
+  SeededRandom,
+  SwimNode,
+  swimConfig,
+  systemClock,
+  type Clock,
+  type NodeId,
+  type Random,
+} from '@synod/core';
 import { MemoryNetwork } from '@synod/transport-memory';
 import { createMember, type ConsensusMember } from './consensus-member.js';
 import type {
@@ -7,6 +17,7 @@ import type {
   LinkFrame,
   NodeFrame,
   NodeHealth,
+  SwimFrame,
   TimelineEntry,
   TimelineKind,
 } from './dashboard-types.js';
@@ -62,6 +73,10 @@ export class DemoCluster {
   readonly #ids: NodeId[];
   readonly #storages = new Map<NodeId, MemoryStorage>();
   readonly #members = new Map<NodeId, ConsensusMember>();
+  /** A SWIM node beside each running consensus node, on the same endpoint. */
+  readonly #swims = new Map<NodeId, SwimNode>();
+  /** member@incarnation already reported dead on the timeline */
+  readonly #swimDeaths = new Set<string>();
   readonly #removed = new Set<NodeId>();
   readonly #isolated = new Set<NodeId>();
   /** Paused nodes and when their pause ends. */
@@ -103,6 +118,8 @@ export class DemoCluster {
       elapsed: () => this.#elapsed(),
     });
     for (const id of this.#ids) this.#start(id, this.#ids);
+    // Join once every node is listening, so the first joins are answered.
+    for (const id of this.#ids) this.#joinSwim(id);
   }
 
   /** Every node the demo started, removed ones included. */
@@ -159,8 +176,41 @@ export class DemoCluster {
       this.#lastLeader = id;
       this.#log('election', `${id} elected leader (${this.algorithm === 'raft' ? 'term' : 'ballot round'} ${term})`);
     });
+    const transport = this.#network.endpoint(id);
+    const swim = new SwimNode({
+      transport,
+      clock: this.#clock,
+      random: this.#random.fork(),
+      clusterId: 'demo',
+      config: swimConfig('lan'),
+      // A restarted node must outrank what the others remember of its past life.
+      incarnation: Math.floor(this.#elapsed()),
+    });
+    transport.setHandler((envelope) => {
+      if (!swim.handleEnvelope(envelope)) member.receive(envelope);
+    });
+    swim.on('dead', ({ member: info }) => {
+      // Every node learns it, by its own probes or by gossip; the timeline says it once.
+      const key = `${info.id}@${info.incarnation}`;
+      if (this.#swimDeaths.has(key)) return;
+      this.#swimDeaths.add(key);
+      this.#log('fault', `SWIM: ${id} declares ${info.id} dead`);
+    });
     this.#members.set(id, member);
+    this.#swims.set(id, swim);
     member.start();
+    swim.start();
+  }
+
+  #joinSwim(id: NodeId): void {
+    const seeds = [...this.#swims.keys()].filter((n) => n !== id);
+    // A failed join only means this node sees fewer members until gossip reaches it.
+    if (seeds.length > 0) this.#swims.get(id)?.join(seeds, { timeoutMs: 5000 }).catch(() => undefined);
+  }
+
+  #stopSwim(id: NodeId): void {
+    this.#swims.get(id)?.stop();
+    this.#swims.delete(id);
   }
 
   #known(id: NodeId): void {
@@ -179,6 +229,7 @@ export class DemoCluster {
   async crash(id: NodeId): Promise<void> {
     const member = this.#running(id);
     this.#members.delete(id);
+    this.#stopSwim(id);
     this.#network.crash(id);
     this.#detectors.forget(id);
     this.#log('fault', `${id} crashed`);
@@ -191,6 +242,7 @@ export class DemoCluster {
     if (this.#members.has(id)) throw new InvalidArgumentError(`node '${id}' is already up`);
     this.#network.restart(id);
     this.#start(id, this.#ids.filter((n) => !this.#removed.has(n)));
+    this.#joinSwim(id);
     this.#log('fault', `${id} restarted`);
   }
 
@@ -329,6 +381,7 @@ export class DemoCluster {
     // A Raft joiner starts with no configuration and learns it from the
     // leader; a Paxos acceptor needs the configuration it is joining.
     this.#start(id, this.algorithm === 'raft' ? [] : [...voters, id]);
+    this.#joinSwim(id);
     this.#log('membership', `${id} started; asking ${leader.id} to add it as a voter`);
     await leader.addVoter(id, CONTROL_TIMEOUT_MS);
     this.#log('membership', `${id} is a voter`);
@@ -345,6 +398,12 @@ export class DemoCluster {
     this.#removed.add(id);
     const member = this.#members.get(id);
     this.#members.delete(id);
+    // Leave SWIM gracefully, so the others mark it `left` rather than suspect it.
+    await this.#swims
+      .get(id)
+      ?.leave({ timeoutMs: 1000 })
+      .catch(() => undefined);
+    this.#stopSwim(id);
     this.#detectors.forget(id);
     this.#log('membership', `${id} removed from the voters and stopped`);
     await member?.stop();
@@ -436,10 +495,21 @@ export class DemoCluster {
       nodes,
       links,
       phi: this.#detectors.frame([...this.#members.keys()], now),
+      swim: this.#swimFrame(),
       workload: this.#workload.frame(),
       verdict: this.#workload.verdict(),
       timeline: this.#timeline.slice(-50),
     };
+  }
+
+  #swimFrame(): SwimFrame[] {
+    const frames: SwimFrame[] = [];
+    for (const [observer, swim] of this.#swims) {
+      for (const info of swim.members()) {
+        frames.push({ observer, member: info.id, state: info.state, incarnation: info.incarnation });
+      }
+    }
+    return frames;
   }
 
   /** Elections won by a node other than the previous leader. */
@@ -449,6 +519,8 @@ export class DemoCluster {
 
   async stop(): Promise<void> {
     await this.#workload.close();
+    for (const swim of this.#swims.values()) swim.stop();
+    this.#swims.clear();
     for (const member of this.#members.values()) await member.stop();
     this.#members.clear();
     await this.#network.close();

@@ -12,8 +12,8 @@ export const PHI_THRESHOLD = 8;
 export const PHI_FORGET_AFTER_MS = 10_000;
 
 /**
- * One phi accrual detector per node, fed with every message that node
- * receives (any protocol counts as a sign of life), so the dashboard can
+ * One phi accrual detector per node, fed with every consensus message that
+ * node receives (any message counts as a sign of life), so the dashboard can
  * show how suspicious each node is of each peer it hears from. In Raft a
  * follower hears only its leader, so a follower watches the leader and the
  * leader watches every follower: exactly the pairs whose silence matters.
@@ -22,7 +22,8 @@ export class DetectorView {
   readonly #detectors = new Map<NodeId, PhiAccrualDetector>();
 
   observe(event: NetworkEvent): void {
-    if (event.type !== 'deliver') return;
+    // Consensus traffic only: SWIM has its own detector, shown on its own.
+    if (event.type !== 'deliver' || event.envelope.protocol === 'swim') return;
     const { from, to } = event.envelope;
     this.#detectorOf(to).heartbeat(from, event.at);
   }

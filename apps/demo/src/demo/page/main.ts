@@ -10,6 +10,7 @@ import { PALETTE, RollingChart, SeriesBuffer } from './charts.js';
 import { byId, el } from './dom.js';
 import { LinkGraph } from './link-graph.js';
 import { NodesTable } from './nodes-table.js';
+import { SwimTable } from './swim-table.js';
 import { Timeline } from './timeline.js';
 
 /** One minute of history at 5 frames a second. */
@@ -20,6 +21,7 @@ const PHI_CAP = 20;
 const nodesTable = new NodesTable(byId<HTMLTableElement>('nodes'));
 const graph = new LinkGraph(byId('graph') as unknown as SVGSVGElement);
 const timeline = new Timeline(byId<HTMLOListElement>('timeline'));
+const swimTable = new SwimTable(byId<HTMLTableElement>('swim'));
 const phiChart = new RollingChart(byId('phi-chart'), { yLabel: 'phi', yRange: [0, PHI_CAP] });
 const throughputChart = new RollingChart(byId('throughput-chart'), { yLabel: 'ops/s' });
 const latencyChart = new RollingChart(byId('latency-chart'), { yLabel: 'ms' });
@@ -66,6 +68,7 @@ function render(frame: DashboardFrame): void {
 
   nodesTable.update(frame);
   graph.update(frame);
+  swimTable.update(frame);
   timeline.update(frame.timeline);
 
   const live = frame.nodes.filter((n) => n.health !== 'removed').map((n) => n.id);
