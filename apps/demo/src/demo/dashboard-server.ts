@@ -129,6 +129,9 @@ export function startDashboard(cluster: DemoCluster, options: DashboardOptions):
           return send(200, 'text/javascript; charset=utf-8', assets.script);
         case '/assets/app.css':
           return send(200, 'text/css; charset=utf-8', assets.styles);
+        case '/favicon.ico':
+          res.writeHead(204).end();
+          return;
         case '/api/status':
           return json(200, cluster.frame());
         case '/report.html':

@@ -231,7 +231,7 @@ export class DemoCluster {
     this.#members.delete(id);
     this.#stopSwim(id);
     this.#network.crash(id);
-    this.#detectors.forget(id);
+    this.#detectors.forgetObserver(id);
     this.#log('fault', `${id} crashed`);
     await member.stop();
   }

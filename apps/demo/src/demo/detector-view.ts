@@ -28,7 +28,15 @@ export class DetectorView {
     this.#detectorOf(to).heartbeat(from, event.at);
   }
 
-  /** A node restarted or left: its history of arrivals no longer says anything. */
+  /**
+   * A node crashed: what it had heard no longer says anything (its restart
+   * starts afresh). The others keep watching it; that rising phi is the point.
+   */
+  forgetObserver(node: NodeId): void {
+    this.#detectors.delete(node);
+  }
+
+  /** A node left the cluster: nobody watches it any more, and it watches nobody. */
   forget(node: NodeId): void {
     this.#detectors.delete(node);
     for (const detector of this.#detectors.values()) detector.remove(node);

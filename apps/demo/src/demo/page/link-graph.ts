@@ -90,25 +90,28 @@ export class LinkGraph {
       position.set(node.id, { x: 180 + 110 * Math.cos(angle), y: 150 + 110 * Math.sin(angle) });
     });
     const edges: SVGElement[] = [];
+    const down = new Set(frame.nodes.filter((n) => n.health === 'down').map((n) => n.id));
     for (const edge of edgesOf(frame.links)) {
       const p = position.get(edge.a);
       const q = position.get(edge.b);
       if (p === undefined || q === undefined) continue;
-      const strokeWidth = edge.cut ? 2 : 1 + 1.5 * Math.log2(1 + edge.perSecond / 10);
+      const dead = down.has(edge.a) || down.has(edge.b);
+      const strokeWidth = edge.cut || dead ? 2 : 1 + 1.5 * Math.log2(1 + edge.perSecond / 10);
       const line = svg('line', {
         x1: p.x,
         y1: p.y,
         x2: q.x,
         y2: q.y,
         'stroke-width': strokeWidth.toFixed(1),
-        class: `edge${edge.cut ? ' cut' : ''}${edge.delayed ? ' delayed' : ''}${edge.perSecond === 0 ? ' idle' : ''}`,
+        // A link to a crashed node carries nothing: what is sent on it is lost.
+        class: `edge${edge.cut ? ' cut' : ''}${edge.delayed ? ' delayed' : ''}${edge.perSecond === 0 || dead ? ' idle' : ''}`,
         'data-link': `${edge.a}-${edge.b}`,
       });
       const title = svg('title', {});
       title.textContent = `${edge.a} – ${edge.b}: ${edge.perSecond} msg/s${edge.cut ? ', cut' : ''}${edge.delayed ? ', delayed' : ''}`;
       line.append(title);
       edges.push(line);
-      if (!edge.cut && edge.perSecond > 0) {
+      if (!edge.cut && !dead && edge.perSecond > 0) {
         const label = svg('text', { x: (p.x + q.x) / 2, y: (p.y + q.y) / 2 - 3, class: 'edge-label' });
         label.textContent = String(edge.perSecond);
         edges.push(label);
