@@ -1,11 +1,32 @@
 import { parseArgs } from 'node:util';
 import { FileStorage, StorageLockedError } from '@synod/core';
-import { createSynodServer } from '@synod/transport-grpc';
-import { EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
+import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
+import { createSynodNatsServer } from '@synod/transport-nats';
+import {
+  EXIT_IN_USE,
+  EXIT_NO_INPUT,
+  hostPort,
+  MissingInputError,
+  asUsage,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
+  natsConnectionFlags,
+  parsePeerIds,
+  parsePeers,
+  serverSecurity,
+  TLS_FLAGS,
+  transportFlag,
+  EXIT_USAGE,
+  integerFlag,
+  UsageError,
+  type CommandIo,
+  type NatsConnectionFlags,
+} from './flags.js';
 import { isLogLevel, lineLogger } from './line-logger.js';
 
 const USAGE =
-  'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)';
+  'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)\n' +
+  '       synod serve --transport nats --nats-url URL --id ID --peers ID[,…] --data DIR [NATS auth/TLS flags]';
 
 const HELP = `${USAGE}
 
@@ -13,6 +34,12 @@ Runs one durable Synod node: Raft with its log and snapshots in DIR
 (FileStorage, fsync on), the peer stream, the KV and Cluster services, health
 and reflection, all on HOST:PORT. Runs until SIGTERM or SIGINT, then stops
 cleanly. Every node of a cluster lists all the others in --peers.
+
+With --transport nats the node talks to its peers and serves clients through
+the NATS servers of --nats-url instead of a port of its own: peers on
+synod.<cluster>.<node>.<from>, clients by request/reply on
+synod-api.<cluster>.<Service>.<Method> (any node answers, in a queue group).
+--listen and the gRPC TLS flags do not apply; --peers lists ids.
 
 options:
   --id ID               this node's id (letters, digits, '.', '_', '-')
@@ -29,10 +56,13 @@ options:
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
+  --transport T         grpc (default) or nats
+${NATS_FLAGS_HELP}
   -h, --help            this text
 
 exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
-75 the data directory is in use by another process, 1 anything else.`;
+75 the data directory is in use by another process, 1 anything else
+(NATS unreachable or refusing the credentials included).`;
 
 /**
  * `synod serve`: one durable node until SIGTERM/SIGINT. Returns the exit
@@ -54,6 +84,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           data: { type: 'string' },
           'cluster-id': { type: 'string' },
           ...TLS_FLAGS,
+          ...NATS_FLAGS,
+          transport: { type: 'string' },
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
@@ -68,17 +100,27 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values.id === undefined || values.id === '') throw new UsageError('--id is required');
-    if (values.listen === undefined) throw new UsageError('--listen is required (host:port)');
     if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
     const logLevel = values['log-level'] ?? 'info';
     if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+    const transport = transportFlag(values.transport);
+    let network: { transport: 'grpc'; listen: string; peers: Record<string, string>; security: GrpcSecurity } | { transport: 'nats'; peers: string[]; nats: NatsConnectionFlags };
+    if (transport === 'nats') {
+      if (values.listen !== undefined) throw new UsageError('--listen does not apply with --transport nats: the node connects to --nats-url');
+      const tlsGiven = (['tls-cert', 'tls-key', 'tls-ca'] as const).filter((flag) => values[flag] !== undefined);
+      if (tlsGiven.length > 0) throw new UsageError(`--${tlsGiven[0]} is for gRPC; with NATS use --nats-tls-ca, --nats-tls-cert and --nats-tls-key`);
+      network = { transport, peers: parsePeerIds(values.peers, values.id), nats: natsConnectionFlags(values) };
+    } else {
+      if (values.listen === undefined) throw new UsageError('--listen is required (host:port)');
+      const natsGiven = Object.keys(NATS_FLAGS).filter((flag) => (values as Record<string, unknown>)[flag] !== undefined);
+      if (natsGiven.length > 0) throw new UsageError(`--${natsGiven[0]} needs --transport nats`);
+      network = { transport, listen: hostPort(values.listen, '--listen'), peers: parsePeers(values.peers, values.id), security: serverSecurity(values) };
+    }
     config = {
       id: values.id,
-      listen: hostPort(values.listen, '--listen'),
-      peers: parsePeers(values.peers, values.id),
+      network,
       data: values.data,
       clusterId: values['cluster-id'] ?? 'synod',
-      security: serverSecurity(values),
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
@@ -98,8 +140,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
 
   const logger = lineLogger(io.stderr, config.logLevel, config.id);
-  if ('insecure' in config.security) {
-    io.stderr(`synod serve: WARNING: --insecure: peers and clients talk plaintext without authentication; anyone who can reach ${config.listen} can join the cluster and read or write every key`);
+  const network = config.network;
+  if (network.transport === 'grpc' && 'insecure' in network.security) {
+    io.stderr(`synod serve: WARNING: --insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
   }
   let storage: FileStorage;
   try {
@@ -113,18 +156,28 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     return 1;
   }
 
-  const server = createSynodServer({
-    nodeId: config.id,
+  const common = {
     clusterId: config.clusterId,
-    listen: config.listen,
-    peers: config.peers,
-    security: config.security,
     storage,
     tickIntervalMs: config.tickMs,
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
-  });
+  };
+  const server =
+    network.transport === 'grpc'
+      ? createSynodServer({ ...common, nodeId: config.id, listen: network.listen, peers: network.peers, security: network.security })
+      : createSynodNatsServer({
+          ...common,
+          nodeId: config.id,
+          peers: network.peers,
+          servers: network.nats.servers,
+          ...(network.nats.auth === undefined && network.nats.tls === undefined
+            ? {}
+            : { transport: { ...(network.nats.auth === undefined ? {} : { auth: network.nats.auth }), ...(network.nats.tls === undefined ? {} : { tls: network.nats.tls }) } }),
+        });
+  const where = (): string => ('boundAddress' in server ? `on ${server.boundAddress}` : `over NATS ${network.transport === 'nats' ? network.nats.servers.join(',') : ''}`);
+  const peerList = network.transport === 'grpc' ? Object.entries(network.peers).map(([id, a]) => `${id}=${a}`).join(',') : network.peers.join(',');
   // Handlers go on before start so that a signal during start-up still stops cleanly.
   let stopRequested: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
@@ -138,11 +191,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     try {
       await server.start();
     } catch (error) {
-      io.stderr(`synod serve: cannot serve on ${config.listen}: ${error instanceof Error ? error.message : String(error)}`);
-      await server.stop(100);
+      const target = network.transport === 'grpc' ? `serve on ${network.listen}` : 'join the cluster over NATS';
+      io.stderr(`synod serve: cannot ${target}: ${error instanceof Error ? error.message : String(error)}`);
+      await server.stop();
       return 1;
     }
-    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' on ${server.boundAddress} (data ${config.data}, peers ${Object.entries(config.peers).map(([id, a]) => `${id}=${a}`).join(',') || 'none'})`);
+    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'})`);
     const signal = await stopped;
     io.stdout(`synod serve: ${config.id} stopping on ${signal}`);
     await server.stop();
