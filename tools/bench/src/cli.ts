@@ -9,6 +9,7 @@ import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
 import { kvGrpcSuite } from './suites/kv-grpc.js';
+import { kvNatsSuite, writeKvNatsChart } from './suites/kv-nats.js';
 import { natsTransportSuite } from './suites/nats-transport.js';
 import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 
@@ -59,6 +60,12 @@ const suites: Record<string, Suite> = {
     description: '3 synod serve processes (FileStorage, fsync on) and SynodClients: 256-byte puts, 1/16/64/256 concurrent clients',
     run: (quick) =>
       kvGrpcSuite({ clients: [1, 16, 64, 256], durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 1_000 : 2_000, valueBytes: 256 }),
+  },
+  'kv-nats': {
+    description: 'the kv-grpc measurement over NATS (nodes and clients through one nats-server) beside gRPC, in one run, with a chart',
+    run: (quick) =>
+      kvNatsSuite({ clients: [1, 16, 64, 256], durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 1_000 : 2_000, valueBytes: 256 }),
+    afterReport: writeKvNatsChart,
   },
   'nats-transport': {
     description: 'raw envelopes between two NatsTransports in two processes through a nats-server on loopback: batched vs one per message, and round trips',

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SynodClient } from '@synod/transport-grpc';
+import { SynodClient, type SynodKvClient } from '@synod/transport-grpc';
+import { SynodNatsClient } from '@synod/transport-nats';
 import { quantile, type BenchResult } from '../results.js';
 
 export interface KvGrpcBenchOptions {
@@ -30,6 +31,20 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * How the serve processes talk: gRPC on ports of their own, or through the
+ * NATS server at `natsUrl` (`--transport nats`), clients included.
+ */
+export type KvCarrier = { readonly transport: 'grpc' } | { readonly transport: 'nats'; readonly natsUrl: string };
+
+/** A client of the cluster over `carrier`; `endpoints` are the gRPC ones. */
+function clientOf(carrier: KvCarrier, endpoints: readonly string[], timeoutMs?: number): SynodKvClient {
+  const timeout = timeoutMs === undefined ? {} : { timeoutMs };
+  return carrier.transport === 'grpc'
+    ? new SynodClient({ endpoints: [...endpoints], security: { insecure: true }, ...timeout })
+    : new SynodNatsClient({ servers: carrier.natsUrl, ...timeout });
+}
+
 /** CPU seconds (user + system) a process has used, from /proc (Linux); undefined elsewhere. */
 function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -47,7 +62,7 @@ interface Node {
   readonly child: ChildProcess;
 }
 
-async function startCluster(dir: string): Promise<Node[]> {
+async function startCluster(dir: string, carrier: KvCarrier): Promise<Node[]> {
   const ids = ['n1', 'n2', 'n3'];
   const ports = await freePorts(ids.length);
   const endpoint = (i: number): string => `127.0.0.1:${ports[i]}`;
@@ -56,9 +71,13 @@ async function startCluster(dir: string): Promise<Node[]> {
       (id, i) =>
         new Promise<Node>((resolve, reject) => {
           const peers = ids.flatMap((other, j) => (other === id ? [] : [`${other}=${endpoint(j)}`])).join(',');
+          const network =
+            carrier.transport === 'grpc'
+              ? ['--listen', endpoint(i), '--peers', peers, '--insecure']
+              : ['--transport', 'nats', '--nats-url', carrier.natsUrl, '--peers', ids.filter((other) => other !== id).join(',')];
           const child = spawn(
             process.execPath,
-            [SERVE, '--id', id, '--listen', endpoint(i), '--peers', peers, '--data', join(dir, id), '--insecure', '--log-level', 'warn'],
+            [SERVE, '--id', id, ...network, '--data', join(dir, id), '--log-level', 'warn'],
             { stdio: ['ignore', 'pipe', 'pipe'] },
           );
           let output = '';
@@ -90,12 +109,12 @@ async function stopCluster(nodes: readonly Node[]): Promise<void> {
 }
 
 /** `clients` clients, one put in flight each, for `durationMs` after `warmupMs`. */
-async function measure(endpoints: readonly string[], clients: number, options: KvGrpcBenchOptions): Promise<{ ops: number; seconds: number; latencies: number[]; errors: number }> {
+async function measure(newClient: () => SynodKvClient, clients: number, options: KvGrpcBenchOptions): Promise<{ ops: number; seconds: number; latencies: number[]; errors: number }> {
   const value = 'v'.repeat(options.valueBytes);
   // A client is one request in flight with a session of its own; up to 16
-  // of them share a SynodClient (and so its connections), as an application
+  // of them share a client object (and so its connections), as an application
   // with many concurrent callers would.
-  const instances = Array.from({ length: Math.ceil(clients / 16) }, () => new SynodClient({ endpoints: [...endpoints], security: { insecure: true }, timeoutMs: 30_000 }));
+  const instances = Array.from({ length: Math.ceil(clients / 16) }, newClient);
   const pool = Array.from({ length: clients }, (_, c) => instances[c % instances.length]!);
   // Discover the leader once per instance before the clock starts.
   for (const [i, client] of instances.entries()) await client.put(`warm/${i}`, value);
@@ -125,7 +144,7 @@ async function measure(endpoints: readonly string[], clients: number, options: K
       }
     }),
   );
-  for (const client of instances) client.close();
+  await Promise.all(instances.map((client) => client.close()));
   return { ops, seconds: options.durationMs / 1000, latencies: latencies.sort((a, b) => a - b), errors };
 }
 
@@ -138,20 +157,28 @@ async function measure(endpoints: readonly string[], clients: number, options: K
  * per put (from /proc).
  */
 export async function kvGrpcSuite(options: KvGrpcBenchOptions): Promise<BenchResult[]> {
+  return kvPutPoints(options, { transport: 'grpc' });
+}
+
+/**
+ * The points of the kv-grpc measurement over `carrier` (the kv-nats suite
+ * runs it over both): a fresh cluster per number of clients.
+ */
+export async function kvPutPoints(options: KvGrpcBenchOptions, carrier: KvCarrier): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const clients of options.clients) {
     // A fresh cluster per point, so one point's log and snapshots do not slow the next.
     const dir = mkdtempSync(join(tmpdir(), 'synod-bench-kv-grpc-'));
-    const nodes = await startCluster(dir);
+    const nodes = await startCluster(dir, carrier);
     try {
       const endpoints = nodes.map((node) => node.endpoint);
       const loadBefore = loadavg()[0]!;
       const cpuBefore = nodes.map((node) => cpuSeconds(node.child.pid));
-      const run = await measure(endpoints, clients, options);
+      const run = await measure(() => clientOf(carrier, endpoints, 30_000), clients, options);
       const cpuAfter = nodes.map((node) => cpuSeconds(node.child.pid));
-      const probe = new SynodClient({ endpoints, security: { insecure: true } });
+      const probe = clientOf(carrier, endpoints);
       const statuses = await probe.status();
-      probe.close();
+      await probe.close();
       const leader = statuses.find((s) => 'role' in s && s.role === 'leader');
       const cpuMsPerPut = nodes.map((node, i) => {
         const before = cpuBefore[i];
@@ -161,7 +188,7 @@ export async function kvGrpcSuite(options: KvGrpcBenchOptions): Promise<BenchRes
       const leaderIndex = leader !== undefined && 'id' in leader ? nodes.findIndex((node) => node.id === leader.id) : -1;
       results.push({
         system: 'synod',
-        scenario: `kv-grpc put ${options.valueBytes} B, 3 serve processes, FileStorage fsync, plaintext`,
+        scenario: `kv-${carrier.transport} put ${options.valueBytes} B, 3 serve processes, FileStorage fsync, plaintext`,
         clients,
         opsPerSec: run.ops / run.seconds,
         p50Ms: quantile(run.latencies, 0.5),
