@@ -565,7 +565,7 @@ export class RaftCore {
     const soft = this.#softState();
     const hard = this.#hardState();
     const unstable = this.#log.unstable;
-    const committedEntries = this.#log.nextCommittedEntries();
+    const committedEntries = this.#log.nextCommittedEntries(this.#cfg.maxCommittedBytesPerReady);
     const rd: Ready = {
       softState:
         soft.role !== this.#prevSoftState.role || soft.leader !== this.#prevSoftState.leader ? soft : undefined,
