@@ -153,12 +153,21 @@ export class ChaosCluster {
     return this.#tmpfs;
   }
 
-  /** Status of one node, or undefined when it does not answer within `timeoutMs`. */
+  /**
+   * Status of one node, or undefined when it does not answer within
+   * `timeoutMs`. A refused connection (a node restarting) is tried again
+   * until then.
+   */
   async status(id: string, options: { includeStateHash?: boolean; timeoutMs?: number } = {}): Promise<MemberStatus | undefined> {
-    try {
-      return await this.#statusClient.memberStatus(this.endpointOf(id), { timeoutMs: options.timeoutMs ?? 1_000, includeStateHash: options.includeStateHash === true });
-    } catch {
-      return undefined;
+    const deadline = Date.now() + (options.timeoutMs ?? 1_000);
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      try {
+        return await this.#statusClient.memberStatus(this.endpointOf(id), { timeoutMs: left, includeStateHash: options.includeStateHash === true });
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100, left)));
+      }
     }
   }
 

@@ -201,7 +201,8 @@ export class NetworkLab {
     if (lossPercent > 0) {
       this.#requireNftables();
       const percent = Math.min(100, Math.max(0, Math.round(lossPercent)));
-      await this.#nft(id, `flush chain inet synod_chaos output\nadd rule inet synod_chaos output numgen random mod 100 < ${percent} drop`);
+      const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${percent} drop`;
+      await this.#nft(id, `flush chain inet synod_chaos output\nadd rule inet synod_chaos output ${rule}`);
       this.#impaired.add(id);
     }
   }
