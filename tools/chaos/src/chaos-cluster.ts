@@ -26,6 +26,8 @@ export interface ChaosClusterOptions {
   readonly tmpfsBytes?: number;
   /** Raft tick of every node, in ms (the election timeout is 10 ticks). @default 100 */
   readonly tickMs?: number;
+  /** Start every node with `--lease-reads`. @default false */
+  readonly leaseReads?: boolean;
 }
 
 const PORT = 7000;
@@ -115,6 +117,7 @@ export class ChaosCluster {
               '--log-level', 'warn',
               '--tick-ms', String(options.tickMs ?? 100),
               '--inject-disk-faults', join(options.dir, 'disks', `${id}.eio`),
+              ...(options.leaseReads === true ? ['--lease-reads'] : []),
             ],
             logFile: join(options.dir, 'logs', `${id}.log`),
           }),
@@ -217,11 +220,19 @@ export class ChaosCluster {
     rmSync(join(this.#disk(id), 'filler'), { force: true });
   }
 
-  /** Starts every node that is not running (killed or fail-stopped); returns their ids. */
-  async restartStopped(): Promise<string[]> {
+  /**
+   * Starts every node that is not running (killed or fail-stopped). A node
+   * that exits while starting (say, it cannot recover its data) is reported
+   * in `failed`, as is one still loading after the start timeout (it stays
+   * and may yet come up).
+   */
+  async restartStopped(): Promise<{ readonly restarted: string[]; readonly failed: { readonly id: string; readonly error: string }[] }> {
     const stopped = [...this.nodes.values()].filter((node) => !node.running);
-    await Promise.all(stopped.map((node) => node.start()));
-    return stopped.map((node) => node.id);
+    const results = await Promise.allSettled(stopped.map((node) => node.start()));
+    const failed = results.flatMap((result, i) =>
+      result.status === 'rejected' ? [{ id: stopped[i]!.id, error: result.reason instanceof Error ? result.reason.message : String(result.reason) }] : [],
+    );
+    return { restarted: stopped.map((node) => node.id).filter((id) => !failed.some((f) => f.id === id)), failed };
   }
 
   /** Stops every node (SIGCONT first where paused), unmounts the disks and removes the network. Idempotent. */

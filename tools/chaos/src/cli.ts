@@ -11,7 +11,7 @@ export interface ChaosIo {
 }
 
 export const CHAOS_USAGE =
-  'usage: synod chaos [--minutes M] [--seed S] [--transport grpc] [--nodes 3|5] [--faults KIND,…] [--network auto|namespaces|loopback] [--out DIR]';
+  'usage: synod chaos [--minutes M] [--seed S] [--transport grpc] [--nodes 3|5] [--faults KIND,…] [--network auto|namespaces|loopback] [--lease-reads] [--out DIR]';
 
 const HELP = `${CHAOS_USAGE}
 
@@ -34,6 +34,7 @@ options:
   --faults LIST     only these kinds: ${FAULT_KINDS.join(', ')}
   --network MODE    auto (default), namespaces or loopback
   --clients N       concurrent clients (default 4)
+  --lease-reads     serve with --lease-reads and make a third of the reads lease reads
   --out DIR         where the history, timeline, logs and report go
                     (default chaos-results/<time>-seed<S>)
   -h, --help        this text
@@ -76,6 +77,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
           faults: { type: 'string' },
           network: { type: 'string' },
           clients: { type: 'string' },
+          'lease-reads': { type: 'boolean' },
           out: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -110,7 +112,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
       }
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    config = { minutes, seed, nodes, clients, network, faults, out: values.out ?? join('chaos-results', `${stamp}-seed${seed}`) } as const;
+    config = { minutes, seed, nodes, clients, network, faults, leaseReads: values['lease-reads'] === true, out: values.out ?? join('chaos-results', `${stamp}-seed${seed}`) } as const;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`synod chaos: ${error.message}`);
@@ -139,6 +141,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
         nodes: config.nodes,
         clients: config.clients,
         network: config.network,
+        leaseReads: config.leaseReads,
         ...(config.faults === undefined ? {} : { faults: config.faults }),
         log: (line) => io.stdout(`${stamp()} ${line}`),
       }),
@@ -150,6 +153,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
     if (!result.passed) {
       io.stdout(`FAILED (seed ${result.seed}); report: ${result.files.report}`);
       if (result.recoveryMs === undefined) io.stdout(`the cluster did not commit within ${result.recoveryBoundMs} ms of healing`);
+      for (const failure of result.notRestarted) io.stdout(`a node does not come back: ${failure.error}`);
       if (!result.stateHashes.agreed) io.stdout('the nodes\' state hashes differ (or never met at one index)');
       for (const lost of result.lost) io.stdout(`lost: ${lost.write}: ${lost.reason}`);
     }

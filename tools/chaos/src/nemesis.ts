@@ -239,19 +239,27 @@ export class Nemesis {
     await sleep(fault.durationMs);
     await heal();
     await cluster.lab?.heal();
-    const restarted = await cluster.restartStopped();
+    const { restarted, failed } = await cluster.restartStopped();
     if (restarted.length > 0) outcomes.push(`restarted ${restarted.join(',')}`);
+    for (const failure of failed) outcomes.push(`RESTART FAILED: ${failure.error}`);
     return { kind: fault.kind, startMs, healedMs: this.#clock(), detail, outcome: outcomes.join('; ') };
   }
 
-  /** Heals everything the nemesis may have left: partitions, loss, delay, disks, pauses, stopped nodes. */
-  async healAll(): Promise<string[]> {
+  /**
+   * Heals everything the nemesis may have left: partitions, loss, delay,
+   * disks, pauses, stopped nodes (a node that failed to start is given one
+   * more try).
+   */
+  async healAll(): Promise<{ readonly restarted: string[]; readonly failed: { readonly id: string; readonly error: string }[] }> {
     await this.#cluster.lab?.heal();
     for (const id of this.#cluster.ids) {
       this.#cluster.healDisk(id);
       this.#cluster.nodes.get(id)!.resume();
     }
-    return this.#cluster.restartStopped();
+    const first = await this.#cluster.restartStopped();
+    if (first.failed.length === 0) return first;
+    const second = await this.#cluster.restartStopped();
+    return { restarted: [...first.restarted, ...second.restarted], failed: second.failed };
   }
 }
 

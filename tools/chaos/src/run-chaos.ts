@@ -26,6 +26,8 @@ export interface ChaosOptions {
   readonly faults?: readonly FaultKind[];
   /** Concurrent clients. @default 4 */
   readonly clients?: number;
+  /** Serve with `--lease-reads`, and make a third of the reads lease reads. @default false */
+  readonly leaseReads?: boolean;
   /** The cluster must commit again within this long after the last heal, in ms. @default 30000 */
   readonly recoveryBoundMs?: number;
   /** Budget of the linearizability check, in ms. @default 120000 */
@@ -49,6 +51,8 @@ export interface ChaosResult {
   /** How long after the last heal the first write committed, in ms; undefined when none did within the bound. */
   readonly recoveryMs: number | undefined;
   readonly recoveryBoundMs: number;
+  /** Nodes that would not start again after the last heal. */
+  readonly notRestarted: readonly { readonly id: string; readonly error: string }[];
   readonly passed: boolean;
   /** `chaos: N ops, K faults, linearizable, 0 lost` */
   readonly summary: string;
@@ -87,12 +91,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     dir: outDir,
     serveCommand: options.serveCommand,
     network,
+    leaseReads: options.leaseReads === true,
     ...(network === 'namespaces' ? { tmpfsBytes: 64 * 1024 * 1024 } : {}),
   });
   const startedAt = performance.now();
   const clock = (): number => performance.now() - startedAt;
   const recorder = new HistoryRecorder<KvInput, KvOutput>({ clock });
-  const workload = new ChaosWorkload({ endpoints: cluster.endpoints, recorder, seed: options.seed, clients: options.clients ?? 4 });
+  const workload = new ChaosWorkload({
+    endpoints: cluster.endpoints,
+    recorder,
+    seed: options.seed,
+    clients: options.clients ?? 4,
+    leaseReadShare: options.leaseReads === true ? 1 / 3 : 0,
+  });
   const nemesis = new Nemesis(cluster, clock);
   const records: FaultRecord[] = [];
   const recoveryBoundMs = options.recoveryBoundMs ?? 30_000;
@@ -102,7 +113,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const chosen = options.faults === undefined ? kinds : kinds.filter((kind) => options.faults!.includes(kind));
     const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, kinds: chosen });
     log(`cluster of ${ids.length} on ${network === 'namespaces' ? `network namespaces ${cluster.lab!.prefix}-*` : 'loopback'}; ${schedule.length} faults planned over ${Math.round(options.durationMs / 1000)} s (seed ${options.seed})`);
-    await waitForLeader(cluster, 20_000);
+    await waitForLeader(cluster, 60_000);
     workload.start();
     for (const fault of schedule) {
       const wait = fault.atMs - clock();
@@ -112,8 +123,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       log(timelineLine(record));
     }
     const healedAt = clock();
-    const restarted = await nemesis.healAll();
+    const { restarted, failed: notRestarted } = await nemesis.healAll();
     if (restarted.length > 0) log(`restarted ${restarted.join(',')} after the last fault`);
+    for (const failure of notRestarted) log(`NODE DOES NOT COME BACK: ${failure.error}`);
     const committed = await waitForCommit(cluster, recoveryBoundMs);
     const recoveryMs = committed ? clock() - healedAt : undefined;
     log(recoveryMs === undefined ? `no write committed within ${recoveryBoundMs} ms of healing` : `a write committed ${Math.round(recoveryMs)} ms after healing`);
@@ -132,7 +144,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const lost = findLostWrites(history, finalValues);
     log(`checking ${history.length / 2 | 0} operations for linearizability`);
     const check = checkLinearizability(kvModel, history, { timeoutMs: options.checkTimeoutMs ?? 120_000 });
-    const passed = check.verdict === 'linearizable' && lost.length === 0 && stateHashes.agreed && recoveryMs !== undefined && finalValues.size === workload.keys.length;
+    const passed =
+      check.verdict === 'linearizable' &&
+      lost.length === 0 &&
+      stateHashes.agreed &&
+      recoveryMs !== undefined &&
+      finalValues.size === workload.keys.length &&
+      notRestarted.length === 0;
     let report: string | undefined;
     if (!passed) {
       report = join(outDir, 'report.html');
@@ -145,10 +163,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       join(outDir, 'summary.txt'),
       [
         summary,
-        `seed ${options.seed}, ${ids.length} nodes, ${network}, ${Math.round(options.durationMs / 1000)} s of faults`,
+        `seed ${options.seed}, ${ids.length} nodes, ${network}, ${Math.round(options.durationMs / 1000)} s of faults${options.leaseReads === true ? ', lease reads' : ''}`,
         `operations: ${workload.counts.ok} ok, ${workload.counts.fail} failed, ${workload.counts.info} unknown`,
         `recovery: ${recoveryMs === undefined ? `none within ${recoveryBoundMs} ms` : `${Math.round(recoveryMs)} ms`}`,
         `state hashes: ${stateHashes.agreed ? `agree at index ${stateHashes.index}` : 'differ'} (${[...stateHashes.byNode].map(([id, h]) => `${id}=${h}`).join(' ')})`,
+        ...notRestarted.map((f) => `node does not come back: ${f.error}`),
         ...lost.map((l) => `lost: ${l.write}: ${l.reason}`),
         '',
       ].join('\n'),
@@ -165,6 +184,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       stateHashes,
       recoveryMs,
       recoveryBoundMs,
+      notRestarted,
       passed,
       summary,
       files: { history: historyFile, timeline: timelineFile, report, logs: join(outDir, 'logs') },

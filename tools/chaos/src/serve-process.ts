@@ -12,7 +12,7 @@ export interface ServeProcessOptions {
   readonly args: readonly string[];
   /** Where stdout and stderr of every incarnation are appended. */
   readonly logFile: string;
-  /** How long `start` waits for "serving". @default 20000 */
+  /** How long `start` waits for "serving" (a loaded 2-core machine takes seconds to load the CLI). @default 60000 */
   readonly startTimeoutMs?: number;
 }
 
@@ -97,8 +97,8 @@ export class ServeProcess {
       let seen = '';
       let ready = false;
       const timer = setTimeout(() => {
-        reject(new Error(`${this.id} did not start serving within ${this.#options.startTimeoutMs ?? 20_000} ms (log: ${this.#options.logFile})`));
-      }, this.#options.startTimeoutMs ?? 20_000);
+        reject(new Error(`${this.id} did not start serving within ${this.#options.startTimeoutMs ?? 60_000} ms (log: ${this.#options.logFile})`));
+      }, this.#options.startTimeoutMs ?? 60_000);
       child.stdout!.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.#log.write(text);

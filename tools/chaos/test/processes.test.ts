@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(serveCommand[1]!))('process faults on real serve pro
     const exit = await cluster.nodes.get('n2')!.kill();
     expect(exit?.signal).toBe('SIGKILL');
     expect(await cluster.status('n2', { timeoutMs: 500 })).toBeUndefined();
-    expect(await cluster.restartStopped()).toEqual(['n2']);
+    expect(await cluster.restartStopped()).toEqual({ restarted: ['n2'], failed: [] });
     const status = await cluster.status('n2', { timeoutMs: 5_000 });
     expect(status?.id).toBe('n2');
   });
@@ -56,7 +56,7 @@ describe.skipIf(!existsSync(serveCommand[1]!))('process faults on real serve pro
     const exit = await Promise.race([node.exited(), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
     expect(exit?.code).toBe(74);
     cluster.healDisk('n3');
-    expect(await cluster.restartStopped()).toEqual(['n3']);
+    expect(await cluster.restartStopped()).toEqual({ restarted: ['n3'], failed: [] });
     expect((await client.get('after-eio')).kv?.value).toBe('still committed by the majority');
   });
 });

@@ -27,6 +27,8 @@ options:
   --insecure            plaintext, no authentication (a warning is printed)
   --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
+  --lease-reads         answer lease reads from the leader's lease without a
+                        heartbeat round (equal on every node; default off)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
@@ -65,6 +67,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
+          'lease-reads': { type: 'boolean' },
           'log-level': { type: 'string' },
           'inject-disk-faults': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
@@ -92,6 +95,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
       logLevel,
+      leaseReads: values['lease-reads'] === true,
       diskFaultTrigger: values['inject-disk-faults'],
     };
   } catch (error) {
@@ -134,6 +138,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     security: config.security,
     storage,
     tickIntervalMs: config.tickMs,
+    ...(config.leaseReads ? { raft: { leaseReads: true } } : {}),
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
