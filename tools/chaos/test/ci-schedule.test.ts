@@ -18,6 +18,8 @@ describe.skipIf(!existsSync(serveCommand[1]!))('chaos, CI schedule (gRPC)', () =
       seed,
       serveCommand,
       outDir: join(import.meta.dirname, '..', 'test-results', `chaos-seed${seed}`),
+      // A third of the reads are lease reads, the path a paused leader can break.
+      leaseReads: true,
       log: (line) => {
         lines.push(line);
         process.stdout.write(`chaos: ${line}\n`);
