@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { EXIT_USAGE, type CommandIo } from './server/flags.js';
 
 const HELP = `synod: consensus and failure detection for TypeScript
@@ -17,6 +18,8 @@ commands:
       reads and writes keys of a running cluster
   synod status --endpoints LIST
       a table of the members: role, term, leader, commit and applied index, health
+  synod chaos [--minutes 3] [--seed S] [--nodes 3|5] [--faults KIND,…]
+      a Jepsen-style fault suite against real serve processes (network namespaces when root)
   synod help
 
 'synod COMMAND --help' describes a command's options.`;
@@ -43,6 +46,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       return (await import('./server/client-commands.js')).runKv(rest, io);
     case 'status':
       return (await import('./server/client-commands.js')).runStatus(rest, io);
+    case 'chaos':
+      // The suite runs this same CLI's `serve` in every node process.
+      return (await import('@synod/chaos')).runChaosCli(rest, io, {
+        serveCommand: [process.execPath, fileURLToPath(new URL('./bin.js', import.meta.url)), 'serve'],
+      });
     case undefined:
     case 'help':
     case '--help':

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
@@ -180,7 +181,15 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     leaderView,
   });
   server.addService(tolerantService(kvV1.KVService), kv.service);
-  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({ node, logger, defaultTimeoutMs, addressOf, leaderView }));
+  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({
+      node,
+      logger,
+      defaultTimeoutMs,
+      addressOf,
+      leaderView,
+      // The snapshot encoding is canonical, so equal states give equal digests.
+      stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
+    }),);
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
     [HEALTH_SERVICES.kv]: 'NOT_SERVING',
