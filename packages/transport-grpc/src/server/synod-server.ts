@@ -10,6 +10,7 @@ import {
   type KvQueryResult,
   type KvResult,
   type KvStateMachineOptions,
+  type FailureDetector,
   type Logger,
   type NodeId,
   type RaftConfig,
@@ -59,6 +60,14 @@ export interface SynodServerOptions {
   readonly kv?: KvStateMachineOptions;
   /** Raft settings other than the id and voters. */
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /**
+   * Detector-assisted elections: followers feed this detector with the
+   * leader's heartbeats and campaign early once it suspects the leader (see
+   * RaftNode's `failureDetector`). One instance per node. @default none
+   */
+  readonly failureDetector?: FailureDetector;
+  /** RaftNode's `toleratedLeaderPauseMs`, for detector-assisted elections. @default half the minimum election timeout */
+  readonly toleratedLeaderPauseMs?: number;
   /** Milliseconds per Raft tick. @default 100 */
   readonly tickIntervalMs?: number;
   /** Longest a client call waits for consensus when its own deadline is later or unset, in ms. @default 5000 */
@@ -157,6 +166,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     stateMachine: store,
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
+    ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
     defaultTimeoutMs,
   });
   node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
