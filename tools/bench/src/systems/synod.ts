@@ -7,10 +7,13 @@ import { SynodClient } from '@synod/transport-grpc';
 import type { BenchCluster, KvConnection } from './cluster.js';
 import { freePorts, MemberProcess } from './process.js';
 
+// The serve scripts are always the built ones (from src/ under vitest as
+// from dist/): a child process runs JavaScript. The bench's test target
+// depends on its build for that reason.
 /** `synod serve` itself (the demo CLI's entry), as users run it. */
-const SYNOD_SERVE = fileURLToPath(new URL('../suites/kv-grpc-serve.js', import.meta.url));
+const SYNOD_SERVE = fileURLToPath(new URL('../../dist/suites/kv-grpc-serve.js', import.meta.url));
 /** The same server with a phi accrual detector for detector-assisted elections. */
-const DETECTOR_SERVE = fileURLToPath(new URL('./synod-detector-serve.js', import.meta.url));
+const DETECTOR_SERVE = fileURLToPath(new URL('../../dist/systems/synod-detector-serve.js', import.meta.url));
 
 export interface SynodClusterOptions {
   /** Detector-assisted elections (a bench-side serve with a phi accrual detector). @default false */
