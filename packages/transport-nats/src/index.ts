@@ -27,4 +27,4 @@ export { API_METHODS, API_ROOT, apiQueueGroup, apiSubject } from './subjects.js'
 export type { ApiMethod } from './subjects.js';
 export { TIMEOUT_HEADER } from './api/replies.js';
 export { SynodRpcError } from '@synod/protocol';
-export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, PutResult, SynodKvClient } from '@synod/protocol';
+export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult, SynodKvClient } from '@synod/protocol';

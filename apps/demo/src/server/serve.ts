@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { FileStorage, StorageLockedError } from '@synod/core';
+import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
 import { createSynodNatsServer } from '@synod/transport-nats';
+import { diskFaultFileSystem } from './disk-fault-file-system.js';
 import {
+  EXIT_FAIL_STOP,
   EXIT_IN_USE,
   EXIT_NO_INPUT,
   hostPort,
@@ -23,6 +26,7 @@ import {
   type NatsConnectionFlags,
 } from './flags.js';
 import { isLogLevel, lineLogger } from './line-logger.js';
+import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
 
 const USAGE =
   'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)\n' +
@@ -36,8 +40,8 @@ and reflection, all on HOST:PORT. Runs until SIGTERM or SIGINT, then stops
 cleanly. Every node of a cluster lists all the others in --peers.
 
 With --transport nats the node talks to its peers and serves clients through
-the NATS servers of --nats-url instead of a port of its own: peers on
-synod.<cluster>.<node>.<from>, clients by request/reply on
+the NATS servers of --nats-url instead of a port of its own: peers (and SWIM)
+on synod.<cluster>.<node>.<from>, clients by request/reply on
 synod-api.<cluster>.<Service>.<Method> (any node answers, in a queue group).
 --listen and the gRPC TLS flags do not apply; --peers lists ids.
 
@@ -53,16 +57,30 @@ options:
   --insecure            plaintext, no authentication (a warning is printed)
   --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
+  --lease-reads         answer lease reads from the leader's lease without a
+                        heartbeat round (equal on every node; default off)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
+  --swim PROFILE        SWIM failure detection beside Raft on the same port:
+                        lan (default), wan, local, or off
+  --swim-probe-ms N     SWIM probe interval (default: the profile's, 1000)
+  --swim-suspicion-mult N
+                        SWIM suspicion multiplier (default: the profile's)
   --transport T         grpc (default) or nats
 ${NATS_FLAGS_HELP}
   -h, --help            this text
 
+for fault-injection tests only:
+  --inject-disk-faults FILE
+                        while FILE exists, every write and sync to the data
+                        directory fails with EIO (the node must fail-stop)
+
 exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
-75 the data directory is in use by another process, 1 anything else
-(NATS unreachable or refusing the credentials included).`;
+74 the node fail-stopped (its disk failed or an invariant broke; nothing it
+acknowledged is lost, restart it once the disk is healthy), 75 the data
+directory is in use by another process, 1 anything else (NATS unreachable or
+refusing the credentials included).`;
 
 /**
  * `synod serve`: one durable node until SIGTERM/SIGINT. Returns the exit
@@ -89,7 +107,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
+          'lease-reads': { type: 'boolean' },
           'log-level': { type: 'string' },
+          'inject-disk-faults': { type: 'string' },
+          swim: { type: 'string' },
+          'swim-probe-ms': { type: 'string' },
+          'swim-suspicion-mult': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -103,6 +126,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
     const logLevel = values['log-level'] ?? 'info';
     if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+    const swimProfile = values.swim ?? 'lan';
+    if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
     let network: { transport: 'grpc'; listen: string; peers: Record<string, string>; security: GrpcSecurity } | { transport: 'nats'; peers: string[]; nats: NatsConnectionFlags };
     if (transport === 'nats') {
@@ -125,6 +150,16 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
       logLevel,
+      leaseReads: values['lease-reads'] === true,
+      diskFaultTrigger: values['inject-disk-faults'],
+      swim:
+        swimProfile === 'off'
+          ? undefined
+          : swimConfigFromFlags({
+              preset: swimProfile as 'lan' | 'wan' | 'local',
+              ...(values['swim-probe-ms'] === undefined ? {} : { probeIntervalMs: integerFlag(values['swim-probe-ms'], '--swim-probe-ms', 1000, 10, 60_000) }),
+              ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
+            }),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -146,7 +181,10 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
   let storage: FileStorage;
   try {
-    storage = await FileStorage.open(config.data);
+    storage = await FileStorage.open(
+      config.data,
+      config.diskFaultTrigger === undefined ? {} : { fileSystem: diskFaultFileSystem(config.diskFaultTrigger) },
+    );
   } catch (error) {
     if (error instanceof StorageLockedError) {
       io.stderr(`synod serve: refusing to start: ${error.message}; one node per data directory (stop the other serve, or pick another --data)`);
@@ -157,27 +195,34 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
 
   const common = {
+    nodeId: config.id,
     clusterId: config.clusterId,
     storage,
     tickIntervalMs: config.tickMs,
+    ...(config.leaseReads ? { raft: { leaseReads: true } } : {}),
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
   };
+  // SWIM shares the peer transport with Raft.
+  const payloadCodecs = { raft: raftPayloadCodec, swim: swimPayloadCodec };
   const server =
     network.transport === 'grpc'
-      ? createSynodServer({ ...common, nodeId: config.id, listen: network.listen, peers: network.peers, security: network.security })
+      ? createSynodServer({ ...common, listen: network.listen, peers: network.peers, security: network.security, transport: { payloadCodecs } })
       : createSynodNatsServer({
           ...common,
-          nodeId: config.id,
           peers: network.peers,
           servers: network.nats.servers,
-          ...(network.nats.auth === undefined && network.nats.tls === undefined
-            ? {}
-            : { transport: { ...(network.nats.auth === undefined ? {} : { auth: network.nats.auth }), ...(network.nats.tls === undefined ? {} : { tls: network.nats.tls }) } }),
+          transport: {
+            payloadCodecs,
+            ...(network.nats.auth === undefined ? {} : { auth: network.nats.auth }),
+            ...(network.nats.tls === undefined ? {} : { tls: network.nats.tls }),
+          },
         });
-  const where = (): string => ('boundAddress' in server ? `on ${server.boundAddress}` : `over NATS ${network.transport === 'nats' ? network.nats.servers.join(',') : ''}`);
+  const where = network.transport === 'grpc' ? (): string => `on ${'boundAddress' in server ? server.boundAddress : network.listen}` : (): string => `over NATS ${network.nats.servers.join(',')}`;
+  const peerIds = network.transport === 'grpc' ? Object.keys(network.peers) : network.peers;
   const peerList = network.transport === 'grpc' ? Object.entries(network.peers).map(([id, a]) => `${id}=${a}`).join(',') : network.peers.join(',');
+  let swim: SwimBesideRaft | undefined;
   // Handlers go on before start so that a signal during start-up still stops cleanly.
   let stopRequested: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
@@ -187,24 +232,57 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const onSigint = (): void => stopRequested('SIGINT');
   signals.on('SIGTERM', onSigterm);
   signals.on('SIGINT', onSigint);
+  // A storage failure makes the Raft node stop itself (fail-stop). The process
+  // goes with it: a server that keeps answering without a node would only
+  // hide the failure from supervisors and clients.
+  let failure: unknown;
+  server.node.on('error', ({ error }) => {
+    setImmediate(() => {
+      if (!server.node.status().stopped || failure !== undefined) return;
+      failure = error;
+      stopRequested('fail-stop');
+    });
+  });
   try {
     try {
       await server.start();
     } catch (error) {
       const target = network.transport === 'grpc' ? `serve on ${network.listen}` : 'join the cluster over NATS';
       io.stderr(`synod serve: cannot ${target}: ${error instanceof Error ? error.message : String(error)}`);
-      await server.stop();
+      await server.stop(100);
       return 1;
+    }
+    if (config.swim !== undefined) {
+      swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
     }
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'})`);
     const signal = await stopped;
+    if (failure !== undefined) {
+      io.stderr(`synod serve: ${config.id} fail-stopped: ${describeFailure(failure)}`);
+      await swim?.stop(100);
+      await server.stop(100);
+      return EXIT_FAIL_STOP;
+    }
     io.stdout(`synod serve: ${config.id} stopping on ${signal}`);
+    await swim?.stop(500);
     await server.stop();
     io.stdout(`synod serve: ${config.id} stopped`);
     return 0;
   } finally {
     signals.off('SIGTERM', onSigterm);
     signals.off('SIGINT', onSigint);
-    await storage.close();
+    // After a disk failure closing may fail too; the exit code says enough.
+    await storage.close().catch((error: unknown) => {
+      if (failure === undefined) throw error;
+    });
   }
+}
+
+/** An error's message followed by its causes' (`writing … failed: EIO: i/o error, …`). */
+function describeFailure(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 5; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }

@@ -95,6 +95,19 @@ export interface MemberStatus {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly members: readonly { readonly id: string; readonly address: string; readonly learner: boolean }[];
+  /**
+   * With `includeStateHash`: the SHA-256 (hex) of the member's replicated
+   * state and the log index that state has applied. Members at the same
+   * `stateIndex` must have the same `stateHash`.
+   */
+  readonly stateHash?: string;
+  readonly stateIndex?: number;
+}
+
+/** Options of a client's `memberStatus`. */
+export interface MemberStatusOptions extends CallOptions {
+  /** Ask for the digest of the member's state (one serialization of it on the member). @default false */
+  readonly includeStateHash?: boolean;
 }
 
 /**
@@ -137,8 +150,9 @@ export function keyValueOf(kv: kvV1.KeyValue | undefined): KeyValue | undefined 
 export const revisionOf = (header: kvV1.ResponseHeader | undefined): number => Number(header?.revision ?? 0n);
 
 /** A Cluster/Status response as a {@link MemberStatus}. */
-export function memberStatusOf(endpoint: string, response: clusterV1.StatusResponse): MemberStatus {
+export function memberStatusOf(endpoint: string, response: clusterV1.StatusResponse, includeStateHash = false): MemberStatus {
   return {
+    ...(includeStateHash ? { stateHash: Buffer.from(response.stateHash).toString('hex'), stateIndex: Number(response.stateIndex) } : {}),
     endpoint,
     id: response.memberId,
     role: ROLE_NAMES[response.role] ?? 'unknown',

@@ -21,6 +21,11 @@ export interface ClusterHandlersContext {
   addressOf(id: NodeId): string | undefined;
   /** Why AddMember is refused on this transport. */
   readonly addMemberRefusal: string;
+  /**
+   * A digest of the replicated state and the log index it has applied, for
+   * Status calls that ask for it: replicas at the same index must agree.
+   */
+  stateHash?(): { readonly hash: Uint8Array; readonly index: number };
 }
 
 const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
@@ -55,8 +60,10 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
     return id;
   };
   return {
-    async status() {
+    async status(request) {
       const status = node.status();
+      // Taken in the same turn as status(), so nothing is applied in between.
+      const state = request.includeStateHash ? context.stateHash?.() : undefined;
       return {
         memberId: node.id,
         role: ROLES[status.role],
@@ -66,6 +73,8 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
         appliedIndex: BigInt(status.appliedIndex),
         lastIndex: BigInt(status.lastIndex),
         members: members(status.membership),
+        stateHash: Buffer.from(state?.hash ?? []),
+        stateIndex: BigInt(state?.index ?? 0),
       };
     },
     async addMember() {

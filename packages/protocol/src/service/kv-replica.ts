@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   KvStateMachine,
   RaftNode,
@@ -6,6 +7,7 @@ import {
   type KvQueryResult,
   type KvResult,
   type KvStateMachineOptions,
+  type FailureDetector,
   type Logger,
   type NodeId,
   type RaftConfig,
@@ -25,6 +27,10 @@ export interface KvReplicaOptions {
   readonly storage: Storage;
   readonly kv?: KvStateMachineOptions;
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /** Detector-assisted elections (RaftNode's `failureDetector`); one instance per node. @default none */
+  readonly failureDetector?: FailureDetector;
+  /** RaftNode's `toleratedLeaderPauseMs`. @default RaftNode's */
+  readonly toleratedLeaderPauseMs?: number;
   readonly tickIntervalMs?: number;
   readonly snapshots?: SnapshotPolicy | false;
   readonly defaultTimeoutMs: number;
@@ -37,6 +43,8 @@ export interface KvReplicaOptions {
 export interface KvReplica {
   readonly node: KvRaftNode;
   readonly store: KvStateMachine;
+  /** SHA-256 of the store's snapshot and the index it has applied (the snapshot encoding is canonical, so equal states give equal digests). */
+  stateHash(): { readonly hash: Uint8Array; readonly index: number };
   /** Starts the node and the leader's session expiry. */
   start(): void;
   /** Stops the session expiry and the node. */
@@ -66,6 +74,8 @@ export function createKvReplica(options: KvReplicaOptions): KvReplica {
     stateMachine: store,
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
+    ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
     defaultTimeoutMs: options.defaultTimeoutMs,
   });
   node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
@@ -76,6 +86,7 @@ export function createKvReplica(options: KvReplicaOptions): KvReplica {
   return {
     node,
     store,
+    stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
     start() {
       node.start();
       stopExpiry = startSessionExpiry({

@@ -17,13 +17,14 @@ import {
   type GetOptions,
   type GetResult,
   type MemberStatus,
+  type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
 } from '@synod/protocol';
 import { createChannelCredentials, type ClientSecurity, type GrpcSecurity } from '../security.js';
 import { callFailure, isRetryable, SynodRpcError, type CallFailure } from './client-errors.js';
 
-export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, PutResult } from '@synod/protocol';
+export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult } from '@synod/protocol';
 
 /** Options of {@link SynodClient}. */
 export interface SynodClientOptions {
@@ -180,13 +181,21 @@ export class SynodClient implements SynodKvClient {
     return { revision: revisionOf(response.header), succeeded: response.succeeded, kv: keyValue(response.kv) };
   }
 
-  /** Cluster/Status of one member (by endpoint), without retries. */
-  async memberStatus(endpoint: string, options: CallOptions = {}): Promise<MemberStatus> {
+  /**
+   * Cluster/Status of one member (by endpoint), without retries.
+   *
+   * @example
+   * ```ts
+   * const { stateHash, stateIndex } = await client.memberStatus('127.0.0.1:7001', { includeStateHash: true });
+   * ```
+   */
+  async memberStatus(endpoint: string, options: MemberStatusOptions = {}): Promise<MemberStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const includeStateHash = options.includeStateHash === true;
     const response = await this.#call<clusterV1.StatusResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
-      stubs.cluster.status({}, new grpc.Metadata(), callOptions, done),
+      stubs.cluster.status({ includeStateHash }, new grpc.Metadata(), callOptions, done),
     );
-    return memberStatusOf(endpoint, response);
+    return memberStatusOf(endpoint, response, includeStateHash);
   }
 
   /** Status of every known member; a member that does not answer gets the failure instead. */

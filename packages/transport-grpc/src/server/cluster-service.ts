@@ -12,6 +12,11 @@ export interface ClusterServiceContext {
   /** The `host:port` of a member, when known. */
   addressOf(id: NodeId): string | undefined;
   leaderView(): LeaderView;
+  /**
+   * A digest of the replicated state and the log index it has applied, for
+   * Status calls that ask for it: replicas at the same index must agree.
+   */
+  stateHash?(): { readonly hash: Uint8Array; readonly index: number };
 }
 
 /**
@@ -27,6 +32,7 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
     defaultTimeoutMs: context.defaultTimeoutMs,
     addressOf: (id) => context.addressOf(id),
     addMemberRefusal: 'AddMember is not supported over gRPC yet: every node would need the new address; restart the members with it in --peers',
+    ...(context.stateHash === undefined ? {} : { stateHash: context.stateHash }),
   });
 
   function unary<Req, Res>(method: string, handle: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {

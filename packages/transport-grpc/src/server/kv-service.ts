@@ -1,8 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type KvEvent, type KvStateMachine, type Logger } from '@synod/core';
-import { createKvHandlers, kvV1, ServiceCallError, wireKv, type CallWait, type KvRaftNode } from '@synod/protocol';
+import { createKvHandlers, kvV1, ServiceCallError, wireKv, type KvRaftNode } from '@synod/protocol';
 import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED, type MalformedRequest } from './tolerant-service.js';
+import { callWait, type CallWait } from './call-wait.js';
 
 export type { KvRaftNode } from '@synod/protocol';
 
@@ -16,16 +17,6 @@ export interface KvServiceContext {
   /** Bytes of watch events a slow watcher may leave buffered before its stream ends. */
   readonly maxWatchBufferBytes: number;
   leaderView(): LeaderView;
-}
-
-/** The end of a call's wait: its abort signal (cancelled by the client) and the time left before its deadline. */
-function waitOptions(call: grpc.ServerUnaryCall<unknown, unknown>, defaultTimeoutMs: number): CallWait {
-  const controller = new AbortController();
-  call.once('cancelled', () => controller.abort());
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  const left = Number.isFinite(at) ? at - Date.now() : defaultTimeoutMs;
-  return { signal: controller.signal, timeoutMs: Math.max(1, Math.min(defaultTimeoutMs, left)) };
 }
 
 function malformed(request: MalformedRequest): InvalidArgumentError {
@@ -52,29 +43,37 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
     return serviceError;
   };
 
-  function unary<Req, Res>(method: string, handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(method: string, handle: (request: Req, wait: CallWait) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const wait = callWait(call, context.defaultTimeoutMs);
       let promise: Promise<Res>;
       try {
         const request: unknown = call.request;
         if (isMalformed(request)) throw malformed(request);
-        promise = handle(call.request, call);
+        promise = handle(call.request, wait);
       } catch (error) {
         promise = Promise.reject(error);
       }
       promise.then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(fail(error, method)),
+        (response) => {
+          wait.release();
+          callback(null, response);
+        },
+        (error: unknown) => {
+          wait.release();
+          callback(fail(error, method));
+        },
       );
     };
   }
 
-  const wait = (call: grpc.ServerUnaryCall<unknown, unknown>): CallWait => waitOptions(call, context.defaultTimeoutMs);
+  // The handlers need only the signal and the time left; release stays here.
+  const waitOf = (wait: CallWait) => ({ signal: wait.signal, timeoutMs: wait.timeoutMs });
   const service: kvV1.KVServer = {
-    put: unary('Put', (request: kvV1.PutRequest, call) => handlers.put(request, wait(call))),
-    get: unary('Get', (request: kvV1.GetRequest, call) => handlers.get(request, wait(call))),
-    delete: unary('Delete', (request: kvV1.DeleteRequest, call) => handlers.delete(request, wait(call))),
-    compareAndSwap: unary('CompareAndSwap', (request: kvV1.CompareAndSwapRequest, call) => handlers.compareAndSwap(request, wait(call))),
+    put: unary('Put', (request: kvV1.PutRequest, wait) => handlers.put(request, waitOf(wait))),
+    get: unary('Get', (request: kvV1.GetRequest, wait) => handlers.get(request, waitOf(wait))),
+    delete: unary('Delete', (request: kvV1.DeleteRequest, wait) => handlers.delete(request, waitOf(wait))),
+    compareAndSwap: unary('CompareAndSwap', (request: kvV1.CompareAndSwapRequest, wait) => handlers.compareAndSwap(request, waitOf(wait))),
     watch: (call) => {
       const request = call.request;
       if (isMalformed(request)) {

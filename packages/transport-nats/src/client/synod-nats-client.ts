@@ -19,6 +19,7 @@ import {
   type GetOptions,
   type GetResult,
   type MemberStatus,
+  type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
 } from '@synod/protocol';
@@ -52,6 +53,8 @@ export interface SynodNatsClientOptions {
   readonly random?: () => number;
   /** The connection's name in the server's monitoring. @default `synod-client-<clusterId>` */
   readonly name?: string;
+  /** A member believed to lead: KV calls go to its subject from the first one (until it fails to answer). @default the queue group */
+  readonly leaderHint?: string;
 }
 
 const RPC = { UNAVAILABLE: 14, DEADLINE_EXCEEDED: 4, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16, CANCELLED: 1 } as const;
@@ -135,6 +138,8 @@ export class SynodNatsClient implements SynodKvClient {
     this.#backoffMaxMs = options.backoff?.maxMs ?? 1_000;
     this.#random = options.random ?? Math.random;
     this.#sessions = new SessionPool(options.clientId ?? randomUUID());
+    if (options.leaderHint !== undefined) assertSubjectToken('leaderHint', options.leaderHint);
+    this.#leader = options.leaderHint;
   }
 
   /** The member requests go to first, once a reply named the leader; undefined means the queue group. */
@@ -179,17 +184,18 @@ export class SynodNatsClient implements SynodKvClient {
   }
 
   /** Cluster/Status of member `id` (or of whichever node answers, without an id), without retries. */
-  async memberStatus(id?: string, options: CallOptions = {}): Promise<MemberStatus> {
+  async memberStatus(id?: string, options: MemberStatusOptions = {}): Promise<MemberStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
-    const response = await this.#attempt('Cluster.Status', clusterV1.StatusRequest, clusterV1.StatusResponse, {}, id, deadline, options.signal);
-    return memberStatusOf(response.memberId, response);
+    const includeStateHash = options.includeStateHash === true;
+    const response = await this.#attempt('Cluster.Status', clusterV1.StatusRequest, clusterV1.StatusResponse, { includeStateHash }, id, deadline, options.signal);
+    return memberStatusOf(response.memberId, response, includeStateHash);
   }
 
   /** Status of every member the first answer lists; a member that does not answer gets the failure instead. */
   async status(options: CallOptions = {}): Promise<(MemberStatus | { readonly endpoint: string; readonly error: SynodRpcError })[]> {
     let first: MemberStatus;
     try {
-      first = await this.#retrying(options, 'Cluster.Status', clusterV1.StatusRequest, clusterV1.StatusResponse, {}).then((r) => memberStatusOf(r.memberId, r));
+      first = await this.#retrying(options, 'Cluster.Status', clusterV1.StatusRequest, clusterV1.StatusResponse, { includeStateHash: false }).then((r) => memberStatusOf(r.memberId, r));
     } catch (error) {
       const typed = error instanceof SynodRpcError ? error : error instanceof TimeoutError && error.cause instanceof SynodRpcError ? error.cause : undefined;
       if (typed === undefined) throw error;

@@ -50,8 +50,14 @@ export interface SynodNatsServer {
   readonly transport: NatsTransport;
   /** Connects, subscribes (peer and API subjects) and starts the node. @throws NatsConnectError */
   start(): Promise<void>;
-  /** Stops serving clients, stops the node and closes the connection. Idempotent. The storage stays open. */
-  stop(): Promise<void>;
+  /**
+   * Stops serving clients, stops the node and closes the connection.
+   * Idempotent. The storage stays open. `graceMs` is accepted so that code
+   * written for `SynodServer.stop(graceMs)` works unchanged; here the
+   * transport's `closeTimeoutMs` bounds how long queued messages may take to
+   * reach the server.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -143,7 +149,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
       })();
       return started;
     },
-    stop() {
+    stop(_graceMs?: number) {
       stopping ??= (async () => {
         await started?.catch(() => undefined);
         api?.stop();

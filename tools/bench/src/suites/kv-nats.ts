@@ -3,59 +3,38 @@ import { join } from 'node:path';
 import { NatsServer } from '@synod/transport-nats/nats-server';
 import { lineChart } from '../charts.js';
 import type { BenchResult, SuiteReport } from '../results.js';
-import { kvPutPoints, type KvGrpcBenchOptions } from './kv-grpc.js';
+import { startSynodNatsCluster } from '../systems/synod-nats.js';
+import { MIX_SCENARIOS, runKvLoad, type KvLoadOptions, type KvSystem } from './kv-load.js';
 
 /**
- * `pnpm bench kv-nats`: the kv-grpc measurement (three `synod serve`
- * processes, FileStorage with fsync, 256-byte puts, one request in flight per
- * client) over NATS and over gRPC in the same run, each number of clients
- * measured over both back to back so that the machine's load hits them alike.
- * Over NATS the nodes and the clients talk through one nats-server of this
- * suite's own on a free loopback port. Each NATS row carries `vsGrpc`, its
- * throughput over the gRPC row's at the same number of clients.
+ * `pnpm bench kv-nats`: the shared load generator (`runKvLoad`) against
+ * three `synod serve` processes over gRPC and three over NATS, in the same
+ * run with the timed runs alternating between them. Over NATS, the nodes and
+ * the load's SynodNatsClients talk through one nats-server of this suite's
+ * own on a free loopback port. The gRPC rows come first; each NATS row
+ * carries its ratios to the gRPC row at the same point (`throughputRatio`,
+ * `p50Ratio`, `p99Ratio`).
  */
-export async function kvNatsSuite(options: KvGrpcBenchOptions): Promise<BenchResult[]> {
+export async function kvNatsSuite(grpc: KvSystem, options: KvLoadOptions, execArgv: readonly string[] = []): Promise<BenchResult[]> {
   const broker = await NatsServer.start();
   try {
-    const grpc: BenchResult[] = [];
-    const nats: BenchResult[] = [];
-    for (const clients of options.clients) {
-      const point = { ...options, clients: [clients] };
-      grpc.push(...(await kvPutPoints(point, { transport: 'grpc' })));
-      const [overNats] = await kvPutPoints(point, { transport: 'nats', natsUrl: broker.url });
-      const reference = grpc[grpc.length - 1]!;
-      nats.push({ ...overNats!, vsGrpc: reference.opsPerSec > 0 ? Math.round((overNats!.opsPerSec / reference.opsPerSec) * 100) / 100 : null });
-    }
-    return [...grpc, ...nats];
+    const nats: KvSystem = { suite: 'kv-nats', start: (dir) => startSynodNatsCluster(dir, broker.url, execArgv) };
+    const results = await runKvLoad([grpc, nats], options);
+    return [...(results.get(grpc.suite) ?? []), ...(results.get('kv-nats') ?? [])];
   } finally {
     await broker.dispose();
   }
 }
 
-/** `kv-nats.svg`: throughput and p99 against the number of clients, NATS beside gRPC. */
+/** `kv-nats.svg` (puts/s) and `kv-nats-p99.svg` against the number of clients, NATS beside gRPC, for the all-put mix. */
 export function writeKvNatsChart(outDir: string, report: SuiteReport): void {
-  const series = (transport: string, metric: (r: BenchResult) => number) => ({
-    name: transport,
-    points: report.results.filter((r) => r.scenario.startsWith(`kv-${transport} `)).map((r) => [r.clients, metric(r)] as const),
+  const puts = report.results.filter((r) => r.scenario === MIX_SCENARIOS.put);
+  const series = (system: string, label: string, metric: (r: BenchResult) => number) => ({
+    name: label,
+    points: puts.filter((r) => r.system === system).map((r) => [r.clients, metric(r)] as const),
   });
-  writeFileSync(
-    join(outDir, 'kv-nats.svg'),
-    lineChart({
-      title: 'KV put throughput, 3 serve processes, FileStorage fsync: NATS beside gRPC',
-      xLabel: 'concurrent clients',
-      yLabel: 'puts/s',
-      logX: true,
-      series: [series('grpc', (r) => r.opsPerSec), series('nats', (r) => r.opsPerSec)],
-    }),
-  );
-  writeFileSync(
-    join(outDir, 'kv-nats-p99.svg'),
-    lineChart({
-      title: 'KV put p99 latency: NATS beside gRPC',
-      xLabel: 'concurrent clients',
-      yLabel: 'p99 ms',
-      logX: true,
-      series: [series('grpc', (r) => r.p99Ms), series('nats', (r) => r.p99Ms)],
-    }),
-  );
+  const chart = (title: string, yLabel: string, metric: (r: BenchResult) => number): string =>
+    lineChart({ title, xLabel: 'concurrent clients', yLabel, logX: true, series: [series('synod', 'gRPC', metric), series('synod-nats', 'NATS', metric)] });
+  writeFileSync(join(outDir, 'kv-nats.svg'), chart('KV put throughput, 3 serve processes, FileStorage fsync: NATS beside gRPC', 'puts/s', (r) => r.opsPerSec));
+  writeFileSync(join(outDir, 'kv-nats-p99.svg'), chart('KV put p99 latency: NATS beside gRPC', 'p99 ms', (r) => r.p99Ms));
 }
