@@ -4,8 +4,8 @@ import { EXIT_USAGE, type CommandIo } from './server/flags.js';
 const HELP = `synod: consensus and failure detection for TypeScript
 
 commands:
-  synod demo [--nodes 5] [--port P] [--seed S] [--duration SECONDS] [--no-chaos]
-      an in-process Raft cluster with a workload and a dashboard
+  synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--seed N] [--no-workload] [--duration S]
+      an in-process Raft or Multi-Paxos cluster with a workload and a live dashboard
   synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]
       seeded fault-injection simulations with invariant checks
   synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { FileStorage, StorageLockedError } from '@synod/core';
+import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { createSynodServer } from '@synod/transport-grpc';
 import { diskFaultFileSystem } from './disk-fault-file-system.js';
 import { EXIT_FAIL_STOP, EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 import { isLogLevel, lineLogger } from './line-logger.js';
+import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
 
 const USAGE =
   'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)';
@@ -32,6 +34,11 @@ options:
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
+  --swim PROFILE        SWIM failure detection beside Raft on the same port:
+                        lan (default), wan, local, or off
+  --swim-probe-ms N     SWIM probe interval (default: the profile's, 1000)
+  --swim-suspicion-mult N
+                        SWIM suspicion multiplier (default: the profile's)
   -h, --help            this text
 
 for fault-injection tests only:
@@ -70,6 +77,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'lease-reads': { type: 'boolean' },
           'log-level': { type: 'string' },
           'inject-disk-faults': { type: 'string' },
+          swim: { type: 'string' },
+          'swim-probe-ms': { type: 'string' },
+          'swim-suspicion-mult': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -84,6 +94,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
     const logLevel = values['log-level'] ?? 'info';
     if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
+    const swimProfile = values.swim ?? 'lan';
+    if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     config = {
       id: values.id,
       listen: hostPort(values.listen, '--listen'),
@@ -97,6 +109,14 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       logLevel,
       leaseReads: values['lease-reads'] === true,
       diskFaultTrigger: values['inject-disk-faults'],
+      swim:
+        swimProfile === 'off'
+          ? undefined
+          : swimConfigFromFlags({
+              preset: swimProfile as 'lan' | 'wan' | 'local',
+              ...(values['swim-probe-ms'] === undefined ? {} : { probeIntervalMs: integerFlag(values['swim-probe-ms'], '--swim-probe-ms', 1000, 10, 60_000) }),
+              ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
+            }),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -142,7 +162,10 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
+    // SWIM shares the peer stream with Raft.
+    transport: { payloadCodecs: { raft: raftPayloadCodec, swim: swimPayloadCodec } },
   });
+  let swim: SwimBesideRaft | undefined;
   // Handlers go on before start so that a signal during start-up still stops cleanly.
   let stopRequested: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
@@ -171,14 +194,19 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       await server.stop(100);
       return 1;
     }
+    if (config.swim !== undefined) {
+      swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: Object.keys(config.peers), config: config.swim, logger });
+    }
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' on ${server.boundAddress} (data ${config.data}, peers ${Object.entries(config.peers).map(([id, a]) => `${id}=${a}`).join(',') || 'none'})`);
     const signal = await stopped;
     if (failure !== undefined) {
       io.stderr(`synod serve: ${config.id} fail-stopped: ${describeFailure(failure)}`);
+      await swim?.stop(100);
       await server.stop(100);
       return EXIT_FAIL_STOP;
     }
     io.stdout(`synod serve: ${config.id} stopping on ${signal}`);
+    await swim?.stop(500);
     await server.stop();
     io.stdout(`synod serve: ${config.id} stopped`);
     return 0;

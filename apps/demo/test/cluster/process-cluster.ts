@@ -156,6 +156,13 @@ export class ProcessCluster {
     return code;
   }
 
+  /** Sends `signal` (SIGSTOP, SIGCONT, …) to a running member without waiting for anything. */
+  signal(id: string, signal: NodeJS.Signals): void {
+    const child = this.#member(id).process;
+    if (child === undefined) throw new Error(`${id} is not running`);
+    child.kill(signal);
+  }
+
   /** A client of every member. */
   client(options: { timeoutMs?: number; attemptTimeoutMs?: number } = {}): SynodClient {
     return new SynodClient({ endpoints: this.endpoints, security: { insecure: true }, timeoutMs: options.timeoutMs ?? 15_000, attemptTimeoutMs: options.attemptTimeoutMs ?? 1_500 });
