@@ -93,7 +93,7 @@ export function writeSummary(outDir: string): string {
       '',
       '| system | elections | kills | median ms | p99 ms | min–max ms | mean ms | median ÷ etcd | load |',
       '|---|---|---|---|---|---|---|---|---|',
-      ...failover.results.map(
+      ...failover.results.filter((row) => Array.isArray(row['samplesMs'])).map(
         (row) =>
           `| ${row.system} | ${row.scenario} | ${num(row['kills'])} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${num(row['minMs'])}–${num(row['maxMs'])} | ${num(row['meanMs'])} | ${num(row['medianRatio'])} | ${num(row['loadAverage1m'])} |`,
       ),
@@ -101,12 +101,26 @@ export function writeSummary(outDir: string): string {
       '![failover CDF](failover-cdf.svg)',
       '',
     );
+    const pauses = failover.results.filter((row) => typeof row['leaderChanges'] === 'number');
+    if (pauses.length > 0) {
+      lines.push(
+        '### Leader pauses (`--scenario pauses`)',
+        '',
+        'The leader is stopped (SIGSTOP) for 300 ms and continued (SIGCONT) at a fixed interval in an otherwise healthy cluster; every',
+        'change of leader is spurious.',
+        '',
+        '| system | scenario | run s | pauses | leader changes | load |',
+        '|---|---|---|---|---|---|',
+        ...pauses.map((row) => `| ${row.system} | ${row.scenario} | ${num(Number(row['runMs']) / 1000)} | ${num(row['pauses'])} | ${num(row['leaderChanges'])} | ${num(row['loadAverage1m'])} |`),
+        '',
+      );
+    }
     charts['failover-cdf.svg'] = lineChart({
       title: 'Leader failover: kill → first acknowledged put (CDF)',
       xLabel: 'ms after SIGKILL',
       yLabel: 'fraction of kills',
       xTicks: 'round',
-      series: failover.results.map((row) => {
+      series: failover.results.filter((row) => Array.isArray(row['samplesMs'])).map((row) => {
         const samples = [...((row['samplesMs'] as number[] | undefined) ?? [])].sort((a, b) => a - b);
         return { name: `${row.system} ${row.scenario}`, points: samples.map((x, i) => [x, (i + 1) / samples.length] as [number, number]) };
       }),
