@@ -28,6 +28,18 @@ describe('synod serve, cluster, kv, status: bad input', () => {
     [['kv', 'get', 'k', '--insecure'], /--endpoints is required/],
     [['kv', 'cas', 'k', 'v', '--endpoints', '127.0.0.1:1', '--insecure'], /exactly one of --expect/],
     [['status', '--endpoints', 'x', '--insecure'], /--endpoints must be host:port/],
+    [['serve', '--transport', 'nats', '--id', 'n1', '--data', scratch], /--nats-url is required/],
+    [['serve', '--transport', 'nats', '--nats-url', 'nowhere', '--id', 'n1', '--data', scratch], /--nats-url entries must look like nats:\/\//],
+    [['serve', '--transport', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--id', 'n1', '--data', scratch, '--listen', '127.0.0.1:1'], /--listen does not apply/],
+    [['serve', '--transport', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--id', 'n1', '--data', scratch, '--peers', 'n1,n2'], /must not list this node's own id/],
+    [['serve', '--transport', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--id', 'n1', '--data', scratch, '--nats-user', 'u'], /both --nats-user and --nats-password/],
+    [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--nats-url', 'nats://127.0.0.1:1'], /--nats-url needs --transport nats/],
+    [['serve', '--transport', 'pigeon', '--id', 'n1', '--data', scratch], /--transport must be grpc or nats/],
+    [['cluster', 'up', '--nats-url', 'nats://127.0.0.1:1'], /--nats-url needs --transport nats/],
+    [['kv', 'get', 'k', '--nats-url', 'nats://127.0.0.1:1', '--endpoints', '127.0.0.1:1'], /--endpoints \(gRPC\) or --nats-url \(NATS\), not both/],
+    [['chaos', '--nodes', '4'], /--nodes must be 3 or 5/],
+    [['chaos', '--transport', 'nats'], /--transport nats is not supported yet/],
+    [['chaos', '--faults', 'meteor'], /unknown kind 'meteor'/],
   ])('%j exits 64 with a message', async (args, message) => {
     const { io, err } = capture();
     expect(await main(args, io)).toBe(64);
@@ -47,10 +59,10 @@ describe('synod serve, cluster, kv, status: bad input', () => {
   });
 
   it('every new command answers --help with its usage', async () => {
-    for (const command of [['serve'], ['cluster'], ['kv'], ['status']]) {
+    for (const command of [['serve'], ['cluster'], ['kv'], ['status'], ['chaos']]) {
       const { io, out } = capture();
       expect(await main([...command, '--help'], io)).toBe(0);
-      expect(out.join('\n')).toMatch(/usage: synod (serve|cluster up|kv|status)/);
+      expect(out.join('\n')).toMatch(/usage: synod (serve|cluster up|kv|status|chaos)/);
     }
   });
 });

@@ -15,10 +15,14 @@
 export * from './codec/envelope-codec.js';
 export * from './codec/raft-codec.js';
 export * from './codec/paxos-codec.js';
+export * from './codec/swim-codec.js';
 export * from './codec/envelope-batch.js';
 export * as paxosV1 from './gen/synod/peer/v1/paxos.js';
 export * as peerV1 from './gen/synod/peer/v1/raft.js';
+export * as swimV1 from './gen/synod/peer/v1/swim.js';
 export * as envelopeV1 from './gen/synod/peer/v1/envelope.js';
 export * as peerServiceV1 from './gen/synod/peer/v1/peer.js';
 export * as kvV1 from './gen/synod/kv/v1/kv.js';
 export * as clusterV1 from './gen/synod/cluster/v1/cluster.js';
+// The KV and Cluster services and client types shared by the gRPC and NATS transports.
+export * from './service/index.js';

@@ -28,7 +28,7 @@ describe('envelope codec', () => {
   });
 
   it('refuses to encode an object payload of a protocol it has no codec for', () => {
-    const envelope: Envelope = { clusterId: 'c', from: 'a', to: 'b', protocol: 'swim', payload: { ping: 1 } };
+    const envelope: Envelope = { clusterId: 'c', from: 'a', to: 'b', protocol: 'probe', payload: { ping: 1 } };
     expect(() => codec.encode(envelope)).toThrow(InvalidArgumentError);
   });
 

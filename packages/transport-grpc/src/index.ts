@@ -43,8 +43,8 @@ export {
   SessionExpiredError,
   StaleSequenceError,
 } from './server/errors.js';
-export { ERROR_DOMAIN, ERROR_INFO_TYPE_URL, decodeRpcStatus, encodeRpcStatus } from './server/rpc-status.js';
-export type { ErrorInfo, RpcStatus } from './server/rpc-status.js';
+export { ERROR_DOMAIN, ERROR_INFO_TYPE_URL, decodeRpcStatus, encodeRpcStatus } from '@synod/protocol';
+export type { ErrorInfo, RpcStatus, SynodKvClient } from '@synod/protocol';
 export { CLIENT_PROTO_FILES, synodProtoDir } from './server/proto-files.js';
 export { SynodClient } from './client/synod-client.js';
 export type {
@@ -55,6 +55,7 @@ export type {
   GetOptions,
   GetResult,
   MemberStatus,
+  MemberStatusOptions,
   PutResult,
   SynodClientOptions,
   WatchEvent,

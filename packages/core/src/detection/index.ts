@@ -30,3 +30,4 @@ export * from './swim-core.js';
 export * from './swim-node.js';
 export * from './transport-prober.js';
 export * from './tcp-probe.js';
+export * from './swim-failure-detector.js';

@@ -193,3 +193,32 @@ export function pushPullInterval(baseMs: number, members: number): number {
   const multiplier = Math.ceil(Math.log2(members) - Math.log2(threshold)) + 1;
   return baseMs * multiplier;
 }
+
+/**
+ * The documented worst case, for a healthy cluster of `members` without
+ * message loss, from a member's crash until every other member holds it
+ * `dead`:
+ *
+ * - its first suspicion within 2(N − 1) + 1 probe periods: every member
+ *   probes every other once per round of N − 1 periods (SWIM §4.3), so two
+ *   probes of one target are at most 2(N − 1) periods apart, plus the period
+ *   in which the probe fails;
+ * - a dead verdict at most the maximum suspicion timeout later (Lifeguard
+ *   starts there and shrinks it with confirmations; plain SWIM uses the
+ *   minimum), each member timing the suspicion from when it heard it;
+ * - two more periods for the verdict's gossip to reach everyone.
+ *
+ * Lifeguard stretches the periods of members that are themselves unhealthy
+ * (up to `awarenessMaxMultiplier` times); the bound assumes they are not.
+ *
+ * @example
+ * ```ts
+ * swimDetectionBoundMs(swimConfig('lan'), 5); // 9 s + 24 s + 2 s = 35000
+ * ```
+ */
+export function swimDetectionBoundMs(config: SwimConfig, members: number): number {
+  const n = Math.max(2, members);
+  const minSuspicion = suspicionTimeout(config.suspicionMult, n, config.probeIntervalMs);
+  const maxSuspicion = config.lifeguard ? minSuspicion * config.suspicionMaxTimeoutMult : minSuspicion;
+  return (2 * (n - 1) + 1) * config.probeIntervalMs + maxSuspicion + 2 * config.probeIntervalMs;
+}

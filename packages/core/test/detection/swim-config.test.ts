@@ -5,8 +5,10 @@ import {
   suspicionTimeout,
   SWIM_LAN,
   swimConfig,
+  swimDetectionBoundMs,
 } from '../../src/detection/swim-config.js';
 import { InvalidArgumentError } from '../../src/errors/errors.js';
+import { SwimCluster } from './swim-cluster.js';
 
 describe('swimConfig', () => {
   it('has memberlist LAN defaults', () => {
@@ -60,5 +62,23 @@ describe('SWIM scaling formulas', () => {
     expect(pushPullInterval(30_000, 33)).toBe(60_000);
     expect(pushPullInterval(30_000, 64)).toBe(60_000);
     expect(pushPullInterval(30_000, 1000)).toBe(30_000 * 6);
+  });
+});
+
+describe('swimDetectionBoundMs', () => {
+  it('adds the probe rounds, the longest suspicion and two gossip periods', () => {
+    expect(swimDetectionBoundMs(swimConfig('lan'), 5)).toBe(9_000 + 24_000 + 2_000);
+    expect(swimDetectionBoundMs(swimConfig('lan', { lifeguard: false }), 5)).toBe(9_000 + 4_000 + 2_000);
+  });
+
+  it('holds in simulation: a crashed member is dead everywhere within the bound', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const cluster = new SwimCluster({ size: 5, seed, config: swimConfig('lan') });
+      await cluster.joinAll();
+      cluster.net.crash('n4');
+      cluster.node('n4').stop();
+      const elapsed = cluster.runUntil(() => [...cluster.viewsOf('n4').values()].every((s) => s === 'dead'), 120_000);
+      expect(elapsed).toBeLessThanOrEqual(swimDetectionBoundMs(cluster.config, 5));
+    }
   });
 });

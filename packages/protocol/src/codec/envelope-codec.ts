@@ -2,6 +2,7 @@ import { CorruptionError, InvalidArgumentError, type Envelope, type ProtocolName
 import { Envelope as WireEnvelope } from '../gen/synod/peer/v1/envelope.js';
 import { decodePaxosMessage, encodePaxosMessage } from './paxos-codec.js';
 import { decodeRaftMessage, encodeRaftMessage } from './raft-codec.js';
+import { decodeSwimMessage, encodeSwimMessage } from './swim-codec.js';
 
 /** Encodes and decodes one protocol's payloads. */
 export interface PayloadCodec<Payload = unknown> {
@@ -27,11 +28,17 @@ export const paxosPayloadCodec: PayloadCodec = {
   decode: decodePaxosMessage,
 };
 
+/** The payload codec for protocol `swim` (SWIM membership and failure detection). */
+export const swimPayloadCodec: PayloadCodec = {
+  encode: (payload) => encodeSwimMessage(payload as Parameters<typeof encodeSwimMessage>[0]),
+  decode: decodeSwimMessage,
+};
+
 export interface EnvelopeCodecOptions {
   /**
    * Payload codecs by protocol name. Protocols without one must carry
    * `Uint8Array` payloads, which travel as they are.
-   * @default { raft: raftPayloadCodec, paxos: paxosPayloadCodec }
+   * @default { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec }
    */
   readonly payloadCodecs?: Readonly<Partial<Record<ProtocolName, PayloadCodec>>>;
 }
@@ -42,7 +49,7 @@ export interface EnvelopeCodecOptions {
  *
  * @example
  * ```ts
- * const codec = createEnvelopeCodec({ payloadCodecs: { raft: raftPayloadCodec, swim: mySwimCodec } });
+ * const codec = createEnvelopeCodec({ payloadCodecs: { raft: raftPayloadCodec, swim: swimPayloadCodec } });
  * const bytes = codec.encode(envelope);
  * const copy = codec.decode(bytes);
  * ```
@@ -51,7 +58,7 @@ export function createEnvelopeCodec(options: EnvelopeCodecOptions = {}): Envelop
   // A Map of the caller's own entries: a lookup on the plain object would
   // find Object.prototype members for names like `__proto__` or `toString`.
   const codecs = new Map<string, PayloadCodec>();
-  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec, paxos: paxosPayloadCodec })) {
+  for (const [name, codec] of Object.entries(options.payloadCodecs ?? { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec })) {
     if (codec !== undefined) codecs.set(name, codec);
   }
   return {

@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, type ConfState, type Logger, type NodeId, type RaftRole } from '@synod/core';
-import { clusterV1 } from '@synod/protocol';
-import { ServiceCallError, toServiceError, type LeaderView } from './errors.js';
-import type { KvRaftNode } from './kv-service.js';
+import { InvalidArgumentError, type Logger, type NodeId } from '@synod/core';
+import { clusterV1, createClusterHandlers, type KvRaftNode } from '@synod/protocol';
+import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED } from './tolerant-service.js';
 
 /** What the Cluster handlers need from the server around them. */
@@ -13,30 +12,28 @@ export interface ClusterServiceContext {
   /** The `host:port` of a member, when known. */
   addressOf(id: NodeId): string | undefined;
   leaderView(): LeaderView;
+  /**
+   * A digest of the replicated state and the log index it has applied, for
+   * Status calls that ask for it: replicas at the same index must agree.
+   */
+  stateHash?(): { readonly hash: Uint8Array; readonly index: number };
 }
 
-const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
-  follower: clusterV1.Role.ROLE_FOLLOWER,
-  'pre-candidate': clusterV1.Role.ROLE_PRE_CANDIDATE,
-  candidate: clusterV1.Role.ROLE_CANDIDATE,
-  leader: clusterV1.Role.ROLE_LEADER,
-};
-
 /**
- * The `synod.cluster.v1.Cluster` service of one node: its status, leadership
- * transfer, and the membership calls that need no new address (removing a
- * member, promoting a learner). They run on the leader; other nodes answer
- * UNAVAILABLE with the leader hint. AddMember answers UNIMPLEMENTED: a new
- * member's address would have to reach every node's transport, which this
- * version does not replicate (start the cluster with every member in
- * `--peers` instead).
+ * The `synod.cluster.v1.Cluster` service of one node over gRPC: the
+ * transport-neutral handlers of `@synod/protocol`. AddMember answers
+ * UNIMPLEMENTED: a new member's address would have to reach every node's
+ * transport, which this version does not replicate (start the cluster with
+ * every member in `--peers` instead).
  */
 export function createClusterService(context: ClusterServiceContext): clusterV1.ClusterServer {
-  const { node } = context;
-  const members = (conf: ConfState): clusterV1.Member[] => [
-    ...conf.voters.map((id) => ({ id, address: context.addressOf(id) ?? '', learner: false })),
-    ...conf.learners.map((id) => ({ id, address: context.addressOf(id) ?? '', learner: true })),
-  ];
+  const handlers = createClusterHandlers({
+    node: context.node,
+    defaultTimeoutMs: context.defaultTimeoutMs,
+    addressOf: (id) => context.addressOf(id),
+    addMemberRefusal: 'AddMember is not supported over gRPC yet: every node would need the new address; restart the members with it in --peers',
+    ...(context.stateHash === undefined ? {} : { stateHash: context.stateHash }),
+  });
 
   function unary<Req, Res>(method: string, handle: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
@@ -57,49 +54,11 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
     };
   }
 
-  const options = { timeoutMs: context.defaultTimeoutMs };
-  const nonEmpty = (id: string, field: string): string => {
-    if (id === '') throw new InvalidArgumentError(`${field} must not be empty`);
-    return id;
-  };
-
   return {
-    status: unary('Status', async () => {
-      const status = node.status();
-      return {
-        memberId: node.id,
-        role: ROLES[status.role],
-        term: BigInt(status.term),
-        leaderId: status.leader ?? '',
-        commitIndex: BigInt(status.commitIndex),
-        appliedIndex: BigInt(status.appliedIndex),
-        lastIndex: BigInt(status.lastIndex),
-        members: members(status.membership),
-      };
-    }),
-    addMember: unary('AddMember', async () => {
-      throw new ServiceCallError(
-        'UNIMPLEMENTED',
-        'AddMember is not supported over gRPC yet: every node would need the new address; restart the members with it in --peers',
-      );
-    }),
-    removeMember: unary('RemoveMember', async (request: clusterV1.RemoveMemberRequest) => ({
-      members: members(await node.removeMember(nonEmpty(request.id, 'id'), options)),
-    })),
-    promoteLearner: unary('PromoteLearner', async (request: clusterV1.PromoteLearnerRequest) => ({
-      members: members(await node.promoteLearner(nonEmpty(request.id, 'id'), options)),
-    })),
-    transferLeadership: unary('TransferLeadership', async (request: clusterV1.TransferLeadershipRequest) => {
-      const status = node.status();
-      let target = request.targetId;
-      if (target === '') {
-        // The most up-to-date other voter is not visible from here; any other voter will do.
-        const other = status.membership.voters.find((id) => id !== node.id);
-        if (other === undefined) throw new ServiceCallError('NOT_VOTER', 'there is no other voter to hand leadership to');
-        target = other;
-      }
-      await node.transferLeadership(target, options);
-      return { leaderId: node.status().leader ?? target };
-    }),
+    status: unary('Status', handlers.status),
+    addMember: unary('AddMember', handlers.addMember),
+    removeMember: unary('RemoveMember', handlers.removeMember),
+    promoteLearner: unary('PromoteLearner', handlers.promoteLearner),
+    transferLeadership: unary('TransferLeadership', handlers.transferLeadership),
   };
 }

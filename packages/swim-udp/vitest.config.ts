@@ -1,0 +1,3 @@
+import { synodVitestConfig } from '../../vitest.shared.mjs';
+
+export default synodVitestConfig();

@@ -1,0 +1,34 @@
+import { SeededRandom, SwimNode, swimConfig, systemClock, type MemberState } from '@synod/core';
+import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
+import { describe, expect, it } from 'vitest';
+import { NatsServer } from '../src/nats-server.js';
+import { closeAll, eventually, startCluster } from './helpers.js';
+
+const CONFIG = swimConfig('local', { probeIntervalMs: 100, probeTimeoutMs: 40, gossipIntervalMs: 30, pushPullIntervalMs: 1_000 });
+
+describe('SwimNode over NatsTransport (swimPayloadCodec)', () => {
+  it('four members join through one seed, then all mark a crashed member dead', async () => {
+    const server = await NatsServer.start();
+    const ids = ['s1', 's2', 's3', 's4'];
+    const transports = await startCluster(server.url, ids, () => ({ payloadCodecs: { raft: raftPayloadCodec, swim: swimPayloadCodec } }));
+    const swims = transports.map(
+      (transport, i) => new SwimNode({ transport, clock: systemClock, random: new SeededRandom(i + 1), clusterId: 'test-cluster', config: CONFIG, attachHandler: true }),
+    );
+    const view = (at: number, of: string): MemberState | undefined => swims[at]!.member(of)?.state;
+    try {
+      for (const swim of swims) swim.start();
+      await Promise.all(swims.slice(1).map((swim) => swim.join(['s1'], { timeoutMs: 5_000 })));
+      await eventually(() => swims.every((swim) => ids.every((id) => swim.member(id)?.state === 'alive')), 5_000, 'a full alive view');
+
+      swims[3]!.stop();
+      await transports[3]!.close();
+      await eventually(() => [0, 1, 2].every((at) => view(at, 's4') === 'dead'), 10_000, 's4 dead everywhere');
+      expect([0, 1, 2].every((at) => ids.slice(0, 3).every((id) => view(at, id) === 'alive'))).toBe(true);
+      expect(swims.slice(0, 3).every((swim) => swim.stats.dropped === 0)).toBe(true);
+    } finally {
+      for (const swim of swims) swim.stop();
+      await closeAll(transports);
+      await server.stop();
+    }
+  });
+});
