@@ -47,7 +47,11 @@ export function writeSummary(outDir: string): string {
       `Machine: ${describeMachine(kv[0]!.report.machine)}.`,
       '',
     );
-    const rows: (BenchResult & { suite: string })[] = kv.flatMap((entry) => entry.report.results.map((row) => ({ ...row, suite: entry.suite })));
+    // Rows of another Synod suite count here only when they were measured beside etcd (their ratios are to etcd);
+    // a suite run on its own keeps its figures in its own report.
+    const rows: (BenchResult & { suite: string })[] = kv.flatMap((entry) =>
+      entry.report.results.filter((row) => entry.suite === 'etcd' || entry.suite === 'kv-grpc' || row['ratioTo'] === 'etcd').map((row) => ({ ...row, suite: entry.suite })),
+    );
     const scenarios = [...new Set(rows.map((row) => row.scenario))];
     for (const scenario of scenarios) {
       const at = rows.filter((row) => row.scenario === scenario);
