@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { machineFacts, measureFdatasync, mergeResults, writeReport, type BenchResult, type FdatasyncLatency, type SuiteReport } from './results.js';
 import { failoverSuite } from './suites/failover-sim.js';
-import { realFailoverSuite, type FailoverVariant } from './suites/failover.js';
+import { leaderPauseSuite, realFailoverSuite, type FailoverVariant } from './suites/failover.js';
 import { runKvLoad, type KvLoadOptions, type KvSystem } from './suites/kv-load.js';
 import { startEtcdCluster } from './systems/etcd.js';
 import { startSynodCluster } from './systems/synod.js';
@@ -105,13 +105,23 @@ const suites: Record<string, Suite> = {
   },
   failover: {
     description: 'leader failover on real processes: SIGKILL the leader (30 times, 3 with --quick), time to the first acknowledged put; Synod with the election timeout alone and detector-assisted, etcd with heartbeat 100 ms / election 1000 ms',
-    run: (quick, _scenarios, context) => {
+    scenarios: {
+      kills: 'SIGKILL the leader: kill → first acknowledged put, for etcd and both Synod variants',
+      pauses: 'a 300 ms leader pause (SIGSTOP/SIGCONT) every 30 s for 10 minutes (1 minute with --quick): spurious leader changes',
+    },
+    run: async (quick, scenarios, context) => {
       const variants: FailoverVariant[] = [
         { system: 'etcd', scenario: 'election timeout 1000 ms', start: (dir) => startEtcdCluster(dir) },
         { system: 'synod', scenario: 'election timeout 10 ticks', start: (dir) => startSynodCluster(dir, { execArgv: synodExecArgv(context, 'failover') }) },
         { system: 'synod', scenario: 'detector-assisted (phi accrual)', start: (dir) => startSynodCluster(dir, { detector: true, execArgv: synodExecArgv(context, 'failover') }) },
       ];
-      return realFailoverSuite(variants, { kills: quick ? 3 : 30, steadyMs: quick ? 500 : 1_000 });
+      const rows: BenchResult[] = [];
+      if (scenarios === undefined || scenarios.includes('kills')) rows.push(...(await realFailoverSuite(variants, { kills: quick ? 3 : 30, steadyMs: quick ? 500 : 1_000 })));
+      if (scenarios?.includes('pauses') === true) {
+        // Only when asked for: 10 minutes per variant. Synod's detector-assisted elections are what the pauses test.
+        rows.push(...(await leaderPauseSuite(variants.slice(1), { runMs: quick ? 60_000 : 600_000, everyMs: quick ? 10_000 : 30_000, pauseMs: 300 })));
+      }
+      return rows;
     },
   },
   'kv-nats': {

@@ -47,7 +47,11 @@ export function writeSummary(outDir: string): string {
       `Machine: ${describeMachine(kv[0]!.report.machine)}.`,
       '',
     );
-    const rows: (BenchResult & { suite: string })[] = kv.flatMap((entry) => entry.report.results.map((row) => ({ ...row, suite: entry.suite })));
+    // Rows of another Synod suite count here only when they were measured beside etcd (their ratios are to etcd);
+    // a suite run on its own keeps its figures in its own report.
+    const rows: (BenchResult & { suite: string })[] = kv.flatMap((entry) =>
+      entry.report.results.filter((row) => entry.suite === 'etcd' || entry.suite === 'kv-grpc' || row['ratioTo'] === 'etcd').map((row) => ({ ...row, suite: entry.suite })),
+    );
     const scenarios = [...new Set(rows.map((row) => row.scenario))];
     for (const scenario of scenarios) {
       const at = rows.filter((row) => row.scenario === scenario);
@@ -93,7 +97,7 @@ export function writeSummary(outDir: string): string {
       '',
       '| system | elections | kills | median ms | p99 ms | min–max ms | mean ms | median ÷ etcd | load |',
       '|---|---|---|---|---|---|---|---|---|',
-      ...failover.results.map(
+      ...failover.results.filter((row) => Array.isArray(row['samplesMs'])).map(
         (row) =>
           `| ${row.system} | ${row.scenario} | ${num(row['kills'])} | ${ms(row.p50Ms)} | ${ms(row.p99Ms)} | ${num(row['minMs'])}–${num(row['maxMs'])} | ${num(row['meanMs'])} | ${num(row['medianRatio'])} | ${num(row['loadAverage1m'])} |`,
       ),
@@ -101,12 +105,26 @@ export function writeSummary(outDir: string): string {
       '![failover CDF](failover-cdf.svg)',
       '',
     );
+    const pauses = failover.results.filter((row) => typeof row['leaderChanges'] === 'number');
+    if (pauses.length > 0) {
+      lines.push(
+        '### Leader pauses (`--scenario pauses`)',
+        '',
+        'The leader is stopped (SIGSTOP) for 300 ms and continued (SIGCONT) at a fixed interval in an otherwise healthy cluster; every',
+        'change of leader is spurious.',
+        '',
+        '| system | scenario | run s | pauses | leader changes | load |',
+        '|---|---|---|---|---|---|',
+        ...pauses.map((row) => `| ${row.system} | ${row.scenario} | ${num(Number(row['runMs']) / 1000)} | ${num(row['pauses'])} | ${num(row['leaderChanges'])} | ${num(row['loadAverage1m'])} |`),
+        '',
+      );
+    }
     charts['failover-cdf.svg'] = lineChart({
       title: 'Leader failover: kill → first acknowledged put (CDF)',
       xLabel: 'ms after SIGKILL',
       yLabel: 'fraction of kills',
       xTicks: 'round',
-      series: failover.results.map((row) => {
+      series: failover.results.filter((row) => Array.isArray(row['samplesMs'])).map((row) => {
         const samples = [...((row['samplesMs'] as number[] | undefined) ?? [])].sort((a, b) => a - b);
         return { name: `${row.system} ${row.scenario}`, points: samples.map((x, i) => [x, (i + 1) / samples.length] as [number, number]) };
       }),

@@ -135,3 +135,72 @@ export async function realFailoverSuite(variants: readonly FailoverVariant[], op
   }
   return rows;
 }
+
+export interface LeaderPauseOptions {
+  /** Length of the healthy run. */
+  readonly runMs: number;
+  /** Time between two pauses of the leader. */
+  readonly everyMs: number;
+  /** Length of each pause (SIGSTOP … SIGCONT). */
+  readonly pauseMs: number;
+}
+
+/**
+ * Spurious leader changes: a healthy cluster whose leader is paused
+ * (SIGSTOP, then SIGCONT after `pauseMs`, as a long GC pause or a stalled
+ * event loop would) every `everyMs` for `runMs`, with the leader polled
+ * every 250 ms. A pause shorter than the tolerated pause must not cost the
+ * leadership. Rows: `leaderChanges` (changes of the polled leader),
+ * `pauses`, and `p50Ms`/`p99Ms` 0.
+ */
+export async function leaderPauseSuite(variants: readonly FailoverVariant[], options: LeaderPauseOptions, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<BenchResult[]> {
+  const progress = new Progress(variants.length * options.runMs, log);
+  const rows: BenchResult[] = [];
+  for (const variant of variants) {
+    progress.step(`${variant.system} ${variant.scenario}: ${Math.round(options.runMs / 1000)} s with a ${options.pauseMs} ms leader pause every ${Math.round(options.everyMs / 1000)} s`, options.runMs);
+    const dir = mkdtempSync(join(tmpdir(), `synod-bench-pauses-${variant.system}-`));
+    const cluster = await variant.start(dir);
+    const loadAtStart = loadavg()[0]!;
+    let changes = 0;
+    let pauses = 0;
+    try {
+      let leader = await waitForLeader(cluster);
+      await firstAcknowledgedPut(cluster, cluster.members.map((m) => m.id), 'warm', performance.now());
+      const endAt = performance.now() + options.runMs;
+      let nextPause = performance.now() + options.everyMs;
+      while (performance.now() < endAt) {
+        if (performance.now() >= nextPause) {
+          const member = cluster.members.find((m) => m.id === leader)!;
+          member.signal('SIGSTOP');
+          await sleep(options.pauseMs);
+          member.signal('SIGCONT');
+          pauses++;
+          nextPause += options.everyMs;
+        }
+        await sleep(250);
+        const now = await cluster.leader();
+        if (now !== undefined && now !== leader) {
+          changes++;
+          leader = now;
+        }
+      }
+    } finally {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    rows.push({
+      system: variant.system,
+      scenario: `${variant.scenario}, ${options.pauseMs} ms leader pause every ${Math.round(options.everyMs / 1000)} s`,
+      clients: 0,
+      opsPerSec: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      leaderChanges: changes,
+      pauses,
+      runMs: options.runMs,
+      loadAverage1m: round(loadAtStart),
+    });
+    progress.note(`${variant.system} ${variant.scenario}: ${changes} leader changes in ${pauses} pauses (load ${round(loadAtStart)})`);
+  }
+  return rows;
+}

@@ -104,6 +104,11 @@ export class MemberProcess {
     await this.#exited;
   }
 
+  /** Sends `signal` (SIGSTOP, SIGCONT, …) without waiting for anything. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.#child!.kill(signal);
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.alive) return;
