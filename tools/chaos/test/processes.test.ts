@@ -16,7 +16,10 @@ describe.skipIf(!existsSync(serveCommand[1]!))('process faults on real serve pro
 
   beforeAll(async () => {
     cluster = await ChaosCluster.start({ dir, serveCommand, network: 'loopback' });
-    client = new SynodClient({ endpoints: cluster.endpoints, security: { insecure: true }, timeoutMs: 10_000 });
+    // These tests check fail-stop and recovery, not speed: under CI load (a
+    // load average near 20 on 2 cores) an election after the leader's disk
+    // fails took longer than 10 s, so calls get a deadline that load cannot reach.
+    client = new SynodClient({ endpoints: cluster.endpoints, security: { insecure: true }, timeoutMs: 45_000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -58,5 +61,5 @@ describe.skipIf(!existsSync(serveCommand[1]!))('process faults on real serve pro
     cluster.healDisk('n3');
     expect(await cluster.restartStopped()).toEqual({ restarted: ['n3'], failed: [] });
     expect((await client.get('after-eio')).kv?.value).toBe('still committed by the majority');
-  });
+  }, 120_000);
 });
