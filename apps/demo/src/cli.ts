@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { EXIT_USAGE, type CommandIo } from './server/flags.js';
 
 const HELP = `synod: consensus and failure detection for TypeScript
 
 commands:
-  synod demo [--nodes 5] [--port P] [--seed S] [--duration SECONDS] [--no-chaos]
-      an in-process Raft cluster with a workload and a dashboard
+  synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--seed N] [--no-workload] [--duration S]
+      an in-process Raft or Multi-Paxos cluster with a workload and a live dashboard
   synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]
       seeded fault-injection simulations with invariant checks
   synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]
@@ -17,6 +18,8 @@ commands:
       reads and writes keys of a running cluster
   synod status --endpoints LIST
       a table of the members: role, term, leader, commit and applied index, health
+  synod chaos [--minutes 3] [--seed S] [--nodes 3|5] [--faults KIND,…]
+      a Jepsen-style fault suite against real serve processes (network namespaces when root)
   synod help
 
 'synod COMMAND --help' describes a command's options.`;
@@ -43,6 +46,11 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       return (await import('./server/client-commands.js')).runKv(rest, io);
     case 'status':
       return (await import('./server/client-commands.js')).runStatus(rest, io);
+    case 'chaos':
+      // The suite runs this same CLI's `serve` in every node process.
+      return (await import('@synod/chaos')).runChaosCli(rest, io, {
+        serveCommand: [process.execPath, fileURLToPath(new URL('./bin.js', import.meta.url)), 'serve'],
+      });
     case undefined:
     case 'help':
     case '--help':

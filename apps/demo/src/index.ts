@@ -4,5 +4,8 @@
  * @packageDocumentation
  */
 export { main } from './cli.js';
-export { DemoCluster, type DemoClusterOptions, type DemoSnapshot, type DemoNodeView } from './demo/demo-cluster.js';
-export { runDemo } from './demo/run-demo.js';
+export { DemoCluster, MAX_DEMO_NODES, type DemoClusterOptions } from './demo/demo-cluster.js';
+export type * from './demo/dashboard-types.js';
+export { startDashboard, type DashboardOptions, type DashboardServer } from './demo/dashboard-server.js';
+export { DashboardNotBuiltError } from './demo/dashboard-assets.js';
+export { runDemo, parseDemoArgs, type DemoArgs } from './demo/run-demo.js';

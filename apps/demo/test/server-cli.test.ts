@@ -28,6 +28,9 @@ describe('synod serve, cluster, kv, status: bad input', () => {
     [['kv', 'get', 'k', '--insecure'], /--endpoints is required/],
     [['kv', 'cas', 'k', 'v', '--endpoints', '127.0.0.1:1', '--insecure'], /exactly one of --expect/],
     [['status', '--endpoints', 'x', '--insecure'], /--endpoints must be host:port/],
+    [['chaos', '--nodes', '4'], /--nodes must be 3 or 5/],
+    [['chaos', '--transport', 'nats'], /--transport nats is not supported yet/],
+    [['chaos', '--faults', 'meteor'], /unknown kind 'meteor'/],
   ])('%j exits 64 with a message', async (args, message) => {
     const { io, err } = capture();
     expect(await main(args, io)).toBe(64);
@@ -47,10 +50,10 @@ describe('synod serve, cluster, kv, status: bad input', () => {
   });
 
   it('every new command answers --help with its usage', async () => {
-    for (const command of [['serve'], ['cluster'], ['kv'], ['status']]) {
+    for (const command of [['serve'], ['cluster'], ['kv'], ['status'], ['chaos']]) {
       const { io, out } = capture();
       expect(await main([...command, '--help'], io)).toBe(0);
-      expect(out.join('\n')).toMatch(/usage: synod (serve|cluster up|kv|status)/);
+      expect(out.join('\n')).toMatch(/usage: synod (serve|cluster up|kv|status|chaos)/);
     }
   });
 });

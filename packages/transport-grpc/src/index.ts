@@ -55,6 +55,7 @@ export type {
   GetOptions,
   GetResult,
   MemberStatus,
+  MemberStatusOptions,
   PutResult,
   SynodClientOptions,
   WatchEvent,

@@ -21,6 +21,12 @@ export interface LineChartOptions {
   readonly logX?: boolean;
   /** Lower end of the y axis. @default 0 */
   readonly yMin?: number;
+  /**
+   * Where the x axis has labels: at every x value of the points (`values`,
+   * for a few sizes) or at round numbers (`round`, for many points such as a
+   * CDF; linear axes only). @default 'values'
+   */
+  readonly xTicks?: 'values' | 'round';
 }
 
 /** One colour per bar group; enough for four systems, and readable in greyscale by their order. */
@@ -131,7 +137,10 @@ export function lineChart(options: LineChartOptions): string {
     body.push(`<line x1="${MARGIN.left}" y1="${py(t)}" x2="${WIDTH - MARGIN.right}" y2="${py(t)}" stroke="#ddd"/>`);
     body.push(`<text x="${MARGIN.left - 6}" y="${py(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
-  const xValues = [...new Set(all.map(([x]) => x))].sort((a, b) => a - b);
+  const xValues =
+    options.xTicks === 'round' && options.logX !== true
+      ? ticks(xMin, xMax).filter((x) => x >= xMin && x <= xMax)
+      : [...new Set(all.map(([x]) => x))].sort((a, b) => a - b);
   for (const x of xValues) {
     body.push(`<text x="${px(x)}" y="${HEIGHT - MARGIN.bottom + 18}" text-anchor="middle">${fmt(x)}</text>`);
   }

@@ -1,16 +1,27 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { machineFacts, mergeResults, writeReport, type BenchResult, type SuiteReport } from './results.js';
-import { failoverSuite } from './suites/failover.js';
+import { machineFacts, measureFdatasync, mergeResults, writeReport, type BenchResult, type FdatasyncLatency, type SuiteReport } from './results.js';
+import { failoverSuite } from './suites/failover-sim.js';
+import { realFailoverSuite, type FailoverVariant } from './suites/failover.js';
+import { runKvLoad, type KvLoadOptions, type KvSystem } from './suites/kv-load.js';
+import { startEtcdCluster } from './systems/etcd.js';
+import { startSynodCluster } from './systems/synod.js';
+import { writeSummary } from './summary.js';
 import { raftInmemSuite } from './suites/raft-inmem.js';
 import { paxosInmemSuite } from './suites/paxos-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
-import { kvGrpcSuite } from './suites/kv-grpc.js';
 import { natsTransportSuite } from './suites/nats-transport.js';
 import { checkerSuite, writeCheckerTables } from './suites/checker.js';
+
+/** What every suite may use from the command line beyond `--quick`. */
+interface RunContext {
+  /** `--cpu-prof`: where the Synod server processes write their CPU profiles. */
+  readonly cpuProfDir?: string;
+}
 
 /** A benchmark suite: runs and returns its results. */
 interface Suite {
@@ -18,14 +29,42 @@ interface Suite {
   /** Parts that `--scenario NAME` can pick; a suite without them always runs whole. */
   readonly scenarios?: Readonly<Record<string, string>>;
   /** `scenarios` is undefined for a whole run. */
-  run(quick: boolean, scenarios?: readonly string[]): Promise<BenchResult[]>;
+  run(quick: boolean, scenarios?: readonly string[], context?: RunContext): Promise<BenchResult[]>;
   /** Called after the JSON and generic markdown are written, to add suite-specific files (tables, charts). */
   afterReport?(outDir: string, report: SuiteReport): void;
 }
 
+function kvLoadOptions(quick: boolean): KvLoadOptions {
+  return {
+    clients: [1, 16, 64, 256],
+    mixes: ['put', 'put-get'],
+    warmupMs: quick ? 500 : 2_000,
+    runMs: quick ? 1_000 : 5_000,
+    runs: quick ? 2 : 3,
+    valueBytes: 256,
+    keys: 10_000,
+  };
+}
+
+function synodExecArgv(context: RunContext | undefined, name: string): string[] {
+  if (context?.cpuProfDir === undefined) return [];
+  const dir = join(context.cpuProfDir, name);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+const etcdSystem: KvSystem = { suite: 'etcd', start: (dir) => startEtcdCluster(dir, (line) => process.stdout.write(`  ${line}\n`)) };
+const synodGrpcSystem = (context?: RunContext): KvSystem => ({
+  suite: 'kv-grpc',
+  start: (dir) => startSynodCluster(dir, { execArgv: synodExecArgv(context, 'kv-grpc') }),
+});
+
+/** Suites measured together when named together, so that their ratios come from one run. */
+const KV_GROUP = ['etcd', 'kv-grpc'] as const;
+
 const suites: Record<string, Suite> = {
-  failover: {
-    description: 'Raft leader failover time with and without detector-assisted elections, and leader pauses of 250-700 ms that must not depose the leader (simulator, 5 nodes)',
+  'failover-sim': {
+    description: 'Raft leader failover time with and without detector-assisted elections, and leader pauses of 250-700 ms that must not depose the leader (simulator, virtual time, 5 nodes)',
     run: (quick) => failoverSuite({ trials: quick ? 10 : 60, healthyRunMs: quick ? 60_000 : 600_000, pauseTrials: quick ? 6 : 12 }),
   },
   'raft-inmem': {
@@ -56,9 +95,23 @@ const suites: Record<string, Suite> = {
       grpcTransportSuite({ runs: quick ? 1 : 5, envelopes: quick ? 100_000 : 500_000, rttDurationMs: quick ? 1_000 : 3_000, payloadBytes: 256 }),
   },
   'kv-grpc': {
-    description: '3 synod serve processes (FileStorage, fsync on) and SynodClients: 256-byte puts, 1/16/64/256 concurrent clients',
-    run: (quick) =>
-      kvGrpcSuite({ clients: [1, 16, 64, 256], durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 1_000 : 2_000, valueBytes: 256 }),
+    description: '3 synod serve processes (FileStorage, fsync on) driven by SynodClients on the leader: the shared load generator (256-byte values, 10,000 keys, 100 % put and 50/50 put/linearizable get, 1/16/64/256 clients); with etcd in the same run, Synod ÷ etcd ratios',
+    run: async (quick, _scenarios, context) => (await runKvLoad([synodGrpcSystem(context)], kvLoadOptions(quick))).get('kv-grpc')!,
+  },
+  etcd: {
+    description: "3 etcd members (Debian's etcd-server 3.4, installed when missing and root) on loopback, driven through etcd's gRPC KV API by the same load generator as kv-grpc",
+    run: async (quick) => (await runKvLoad([etcdSystem], kvLoadOptions(quick))).get('etcd')!,
+  },
+  failover: {
+    description: 'leader failover on real processes: SIGKILL the leader (30 times, 3 with --quick), time to the first acknowledged put; Synod with the election timeout alone and detector-assisted, etcd with heartbeat 100 ms / election 1000 ms',
+    run: (quick, _scenarios, context) => {
+      const variants: FailoverVariant[] = [
+        { system: 'etcd', scenario: 'election timeout 1000 ms', start: (dir) => startEtcdCluster(dir) },
+        { system: 'synod', scenario: 'election timeout 10 ticks', start: (dir) => startSynodCluster(dir, { execArgv: synodExecArgv(context, 'failover') }) },
+        { system: 'synod', scenario: 'detector-assisted (phi accrual)', start: (dir) => startSynodCluster(dir, { detector: true, execArgv: synodExecArgv(context, 'failover') }) },
+      ];
+      return realFailoverSuite(variants, { kills: quick ? 3 : 30, steadyMs: quick ? 500 : 1_000 });
+    },
   },
   'nats-transport': {
     description: 'raw envelopes between two NatsTransports in two processes through a nats-server on loopback: batched vs one per message, and round trips',
@@ -82,7 +135,7 @@ const suites: Record<string, Suite> = {
   },
 };
 
-const USAGE = `usage: pnpm bench [--quick] [--out DIR] [--scenario NAME[,NAME…]] [suite…]
+const USAGE = `usage: pnpm bench [--quick] [--cpu-prof] [--out DIR] [--scenario NAME[,NAME…]] [suite…]
 suites:
 ${Object.entries(suites)
   .map(([name, suite]) =>
@@ -93,7 +146,11 @@ ${Object.entries(suites)
   )
   .join('\n')}
 --scenario runs only the named parts of a suite and merges their rows into the
-results file already there, keeping the other rows (marked with their date).`;
+results file already there, keeping the other rows (marked with their date).
+--quick is a short run that checks the harness (under 2 minutes per suite), not speed.
+--cpu-prof writes CPU profiles of the Synod server processes to <out>/../profiles/<suite>/.
+etcd and kv-grpc named together run as one measurement: the same load, runs
+alternating between the systems, and Synod ÷ etcd ratios in the rows and in summary.md.`;
 
 /** The value after `flag` (and the index of that value), or an error when the flag ends the line. */
 function flagValue(argv: readonly string[], flag: string): { value?: string; at: number } | { error: string } {
@@ -118,6 +175,7 @@ function previousReport(outDir: string, suite: string): SuiteReport | undefined 
 
 async function main(argv: readonly string[]): Promise<number> {
   const quick = argv.includes('--quick');
+  const cpuProf = argv.includes('--cpu-prof');
   const out = flagValue(argv, '--out');
   const scenarioFlag = flagValue(argv, '--scenario');
   const flagErrors = [out, scenarioFlag].flatMap((flag) => ('error' in flag ? [flag.error] : []));
@@ -148,12 +206,25 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
   }
+  const context: RunContext = cpuProf ? { cpuProfDir: resolve(outDir, '..', 'profiles') } : {};
+  if (context.cpuProfDir !== undefined) process.stdout.write(`CPU profiles of the Synod servers go to ${context.cpuProfDir}\n`);
+  const fdatasync: FdatasyncLatency = measureFdatasync(tmpdir());
+  process.stdout.write(`fdatasync of 4 KiB in ${fdatasync.dir}: p50 ${fdatasync.p50Ms} ms, p99 ${fdatasync.p99Ms} ms\n`);
+  // etcd and kv-grpc named together are measured together, runs alternating.
+  const together = KV_GROUP.filter((name) => names.includes(name));
+  const precomputed = new Map<string, BenchResult[]>();
+  if (together.length > 1) {
+    process.stdout.write(`running ${together.join(' + ')} together${quick ? ' (quick)' : ''}…\n`);
+    const systems = together.map((name) => (name === 'etcd' ? etcdSystem : synodGrpcSystem(context)));
+    for (const [suite, rows] of await runKvLoad(systems, kvLoadOptions(quick))) precomputed.set(suite, rows);
+  }
   for (const name of names) {
-    process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}…\n`);
-    const fresh = await suites[name]!.run(quick, scenarios);
+    const already = precomputed.get(name);
+    if (already === undefined) process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}…\n`);
+    const fresh = already ?? (await suites[name]!.run(quick, scenarios, context));
     const previous = scenarios !== undefined ? previousReport(resolve(outDir), name) : undefined;
     const results = previous !== undefined ? mergeResults(previous, fresh) : fresh;
-    const report: SuiteReport = { suite: name, machine: machineFacts(), results };
+    const report: SuiteReport = { suite: name, machine: machineFacts(fdatasync), results };
     const path = writeReport(resolve(outDir), report);
     suites[name]!.afterReport?.(resolve(outDir), report);
     for (const r of fresh) {
@@ -167,6 +238,9 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
     process.stdout.write(`  wrote ${path}\n`);
+  }
+  if (names.some((name) => name === 'failover' || (KV_GROUP as readonly string[]).includes(name))) {
+    process.stdout.write(`wrote ${writeSummary(resolve(outDir))}\n`);
   }
   return 0;
 }

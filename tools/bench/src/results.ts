@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /** One measured configuration, in the shape DESIGN.md fixes for bench results. */
@@ -25,10 +25,24 @@ export interface MachineFacts {
   readonly memoryGiB: number;
   readonly node: string;
   readonly platform: string;
+  /** The kernel release (`uname -r`). */
+  readonly kernel?: string;
+  /** The 1-minute load average when the report was written: other jobs share the cores. */
+  readonly loadAverage1m?: number;
+  /** fdatasync latency of a 4 KiB append in the directory the suites keep their data in, measured at the start of the run. */
+  readonly fdatasync?: FdatasyncLatency;
   readonly date: string;
 }
 
-export function machineFacts(): MachineFacts {
+/** What {@link measureFdatasync} found. */
+export interface FdatasyncLatency {
+  readonly dir: string;
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export function machineFacts(fdatasync?: FdatasyncLatency): MachineFacts {
   const cores = cpus();
   return {
     cpus: cores.length,
@@ -36,8 +50,37 @@ export function machineFacts(): MachineFacts {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    kernel: release(),
+    loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
+    ...(fdatasync === undefined ? {} : { fdatasync }),
     date: new Date().toISOString(),
   };
+}
+
+/**
+ * The latency of appending 4 KiB to a file and fdatasyncing it, `samples`
+ * times, in a fresh directory under `parent` (the directory the suites put
+ * their data directories in). The floor of a durable write on this machine.
+ */
+export function measureFdatasync(parent: string, samples = 50): FdatasyncLatency {
+  const dir = mkdtempSync(`${parent.replace(/\/$/, '')}/synod-bench-fdatasync-`);
+  const fd = openSync(`${dir}/probe`, 'w');
+  const block = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      writeSync(fd, block);
+      const start = performance.now();
+      fdatasyncSync(fd);
+      times.push(performance.now() - start);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  const round = (v: number): number => Math.round(v * 1000) / 1000;
+  return { dir: parent, samples, p50Ms: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)) };
 }
 
 /** The value at quantile q (0..1) of an ascending array. */
@@ -107,7 +150,7 @@ export function writeReport(outDir: string, report: SuiteReport): string {
   const lines = [
     `# ${report.suite}`,
     '',
-    `${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}, ${report.machine.date}`,
+    describeMachine(report.machine),
     '',
     `| system | scenario | clients | ops/s | p50 ms | p99 ms |${extras.map((e) => ` ${e} |`).join('')}`,
     `|---|---|---|---|---|---|${extras.map(() => '---|').join('')}`,
@@ -119,4 +162,18 @@ export function writeReport(outDir: string, report: SuiteReport): string {
   ];
   writeFileSync(join(outDir, `${report.suite}.md`), lines.join('\n'));
   return jsonPath;
+}
+
+/** One line about the machine for a markdown report. */
+export function describeMachine(machine: MachineFacts): string {
+  const parts = [
+    `${machine.cpus} × ${machine.cpuModel}`,
+    `${machine.memoryGiB} GiB`,
+    `Node ${machine.node}`,
+    ...(machine.kernel === undefined ? [] : [`Linux ${machine.kernel}`]),
+    ...(machine.fdatasync === undefined ? [] : [`fdatasync p50 ${machine.fdatasync.p50Ms} ms / p99 ${machine.fdatasync.p99Ms} ms in ${machine.fdatasync.dir}`]),
+    ...(machine.loadAverage1m === undefined ? [] : [`load average ${machine.loadAverage1m} at the end`]),
+    machine.date,
+  ];
+  return parts.join(', ');
 }

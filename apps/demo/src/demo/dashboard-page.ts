@@ -1,69 +1,78 @@
 /**
- * The dashboard: one self-contained page (no external assets) that polls
- * /api/status and offers buttons to crash, restart and isolate nodes.
+ * The dashboard's HTML shell. Everything it shows is drawn by the bundled
+ * script (src/demo/page, bundled with uPlot at build time into
+ * /assets/app.js and /assets/app.css), from the frames pushed on
+ * /api/events. Nothing is loaded from outside 127.0.0.1.
  */
 export const dashboardHtml = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Synod demo</title>
-<style>
-  body { font: 14px system-ui, sans-serif; margin: 24px; background: #f6f7f9; color: #1d2430; }
-  h1 { font-size: 20px; margin: 0 0 4px; }
-  .sub { color: #5b6575; margin-bottom: 16px; }
-  .nodes { display: flex; gap: 12px; flex-wrap: wrap; }
-  .node { background: #fff; border: 2px solid #d5dae2; border-radius: 8px; padding: 12px; width: 170px; }
-  .node.leader { border-color: #1f9d55; }
-  .node.candidate, .node.pre-candidate { border-color: #d69e2e; }
-  .node.down { opacity: .5; border-style: dashed; }
-  .node.isolated { border-color: #c53030; }
-  .role { font-weight: 600; text-transform: uppercase; font-size: 12px; }
-  .stats { margin: 16px 0; display: flex; gap: 24px; }
-  .stat b { display: block; font-size: 20px; }
-  button { margin: 4px 4px 0 0; font-size: 12px; }
-  pre { background: #fff; border: 1px solid #d5dae2; border-radius: 8px; padding: 12px; max-height: 280px; overflow: auto; }
-</style>
+<link rel="stylesheet" href="/assets/app.css">
 </head>
 <body>
-<h1>Synod: Raft on the in-memory network</h1>
-<div class="sub">Crash the leader or cut it off, and watch the cluster elect another and keep committing.</div>
-<div class="nodes" id="nodes"></div>
-<div class="stats" id="stats"></div>
-<button id="heal">Heal network</button>
-<h2>Events</h2>
-<pre id="events"></pre>
-<script>
-  const el = (tag, attrs = {}, text = '') => { const e = document.createElement(tag); Object.assign(e, attrs); e.textContent = text; return e; };
-  async function post(path) { await fetch(path, { method: 'POST' }); refresh(); }
-  document.getElementById('heal').onclick = () => post('/api/heal');
-  async function refresh() {
-    const s = await (await fetch('/api/status')).json();
-    const nodes = document.getElementById('nodes');
-    nodes.replaceChildren(...s.nodes.map((n) => {
-      const isolated = s.isolated.includes(n.id);
-      const card = el('div', { className: 'node ' + n.role + (isolated ? ' isolated' : '') });
-      card.append(el('div', {}, n.id), el('div', { className: 'role' }, n.role + (isolated ? ' (isolated)' : '')));
-      card.append(el('div', {}, 'term ' + n.term), el('div', {}, 'commit ' + n.commitIndex + ' / applied ' + n.appliedIndex));
-      if (n.up) {
-        const crash = el('button', {}, 'crash'); crash.onclick = () => post('/api/crash/' + n.id);
-        const iso = el('button', {}, 'isolate'); iso.onclick = () => post('/api/isolate/' + n.id);
-        card.append(crash, iso);
-      } else {
-        const up = el('button', {}, 'restart'); up.onclick = () => post('/api/restart/' + n.id);
-        card.append(up);
-      }
-      return card;
-    }));
-    const st = s.stats;
-    document.getElementById('stats').replaceChildren(
-      ...[['leader', s.leader ?? 'none'], ['writes/s', st.writesPerSecond], ['committed writes', st.committedWrites],
-          ['failed ops', st.failedWrites], ['reads', st.reads], ['leader changes', st.leaderChanges]]
-        .map(([k, v]) => { const d = el('div', { className: 'stat' }); d.append(el('b', {}, String(v)), el('span', {}, k)); return d; }));
-    document.getElementById('events').textContent = s.events.slice().reverse().join('\\n');
-  }
-  refresh();
-  setInterval(refresh, 500);
-</script>
+<header>
+  <div>
+    <h1>Synod <span id="algorithm"></span> on the in-memory network</h1>
+    <div class="sub">Crash the leader, cut the network, slow a node: watch the detectors notice, the cluster elect, and the checker confirm that no answer was wrong.</div>
+  </div>
+  <div class="headline">
+    <div class="stat"><b id="leader">none</b><span>leader</span></div>
+    <div class="stat"><b id="verdict" class="verdict pending">pending</b><span id="verdict-detail">linearizability, recent window</span></div>
+    <div class="stat"><a id="report-link" href="/report.html" target="_blank" rel="noopener">HTML report of the whole run</a><span id="connection">connecting…</span></div>
+  </div>
+</header>
+<div id="message" role="status"></div>
+<main>
+  <section class="card wide">
+    <h2>Nodes</h2>
+    <table id="nodes"><thead><tr>
+      <th>node</th><th>state</th><th>role</th><th id="term-header">term</th><th>leader</th><th>commit</th><th>applied</th><th>log</th><th>snapshot</th><th>controls</th>
+    </tr></thead><tbody></tbody></table>
+    <div class="controls">
+      <button id="add-member">add member</button>
+      <button id="workload-toggle">stop workload</button>
+    </div>
+  </section>
+  <section class="card">
+    <h2>Traffic <small>messages/s per link; red: cut, orange: delayed</small></h2>
+    <svg id="graph" viewBox="0 0 360 300" role="img" aria-label="nodes and links"></svg>
+    <div class="controls">
+      <span class="hint">Click nodes to put them in groups, then</span>
+      <button id="partition">partition</button>
+      <button id="clear-groups">clear groups</button>
+      <button id="heal">heal network</button>
+    </div>
+    <div class="controls">
+      link <select id="link-a"></select> – <select id="link-b"></select>
+      <button id="link-drop">drop</button>
+      <button id="link-delay">delay 300 ms</button>
+      <button id="link-undelay">no delay</button>
+    </div>
+  </section>
+  <section class="card">
+    <h2>Detectors <small>phi of each peer as seen by</small> <select id="observer"></select></h2>
+    <div id="phi-chart" class="chart"></div>
+    <p class="note">A phi accrual detector per node, fed by every consensus message the node receives. In Raft a follower hears only its leader, so it watches the leader; the leader watches every follower. The dashed line is the suspicion threshold.</p>
+    <h2>SWIM membership <small>as each node sees every member</small></h2>
+    <table id="swim"></table>
+  </section>
+  <section class="card">
+    <h2>Workload throughput <small>operations/s</small></h2>
+    <div id="throughput-chart" class="chart"></div>
+  </section>
+  <section class="card">
+    <h2>Workload latency <small>ms</small></h2>
+    <div id="latency-chart" class="chart"></div>
+  </section>
+  <section class="card wide">
+    <h2>Timeline <small>elections, faults, membership</small></h2>
+    <ol id="timeline"></ol>
+  </section>
+</main>
+<script type="module" src="/assets/app.js"></script>
 </body>
 </html>
 `;

@@ -14,6 +14,8 @@ export const EXIT_NO_INPUT = 66;
 export const EXIT_UNAVAILABLE = 69;
 /** Exit code when the data directory is held by another process (EX_TEMPFAIL: try again when it stops). */
 export const EXIT_IN_USE = 75;
+/** The node stopped itself: its disk failed or an invariant broke, and carrying on could lose acknowledged writes (EX_IOERR). */
+export const EXIT_FAIL_STOP = 74;
 
 /** A file named by a flag is missing or unreadable; commands print it and exit with {@link EXIT_NO_INPUT}. */
 export class MissingInputError extends Error {

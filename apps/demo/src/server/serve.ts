@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { FileStorage, StorageLockedError } from '@synod/core';
 import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { createSynodServer } from '@synod/transport-grpc';
-import { EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
+import { diskFaultFileSystem } from './disk-fault-file-system.js';
+import { EXIT_FAIL_STOP, EXIT_IN_USE, EXIT_NO_INPUT, hostPort, MissingInputError, asUsage, parsePeers, serverSecurity, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
 import { isLogLevel, lineLogger } from './line-logger.js';
 import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
 
@@ -28,6 +29,8 @@ options:
   --insecure            plaintext, no authentication (a warning is printed)
   --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
+  --lease-reads         answer lease reads from the leader's lease without a
+                        heartbeat round (equal on every node; default off)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
   --log-level LEVEL     debug, info, warn or error (default info)
@@ -38,8 +41,15 @@ options:
                         SWIM suspicion multiplier (default: the profile's)
   -h, --help            this text
 
+for fault-injection tests only:
+  --inject-disk-faults FILE
+                        while FILE exists, every write and sync to the data
+                        directory fails with EIO (the node must fail-stop)
+
 exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
-75 the data directory is in use by another process, 1 anything else.`;
+74 the node fail-stopped (its disk failed or an invariant broke; nothing it
+acknowledged is lost, restart it once the disk is healthy), 75 the data
+directory is in use by another process, 1 anything else.`;
 
 /**
  * `synod serve`: one durable node until SIGTERM/SIGINT. Returns the exit
@@ -64,7 +74,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
+          'lease-reads': { type: 'boolean' },
           'log-level': { type: 'string' },
+          'inject-disk-faults': { type: 'string' },
           swim: { type: 'string' },
           'swim-probe-ms': { type: 'string' },
           'swim-suspicion-mult': { type: 'string' },
@@ -95,6 +107,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
       logLevel,
+      leaseReads: values['lease-reads'] === true,
+      diskFaultTrigger: values['inject-disk-faults'],
       swim:
         swimProfile === 'off'
           ? undefined
@@ -123,7 +137,10 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
   let storage: FileStorage;
   try {
-    storage = await FileStorage.open(config.data);
+    storage = await FileStorage.open(
+      config.data,
+      config.diskFaultTrigger === undefined ? {} : { fileSystem: diskFaultFileSystem(config.diskFaultTrigger) },
+    );
   } catch (error) {
     if (error instanceof StorageLockedError) {
       io.stderr(`synod serve: refusing to start: ${error.message}; one node per data directory (stop the other serve, or pick another --data)`);
@@ -141,6 +158,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     security: config.security,
     storage,
     tickIntervalMs: config.tickMs,
+    ...(config.leaseReads ? { raft: { leaseReads: true } } : {}),
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
@@ -157,6 +175,17 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const onSigint = (): void => stopRequested('SIGINT');
   signals.on('SIGTERM', onSigterm);
   signals.on('SIGINT', onSigint);
+  // A storage failure makes the Raft node stop itself (fail-stop). The process
+  // goes with it: a server that keeps answering without a node would only
+  // hide the failure from supervisors and clients.
+  let failure: unknown;
+  server.node.on('error', ({ error }) => {
+    setImmediate(() => {
+      if (!server.node.status().stopped || failure !== undefined) return;
+      failure = error;
+      stopRequested('fail-stop');
+    });
+  });
   try {
     try {
       await server.start();
@@ -170,6 +199,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     }
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' on ${server.boundAddress} (data ${config.data}, peers ${Object.entries(config.peers).map(([id, a]) => `${id}=${a}`).join(',') || 'none'})`);
     const signal = await stopped;
+    if (failure !== undefined) {
+      io.stderr(`synod serve: ${config.id} fail-stopped: ${describeFailure(failure)}`);
+      await swim?.stop(100);
+      await server.stop(100);
+      return EXIT_FAIL_STOP;
+    }
     io.stdout(`synod serve: ${config.id} stopping on ${signal}`);
     await swim?.stop(500);
     await server.stop();
@@ -178,6 +213,18 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   } finally {
     signals.off('SIGTERM', onSigterm);
     signals.off('SIGINT', onSigint);
-    await storage.close();
+    // After a disk failure closing may fail too; the exit code says enough.
+    await storage.close().catch((error: unknown) => {
+      if (failure === undefined) throw error;
+    });
   }
+}
+
+/** An error's message followed by its causes' (`writing … failed: EIO: i/o error, …`). */
+function describeFailure(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 5; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
 }

@@ -32,6 +32,14 @@ export interface InternalTestMutations {
   leaseAfterTransfer: boolean;
   /** A follower treats every entry it appended as committed, and applies it before the leader commits it. */
   applyBeforeCommit: boolean;
+  /**
+   * A leader counts its own entries toward a commit as soon as it appends
+   * them, before its write is synced. Caught by the RaftNode test
+   * `leader-parallel-write`, not by the simulator: RaftNode sends nothing
+   * else until that sync completes, so the early commit cannot leave the
+   * leader before it becomes true (200 random seeds survived).
+   */
+  selfAckBeforeSync: boolean;
 }
 
 /** The live switches; see {@link InternalTestMutations}. Test-only. */
@@ -41,6 +49,7 @@ export const internalTestMutations: InternalTestMutations = {
   doubleVote: false,
   leaseAfterTransfer: false,
   applyBeforeCommit: false,
+  selfAckBeforeSync: false,
 };
 
 /** The names of the mutations, for tests that run each in turn. */

@@ -7,6 +7,7 @@ import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ba
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
 import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry } from './slot-entry.js';
+import { SlotLog } from './slot-log.js';
 import type {
   AcceptedSlot,
   PaxosAccept,
@@ -33,6 +34,8 @@ export interface PaxosMutations {
   readonly ignoreHigherAcceptedBallot?: boolean;
   /** The leader declares a slot chosen after a single acceptance instead of a phase-2 quorum. */
   readonly learnFromMinority?: boolean;
+  /** Phase 1 counts promises of the candidate's own configuration only, not of the configurations it finds accepted. */
+  readonly phase1IgnoresFoundConfigs?: boolean;
 }
 
 export interface MultiPaxosConfig {
@@ -93,6 +96,8 @@ interface Phase1 {
   readonly chosen: Map<number, AcceptedSlot>;
   /** Configurations found in accepted conf-change values: phase 1 needs a quorum of each. */
   readonly configs: NodeId[][];
+  /** Acceptors sent a prepare: the current voters, then the members of each configuration found. */
+  readonly asked: Set<NodeId>;
 }
 
 /**
@@ -142,7 +147,7 @@ export class MultiPaxosCore {
   // ---- acceptor ----
   #promised: Ballot;
   /** Accepted values by slot, above `#compactedTo`. */
-  readonly #log = new Map<number, AcceptedSlot>();
+  readonly #log = new SlotLog<AcceptedSlot>();
   #lastSlot: number;
   /** The last index of the stored log: a write above it must fill the gap up to it. */
   #storedLast: number;
@@ -169,6 +174,19 @@ export class MultiPaxosCore {
   #sendFrom = 1;
   /** A conf-change slot of this leader that is not chosen yet: nothing is proposed beyond it until it is. */
   #pendingConfSlot: number | undefined;
+  /**
+   * Members of the pending configuration that are not voters yet (leader):
+   * they are sent accepts too, so that they hold the change, and hear of
+   * the leader, by the time it is chosen.
+   */
+  #incoming: NodeId[] = [];
+  /**
+   * The voters of the configuration that removed this node while it led.
+   * They may have missed that the change was chosen (it takes effect when
+   * chosen, and nobody else need have told them), so until this node is a
+   * voter again it tells them the commit now and then; they catch up from it.
+   */
+  #handoffTo: NodeId[] = [];
   /** Peers heard from during the current check-quorum period (leader). */
   readonly #recentlyActive = new Set<NodeId>();
 
@@ -211,12 +229,13 @@ export class MultiPaxosCore {
     this.#highestSeen = this.#promised;
     this.#compactedTo = snapshot.metadata.index;
     this.#lastSlot = this.#compactedTo;
+    this.#log.deleteThrough(this.#compactedTo);
     const last = storage.lastIndex();
     for (let index = storage.firstIndex(); index <= last; ) {
       const batch = storage.entries(index, last + 1, 8 * 1024 * 1024);
       for (const entry of batch) {
         const slot = decodeSlotEntry(entry);
-        if (slot !== undefined) this.#log.set(entry.index, slot);
+        if (slot !== undefined && entry.index > this.#compactedTo) this.#log.set(entry.index, slot);
       }
       index += batch.length;
     }
@@ -258,6 +277,9 @@ export class MultiPaxosCore {
       return;
     }
     this.#electionElapsed++;
+    if (this.#handoffTo.length > 0 && this.#ticks % this.#electionTicks === 0) {
+      for (const to of this.#handoffTo) this.#send({ type: 'learn', from: this.id, to, ballot: this.#promised, entries: [], commit: this.#commit });
+    }
     if (this.#electionElapsed >= this.#randomizedTimeout && this.#voters.includes(this.id)) this.campaign();
   }
 
@@ -270,10 +292,12 @@ export class MultiPaxosCore {
     this.#leader = undefined;
     this.#inFlight.clear();
     this.#pendingConfSlot = undefined;
+    this.#incoming = [];
     const fromSlot = this.#commit + 1;
-    this.#phase1 = { ballot: this.#ballot, fromSlot, promised: new Set(), values: new Map(), chosen: new Map(), configs: [] };
+    const asked = new Set(this.#voters);
+    this.#phase1 = { ballot: this.#ballot, fromSlot, promised: new Set(), values: new Map(), chosen: new Map(), configs: [], asked };
     this.#resetElectionTimer();
-    for (const to of this.#voters) this.#send({ type: 'prepare', from: this.id, to, ballot: this.#ballot, fromSlot });
+    for (const to of asked) this.#send({ type: 'prepare', from: this.id, to, ballot: this.#ballot, fromSlot });
   }
 
   /**
@@ -292,7 +316,7 @@ export class MultiPaxosCore {
     }
     const slot = this.#nextSlot++;
     this.#inFlight.set(slot, { value: { slot, type, data }, acks: [], sentAt: -1 });
-    if (type === 'conf-change') this.#pendingConfSlot = slot;
+    if (type === 'conf-change') this.#startConfChange(slot, data);
     return slot;
   }
 
@@ -327,7 +351,7 @@ export class MultiPaxosCore {
   compacted(index: number, snapshot: Snapshot): void {
     if (index <= this.#compactedTo) return;
     if (index > this.#appliedHandedOut) throw new InvalidArgumentError(`cannot compact past the applied slot ${this.#appliedHandedOut}`);
-    for (let slot = this.#compactedTo + 1; slot <= index; slot++) this.#log.delete(slot);
+    this.#log.deleteThrough(index);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...snapshot.metadata };
   }
@@ -537,7 +561,20 @@ export class MultiPaxosCore {
     this.#voters = voters;
     this.#quorums = quorumSizes(voters.length, this.#quorumOptions);
     this.#confSlot = slot;
-    if (this.#role !== 'follower' && !voters.includes(this.id)) this.#becomeFollower(undefined);
+    this.#incoming = [];
+    const removed = !voters.includes(this.id);
+    this.#handoffTo = removed && this.#role === 'leader' ? [...voters] : removed ? this.#handoffTo : [];
+    if (this.#role !== 'follower' && removed) this.#becomeFollower(undefined);
+  }
+
+  /** The leader proposed (or re-proposes) a membership change at `slot`. */
+  #startConfChange(slot: number, data: Uint8Array): void {
+    this.#pendingConfSlot = slot;
+    try {
+      this.#incoming = decodeVoters(data).filter((v) => !this.#voters.includes(v));
+    } catch {
+      this.#incoming = []; // malformed: skipped by every replica when chosen
+    }
   }
 
   #onCatchUp(m: PaxosCatchUp): void {
@@ -571,8 +608,9 @@ export class MultiPaxosCore {
       if (mine === undefined || compareBallots(mine.ballot, value.ballot) < 0) this.#write(value);
       this.#markChosen(value.slot);
     }
-    // More to fetch: ask again at once.
-    if (m.commit > this.#commit && m.entries.length > 0) {
+    // More to fetch: ask again at once (an empty learn is a removed leader's
+    // hand-off notice, answered at most every other tick).
+    if (m.commit > this.#commit && (m.entries.length > 0 || this.#ticks - this.#catchUpAskedAt >= 2)) {
       this.#catchUpAskedAt = this.#ticks;
       this.#send({ type: 'catch-up', from: this.id, to: m.from, ballot: m.ballot, fromSlot: this.#commit + 1 });
     }
@@ -581,7 +619,7 @@ export class MultiPaxosCore {
   #onSnapshot(m: PaxosSnapshot): void {
     const index = m.snapshot.metadata.index;
     if (index <= this.#commit || m.snapshot.data.length === 0) return;
-    for (let slot = this.#compactedTo + 1; slot <= index; slot++) this.#log.delete(slot);
+    this.#log.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
@@ -622,10 +660,21 @@ export class MultiPaxosCore {
           : compareBallots(value.ballot, known.ballot) > 0);
       if (replace) phase1.values.set(value.slot, value);
       if (value.type === 'conf-change') {
+        let voters: NodeId[] | undefined;
         try {
-          phase1.configs.push(decodeVoters(value.data));
+          voters = decodeVoters(value.data);
         } catch {
           // malformed: ignored by every replica when applied
+        }
+        if (voters !== undefined) {
+          phase1.configs.push(voters);
+          // Phase 1 needs a quorum of this configuration too, and a candidate
+          // that missed the change never asked its new members.
+          for (const to of voters) {
+            if (phase1.asked.has(to)) continue;
+            phase1.asked.add(to);
+            this.#send({ type: 'prepare', from: this.id, to, ballot: phase1.ballot, fromSlot: phase1.fromSlot });
+          }
         }
       }
     }
@@ -638,6 +687,7 @@ export class MultiPaxosCore {
   #hasPhase1Quorum(phase1: Phase1): boolean {
     const count = (voters: readonly NodeId[]): number => voters.filter((v) => phase1.promised.has(v)).length;
     if (count(this.#voters) < this.#quorums.phase1) return false;
+    if (this.#mutations.phase1IgnoresFoundConfigs === true) return true;
     for (const voters of phase1.configs) {
       if (count(voters) < quorumSizes(voters.length, this.#quorumOptions).phase1) return false;
     }
@@ -661,13 +711,16 @@ export class MultiPaxosCore {
       if (mine === undefined || compareBallots(mine.ballot, value.ballot) < 0) this.#write(value);
       this.#markChosen(slot);
     }
+    // A chosen configuration just learned may leave this node out: it then
+    // stepped down in #maybeAdoptConf, and has nothing to re-propose.
+    if (this.#role !== 'leader') return;
     for (let slot = this.#commit + 1; slot <= top; slot++) {
       if (this.#chosenAbove.has(slot)) continue;
       const found = phase1.values.get(slot);
       const value: SlotValue =
         found === undefined ? { slot, type: 'normal', data: new Uint8Array(0) } : { slot, type: found.type, data: found.data };
       this.#inFlight.set(slot, { value, acks: [], sentAt: -1 });
-      if (value.type === 'conf-change') this.#pendingConfSlot = slot;
+      if (value.type === 'conf-change') this.#startConfChange(slot, value.data);
     }
     this.#nextSlot = top + 1;
     this.#sendFrom = this.#commit + 1;
@@ -683,6 +736,7 @@ export class MultiPaxosCore {
     this.#phase1 = undefined;
     this.#inFlight.clear();
     this.#pendingConfSlot = undefined;
+    this.#incoming = [];
     this.#selfAcks = undefined;
     this.#resetElectionTimer();
   }
@@ -753,7 +807,7 @@ export class MultiPaxosCore {
       if (this.#selfAcks === undefined) this.#selfAcks = { ballot: this.#ballot, slots };
       else this.#selfAcks.slots.push(...slots);
     }
-    for (const to of this.#voters) {
+    for (const to of this.#incoming.length === 0 ? this.#voters : [...this.#voters, ...this.#incoming]) {
       if (to === this.id) continue;
       const mine = only === undefined ? entries : entries.filter((e) => only(to, e.slot));
       this.#send({ type: 'accept', from: this.id, to, ballot: this.#ballot, entries: mine, commit: this.#commit });

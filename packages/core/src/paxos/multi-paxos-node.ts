@@ -26,7 +26,6 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { WindowMap } from '../util/window-map.js';
 import type { Ballot } from './ballot.js';
 import { encodeVoters } from './membership.js';
-import { allocateBytes } from './slot-entry.js';
 import { MultiPaxosCore, type MultiPaxosConfig } from './multi-paxos-core.js';
 import type { AcceptedSlot, PaxosMessage, PaxosReady, PaxosRole, PaxosSoftState } from './types.js';
 
@@ -414,10 +413,8 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Frames and proposes a command or read barrier for `call`; false (and the call rejected) when refused. */
   #place(call: { readonly sequence: number; reject(error: Error): void }, kind: number, command: Uint8Array): boolean {
     try {
-      const framed = encodeProposal(this.#origin, call.sequence, command);
-      const value = allocateBytes(1 + framed.length);
+      const value = encodeProposal(this.#origin, call.sequence, command, 1);
       value[0] = kind;
-      value.set(framed, 1);
       const slot = this.#core.propose('normal', value);
       this.#proposalAtSlot.set(slot, call.sequence);
       return true;

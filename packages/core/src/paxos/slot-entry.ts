@@ -37,7 +37,7 @@ let block = new Uint8Array(0);
 let blockUsed = 0;
 
 /** `size` bytes from the current block (or a buffer of its own when large). */
-export function allocateBytes(size: number): Uint8Array {
+function allocateBytes(size: number): Uint8Array {
   if (size > BLOCK_BYTES / 8) return new Uint8Array(size);
   if (blockUsed + size > block.length) {
     block = new Uint8Array(BLOCK_BYTES);

@@ -61,20 +61,23 @@ export interface ProposalFrame {
 }
 
 /**
- * Frames `command` as proposal `sequence` of `origin`.
+ * Frames `command` as proposal `sequence` of `origin`. With `headroom`, the
+ * frame starts that many bytes into the returned buffer, left for the
+ * caller's own header (Multi-Paxos puts a value kind there), so the frame
+ * need not be copied again.
  *
  * @throws InvalidArgumentError when `command` is not a Uint8Array.
  * @throws RangeError when the origin is longer than 65535 bytes or the sequence is not a safe non-negative integer.
  */
-export function encodeProposal(origin: Uint8Array, sequence: number, command: Uint8Array): Uint8Array {
+export function encodeProposal(origin: Uint8Array, sequence: number, command: Uint8Array, headroom = 0): Uint8Array {
   if (!(command instanceof Uint8Array)) throw new InvalidArgumentError(`a proposal must be a Uint8Array, got ${describeValue(command)}`);
   if (origin.length > 0xffff) throw new RangeError('proposal origin too long');
   if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`bad proposal sequence ${sequence}`);
-  const header = 3 + origin.length;
+  const header = headroom + 3 + origin.length;
   const out = allocateFrame(header + SEQUENCE_BYTES + command.length);
-  out[0] = FRAME_V2;
-  writeUint16(out, 1, origin.length);
-  out.set(origin, 3);
+  out[headroom] = FRAME_V2;
+  writeUint16(out, headroom + 1, origin.length);
+  out.set(origin, headroom + 3);
   writeUint32(out, header, Math.floor(sequence / 2 ** 32));
   writeUint32(out, header + 4, sequence >>> 0);
   out.set(command, header + SEQUENCE_BYTES);

@@ -38,6 +38,15 @@ export interface RaftConfig {
   /** Most bytes of uncommitted entry data on the leader; 0 = unlimited. Past it proposals are dropped. @default 0 */
   readonly maxUncommittedBytes?: number;
   /**
+   * Most bytes of committed entry data handed out for applying in one Ready
+   * (one entry always is); the rest follows in the next Readies. Bounds the
+   * memory and the event-loop turn a long unapplied tail costs, for example
+   * after a restart (etcd's MaxCommittedSizePerReady, which defaults to its
+   * message size limit the same way). A positive integer.
+   * @default `maxMessageBytes`, or 1048576 (1 MiB) when that is 0
+   */
+  readonly maxCommittedBytesPerReady?: number;
+  /**
    * Allow `lease` read-index requests to be answered without a heartbeat
    * round while the leader lease holds (thesis §6.4.1). Requires
    * `checkQuorum`, which is what makes followers refuse to vote while they
@@ -79,12 +88,15 @@ export interface ResolvedRaftConfig {
   readonly maxInflightMessages: number;
   readonly maxInflightBytes: number;
   readonly maxUncommittedBytes: number;
+  readonly maxCommittedBytesPerReady: number;
   readonly leaseReads: boolean;
   readonly maxClockDriftRatio: number;
   readonly applied: number;
   /** Derived: how many ticks a lease lasts. */
   readonly leaseTicks: number;
 }
+
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
@@ -132,6 +144,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
   if (!(maxClockDriftRatio >= 0 && maxClockDriftRatio < 1)) {
     throw new InvalidArgumentError(`maxClockDriftRatio must be in [0, 1), got ${maxClockDriftRatio}`);
   }
+  const maxMessageBytes = nonNegativeInteger('maxMessageBytes', config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   return {
     id: config.id,
     voters,
@@ -141,10 +154,14 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     preVote: config.preVote ?? true,
     checkQuorum,
     forwardProposals: config.forwardProposals ?? true,
-    maxMessageBytes: nonNegativeInteger('maxMessageBytes', config.maxMessageBytes ?? 1024 * 1024),
+    maxMessageBytes,
     maxInflightMessages: positiveInteger('maxInflightMessages', config.maxInflightMessages ?? 256),
     maxInflightBytes: nonNegativeInteger('maxInflightBytes', config.maxInflightBytes ?? 0),
     maxUncommittedBytes: nonNegativeInteger('maxUncommittedBytes', config.maxUncommittedBytes ?? 0),
+    maxCommittedBytesPerReady: positiveInteger(
+      'maxCommittedBytesPerReady',
+      config.maxCommittedBytesPerReady ?? (maxMessageBytes > 0 ? maxMessageBytes : DEFAULT_MAX_MESSAGE_BYTES),
+    ),
     leaseReads,
     maxClockDriftRatio,
     applied: nonNegativeInteger('applied', config.applied ?? 0),

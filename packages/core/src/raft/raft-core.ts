@@ -160,6 +160,10 @@ function dataBytes(entries: readonly Entry[]): number {
  *
  * The leader counts itself toward a commit only for entries it has
  * persisted, that is after the `advance` of the Ready that carried them.
+ * That is what lets a driver send a Ready's `append` messages before its
+ * sync when the Ready changes no term, vote or snapshot (etcd's leader
+ * writing in parallel with replication): until the leader's write is
+ * durable, entries commit on follower acknowledgements alone.
  *
  * @example
  * ```ts
@@ -561,7 +565,7 @@ export class RaftCore {
     const soft = this.#softState();
     const hard = this.#hardState();
     const unstable = this.#log.unstable;
-    const committedEntries = this.#log.nextCommittedEntries();
+    const committedEntries = this.#log.nextCommittedEntries(this.#cfg.maxCommittedBytesPerReady);
     const rd: Ready = {
       softState:
         soft.role !== this.#prevSoftState.role || soft.leader !== this.#prevSoftState.leader ? soft : undefined,
@@ -1296,6 +1300,8 @@ export class RaftCore {
   #appendEntry(type: EntryType, data: Uint8Array): Entry {
     const entry: Entry = { term: this.#term, index: this.#log.lastIndex() + 1, type, data };
     this.#log.appendNext(entry);
+    // Test-only mutation (see internal/test-mutations.ts): the leader's unsynced copy counts.
+    if (mutations.selfAckBeforeSync) this.#tracker.get(this.id)?.maybeUpdate(entry.index);
     return entry;
   }
 

@@ -1,5 +1,4 @@
 import { RaftInvariantError } from '../errors/errors.js';
-import { limitBytes } from '../storage/memory-storage.js';
 import { CompactedError, UnavailableError } from '../storage/storage-errors.js';
 import type { LogReader } from '../storage/storage.js';
 import type { Entry, Snapshot } from './types.js';
@@ -196,7 +195,7 @@ export class RaftLog {
       const fromUnstable = this.unstable.slice(Math.max(lo, offset), hi);
       result = result.length === 0 ? fromUnstable : result.concat(fromUnstable);
     }
-    return maxBytes === Infinity ? result : limitBytes(result, maxBytes);
+    return maxBytes === Infinity ? result : withinBytes(result, maxBytes);
   }
 
   /** Entries from `lo` to the end of the log, bounded like {@link slice}. */
@@ -238,4 +237,18 @@ export class RaftLog {
   snapshot(): Snapshot {
     return this.unstable.snapshot ?? this.storage.snapshot();
   }
+}
+
+/**
+ * The longest prefix of `entries` (at least one entry) whose data fits in
+ * `maxBytes`: `entries` itself when all of it fits, which is the common case
+ * on the hot path and costs no copy.
+ */
+function withinBytes(entries: Entry[], maxBytes: number): Entry[] {
+  let size = 0;
+  for (let n = 0; n < entries.length; n++) {
+    size += entries[n]!.data.byteLength;
+    if (size > maxBytes && n > 0) return entries.slice(0, n);
+  }
+  return entries;
 }

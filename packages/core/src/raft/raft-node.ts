@@ -222,8 +222,10 @@ interface PendingRead<QueryResult> {
  *
  * The loop follows the Ready contract: persist entries and hard state and
  * wait for `storage.sync()`, then send messages, then apply committed entries
- * and answer reads, then `advance`. Inputs arriving meanwhile go straight
- * into the core and are picked up by the next iteration.
+ * and answer reads, then `advance`. A leader's appends leave before its sync
+ * (the followers write while it does); its own copy counts toward a commit
+ * only after the sync. Inputs arriving meanwhile go straight into the core
+ * and are picked up by the next iteration.
  *
  * Every promise settles exactly once: with its result, or with a typed error
  * (`NotLeaderError`, `TimeoutError`, `AbortError`, `StoppedError`, `NotStartedError`,
@@ -997,9 +999,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const storage = this.#options.storage;
     if (ready.softState !== undefined) this.#onSoftState(ready.softState);
     let mustSync = false;
+    /** This Ready makes a new term, vote or snapshot durable: then every message waits for it. */
+    let newTermVoteOrSnapshot = false;
     if (ready.snapshot !== undefined) {
       storage.applySnapshot(ready.snapshot);
       mustSync = true;
+      newTermVoteOrSnapshot = true;
     }
     if (ready.entries.length > 0) {
       storage.append(ready.entries);
@@ -1011,17 +1016,35 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       // the leader again), so a change of commit alone rides with the next
       // sync instead of costing an fdatasync of its own.
       const previous = storage.initialState().hardState;
-      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) mustSync = true;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
+        mustSync = true;
+        newTermVoteOrSnapshot = true;
+      }
       storage.setHardState(ready.hardState);
       if (ready.hardState.term !== this.#term) {
         this.#term = ready.hardState.term;
       }
     }
     // Entries, term and vote must be durable before any message that depends
-    // on them leaves (a vote, an append acknowledgement).
+    // on them leaves (a vote, an append acknowledgement). A leader's appends
+    // depend on none of them (see sendsBeforeSync), so they leave first and
+    // the followers write while the leader does: a commit then costs the
+    // slower of the two fsyncs rather than both in a row. The core counts the
+    // leader's own copy only at `advance`, after this sync.
+    let sentEarly = 0;
+    if (mustSync && !newTermVoteOrSnapshot) {
+      for (const message of ready.messages) {
+        if (sendsBeforeSync(message)) {
+          this.#send(message);
+          sentEarly++;
+        }
+      }
+    }
     if (mustSync && !mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
-    for (const message of ready.messages) this.#send(message);
+    for (const message of ready.messages) {
+      if (sentEarly === 0 || !sendsBeforeSync(message)) this.#send(message);
+    }
     // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
     if (mustSync && mutations.ackBeforeSync) await storage.sync();
     if (this.#stopped) return;
@@ -1241,6 +1264,19 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#reportError(error);
     void this.stop();
   }
+}
+
+/**
+ * Whether a message may leave before the writes of its Ready are synced
+ * (when that Ready changes no term, vote or snapshot). Only a leader's
+ * append qualifies: it carries entries of the leader's own log in a term
+ * whose vote was made durable before the leader's campaign began, and
+ * claims nothing about what the leader has persisted. Acknowledgements,
+ * votes and everything else wait. etcd's leader writes in parallel with
+ * replication the same way.
+ */
+function sendsBeforeSync(message: RaftMessage): boolean {
+  return message.type === 'append';
 }
 
 function asError(error: unknown): Error {

@@ -188,6 +188,10 @@ export interface SoftState {
  * 3. apply `committedEntries` to the state machine and serve `readStates`
  *    once their index is applied;
  * 4. call `advance(ready)`.
+ *
+ * When the Ready changes no term, vote or snapshot, its `append` messages
+ * (a leader's) may be sent before step 1's sync: the core counts the
+ * leader's own copy toward a commit only after `advance`.
  */
 export interface Ready {
   readonly softState: SoftState | undefined;

@@ -15,11 +15,18 @@ describe('RaftConfig', () => {
       maxInflightMessages: 256,
       maxInflightBytes: 0,
       maxUncommittedBytes: 0,
+      maxCommittedBytesPerReady: 1024 * 1024,
       leaseReads: false,
       maxClockDriftRatio: 0.1,
       applied: 0,
       leaseTicks: 9,
     });
+  });
+
+  it('limits committed bytes per Ready to maxMessageBytes unless told otherwise', () => {
+    expect(resolveRaftConfig({ id: 'a', maxMessageBytes: 4096 }).maxCommittedBytesPerReady).toBe(4096);
+    expect(resolveRaftConfig({ id: 'a', maxMessageBytes: 0 }).maxCommittedBytesPerReady).toBe(1024 * 1024);
+    expect(resolveRaftConfig({ id: 'a', maxMessageBytes: 4096, maxCommittedBytesPerReady: 100 }).maxCommittedBytesPerReady).toBe(100);
   });
 
   it.each([
@@ -31,6 +38,8 @@ describe('RaftConfig', () => {
     [{ id: 'a', maxInflightMessages: 0 }],
     [{ id: 'a', voters: ['a', 'b'], learners: ['b'] }],
     [{ id: 'a', applied: -1 }],
+    [{ id: 'a', maxCommittedBytesPerReady: 0 }],
+    [{ id: 'a', maxCommittedBytesPerReady: 1.5 }],
   ])('rejects %j with InvalidArgumentError', (config) => {
     expect(() => resolveRaftConfig(config)).toThrow(InvalidArgumentError);
   });

@@ -12,16 +12,17 @@ import { replayCommand, type SimArgs } from './sim-command.js';
  * same flags, report format and last line (`seeds: N, violations: V`) as Raft.
  */
 export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<number> {
-  const { seeds, firstSeed, nodes, steps, storage } = args;
+  const { seeds, firstSeed, nodes, steps, storage, membership } = args;
   let violations = 0;
   let failingSeeds = 0;
   let chosen = 0;
   let recoveries = 0;
+  let membershipChanges = 0;
   const started = performance.now();
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     let result;
     try {
-      result = await simulatePaxos({ seed, nodes, steps, storage });
+      result = await simulatePaxos({ seed, nodes, steps, storage, membership });
     } catch (error) {
       failingSeeds++;
       violations++;
@@ -31,6 +32,7 @@ export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<numbe
     }
     chosen += result.chosenSlots;
     recoveries += result.recoveries;
+    membershipChanges += result.membershipChanges;
     if (result.violations.length === 0) continue;
     failingSeeds++;
     violations += result.violations.length;
@@ -44,7 +46,8 @@ export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<numbe
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const storageNote = storage === 'file' ? `, FileStorage on simulated disks (${recoveries} crash recoveries)` : '';
-  io.stdout(`paxos, ${nodes} nodes${storageNote}, ${steps} steps per seed, ${chosen} slots chosen, ${failingSeeds} failing seeds, ${seconds} s`);
+  const membershipNote = membership ? ` (of 9, ${membershipChanges} membership changes)` : '';
+  io.stdout(`paxos, ${nodes} nodes${membershipNote}${storageNote}, ${steps} steps per seed, ${chosen} slots chosen, ${failingSeeds} failing seeds, ${seconds} s`);
   io.stdout(`seeds: ${seeds}, violations: ${violations}`);
   return violations > 0 ? 1 : 0;
 }

@@ -20,7 +20,7 @@ once faults heal, and the linearizability of the client history. A failing
 seed prints a command that replays it.
 
 options:
-  --algorithm A       raft (default) or paxos (Multi-Paxos; no --membership)
+  --algorithm A       raft (default) or paxos (Multi-Paxos)
   --seeds N           how many seeds to run (required)
   --first-seed S      the first seed (default 1)
   --nodes K           cluster size, 1 to 9 (default 5)
@@ -153,9 +153,6 @@ function parseSimArgs(argv: readonly string[]): SimArgs | 'help' {
   if (values.seeds === undefined) throw new UsageError('--seeds is required');
   const storage = values.storage ?? 'memory';
   if (storage !== 'memory' && storage !== 'file') throw new UsageError(`--storage must be memory or file, got '${storage}'`);
-  if (algorithm === 'paxos' && values.membership === true) {
-    throw new UsageError('--membership is not available with --algorithm paxos yet');
-  }
   return {
     algorithm,
     seeds: integerFlag(values.seeds, '--seeds', 1, 1),

@@ -1,4 +1,14 @@
-import { compareBallots, decodeSlotEntry, type AcceptedSlot, type Ballot, type NodeId, type PaxosMessage, type Storage } from '@synod/core';
+import {
+  compareBallots,
+  decodeSlotEntry,
+  decodeVoters,
+  majority,
+  type AcceptedSlot,
+  type Ballot,
+  type NodeId,
+  type PaxosMessage,
+  type Storage,
+} from '@synod/core';
 import { fingerprint } from '../simulator/invariants.js';
 
 /** One broken Multi-Paxos safety or liveness property. */
@@ -26,6 +36,14 @@ export interface PaxosViolation {
 interface BallotVotes {
   readonly print: number;
   readonly acceptors: Set<NodeId>;
+  /** The voters a conf-change value names (undefined for other values). */
+  readonly voters: readonly NodeId[] | undefined;
+}
+
+/** The voters that decide a slot, and how many of them make a phase-2 quorum. */
+interface Configuration {
+  readonly voters: ReadonlySet<NodeId>;
+  readonly quorum: number;
 }
 
 /**
@@ -37,6 +55,14 @@ interface BallotVotes {
  * - every value a node applies was chosen, and all nodes apply the same
  *   value in a slot;
  * - each node applies slots in order without gaps (a checkpoint may skip ahead).
+ *
+ * With membership changes, which acceptors decide a slot depends on the
+ * conf-change values chosen below it (a chosen configuration governs every
+ * later slot), and an acceptance may be reported before the configuration
+ * that governs its slot is known to be chosen. Choice is then decided by
+ * {@link PaxosInvariants.finish}, slot by slot in order, once the whole
+ * accepted history is in; the online checks keep only what holds in any
+ * configuration.
  */
 export class PaxosInvariants {
   readonly violations: PaxosViolation[] = [];
@@ -50,10 +76,21 @@ export class PaxosInvariants {
   /** Slots chosen, for the report. */
   chosenSlots = 0;
 
+  /** slot → each node that applied there, and the fingerprint it applied (membership mode). */
+  readonly #applied = new Map<number, Map<NodeId, number>>();
+  readonly #initial: Configuration;
+
+  /**
+   * @param voters the initial voters; a phase-2 quorum is a majority of them.
+   * @param membership whether the voters may change through the log (choice is then decided in {@link finish}).
+   */
   constructor(
     private readonly now: () => number,
-    private readonly phase2Quorum: number,
-  ) {}
+    voters: readonly NodeId[],
+    private readonly membership = false,
+  ) {
+    this.#initial = configuration(voters);
+  }
 
   onAccepted(node: NodeId, slots: readonly AcceptedSlot[]): void {
     for (const slot of slots) {
@@ -62,13 +99,13 @@ export class PaxosInvariants {
       let bySlot = this.#votes.get(slot.slot);
       if (bySlot === undefined) this.#votes.set(slot.slot, (bySlot = new Map()));
       let votes = bySlot.get(key);
-      if (votes === undefined) bySlot.set(key, (votes = { print, acceptors: new Set() }));
+      if (votes === undefined) bySlot.set(key, (votes = { print, acceptors: new Set(), voters: votersOf(slot) }));
       if (votes.print !== print) {
         this.#violate('one-value-per-ballot', `slot ${slot.slot}: two values in ballot ${key} (accepted by ${node})`);
         continue;
       }
       votes.acceptors.add(node);
-      if (votes.acceptors.size < this.phase2Quorum) continue;
+      if (this.membership || countIn(votes.acceptors, this.#initial) < this.#initial.quorum) continue;
       const chosen = this.#chosen.get(slot.slot);
       if (chosen === undefined) {
         this.#chosen.set(slot.slot, print);
@@ -84,6 +121,15 @@ export class PaxosInvariants {
     const last = this.#lastApplied.get(node) ?? 0;
     if (slot !== last + 1) this.#violate('applied-sequence', `${node} applied slot ${slot} after ${last}`);
     this.#lastApplied.set(node, slot);
+    if (this.membership) {
+      let bySlot = this.#applied.get(slot);
+      if (bySlot === undefined) this.#applied.set(slot, (bySlot = new Map()));
+      if (!bySlot.has(node)) bySlot.set(node, print);
+    }
+    const learned = this.#learned.get(slot);
+    if (learned === undefined) this.#learned.set(slot, { print, by: node });
+    else if (learned.print !== print) this.#violate('learned-values-agree', `${node} and ${learned.by} applied different values in slot ${slot}`);
+    if (this.membership) return;
     const chosen = this.#chosen.get(slot);
     if (chosen !== print) {
       this.#violate(
@@ -91,9 +137,42 @@ export class PaxosInvariants {
         `${node} applied a value in slot ${slot} that ${chosen === undefined ? 'no quorum accepted' : 'differs from the chosen one'}`,
       );
     }
-    const learned = this.#learned.get(slot);
-    if (learned === undefined) this.#learned.set(slot, { print, by: node });
-    else if (learned.print !== print) this.#violate('learned-values-agree', `${node} and ${learned.by} applied different values in slot ${slot}`);
+  }
+
+  /**
+   * With membership changes: decides, slot by slot from the first, which
+   * value each slot's configuration chose, then checks that no slot chose
+   * two values and that every applied value was the one chosen. Slots below
+   * the first accepted one (none here: the simulator starts from an empty
+   * log) are governed by the initial voters. Idempotent; call it once the
+   * run's acceptances are all reported.
+   */
+  finish(): void {
+    if (!this.membership) return;
+    this.chosenSlots = 0;
+    this.#chosen.clear();
+    let config = this.#initial;
+    const slots = [...new Set([...this.#votes.keys(), ...this.#applied.keys()])].sort((a, b) => a - b);
+    for (const slot of slots) {
+      let chosen: BallotVotes | undefined;
+      for (const [key, votes] of this.#votes.get(slot) ?? []) {
+        if (countIn(votes.acceptors, config) < config.quorum) continue;
+        if (chosen === undefined) chosen = votes;
+        else if (chosen.print !== votes.print) {
+          this.#violate('one-value-per-slot', `slot ${slot}: a second value was chosen in ballot ${key} by ${[...votes.acceptors].join(',')} (voters ${[...config.voters].join(',')})`);
+        }
+      }
+      if (chosen !== undefined) {
+        this.#chosen.set(slot, chosen.print);
+        this.chosenSlots++;
+      }
+      for (const [node, print] of this.#applied.get(slot) ?? []) {
+        if (chosen?.print !== print) {
+          this.#violate('learned-not-chosen', `${node} applied a value in slot ${slot} that ${chosen === undefined ? 'no quorum of the voters then accepted' : 'differs from the chosen one'}`);
+        }
+      }
+      if (chosen?.voters !== undefined) config = configuration(chosen.voters);
+    }
   }
 
   /** node → the highest ballot it promised or accepted in, as reported to a proposer. */
@@ -152,5 +231,25 @@ export class PaxosInvariants {
 
   #violate(invariant: PaxosViolation['invariant'], message: string): void {
     this.violations.push({ invariant, message, atMs: this.now() });
+  }
+}
+
+function configuration(voters: readonly NodeId[]): Configuration {
+  return { voters: new Set(voters), quorum: majority(voters.length) };
+}
+
+function countIn(acceptors: ReadonlySet<NodeId>, config: Configuration): number {
+  let count = 0;
+  for (const acceptor of acceptors) if (config.voters.has(acceptor)) count++;
+  return count;
+}
+
+/** The voters a conf-change acceptance names; undefined for other values and for malformed ones (skipped by every replica). */
+function votersOf(slot: AcceptedSlot): readonly NodeId[] | undefined {
+  if (slot.type !== 'conf-change') return undefined;
+  try {
+    return decodeVoters(slot.data);
+  } catch {
+    return undefined;
   }
 }

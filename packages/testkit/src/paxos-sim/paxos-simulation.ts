@@ -2,7 +2,6 @@ import {
   encodeKvCommand,
   FileStorage,
   KvStateMachine,
-  majority,
   MultiPaxosNode,
   SeededRandom,
   VirtualClock,
@@ -57,6 +56,13 @@ export interface PaxosSimulationOptions {
   readonly storage?: SimStorageMode;
   /** Phase-2 pipeline window of the leader. @default 8 (small, so the window fills under load) */
   readonly window?: number;
+  /**
+   * Random membership changes through the log during the fault phase: one
+   * voter added or removed at a time, or one replaced in a single change,
+   * among 9 possible nodes of which the first `nodes` start as voters.
+   * @default false
+   */
+  readonly membership?: boolean;
   /** @internal */
   readonly mutations?: PaxosSimMutations;
 }
@@ -73,6 +79,8 @@ export interface PaxosSimulationResult {
   readonly history: History<KvInput, KvOutput>;
   /** File mode: crash recoveries of FileStorage. */
   readonly recoveries: number;
+  /** Membership changes attempted (with `membership`). */
+  readonly membershipChanges: number;
 }
 
 const TICK_MS = 10;
@@ -109,7 +117,9 @@ class PaxosSimulation {
   readonly #sendCrashRandom: Random;
   readonly #network: MemoryNetwork;
   readonly #invariants: PaxosInvariants;
+  /** Every node that may run: the initial voters, plus the candidates for membership changes. */
   readonly #ids: NodeId[];
+  readonly #initialVoters: NodeId[];
   readonly #storages = new Map<NodeId, Storage>();
   readonly #disks = new Map<NodeId, SimFileSystem>();
   readonly #reopening = new Set<NodeId>();
@@ -118,6 +128,7 @@ class PaxosSimulation {
   #faultsInjected = 0;
   #crashes = 0;
   #recoveries = 0;
+  #membershipChanges = 0;
 
   constructor(options: PaxosSimulationOptions) {
     if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) {
@@ -136,8 +147,9 @@ class PaxosSimulation {
       faults: { delay: { kind: 'uniform', minMs: 1, maxMs: 5 } },
       ...(options.wireCodec === false ? {} : { codec: createEnvelopeCodec() }),
     });
-    this.#ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
-    this.#invariants = new PaxosInvariants(() => this.#clock.now(), majority(options.nodes));
+    this.#initialVoters = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    this.#ids = options.membership === true ? Array.from({ length: 9 }, (_, i) => `n${i + 1}`) : [...this.#initialVoters];
+    this.#invariants = new PaxosInvariants(() => this.#clock.now(), this.#initialVoters, options.membership === true);
   }
 
   get #fileMode(): boolean {
@@ -188,6 +200,7 @@ class PaxosSimulation {
     while (workload.inFlight > 0 && this.#clock.now() < drainUntil) await this.#step();
     for (const node of this.#running.values()) await node.stop();
     await this.#network.close();
+    this.#invariants.finish();
 
     const history = recorder.history();
     let linearizability: Verdict | 'not-checked' = 'not-checked';
@@ -212,6 +225,7 @@ class PaxosSimulation {
       linearizability,
       history,
       recoveries: this.#recoveries,
+      membershipChanges: this.#membershipChanges,
     };
   }
 
@@ -228,7 +242,7 @@ class PaxosSimulation {
     const node: SimPaxosNode = new MultiPaxosNode({
       paxos: {
         id,
-        voters: this.#ids,
+        voters: this.#initialVoters,
         electionTicks: ELECTION_TICKS,
         heartbeatTicks: 1,
         window: this.#options.window ?? 8,
@@ -360,7 +374,7 @@ class PaxosSimulation {
     this.#faultsInjected++;
     const ids = this.#ids;
     const pick = (): NodeId => ids[r.int(ids.length)]!;
-    switch (r.int(8)) {
+    switch (r.int(this.#options.membership === true ? 10 : 8)) {
       case 0: {
         const shuffled = [...ids].sort(() => r.next() - 0.5);
         const cut = 1 + r.int(Math.max(1, ids.length - 1));
@@ -395,7 +409,43 @@ class PaxosSimulation {
       case 7:
         this.#network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
         break;
+      default:
+        this.#changeMembership(r);
+        break;
     }
+  }
+
+  /**
+   * A random membership change proposed on the current leader: add a
+   * voter, remove one, or replace one in a single change. Refusals (one
+   * already pending, not the leader any more) are part of the test.
+   */
+  #changeMembership(r: Random): void {
+    const leader = [...this.#running.values()].find((n) => n.status().role === 'leader');
+    if (leader === undefined) return;
+    const voters = leader.status().membership.voters;
+    const outsiders = this.#ids.filter((id) => !voters.includes(id));
+    const pick = <T>(xs: readonly T[]): T | undefined => (xs.length === 0 ? undefined : xs[r.int(xs.length)]);
+    const outsider = pick(outsiders);
+    const voter = pick(voters);
+    const options = { timeoutMs: 20 * TICK_MS * ELECTION_TICKS };
+    let change: Promise<unknown> | undefined;
+    switch (r.int(3)) {
+      case 0:
+        if (outsider !== undefined) change = leader.addVoter(outsider, options);
+        break;
+      case 1:
+        if (voter !== undefined && voters.length > 1) change = leader.removeMember(voter, options);
+        break;
+      case 2:
+        if (outsider !== undefined && voter !== undefined) {
+          change = leader.changeVoters([...voters.filter((v) => v !== voter), outsider], options);
+        }
+        break;
+    }
+    if (change === undefined) return;
+    this.#membershipChanges++;
+    change.catch(() => undefined);
   }
 
   async #healAndCheckLiveness(): Promise<void> {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT_USAGE } from '../../src/cli/cli-io.js';
 import { replayCommand, runSimCommand } from '../../src/cli/sim-command.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -24,10 +23,11 @@ describe('synod sim --algorithm paxos', () => {
     expect(out.at(-1)).toBe('seeds: 1, violations: 0');
   });
 
-  it('refuses --membership, which Multi-Paxos simulations do not run yet', async () => {
-    const { code, err } = await run(['--algorithm', 'paxos', '--seeds', '1', '--membership']);
-    expect(code).toBe(EXIT_USAGE);
-    expect(err[0]).toMatch(/--membership is not available with --algorithm paxos/);
+  it('runs membership changes with --membership', async () => {
+    const { code, out } = await run(['--algorithm', 'paxos', '--seeds', '2', '--nodes', '3', '--steps', '1500', '--membership']);
+    expect(code).toBe(0);
+    expect(out.at(-2)).toMatch(/^paxos, 3 nodes \(of 9, \d+ membership changes\)/);
+    expect(out.at(-1)).toBe('seeds: 2, violations: 0');
   });
 
   it('replays a failing seed with --algorithm paxos', () => {

@@ -46,7 +46,7 @@ export class PaxosNodeCluster {
       codec: createEnvelopeCodec(),
     });
     this.ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
-    this.invariants = new PaxosInvariants(() => this.clock.now(), Math.floor(count / 2) + 1);
+    this.invariants = new PaxosInvariants(() => this.clock.now(), this.ids);
     for (const id of this.ids) {
       this.storages.set(id, new SimStorage());
       this.start(id);

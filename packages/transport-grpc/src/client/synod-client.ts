@@ -92,6 +92,19 @@ export interface MemberStatus {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly members: readonly { readonly id: string; readonly address: string; readonly learner: boolean }[];
+  /**
+   * With `includeStateHash`: the SHA-256 (hex) of the member's replicated
+   * state and the log index that state has applied. Members at the same
+   * `stateIndex` must have the same `stateHash`.
+   */
+  readonly stateHash?: string;
+  readonly stateIndex?: number;
+}
+
+/** Options of {@link SynodClient.memberStatus}. */
+export interface MemberStatusOptions extends CallOptions {
+  /** Ask for the digest of the member's state (one serialization of it on the member). @default false */
+  readonly includeStateHash?: boolean;
 }
 
 interface Stubs {
@@ -243,13 +256,22 @@ export class SynodClient {
     return { revision: revisionOf(response.header), succeeded: response.succeeded, kv: keyValue(response.kv) };
   }
 
-  /** Cluster/Status of one member (by endpoint), without retries. */
-  async memberStatus(endpoint: string, options: CallOptions = {}): Promise<MemberStatus> {
+  /**
+   * Cluster/Status of one member (by endpoint), without retries.
+   *
+   * @example
+   * ```ts
+   * const { stateHash, stateIndex } = await client.memberStatus('127.0.0.1:7001', { includeStateHash: true });
+   * ```
+   */
+  async memberStatus(endpoint: string, options: MemberStatusOptions = {}): Promise<MemberStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const includeStateHash = options.includeStateHash === true;
     const response = await this.#call<clusterV1.StatusResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
-      stubs.cluster.status({}, new grpc.Metadata(), callOptions, done),
+      stubs.cluster.status({ includeStateHash }, new grpc.Metadata(), callOptions, done),
     );
     return {
+      ...(includeStateHash ? { stateHash: Buffer.from(response.stateHash).toString('hex'), stateIndex: Number(response.stateIndex) } : {}),
       endpoint,
       id: response.memberId,
       role: ROLE_NAMES[response.role] ?? 'unknown',

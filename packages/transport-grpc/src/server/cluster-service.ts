@@ -13,6 +13,11 @@ export interface ClusterServiceContext {
   /** The `host:port` of a member, when known. */
   addressOf(id: NodeId): string | undefined;
   leaderView(): LeaderView;
+  /**
+   * A digest of the replicated state and the log index it has applied, for
+   * Status calls that ask for it: replicas at the same index must agree.
+   */
+  stateHash?(): { readonly hash: Uint8Array; readonly index: number };
 }
 
 const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
@@ -64,8 +69,10 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
   };
 
   return {
-    status: unary('Status', async () => {
+    status: unary('Status', async (request: clusterV1.StatusRequest) => {
       const status = node.status();
+      // Taken in the same turn as status(), so nothing is applied in between.
+      const state = request.includeStateHash ? context.stateHash?.() : undefined;
       return {
         memberId: node.id,
         role: ROLES[status.role],
@@ -75,6 +82,8 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
         appliedIndex: BigInt(status.appliedIndex),
         lastIndex: BigInt(status.lastIndex),
         members: members(status.membership),
+        stateHash: Buffer.from(state?.hash ?? []),
+        stateIndex: BigInt(state?.index ?? 0),
       };
     }),
     addMember: unary('AddMember', async () => {

@@ -18,6 +18,7 @@ import {
 import { kvV1 } from '@synod/protocol';
 import { ServiceCallError, SessionExpiredError, StaleSequenceError, toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED, type MalformedRequest } from './tolerant-service.js';
+import { callWait, type CallWait } from './call-wait.js';
 
 /** The RaftNode type the server runs: the KV state machine's results and queries. */
 export type KvRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
@@ -79,16 +80,6 @@ function consistencyOf(consistency: kvV1.Consistency): ReadConsistency {
   }
 }
 
-/** The end of a call's wait: its abort signal (cancelled by the client) and the time left before its deadline. */
-function waitOptions(call: grpc.ServerUnaryCall<unknown, unknown>, defaultTimeoutMs: number): { signal: AbortSignal; timeoutMs: number } {
-  const controller = new AbortController();
-  call.once('cancelled', () => controller.abort());
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  const left = Number.isFinite(at) ? at - Date.now() : defaultTimeoutMs;
-  return { signal: controller.signal, timeoutMs: Math.max(1, Math.min(defaultTimeoutMs, left)) };
-}
-
 function malformed(request: MalformedRequest): InvalidArgumentError {
   return new InvalidArgumentError(`malformed request: ${request[MALFORMED]}`);
 }
@@ -135,49 +126,56 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
     return serviceError;
   };
 
-  function unary<Req, Res>(method: string, handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(method: string, handle: (request: Req, wait: CallWait) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
+      const wait = callWait(call, context.defaultTimeoutMs);
       let promise: Promise<Res>;
       try {
         const request: unknown = call.request;
         if (isMalformed(request)) throw malformed(request);
-        promise = handle(call.request, call);
+        promise = handle(call.request, wait);
       } catch (error) {
         promise = Promise.reject(error);
       }
       promise.then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(fail(error, method)),
+        (response) => {
+          wait.release();
+          callback(null, response);
+        },
+        (error: unknown) => {
+          wait.release();
+          callback(fail(error, method));
+        },
       );
     };
   }
 
-  const propose = async (command: KvCommand, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<KvResult> => {
+  const propose = async (command: KvCommand, wait: CallWait): Promise<KvResult> => {
     store.validate(command);
-    return node.propose(encodeKvCommand(command), waitOptions(call, context.defaultTimeoutMs));
+    return node.propose(encodeKvCommand(command), { signal: wait.signal, timeoutMs: wait.timeoutMs });
   };
 
   const service: kvV1.KVServer = {
-    put: unary('Put', async (request: kvV1.PutRequest, call) => {
+    put: unary('Put', async (request: kvV1.PutRequest, wait) => {
       const session = sessionOf(request.session);
       const result = expectResult(
-        await propose({ type: 'put', key: request.key, value: textOf(request.value, 'value'), session }, call),
+        await propose({ type: 'put', key: request.key, value: textOf(request.value, 'value'), session }, wait),
         'put',
       );
       return { header: header(result.revision), prevKv: wireKv(result.prevKv) };
     }),
-    get: unary('Get', async (request: kvV1.GetRequest, call) => {
+    get: unary('Get', async (request: kvV1.GetRequest, wait) => {
       const consistency = consistencyOf(request.consistency);
-      const result = await node.read({ type: 'get', key: request.key }, { consistency, ...waitOptions(call, context.defaultTimeoutMs) });
+      const result = await node.read({ type: 'get', key: request.key }, { consistency, signal: wait.signal, timeoutMs: wait.timeoutMs });
       if (result.type !== 'get') throw new Error(`unexpected query result '${result.type}'`);
       return { header: header(result.revision), kv: wireKv(result.kv) };
     }),
-    delete: unary('Delete', async (request: kvV1.DeleteRequest, call) => {
+    delete: unary('Delete', async (request: kvV1.DeleteRequest, wait) => {
       const session = sessionOf(request.session);
-      const result = expectResult(await propose({ type: 'delete', key: request.key, session }, call), 'delete');
+      const result = expectResult(await propose({ type: 'delete', key: request.key, session }, wait), 'delete');
       return { header: header(result.revision), deleted: result.deleted, prevKv: wireKv(result.prevKv) };
     }),
-    compareAndSwap: unary('CompareAndSwap', async (request: kvV1.CompareAndSwapRequest, call) => {
+    compareAndSwap: unary('CompareAndSwap', async (request: kvV1.CompareAndSwapRequest, wait) => {
       const session = sessionOf(request.session);
       let expected: KvCasCondition;
       const condition = request.expected;
@@ -191,7 +189,7 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
         expected = { kind: 'mod-revision', modRevision: Number(condition.value) };
       }
       const result = expectResult(
-        await propose({ type: 'cas', key: request.key, expected, value: textOf(request.newValue, 'new_value'), session }, call),
+        await propose({ type: 'cas', key: request.key, expected, value: textOf(request.newValue, 'new_value'), session }, wait),
         'cas',
       );
       return { header: header(result.revision), succeeded: result.succeeded, kv: wireKv(result.kv) };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
@@ -10,6 +11,7 @@ import {
   type KvQueryResult,
   type KvResult,
   type KvStateMachineOptions,
+  type FailureDetector,
   type Logger,
   type NodeId,
   type RaftConfig,
@@ -59,6 +61,14 @@ export interface SynodServerOptions {
   readonly kv?: KvStateMachineOptions;
   /** Raft settings other than the id and voters. */
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /**
+   * Detector-assisted elections: followers feed this detector with the
+   * leader's heartbeats and campaign early once it suspects the leader (see
+   * RaftNode's `failureDetector`). One instance per node. @default none
+   */
+  readonly failureDetector?: FailureDetector;
+  /** RaftNode's `toleratedLeaderPauseMs`, for detector-assisted elections. @default half the minimum election timeout */
+  readonly toleratedLeaderPauseMs?: number;
   /** Milliseconds per Raft tick. @default 100 */
   readonly tickIntervalMs?: number;
   /** Longest a client call waits for consensus when its own deadline is later or unset, in ms. @default 5000 */
@@ -137,6 +147,10 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 5_000;
   const server = new grpc.Server({
     ...createPeerServerOptions({ maxMessageBytes, ...(options.transport?.keepalive ? { keepalive: options.transport.keepalive } : {}) }),
+    // Channelz (grpc-js's introspection service) is not served here, but
+    // while enabled grpc-js keeps its per-call statistics anyway: a tracker
+    // object with four closures and clock reads for every KV call.
+    'grpc.enable_channelz': 0,
   });
   const transport = new GrpcTransport({
     ...options.transport,
@@ -157,6 +171,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     stateMachine: store,
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
+    ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
     defaultTimeoutMs,
   });
   node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
@@ -180,7 +196,15 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     leaderView,
   });
   server.addService(tolerantService(kvV1.KVService), kv.service);
-  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({ node, logger, defaultTimeoutMs, addressOf, leaderView }));
+  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({
+      node,
+      logger,
+      defaultTimeoutMs,
+      addressOf,
+      leaderView,
+      // The snapshot encoding is canonical, so equal states give equal digests.
+      stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
+    }),);
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
     [HEALTH_SERVICES.kv]: 'NOT_SERVING',

@@ -156,4 +156,26 @@ describe('Cluster/Status', () => {
     expect(members.filter((m) => m.role === 'leader')).toHaveLength(1);
     expect(members[0]!.members.map((m) => m.address).sort()).toEqual([...cluster.endpoints].sort());
   });
+
+  it('hashes the replicated state on request: members at the same index agree, and a write changes the hash', async () => {
+    await client.put('hash/a', 'one');
+    const agreed = async (): Promise<{ hash: string; index: number }> => {
+      for (;;) {
+        const all = await Promise.all(cluster.endpoints.map((e) => client.memberStatus(e, { includeStateHash: true })));
+        const indexes = new Set(all.map((m) => m.stateIndex));
+        if (indexes.size === 1) {
+          expect(new Set(all.map((m) => m.stateHash)).size).toBe(1);
+          return { hash: all[0]!.stateHash!, index: all[0]!.stateIndex! };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const before = await agreed();
+    expect(before.hash).toMatch(/^[0-9a-f]{64}$/);
+    await client.put('hash/a', 'two');
+    const after = await agreed();
+    expect(after.index).toBeGreaterThan(before.index);
+    expect(after.hash).not.toBe(before.hash);
+    expect((await client.memberStatus(cluster.endpoints[0]!)).stateHash).toBeUndefined();
+  });
 });

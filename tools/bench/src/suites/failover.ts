@@ -1,141 +1,137 @@
-import { HeartbeatDetector, PhiAccrualDetector, type FailureDetector } from '@synod/core';
-import { RaftTestCluster } from '@synod/testkit';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Progress } from '../progress.js';
 import { quantile, type BenchResult } from '../results.js';
+import { waitForLeader, type BenchCluster } from '../systems/cluster.js';
+import { sleep } from '../systems/process.js';
 
-export interface FailoverOptions {
-  /** Leader crashes measured per configuration (one seed each). */
-  readonly trials: number;
-  /** Virtual time of the healthy run that counts spurious elections. */
-  readonly healthyRunMs: number;
-  /** Seeds per leader pause length. */
-  readonly pauseTrials: number;
+/** One configuration the failover suite measures. */
+export interface FailoverVariant {
+  readonly system: string;
+  readonly scenario: string;
+  start(dir: string): Promise<BenchCluster>;
 }
 
-const TICK_MS = 100; // electionTicks 10 → election timeout 1 s, randomized in [1 s, 2 s)
-/** Leader pauses measured: below, at and above the default tolerated pause (half the minimum election timeout). */
-const PAUSES_MS = [250, 400, 500, 700] as const;
-
-interface Variant {
-  readonly name: string;
-  readonly detector: (() => FailureDetector) | undefined;
-  /** RaftNode.toleratedLeaderPauseMs; undefined for the default. */
-  readonly toleratedLeaderPauseMs?: number;
+export interface RealFailoverOptions {
+  /** Leader kills per variant. */
+  readonly kills: number;
+  /** Healthy time before each kill. */
+  readonly steadyMs: number;
 }
 
-// Heartbeats every tick (100 ms). minStdDeviation 20 ms lets phi reach 8
-// about 200 ms into a silence, not 660 ms (Pekko's 100 ms floor).
-const phi = (): FailureDetector =>
-  new PhiAccrualDetector({ threshold: 8, minStdDeviationMs: 20, firstHeartbeatEstimateMs: TICK_MS });
+/** The client's pause between attempts. */
+export const RETRY_BACKOFF_MS = 10;
+/**
+ * The deadline of one attempt. An attempt that went to a follower still
+ * forwarding to the dead leader is given up on after this and retried;
+ * the same for both systems.
+ */
+export const ATTEMPT_DEADLINE_MS = 250;
+/** A failover longer than this counts as failed. */
+const GIVE_UP_MS = 60_000;
 
-const variants: readonly Variant[] = [
-  { name: 'election-timeout', detector: undefined },
-  { name: 'phi-accrual-assisted', detector: phi },
-  { name: 'fixed-timeout-assisted', detector: () => new HeartbeatDetector({ timeoutMs: 3 * TICK_MS }) },
-  // The trade-off between the tolerated pause and failover time.
-  { name: 'phi-accrual-assisted-tolerate-0', detector: phi, toleratedLeaderPauseMs: 0 },
-  { name: 'phi-accrual-assisted-tolerate-250', detector: phi, toleratedLeaderPauseMs: 250 },
-  { name: 'phi-accrual-assisted-tolerate-750', detector: phi, toleratedLeaderPauseMs: 750 },
-];
-
-function cluster(seed: number, variant: Variant): RaftTestCluster {
-  const c = new RaftTestCluster({
-    nodes: 5,
-    seed,
-    tickIntervalMs: TICK_MS,
-    defaultTimeoutMs: 10_000,
-    ...(variant.detector !== undefined ? { failureDetector: variant.detector } : {}),
-    ...(variant.toleratedLeaderPauseMs !== undefined ? { node: { toleratedLeaderPauseMs: variant.toleratedLeaderPauseMs } } : {}),
-  });
-  c.network.setFaults({ delay: { kind: 'uniform', minMs: 1, maxMs: 5 } });
-  return c;
-}
-
-/** Crash the leader; time until a new leader is elected and has committed a proposal. */
-async function failoverOnce(seed: number, variant: Variant): Promise<number> {
-  const c = cluster(seed, variant);
-  const leader = await c.waitForLeader({ limitMs: 60_000 });
-  await c.run(5_000 + (seed % 10) * 37); // steady state, crash at varying phases of the heartbeat
-  await c.crash(leader.id);
-  const crashedAt = c.clock.now();
-  const next = await c.waitForLeader({ not: leader.id, limitMs: 60_000 });
-  await c.settle(next.propose(new Uint8Array([1]), { timeoutMs: 10_000 }), 20_000);
-  const elapsed = c.clock.now() - crashedAt;
-  c.assertSafe();
-  await c.stop();
-  return elapsed;
-}
+const value = Buffer.alloc(256, 'f');
 
 /**
- * The leader pauses for `pauseMs` (a GC pause or an event-loop stall,
- * modelled as the leader cut off both ways: nothing it sends arrives and it
- * hears nothing), at varying phases of its heartbeat. True when another node
- * took over (the leader or the term changed) within 3 s of the pause.
+ * Puts until one is acknowledged, rotating over `members` with
+ * {@link RETRY_BACKOFF_MS} between attempts. Resolves with the time of the
+ * acknowledgement.
  */
-async function deposedByPause(seed: number, variant: Variant, pauseMs: number): Promise<boolean> {
-  const c = cluster(seed, variant);
-  const leader = await c.waitForLeader({ limitMs: 60_000 });
-  await c.run(5_000 + (seed % 10) * 11);
-  const term = leader.status().term;
-  c.disconnect(leader.id);
-  await c.run(pauseMs);
-  c.connect(leader.id);
-  await c.run(3_000);
-  const now = c.leader();
-  const deposed = now === undefined || now.id !== leader.id || Math.max(...c.running().map((n) => n.status().term)) !== term;
-  c.assertSafe();
-  await c.stop();
-  return deposed;
-}
-
-/** Term changes in a healthy cluster with jittery, slightly lossy links. */
-async function spuriousElections(variant: Variant, runMs: number): Promise<number> {
-  const c = cluster(1, variant);
-  c.network.setFaults({ dropRate: 0.01, delay: { kind: 'exponential', meanMs: 10, maxMs: 150 } });
-  const leader = await c.waitForLeader({ limitMs: 60_000 });
-  const term = leader.status().term;
-  await c.run(runMs);
-  const elections = Math.max(...c.running().map((n) => n.status().term)) - term;
-  c.assertSafe();
-  await c.stop();
-  return elections;
-}
-
-/**
- * Raft leader failover time with and without detector-assisted elections,
- * on the simulator (virtual time, 5 nodes, 100 ms ticks, 1-5 ms links):
- * the time from a leader crash until a new leader has committed a
- * proposal, over many seeds; how often a leader pause of 250, 400, 500 or
- * 700 ms deposes the leader (spurious leader changes); and the elections a
- * healthy cluster holds for no reason over a long run with jitter and 1 %
- * loss. The `-tolerate-N` variants show the trade-off of
- * `toleratedLeaderPauseMs` (default: half the minimum election timeout, 500 ms).
- */
-export async function failoverSuite(options: FailoverOptions): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
-  for (const variant of variants) {
-    const times: number[] = [];
-    for (let seed = 1; seed <= options.trials; seed++) times.push(await failoverOnce(seed, variant));
-    times.sort((a, b) => a - b);
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    const pauses: Record<string, string> = {};
-    for (const pauseMs of PAUSES_MS) {
-      let deposed = 0;
-      for (let seed = 1; seed <= options.pauseTrials; seed++) if (await deposedByPause(seed, variant, pauseMs)) deposed++;
-      pauses[`deposedByPause${pauseMs}ms`] = `${deposed}/${options.pauseTrials}`;
+async function firstAcknowledgedPut(cluster: BenchCluster, members: readonly string[], key: string, startAt: number): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const id = members[attempt % members.length]!;
+    try {
+      await cluster.putOnce(id, key, value, Date.now() + ATTEMPT_DEADLINE_MS);
+      return performance.now();
+    } catch {
+      if (performance.now() - startAt > GIVE_UP_MS) throw new Error(`${cluster.system}: no put acknowledged within ${GIVE_UP_MS} ms of the kill`);
+      await sleep(RETRY_BACKOFF_MS);
     }
-    results.push({
-      system: 'synod-raft',
-      scenario: `failover-${variant.name}`,
-      clients: 0,
-      opsPerSec: 0,
-      p50Ms: quantile(times, 0.5),
-      p99Ms: quantile(times, 0.99),
-      meanFailoverMs: Math.round(mean),
-      trials: times.length,
-      ...pauses,
-      spuriousElections: await spuriousElections(variant, options.healthyRunMs),
-      healthyRunMs: options.healthyRunMs,
-    });
   }
-  return results;
+}
+
+/** Waits until member `id` takes writes (a put on it succeeds, so it follows a leader). */
+async function rejoined(cluster: BenchCluster, id: string): Promise<void> {
+  await firstAcknowledgedPut(cluster, [id], `rejoin/${id}`, performance.now());
+}
+
+/**
+ * One variant: a fresh three-member cluster, then `kills` times: a healthy
+ * pause (with a varying phase against the 100 ms heartbeat), SIGKILL of the
+ * leader, and the time until a put is acknowledged, seen by a client that
+ * retries on the two survivors every 10 ms; then the killed member is
+ * started again on its data directory and must take a write before the
+ * next kill, so every kill leaves two of three members.
+ */
+async function measureVariant(variant: FailoverVariant, options: RealFailoverOptions, progress: Progress): Promise<{ times: number[]; leaderChanges: number }> {
+  const dir = mkdtempSync(join(tmpdir(), `synod-bench-failover-${variant.system}-`));
+  const cluster = await variant.start(dir);
+  const times: number[] = [];
+  let leaderChanges = 0;
+  try {
+    await waitForLeader(cluster);
+    await firstAcknowledgedPut(cluster, cluster.members.map((m) => m.id), 'warm', performance.now());
+    for (let kill = 1; kill <= options.kills; kill++) {
+      progress.step(`${variant.system} ${variant.scenario} kill ${kill}/${options.kills}`, options.steadyMs + 2_500);
+      await sleep(options.steadyMs + ((kill * 37) % 100));
+      const leaderId = await waitForLeader(cluster);
+      const leader = cluster.members.find((m) => m.id === leaderId)!;
+      const survivors = cluster.members.filter((m) => m.id !== leaderId).map((m) => m.id);
+      const killedAt = performance.now();
+      const exited = leader.kill('SIGKILL');
+      const ackedAt = await firstAcknowledgedPut(cluster, survivors, `failover/${kill}`, killedAt);
+      times.push(ackedAt - killedAt);
+      leaderChanges++;
+      await exited;
+      await leader.start();
+      await rejoined(cluster, leader.id);
+    }
+  } finally {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { times, leaderChanges };
+}
+
+const round = (v: number): number => Math.round(v * 10) / 10;
+
+/**
+ * `pnpm bench failover`: leader failover on real processes. For each
+ * variant (Synod with the election timeout alone, Synod with
+ * detector-assisted elections, etcd with heartbeat 100 ms and election
+ * timeout 1,000 ms), `kills` SIGKILLs of the leader, each timed from the
+ * kill to the first put the cluster acknowledges. Rows give the median
+ * (`p50Ms`), p99, min, max and mean, every sample (`samplesMs`), and for
+ * each variant after the first, `medianRatio` to the first variant's median
+ * (etcd comes first).
+ */
+export async function realFailoverSuite(variants: readonly FailoverVariant[], options: RealFailoverOptions, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<BenchResult[]> {
+  const progress = new Progress(variants.length * options.kills * (options.steadyMs + 2_500), log);
+  const rows: BenchResult[] = [];
+  for (const variant of variants) {
+    const loadAtStart = loadavg()[0]!;
+    const { times } = await measureVariant(variant, options, progress);
+    const sorted = [...times].sort((a, b) => a - b);
+    const row: BenchResult = {
+      system: variant.system,
+      scenario: variant.scenario,
+      clients: 1,
+      opsPerSec: 0,
+      p50Ms: round(quantile(sorted, 0.5)),
+      p99Ms: round(quantile(sorted, 0.99)),
+      minMs: round(sorted[0] ?? 0),
+      maxMs: round(sorted[sorted.length - 1] ?? 0),
+      meanMs: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
+      kills: sorted.length,
+      retryBackoffMs: RETRY_BACKOFF_MS,
+      attemptDeadlineMs: ATTEMPT_DEADLINE_MS,
+      loadAverage1m: round(loadAtStart),
+      samplesMs: times.map(round),
+    };
+    const base = rows[0];
+    rows.push(base === undefined || base.p50Ms === 0 ? row : { ...row, ratioTo: `${base.system} ${base.scenario}`, medianRatio: Math.round((row.p50Ms / base.p50Ms) * 100) / 100 });
+    progress.note(`${variant.system} ${variant.scenario}: median ${row.p50Ms} ms, p99 ${row.p99Ms} ms over ${sorted.length} kills (load ${row.loadAverage1m})`);
+  }
+  return rows;
 }

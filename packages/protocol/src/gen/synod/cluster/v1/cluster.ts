@@ -92,6 +92,8 @@ export interface Member {
 
 /** StatusRequest asks a member for its status. */
 export interface StatusRequest {
+  /** Also hash the member's replicated state (costs one serialization of it). */
+  includeStateHash: boolean;
 }
 
 /** StatusResponse describes a member's view of the cluster. */
@@ -112,6 +114,13 @@ export interface StatusResponse {
   lastIndex: bigint;
   /** Members of the configuration in effect. */
   members: Member[];
+  /**
+   * SHA-256 of the state machine's canonical serialization, when asked for
+   * (include_state_hash); members at the same state_index must agree on it.
+   */
+  stateHash: Buffer;
+  /** The last log index the hashed state has applied. */
+  stateIndex: bigint;
 }
 
 /** AddMemberRequest adds a voter or a learner. */
@@ -264,11 +273,14 @@ export const Member: MessageFns<Member> = {
 };
 
 function createBaseStatusRequest(): StatusRequest {
-  return {};
+  return { includeStateHash: false };
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
-  encode(_: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.includeStateHash !== false) {
+      writer.uint32(8).bool(message.includeStateHash);
+    }
     return writer;
   },
 
@@ -285,6 +297,14 @@ export const StatusRequest: MessageFns<StatusRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.includeStateHash = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -297,20 +317,30 @@ export const StatusRequest: MessageFns<StatusRequest> = {
     }
   },
 
-  fromJSON(_: any): StatusRequest {
-    return {};
+  fromJSON(object: any): StatusRequest {
+    return {
+      includeStateHash: isSet(object.includeStateHash)
+        ? globalThis.Boolean(object.includeStateHash)
+        : isSet(object.include_state_hash)
+        ? globalThis.Boolean(object.include_state_hash)
+        : false,
+    };
   },
 
-  toJSON(_: StatusRequest): unknown {
+  toJSON(message: StatusRequest): unknown {
     const obj: any = {};
+    if (message.includeStateHash !== false) {
+      obj.includeStateHash = message.includeStateHash;
+    }
     return obj;
   },
 
   create(base?: DeepPartial<StatusRequest>): StatusRequest {
     return StatusRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<StatusRequest>): StatusRequest {
+  fromPartial(object: DeepPartial<StatusRequest>): StatusRequest {
     const message = createBaseStatusRequest();
+    message.includeStateHash = object.includeStateHash ?? false;
     return message;
   },
 };
@@ -325,6 +355,8 @@ function createBaseStatusResponse(): StatusResponse {
     appliedIndex: 0n,
     lastIndex: 0n,
     members: [],
+    stateHash: Buffer.alloc(0),
+    stateIndex: 0n,
   };
 }
 
@@ -365,6 +397,15 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.members) {
       Member.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.stateHash.length !== 0) {
+      writer.uint32(74).bytes(message.stateHash);
+    }
+    if (message.stateIndex !== 0n) {
+      if (BigInt.asUintN(64, message.stateIndex) !== message.stateIndex) {
+        throw new globalThis.Error("value provided for field message.stateIndex of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.stateIndex);
     }
     return writer;
   },
@@ -446,6 +487,22 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.members.push(Member.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stateHash = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.stateIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -490,6 +547,16 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       members: globalThis.Array.isArray(object?.members)
         ? object.members.map((e: any) => Member.fromJSON(e))
         : [],
+      stateHash: isSet(object.stateHash)
+        ? Buffer.from(bytesFromBase64(object.stateHash))
+        : isSet(object.state_hash)
+        ? Buffer.from(bytesFromBase64(object.state_hash))
+        : Buffer.alloc(0),
+      stateIndex: isSet(object.stateIndex)
+        ? BigInt(object.stateIndex)
+        : isSet(object.state_index)
+        ? BigInt(object.state_index)
+        : 0n,
     };
   },
 
@@ -519,6 +586,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.members?.length) {
       obj.members = message.members.map((e) => Member.toJSON(e));
     }
+    if (message.stateHash.length !== 0) {
+      obj.stateHash = base64FromBytes(message.stateHash);
+    }
+    if (message.stateIndex !== 0n) {
+      obj.stateIndex = message.stateIndex.toString();
+    }
     return obj;
   },
 
@@ -539,6 +612,10 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       : 0n;
     message.lastIndex = (object.lastIndex !== undefined && object.lastIndex !== null) ? BigInt(object.lastIndex) : 0n;
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.stateHash = object.stateHash ?? Buffer.alloc(0);
+    message.stateIndex = (object.stateIndex !== undefined && object.stateIndex !== null)
+      ? BigInt(object.stateIndex)
+      : 0n;
     return message;
   },
 };
@@ -1260,6 +1337,14 @@ export const ClusterClient = makeGenericClientConstructor(ClusterService, "synod
   service: typeof ClusterService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
 
