@@ -35,7 +35,7 @@ export { bytesPayloadCodec } from './bytes-codec.js';
 export { STREAM_PROTOCOL_VERSION } from './frames.js';
 export { rawPeerService as peerServiceDefinition } from './peer-service.js';
 export { createSynodServer, HEALTH_SERVICES } from './server/synod-server.js';
-export type { SynodServer, SynodServerOptions } from './server/synod-server.js';
+export type { DetectionViewEntry, SynodServer, SynodServerOptions } from './server/synod-server.js';
 export {
   ERROR_METADATA,
   STATUS_OF_ERROR_CODE,

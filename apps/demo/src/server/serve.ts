@@ -150,6 +150,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     return 1;
   }
 
+  let swim: SwimBesideRaft | undefined;
   const server = createSynodServer({
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -164,8 +165,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     logger,
     // SWIM shares the peer stream with Raft.
     transport: { payloadCodecs: { raft: raftPayloadCodec, swim: swimPayloadCodec } },
+    // `synod status` shows it: each member's SWIM state and phi as this node sees them.
+    detectionView: () => swim?.view() ?? [],
   });
-  let swim: SwimBesideRaft | undefined;
   // Handlers go on before start so that a signal during start-up still stops cleanly.
   let stopRequested: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {

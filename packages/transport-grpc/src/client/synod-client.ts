@@ -98,6 +98,8 @@ export interface MemberStatus {
    * `stateIndex` must have the same `stateHash`.
    */
   readonly stateHash?: string;
+  /** The member's SWIM view of every member (state, incarnation, phi), when it runs SWIM. */
+  readonly swim?: readonly { readonly id: string; readonly state: string; readonly incarnation: number; readonly phi: number | undefined }[];
   readonly stateIndex?: number;
 }
 
@@ -272,6 +274,9 @@ export class SynodClient {
     );
     return {
       ...(includeStateHash ? { stateHash: Buffer.from(response.stateHash).toString('hex'), stateIndex: Number(response.stateIndex) } : {}),
+      ...(response.swimMembers.length === 0
+        ? {}
+        : { swim: response.swimMembers.map((m) => ({ id: m.id, state: m.state, incarnation: Number(m.incarnation), phi: m.phi })) }),
       endpoint,
       id: response.memberId,
       role: ROLE_NAMES[response.role] ?? 'unknown',

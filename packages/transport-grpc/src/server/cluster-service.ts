@@ -18,6 +18,8 @@ export interface ClusterServiceContext {
    * Status calls that ask for it: replicas at the same index must agree.
    */
   stateHash?(): { readonly hash: Uint8Array; readonly index: number };
+  /** The failure detector's view of every member, for `swim_members`. */
+  detectionView?(): readonly { readonly id: NodeId; readonly state: string; readonly incarnation: number; readonly phi?: number | undefined }[];
 }
 
 const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
@@ -84,6 +86,12 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
         members: members(status.membership),
         stateHash: Buffer.from(state?.hash ?? []),
         stateIndex: BigInt(state?.index ?? 0),
+        swimMembers: (context.detectionView?.() ?? []).map((m) => ({
+          id: m.id,
+          state: m.state,
+          incarnation: BigInt(m.incarnation),
+          phi: m.phi !== undefined && Number.isFinite(m.phi) ? m.phi : undefined,
+        })),
       };
     }),
     addMember: unary('AddMember', async () => {

@@ -85,6 +85,20 @@ export interface SynodServerOptions {
   readonly transport?: Partial<Omit<GrpcTransportOptions, 'localId' | 'clusterId' | 'peers' | 'security' | 'server' | 'listen' | 'logger' | 'maxMessageBytes'>>;
   /** Where the server, the transport and failed calls log. @default silentLogger */
   readonly logger?: Logger;
+  /**
+   * This node's failure-detector view for Cluster/Status (`swim_members`):
+   * every member with its SWIM state, incarnation and phi. Called on each
+   * Status call; `synod serve` passes its SWIM's view. @default none
+   */
+  readonly detectionView?: () => readonly DetectionViewEntry[];
+}
+
+/** One member in {@link SynodServerOptions.detectionView}. */
+export interface DetectionViewEntry {
+  readonly id: NodeId;
+  readonly state: string;
+  readonly incarnation: number;
+  readonly phi?: number | undefined;
 }
 
 /** One Synod node on one gRPC port; see {@link createSynodServer}. */
@@ -204,6 +218,7 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       leaderView,
       // The snapshot encoding is canonical, so equal states give equal digests.
       stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
+      ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
     }),);
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
