@@ -276,7 +276,7 @@ export class SynodClient {
       ...(includeStateHash ? { stateHash: Buffer.from(response.stateHash).toString('hex'), stateIndex: Number(response.stateIndex) } : {}),
       ...(response.swimMembers.length === 0
         ? {}
-        : { swim: response.swimMembers.map((m) => ({ id: m.id, state: m.state, incarnation: Number(m.incarnation), phi: m.phi })) }),
+        : { swim: response.swimMembers.map((m) => ({ id: m.id, state: m.state, incarnation: Number(m.incarnation), phi: m.phiKnown ? m.phi : undefined })) }),
       endpoint,
       id: response.memberId,
       role: ROLE_NAMES[response.role] ?? 'unknown',

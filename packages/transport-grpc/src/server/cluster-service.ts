@@ -90,7 +90,7 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
           id: m.id,
           state: m.state,
           incarnation: BigInt(m.incarnation),
-          phi: m.phi !== undefined && Number.isFinite(m.phi) ? m.phi : undefined,
+          ...(m.phi !== undefined && Number.isFinite(m.phi) ? { phi: m.phi, phiKnown: true } : { phi: 0, phiKnown: false }),
         })),
       };
     }),

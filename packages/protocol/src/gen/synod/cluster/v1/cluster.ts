@@ -136,11 +136,14 @@ export interface SwimMember {
   state: string;
   /** The member's incarnation. */
   incarnation: bigint;
+  /** Phi accrual suspicion of the traffic from the member, when phi_known. */
+  phi: number;
   /**
-   * Phi accrual suspicion of the traffic from the member; unset for the
-   * answering member itself and for members not heard from yet.
+   * False for the answering member itself and for members not heard from
+   * yet. (A flag rather than proto3 `optional`, which older protoc releases
+   * that clients in other languages use still refuse.)
    */
-  phi?: number | undefined;
+  phiKnown: boolean;
 }
 
 /** AddMemberRequest adds a voter or a learner. */
@@ -662,7 +665,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
 };
 
 function createBaseSwimMember(): SwimMember {
-  return { id: "", state: "", incarnation: 0n, phi: undefined };
+  return { id: "", state: "", incarnation: 0n, phi: 0, phiKnown: false };
 }
 
 export const SwimMember: MessageFns<SwimMember> = {
@@ -679,8 +682,11 @@ export const SwimMember: MessageFns<SwimMember> = {
       }
       writer.uint32(24).uint64(message.incarnation);
     }
-    if (message.phi !== undefined) {
+    if (message.phi !== 0) {
       writer.uint32(33).double(message.phi);
+    }
+    if (message.phiKnown !== false) {
+      writer.uint32(40).bool(message.phiKnown);
     }
     return writer;
   },
@@ -730,6 +736,14 @@ export const SwimMember: MessageFns<SwimMember> = {
             message.phi = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.phiKnown = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -747,7 +761,12 @@ export const SwimMember: MessageFns<SwimMember> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       state: isSet(object.state) ? globalThis.String(object.state) : "",
       incarnation: isSet(object.incarnation) ? BigInt(object.incarnation) : 0n,
-      phi: isSet(object.phi) ? globalThis.Number(object.phi) : undefined,
+      phi: isSet(object.phi) ? globalThis.Number(object.phi) : 0,
+      phiKnown: isSet(object.phiKnown)
+        ? globalThis.Boolean(object.phiKnown)
+        : isSet(object.phi_known)
+        ? globalThis.Boolean(object.phi_known)
+        : false,
     };
   },
 
@@ -762,8 +781,11 @@ export const SwimMember: MessageFns<SwimMember> = {
     if (message.incarnation !== 0n) {
       obj.incarnation = message.incarnation.toString();
     }
-    if (message.phi !== undefined) {
+    if (message.phi !== 0) {
       obj.phi = floatToJson(message.phi);
+    }
+    if (message.phiKnown !== false) {
+      obj.phiKnown = message.phiKnown;
     }
     return obj;
   },
@@ -778,7 +800,8 @@ export const SwimMember: MessageFns<SwimMember> = {
     message.incarnation = (object.incarnation !== undefined && object.incarnation !== null)
       ? BigInt(object.incarnation)
       : 0n;
-    message.phi = object.phi ?? undefined;
+    message.phi = object.phi ?? 0;
+    message.phiKnown = object.phiKnown ?? false;
     return message;
   },
 };
