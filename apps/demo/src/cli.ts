@@ -12,11 +12,14 @@ commands:
       checks a recorded history for linearizability
   synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,… --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)
       one durable node of a real cluster over gRPC, until SIGTERM/SIGINT
-  synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]
-      a local cluster of serve processes, with certificates made at start
-  synod kv put|get|del|cas … --endpoints LIST
+  synod serve --transport nats --nats-url URL --id ID --peers ID,… --data DIR
+      the same node talking to peers and clients through NATS
+  synod cluster up [--nodes 3] [--transport grpc|nats] [--base-port 7001] [--data ./synod-data] [--insecure]
+      a local cluster of serve processes, with certificates made at start (gRPC)
+      or through a nats-server of its own (--transport nats)
+  synod kv put|get|del|cas … (--endpoints LIST | --nats-url URL)
       reads and writes keys of a running cluster
-  synod status --endpoints LIST
+  synod status (--endpoints LIST | --nats-url URL)
       a table of the members: role, term, leader, commit and applied index, health
   synod chaos [--minutes 3] [--seed S] [--nodes 3|5] [--faults KIND,…]
       a Jepsen-style fault suite against real serve processes (network namespaces when root)

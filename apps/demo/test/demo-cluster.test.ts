@@ -54,7 +54,7 @@ describe('demo cluster (virtual clock)', () => {
     const kinds = afterIsolation.timeline.map((e) => e.kind);
     expect(kinds).toContain('election');
     expect(kinds).toContain('fault');
-    expect(cluster.htmlReport()).toContain('linearizable');
+    expect(await cluster.htmlReport()).toContain('linearizable');
   });
 
   it('runs Multi-Paxos too: elects, commits, and fails over after a crash', async () => {

@@ -24,3 +24,5 @@ export * as envelopeV1 from './gen/synod/peer/v1/envelope.js';
 export * as peerServiceV1 from './gen/synod/peer/v1/peer.js';
 export * as kvV1 from './gen/synod/kv/v1/kv.js';
 export * as clusterV1 from './gen/synod/cluster/v1/cluster.js';
+// The KV and Cluster services and client types shared by the gRPC and NATS transports.
+export * from './service/index.js';

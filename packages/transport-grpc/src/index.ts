@@ -35,7 +35,8 @@ export { bytesPayloadCodec } from './bytes-codec.js';
 export { STREAM_PROTOCOL_VERSION } from './frames.js';
 export { rawPeerService as peerServiceDefinition } from './peer-service.js';
 export { createSynodServer, HEALTH_SERVICES } from './server/synod-server.js';
-export type { DetectionViewEntry, SynodServer, SynodServerOptions } from './server/synod-server.js';
+export type { SynodServer, SynodServerOptions } from './server/synod-server.js';
+export type { DetectionViewEntry } from '@synod/protocol';
 export {
   ERROR_METADATA,
   STATUS_OF_ERROR_CODE,
@@ -43,8 +44,8 @@ export {
   SessionExpiredError,
   StaleSequenceError,
 } from './server/errors.js';
-export { ERROR_DOMAIN, ERROR_INFO_TYPE_URL, decodeRpcStatus, encodeRpcStatus } from './server/rpc-status.js';
-export type { ErrorInfo, RpcStatus } from './server/rpc-status.js';
+export { ERROR_DOMAIN, ERROR_INFO_TYPE_URL, decodeRpcStatus, encodeRpcStatus } from '@synod/protocol';
+export type { ErrorInfo, RpcStatus, SynodKvClient } from '@synod/protocol';
 export { CLIENT_PROTO_FILES, synodProtoDir } from './server/proto-files.js';
 export { SynodClient } from './client/synod-client.js';
 export type {

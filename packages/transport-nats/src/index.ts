@@ -19,3 +19,12 @@ export type { NatsAuth, NatsPeers, NatsReconnectOptions, NatsTlsOptions, NatsTra
 export { ackSubject, ownSubjects, peerSubject, SUBJECT_ROOT } from './subjects.js';
 export { CHUNK_HEADER } from './chunks.js';
 export { bytesPayloadCodec } from './bytes-codec.js';
+export { createSynodNatsServer } from './server/synod-nats-server.js';
+export type { SynodNatsServer, SynodNatsServerOptions } from './server/synod-nats-server.js';
+export { SynodNatsClient } from './client/synod-nats-client.js';
+export type { SynodNatsClientOptions } from './client/synod-nats-client.js';
+export { API_METHODS, API_ROOT, apiQueueGroup, apiSubject } from './subjects.js';
+export type { ApiMethod } from './subjects.js';
+export { TIMEOUT_HEADER } from './api/replies.js';
+export { SynodRpcError } from '@synod/protocol';
+export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult, SynodKvClient } from '@synod/protocol';

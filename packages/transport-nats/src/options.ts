@@ -209,7 +209,8 @@ export function peerIds(peers: NatsPeers, localId: NodeId): Set<NodeId> {
   return set;
 }
 
-function authenticator(auth: NatsAuth): Authenticator {
+/** The nats.js authenticator of `auth`. @throws InvalidArgumentError for an unknown shape */
+export function authenticator(auth: NatsAuth): Authenticator {
   if ('token' in auth) return tokenAuthenticator(auth.token);
   if ('user' in auth) return usernamePasswordAuthenticator(auth.user, auth.pass);
   if ('nkeySeed' in auth) {

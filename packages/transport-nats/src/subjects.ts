@@ -80,3 +80,37 @@ export function isAckSubjectFor(reply: string, clusterId: string, from: NodeId, 
   const prefix = `${SUBJECT_ROOT}.${clusterId}.${from}.${localId}.ack.`;
   return reply.startsWith(prefix) && /^[0-9]{1,15}$/.test(reply.slice(prefix.length));
 }
+
+/**
+ * The client API's subject root. KV and Cluster requests of cluster `C` go
+ * to `synod-api.C.<Service>.<Method>`, served by whichever node of the
+ * queue group `synod-api.C` the server picks, or to
+ * `synod-api.C.<node>.<Service>.<Method>` for one member (the leader, or
+ * the member a Status is asked of). A separate root keeps client traffic out
+ * of the nodes' peer subjects, whatever the node ids.
+ */
+export const API_ROOT = 'synod-api';
+
+/** The methods served over NATS, as `<Service>.<Method>` (the last two tokens of a request subject). */
+export const API_METHODS = [
+  'KV.Put',
+  'KV.Get',
+  'KV.Delete',
+  'KV.CompareAndSwap',
+  'Cluster.Status',
+  'Cluster.AddMember',
+  'Cluster.RemoveMember',
+  'Cluster.PromoteLearner',
+  'Cluster.TransferLeadership',
+] as const;
+export type ApiMethod = (typeof API_METHODS)[number];
+
+/** The subject of `method`: for any node of the cluster, or for member `nodeId`. */
+export function apiSubject(clusterId: string, method: ApiMethod, nodeId?: NodeId): string {
+  return nodeId === undefined ? `${API_ROOT}.${clusterId}.${method}` : `${API_ROOT}.${clusterId}.${nodeId}.${method}`;
+}
+
+/** The queue group every node of a cluster serves the any-node API subjects in. */
+export function apiQueueGroup(clusterId: string): string {
+  return `${API_ROOT}.${clusterId}`;
+}

@@ -14,6 +14,7 @@ import { paxosInmemSuite } from './suites/paxos-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
+import { kvNatsSuite, writeKvNatsChart } from './suites/kv-nats.js';
 import { natsTransportSuite } from './suites/nats-transport.js';
 import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 
@@ -112,6 +113,12 @@ const suites: Record<string, Suite> = {
       ];
       return realFailoverSuite(variants, { kills: quick ? 3 : 30, steadyMs: quick ? 500 : 1_000 });
     },
+  },
+  'kv-nats': {
+    description: 'the kv-grpc load (shared load generator, all puts) over NATS beside gRPC in one run: serve processes and SynodNatsClients through one nats-server on loopback; ratios to gRPC and a chart',
+    run: (quick, _scenarios, context) =>
+      kvNatsSuite(synodGrpcSystem(context), { ...kvLoadOptions(quick), mixes: ['put'] }, synodExecArgv(context, 'kv-nats')),
+    afterReport: writeKvNatsChart,
   },
   'nats-transport': {
     description: 'raw envelopes between two NatsTransports in two processes through a nats-server on loopback: batched vs one per message, and round trips',

@@ -42,9 +42,14 @@ function valueWritten(op: KvOperation): string | null {
   return input.f === 'put' || input.f === 'cas' ? input.value : null;
 }
 
-/** Whether `a` finished before `b` began, in the history's real-time order. */
+/**
+ * Whether `a` took effect before `b` began, in the history's real-time
+ * order. Only an acknowledged operation is known to have: one whose outcome
+ * is unknown may take effect any time after its invoke, even after its
+ * `info` completion (a client's session can still apply it).
+ */
 function precedes(a: KvOperation, b: KvOperation): boolean {
-  return a.completeIndex !== undefined && a.completeIndex < b.invokeIndex;
+  return a.status === 'ok' && a.completeIndex !== undefined && a.completeIndex < b.invokeIndex;
 }
 
 /**

@@ -58,4 +58,12 @@ describe('findLostWrites', () => {
     expect(findLostWrites(r.history(), new Map([['k', '1']]))).toEqual([]);
     expect(findLostWrites(r.history(), new Map([['k', 'ghost']]))[0]!.reason).toMatch(/no write of k ever had the value ghost/);
   });
+
+  it('lets a write whose outcome was unknown land after a later acknowledged one', () => {
+    const { r } = recorder();
+    // The put of 1 timed out, but its session applied it after the put of 2.
+    r.info(r.invoke('a', { f: 'put', key: 'k', value: '1' }), 'timeout');
+    r.ok(r.invoke('b', { f: 'put', key: 'k', value: '2' }), { f: 'put' });
+    expect(findLostWrites(r.history(), new Map([['k', '1']]))).toEqual([]);
+  });
 });

@@ -132,7 +132,8 @@ export function startDashboard(cluster: DemoCluster, options: DashboardOptions):
         case '/api/status':
           return json(200, cluster.frame());
         case '/report.html':
-          return send(200, 'text/html; charset=utf-8', cluster.htmlReport());
+          void cluster.htmlReport().then((html) => send(200, 'text/html; charset=utf-8', html));
+          return;
         case '/api/events':
           res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
           res.write(`data: ${JSON.stringify(cluster.frame())}\n\n`);

@@ -429,7 +429,7 @@ export class DemoCluster {
   }
 
   /** The HTML report of the linearizability check of the whole run. */
-  htmlReport(): string {
+  htmlReport(): Promise<string> {
     return this.#workload.htmlReport();
   }
 

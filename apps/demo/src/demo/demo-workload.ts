@@ -1,13 +1,5 @@
 import { encodeKvCommand, type Clock, type Random } from '@synod/core';
-import {
-  checkLinearizability,
-  HistoryRecorder,
-  kvModel,
-  renderHtmlReport,
-  type History,
-  type KvInput,
-  type KvOutput,
-} from '@synod/testkit';
+import { HistoryRecorder, type History, type KvInput, type KvOutput } from '@synod/testkit';
 import type { ConsensusMember } from './consensus-member.js';
 import type { VerdictFrame, WorkloadFrame } from './dashboard-types.js';
 import { WindowChecker } from './window-check.js';
@@ -156,7 +148,7 @@ export class DemoWorkload {
     for (const old of this.#epochStarts.keys()) if (old <= epoch - WINDOW_EPOCHS) this.#epochStarts.delete(old);
     const history = starts.length === 0 ? [] : windowFrom(this.#recorder.history(), Math.min(...starts));
     const checkedAtMs = this.#options.elapsed();
-    this.#checking = this.#checker.check({ history, timeoutMs }).then((result) => {
+    this.#checking = this.#checker.check(history, timeoutMs).then((result) => {
       this.#checking = undefined;
       this.#verdict = {
         verdict: result.operations === 0 ? 'pending' : result.verdict,
@@ -176,10 +168,9 @@ export class DemoWorkload {
     await this.#checker.close();
   }
 
-  /** The whole run checked and rendered as the testkit's HTML report. */
-  htmlReport(timeoutMs = 10_000): string {
-    const result = checkLinearizability(kvModel, this.#recorder.history(), { timeoutMs });
-    return renderHtmlReport(kvModel, result, { title: `synod demo: the whole run (${result.verdict})` });
+  /** The whole run checked (in the worker, when there is one) and rendered as the testkit's HTML report. */
+  htmlReport(timeoutMs = 10_000): Promise<string> {
+    return this.#checker.report(this.#recorder.history(), timeoutMs, 'synod demo: the whole run');
   }
 }
 

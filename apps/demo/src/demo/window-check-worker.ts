@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { checkWindow, type WindowCheckRequest } from './window-check.js';
+import { runCheckJob, type CheckJob } from './window-check.js';
 
-// The worker thread behind WindowChecker: one check per message, answered in order.
-parentPort?.on('message', (request: WindowCheckRequest) => parentPort?.postMessage(checkWindow(request)));
+// The worker thread behind WindowChecker: one job per message, answered in order.
+parentPort?.on('message', (job: CheckJob) => parentPort?.postMessage(runCheckJob(job)));

@@ -1,11 +1,30 @@
 import { parseArgs } from 'node:util';
 import { TimeoutError, type KeyValue } from '@synod/core';
-import { checkHealth, SynodClient, SynodRpcError, type CasExpectation, type ClientSecurity } from '@synod/transport-grpc';
-import { clientSecurity, EXIT_NO_INPUT, EXIT_UNAVAILABLE, MissingInputError, parseEndpoints, asUsage, TLS_FLAGS, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
+import { SynodRpcError, type SynodKvClient } from '@synod/protocol';
+import { checkHealth, SynodClient, type CasExpectation, type ClientSecurity } from '@synod/transport-grpc';
+import { SynodNatsClient } from '@synod/transport-nats';
+import {
+  clientSecurity,
+  EXIT_NO_INPUT,
+  EXIT_UNAVAILABLE,
+  MissingInputError,
+  NATS_FLAGS,
+  NATS_FLAGS_HELP,
+  natsConnectionFlags,
+  parseEndpoints,
+  asUsage,
+  TLS_FLAGS,
+  EXIT_USAGE,
+  integerFlag,
+  UsageError,
+  type CommandIo,
+} from './flags.js';
 
 const CONNECTION_FLAGS = {
   endpoints: { type: 'string' },
   ...TLS_FLAGS,
+  ...NATS_FLAGS,
+  'cluster-id': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -16,9 +35,12 @@ const CONNECTION_HELP = `  --endpoints LIST    members to talk to: 127.0.0.1:700
   --tls-key FILE      its key
   --insecure          plaintext (a cluster started with --insecure)
   --timeout MS        deadline per command, retries included (default 10000)
+ over NATS instead of --endpoints (a cluster started with --transport nats):
+${NATS_FLAGS_HELP}
+  --cluster-id ID     the cluster's id (default synod)
   -h, --help          this text`;
 
-const KV_USAGE = 'usage: synod kv put KEY VALUE | get KEY [--consistency C] | del KEY | cas KEY NEW (--expect OLD | --expect-absent | --expect-rev N)  --endpoints LIST (--tls-ca F [--tls-cert F --tls-key F] | --insecure)';
+const KV_USAGE = 'usage: synod kv put KEY VALUE | get KEY [--consistency C] | del KEY | cas KEY NEW (--expect OLD | --expect-absent | --expect-rev N)  (--endpoints LIST (--tls-ca F [--tls-cert F --tls-key F] | --insecure) | --nats-url URL)';
 
 const KV_HELP = `${KV_USAGE}
 
@@ -35,30 +57,43 @@ options:
   --consistency C     get only: linearizable (default), lease or serializable
 ${CONNECTION_HELP}`;
 
-const STATUS_USAGE = 'usage: synod status --endpoints LIST (--tls-ca F [--tls-cert F --tls-key F] | --insecure)';
+const STATUS_USAGE = 'usage: synod status (--endpoints LIST (--tls-ca F [--tls-cert F --tls-key F] | --insecure) | --nats-url URL)';
 const STATUS_HELP = `${STATUS_USAGE}
 
 Prints a table of the members: id, endpoint, role, term, the leader each
-knows, commit and applied index, and health (grpc.health.v1 of the KV service).
-Then, for members running SWIM (synod serve does unless --swim off), how each
-of them sees every member: SWIM state (alive, suspect, dead, left),
-incarnation, and the phi accrual suspicion of the traffic it gets from it.
+knows, commit and applied index, and health (grpc.health.v1 of the KV service;
+over NATS, serving when the member knows a leader). Then, for members running
+SWIM (synod serve does unless --swim off), how each of them sees every member:
+SWIM state (alive, suspect, dead, left), incarnation, and the phi accrual
+suspicion of the traffic it gets from it.
 
 options:
 ${CONNECTION_HELP}`;
 
-interface Connection {
-  readonly endpoints: string[];
-  readonly security: ClientSecurity;
-  readonly timeoutMs: number;
-}
+type ConnectionValues = { endpoints?: string | undefined; timeout?: string | undefined; 'cluster-id'?: string | undefined } & Parameters<typeof clientSecurity>[0] &
+  Parameters<typeof natsConnectionFlags>[0];
 
-function connection(values: { endpoints?: string | undefined; timeout?: string | undefined } & Parameters<typeof clientSecurity>[0]): Connection {
-  return {
-    endpoints: parseEndpoints(values.endpoints),
-    security: clientSecurity(values),
-    timeoutMs: integerFlag(values.timeout, '--timeout', 10_000, 1),
-  };
+/** A client over gRPC (--endpoints) or NATS (--nats-url), as the flags say. */
+type Connection =
+  | { readonly kind: 'grpc'; readonly client: SynodClient; readonly security: ClientSecurity; readonly timeoutMs: number }
+  | { readonly kind: 'nats'; readonly client: SynodNatsClient; readonly timeoutMs: number };
+
+function connect(values: ConnectionValues): Connection {
+  const timeoutMs = integerFlag(values.timeout, '--timeout', 10_000, 1);
+  if (values['nats-url'] !== undefined) {
+    if (values.endpoints !== undefined) throw new UsageError('give --endpoints (gRPC) or --nats-url (NATS), not both');
+    const nats = natsConnectionFlags(values);
+    const client = new SynodNatsClient({
+      servers: nats.servers,
+      clusterId: values['cluster-id'] ?? 'synod',
+      timeoutMs,
+      ...(nats.auth === undefined ? {} : { auth: nats.auth }),
+      ...(nats.tls === undefined ? {} : { tls: nats.tls }),
+    });
+    return { kind: 'nats', client, timeoutMs };
+  }
+  const security = clientSecurity(values);
+  return { kind: 'grpc', client: new SynodClient({ endpoints: parseEndpoints(values.endpoints), security, timeoutMs }), security, timeoutMs };
 }
 
 /** Runs `body`, turning usage, file and cluster failures into a message and an exit code. */
@@ -81,7 +116,7 @@ async function guarded(command: string, usage: string, io: CommandIo, body: () =
     }
     if (error instanceof SynodRpcError) {
       io.stderr(`synod ${command}: ${error.reason}: ${error.message}`);
-      return error.reason.startsWith('GRPC_') ? EXIT_UNAVAILABLE : 1;
+      return error.reason.startsWith('GRPC_') || error.reason.startsWith('NATS_') ? EXIT_UNAVAILABLE : 1;
     }
     throw error;
   }
@@ -130,8 +165,7 @@ export function runKv(argv: readonly string[], io: CommandIo): Promise<number> {
     if (!['linearizable', 'lease', 'serializable'].includes(consistency)) {
       throw new UsageError(`--consistency must be linearizable, lease or serializable, got '${consistency}'`);
     }
-    const { endpoints, security, timeoutMs } = connection(values);
-    const client = new SynodClient({ endpoints, security, timeoutMs });
+    const client: SynodKvClient = connect(values).client;
     try {
       switch (operation) {
         case 'put': {
@@ -164,7 +198,7 @@ export function runKv(argv: readonly string[], io: CommandIo): Promise<number> {
         }
       }
     } finally {
-      client.close();
+      await client.close();
     }
   });
 }
@@ -184,11 +218,17 @@ export function runStatus(argv: readonly string[], io: CommandIo): Promise<numbe
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const { endpoints, security, timeoutMs } = connection(values);
-    const client = new SynodClient({ endpoints, security, timeoutMs });
+    const connection = connect(values);
+    const { client, timeoutMs } = connection;
     try {
       const answers = await client.status({ timeoutMs: Math.min(timeoutMs, 3_000) });
-      const health = await Promise.all(answers.map((answer) => checkHealth(answer.endpoint, security, 'synod.kv.v1.KV', Math.min(timeoutMs, 3_000))));
+      const health = await Promise.all(
+        answers.map((answer) =>
+          connection.kind === 'grpc'
+            ? checkHealth(answer.endpoint, connection.security, 'synod.kv.v1.KV', Math.min(timeoutMs, 3_000))
+            : 'error' in answer ? 'UNKNOWN' : answer.leaderId === undefined ? 'NOT_SERVING' : 'SERVING',
+        ),
+      );
       const rows: string[][] = [['ID', 'ENDPOINT', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'HEALTH']];
       answers.forEach((answer, i) => {
         if ('error' in answer) rows.push(['?', answer.endpoint, 'unreachable', '-', '-', '-', '-', answer.error.message.slice(0, 60)]);
@@ -219,7 +259,7 @@ export function runStatus(argv: readonly string[], io: CommandIo): Promise<numbe
       }
       return answers.every((answer) => 'error' in answer) ? EXIT_UNAVAILABLE : 0;
     } finally {
-      client.close();
+      await client.close();
     }
   });
 }

@@ -4,9 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '@synod/transport-grpc/certificates';
-import { asUsage, EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './flags.js';
+import { NatsServer } from '@synod/transport-nats/nats-server';
+import { asUsage, EXIT_USAGE, integerFlag, transportFlag, UsageError, type CommandIo } from './flags.js';
 
-const USAGE = 'usage: synod cluster up [--nodes 3] [--base-port 7001] [--data ./synod-data] [--insecure]';
+const USAGE = 'usage: synod cluster up [--nodes 3] [--transport grpc|nats] [--nats-url URL] [--base-port 7001] [--data ./synod-data] [--insecure]';
 
 const HELP = `${USAGE}
 
@@ -21,7 +22,11 @@ options:
   --base-port P      port of n1 (default 7001)
   --data DIR         where the nodes' data and tls/ go (default ./synod-data)
   --cluster-id ID    default synod
-  --insecure         plaintext, no certificates
+  --insecure         plaintext, no certificates (gRPC)
+  --transport T      grpc (default) or nats: the nodes talk through NATS
+  --nats-url URL     with nats: the NATS server to use; without it a nats-server
+                     of its own is started on a free loopback port (the
+                     nats-server binary must be installed)
   --tick-ms N        passed to every serve (default 100)
   -h, --help         this text`;
 
@@ -49,7 +54,7 @@ function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string)
  * prints the endpoints, and stops them all on SIGINT/SIGTERM.
  */
 export async function runClusterUp(argv: readonly string[], io: CommandIo, signals: NodeJS.EventEmitter = process): Promise<number> {
-  let config;
+  let config: ClusterConfig & { readonly basePort: number; readonly insecure: boolean; readonly transport: 'grpc' | 'nats' };
   try {
     const { values, positionals } = asUsage(() =>
       parseArgs({
@@ -62,6 +67,8 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
           data: { type: 'string' },
           'cluster-id': { type: 'string' },
           insecure: { type: 'boolean' },
+          transport: { type: 'string' },
+          'nats-url': { type: 'string' },
           'tick-ms': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -80,8 +87,11 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
       data: resolve(values.data ?? './synod-data'),
       clusterId: values['cluster-id'] ?? 'synod',
       insecure: values.insecure === true,
+      transport: transportFlag(values.transport),
+      natsUrl: values['nats-url'],
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
     };
+    if (config.transport === 'grpc' && config.natsUrl !== undefined) throw new UsageError('--nats-url needs --transport nats');
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr(`synod cluster: ${error.message}`);
@@ -90,6 +100,7 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
   }
 
   const ids = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
+  if (config.transport === 'nats') return runNatsCluster(config, ids, io, signals);
   const address = (i: number): string => `127.0.0.1:${config.basePort + i}`;
   const endpoints = ids.map((_, i) => address(i)).join(',');
   const tlsDir = join(config.data, 'tls');
@@ -111,6 +122,94 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
     io.stdout(`synod cluster: certificates in ${tlsDir} (CA, ${ids.join(', ')}, client)`);
   }
 
+  return superviseNodes(
+    ids,
+    (id, i) => {
+      const peers = ids.flatMap((other, j) => (other === id ? [] : [`${other}=${address(j)}`])).join(',');
+      return [
+        'serve',
+        '--id', id,
+        '--listen', address(i),
+        '--peers', peers,
+        '--data', join(config.data, id),
+        '--cluster-id', config.clusterId,
+        '--tick-ms', String(config.tickMs),
+        ...(config.insecure
+          ? ['--insecure']
+          : ['--tls-cert', join(tlsDir, `${id}.crt`), '--tls-key', join(tlsDir, `${id}.key`), '--tls-ca', join(tlsDir, 'ca.crt')]),
+      ];
+    },
+    () => {
+      io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'`);
+      ids.forEach((id, i) => io.stdout(`  ${id}  ${address(i)}  data ${join(config.data, id)}`));
+      io.stdout(`endpoints: ${endpoints}`);
+      io.stdout(`try:       synod kv put hello world --endpoints ${endpoints} ${connectFlags}`);
+      io.stdout(`           synod status --endpoints ${endpoints} ${connectFlags}`);
+    },
+    io,
+    signals,
+  );
+}
+
+interface ClusterConfig {
+  readonly nodes: number;
+  readonly data: string;
+  readonly clusterId: string;
+  readonly natsUrl: string | undefined;
+  readonly tickMs: number;
+}
+
+/** The cluster over NATS: the given server, or a nats-server of its own on a free port, stopped after the nodes. */
+async function runNatsCluster(config: ClusterConfig, ids: readonly string[], io: CommandIo, signals: NodeJS.EventEmitter): Promise<number> {
+  let broker: NatsServer | undefined;
+  let url = config.natsUrl;
+  if (url === undefined) {
+    try {
+      broker = await NatsServer.start();
+    } catch (error) {
+      io.stderr(`synod cluster: cannot start a nats-server: ${error instanceof Error ? error.message : String(error)}; or give --nats-url`);
+      return 1;
+    }
+    url = broker.url;
+    io.stdout(`synod cluster: started nats-server on ${url} (config ${broker.configPath})`);
+  }
+  const natsUrl = url;
+  const clusterFlag = config.clusterId === 'synod' ? '' : ` --cluster-id ${config.clusterId}`;
+  try {
+    return await superviseNodes(
+      ids,
+      (id) => [
+        'serve',
+        '--transport', 'nats',
+        '--nats-url', natsUrl,
+        '--id', id,
+        '--peers', ids.filter((other) => other !== id).join(','),
+        '--data', join(config.data, id),
+        '--cluster-id', config.clusterId,
+        '--tick-ms', String(config.tickMs),
+      ],
+      () => {
+        io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}' over NATS ${natsUrl}`);
+        ids.forEach((id) => io.stdout(`  ${id}  data ${join(config.data, id)}`));
+        io.stdout(`try:       synod kv put hello world --nats-url ${natsUrl}${clusterFlag}`);
+        io.stdout(`           synod status --nats-url ${natsUrl}${clusterFlag}`);
+      },
+      io,
+      signals,
+    );
+  } finally {
+    await broker?.dispose();
+  }
+}
+
+/** Spawns one `serve` per id with the arguments `argsOf` gives, prints `announce`, and stops them all on SIGINT/SIGTERM. */
+async function superviseNodes(
+  ids: readonly string[],
+  argsOf: (id: string, index: number) => string[],
+  announce: () => void,
+  io: CommandIo,
+  signals: NodeJS.EventEmitter,
+): Promise<number> {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let allExited: () => void = () => undefined;
@@ -118,20 +217,7 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
     allExited = resolveExited;
   });
   ids.forEach((id, i) => {
-    const peers = ids.flatMap((other, j) => (other === id ? [] : [`${other}=${address(j)}`])).join(',');
-    const args = [
-      synodBin(),
-      'serve',
-      '--id', id,
-      '--listen', address(i),
-      '--peers', peers,
-      '--data', join(config.data, id),
-      '--cluster-id', config.clusterId,
-      '--tick-ms', String(config.tickMs),
-      ...(config.insecure
-        ? ['--insecure']
-        : ['--tls-cert', join(tlsDir, `${id}.crt`), '--tls-key', join(tlsDir, `${id}.key`), '--tls-ca', join(tlsDir, 'ca.crt')]),
-    ];
+    const args = [synodBin(), ...argsOf(id, i)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     prefixLines(child.stdout, io.stdout, id);
     prefixLines(child.stderr, io.stderr, id);
@@ -143,11 +229,7 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
     children.set(id, child);
   });
 
-  io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'`);
-  ids.forEach((id, i) => io.stdout(`  ${id}  ${address(i)}  data ${join(config.data, id)}`));
-  io.stdout(`endpoints: ${endpoints}`);
-  io.stdout(`try:       synod kv put hello world --endpoints ${endpoints} ${connectFlags}`);
-  io.stdout(`           synod status --endpoints ${endpoints} ${connectFlags}`);
+  announce();
   io.stdout('Ctrl-C stops every node.');
 
   const stop = (): void => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ClientSecurity, GrpcSecurity } from '@synod/transport-grpc';
+import type { NatsAuth, NatsTlsOptions } from '@synod/transport-nats';
 
 // The server commands take the command-line helpers from @synod/testkit's
 // small cli-io module, not its index (the simulator and checker), so that
@@ -114,4 +115,85 @@ export function clientSecurity(values: TlsValues): ClientSecurity {
 export function parseEndpoints(value: string | undefined): string[] {
   if (value === undefined || value === '') throw new UsageError('--endpoints is required: host:port[,host:port…]');
   return value.split(',').map((endpoint) => hostPort(endpoint, '--endpoints'));
+}
+
+/** The NATS connection flags of `serve`, `kv` and `status`. */
+export const NATS_FLAGS = {
+  'nats-url': { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-nkey': { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-password': { type: 'string' },
+  'nats-token': { type: 'string' },
+  'nats-tls-ca': { type: 'string' },
+  'nats-tls-cert': { type: 'string' },
+  'nats-tls-key': { type: 'string' },
+} as const;
+
+export const NATS_FLAGS_HELP = `  --nats-url LIST     NATS server URLs: nats://127.0.0.1:4222[,nats://…]
+  --nats-creds FILE   a credentials file (.creds: user JWT and NKey seed)
+  --nats-nkey FILE    a file holding an NKey user seed (SU…)
+  --nats-user U       with --nats-password P: user and password
+  --nats-token T      a token
+  --nats-tls-ca FILE  CA of the NATS server's certificate (TLS)
+  --nats-tls-cert F   client certificate for NATS servers that verify clients
+  --nats-tls-key F    its key`;
+
+type NatsValues = { readonly [K in keyof typeof NATS_FLAGS]?: string | undefined };
+
+/** The NATS connection the flags describe. */
+export interface NatsConnectionFlags {
+  readonly servers: string[];
+  readonly auth?: NatsAuth;
+  readonly tls?: NatsTlsOptions;
+}
+
+/** Reads the NATS flags; `--nats-url` is required, at most one way of authenticating. */
+export function natsConnectionFlags(values: NatsValues): NatsConnectionFlags {
+  const url = values['nats-url'];
+  if (url === undefined || url === '') throw new UsageError('--nats-url is required with NATS: nats://host:port[,nats://host:port…]');
+  const servers = url.split(',').map((server) => {
+    if (!/^((nats|tls):\/\/)?[^\s/]+:\d+$/.test(server)) throw new UsageError(`--nats-url entries must look like nats://127.0.0.1:4222, got '${server}'`);
+    return server;
+  });
+  const ways = (['nats-creds', 'nats-nkey', 'nats-user', 'nats-token'] as const).filter((flag) => values[flag] !== undefined);
+  if (ways.length > 1) throw new UsageError(`give one way of authenticating to NATS, not ${ways.map((w) => `--${w}`).join(' and ')}`);
+  if ((values['nats-user'] === undefined) !== (values['nats-password'] === undefined)) throw new UsageError('give both --nats-user and --nats-password, or neither');
+  let auth: NatsAuth | undefined;
+  if (values['nats-creds'] !== undefined) {
+    readInputFile(values['nats-creds'], '--nats-creds');
+    auth = { credentialsFile: values['nats-creds'] };
+  } else if (values['nats-nkey'] !== undefined) auth = { nkeySeed: readInputFile(values['nats-nkey'], '--nats-nkey').toString('utf8').trim() };
+  else if (values['nats-user'] !== undefined) auth = { user: values['nats-user'], pass: values['nats-password']! };
+  else if (values['nats-token'] !== undefined) auth = { token: values['nats-token'] };
+  let tls: NatsTlsOptions | undefined;
+  if (values['nats-tls-ca'] !== undefined || values['nats-tls-cert'] !== undefined) {
+    if ((values['nats-tls-cert'] === undefined) !== (values['nats-tls-key'] === undefined)) throw new UsageError('give both --nats-tls-cert and --nats-tls-key, or neither');
+    tls = {
+      ...(values['nats-tls-ca'] === undefined ? {} : { ca: readInputFile(values['nats-tls-ca'], '--nats-tls-ca').toString('utf8') }),
+      ...(values['nats-tls-cert'] === undefined
+        ? {}
+        : { cert: readInputFile(values['nats-tls-cert'], '--nats-tls-cert').toString('utf8'), key: readInputFile(values['nats-tls-key']!, '--nats-tls-key').toString('utf8') }),
+    };
+  }
+  return { servers, ...(auth === undefined ? {} : { auth }), ...(tls === undefined ? {} : { tls }) };
+}
+
+/** `--transport grpc|nats`. */
+export function transportFlag(value: string | undefined): 'grpc' | 'nats' {
+  const transport = value ?? 'grpc';
+  if (transport !== 'grpc' && transport !== 'nats') throw new UsageError(`--transport must be grpc or nats, got '${transport}'`);
+  return transport;
+}
+
+/** `n2,n3` or `n2=host:port,…` (addresses ignored): the peer ids of a node over NATS. */
+export function parsePeerIds(value: string | undefined, ownId: string): string[] {
+  if (value === undefined || value === '') return [];
+  const ids = value.split(',').map((entry) => (entry.includes('=') ? entry.slice(0, entry.indexOf('=')) : entry));
+  for (const id of ids) {
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new UsageError(`--peers ids must be letters, digits, '_' or '-' over NATS, got '${id}'`);
+    if (id === ownId) throw new UsageError(`--peers must not list this node's own id '${id}'`);
+  }
+  if (new Set(ids).size !== ids.length) throw new UsageError('--peers lists an id twice');
+  return ids;
 }

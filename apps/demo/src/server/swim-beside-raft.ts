@@ -13,8 +13,15 @@ import {
   type NodeId,
   type SwimConfig,
   type SwimPreset,
+  type Envelope,
+  type Transport,
 } from '@synod/core';
-import type { SynodServer } from '@synod/transport-grpc';
+
+/** What SWIM needs of a server: its peer transport and the Raft node the other envelopes go to (a gRPC or a NATS server). */
+interface PeerServer {
+  readonly transport: Transport;
+  readonly node: { receive(envelope: Envelope): void };
+}
 
 /** What `synod serve` reports about one member, as this node sees it. */
 export interface SwimMemberView {
@@ -66,7 +73,7 @@ export function swimConfigFromFlags(flags: SwimFlags): SwimConfig {
  * and operators read.
  */
 export function startSwimBesideRaft(options: {
-  readonly server: SynodServer;
+  readonly server: PeerServer;
   readonly clusterId: string;
   readonly peers: readonly NodeId[];
   readonly config: SwimConfig;

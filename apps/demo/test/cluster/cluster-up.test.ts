@@ -51,3 +51,37 @@ it('cluster up makes certificates, starts serve processes with mutual TLS that k
   expect(await running).toBe(0);
   expect(up.out.at(-1)).toBe('synod cluster: all nodes stopped');
 }, 120_000);
+
+it('cluster up --transport nats starts a nats-server of its own, serve processes that kv and status reach with --nats-url, and stops them all on SIGINT', async () => {
+  const natsDir = join(dir, 'nats');
+  const signals = new EventEmitter();
+  const up = capture();
+  const running = runClusterUp(['up', '--transport', 'nats', '--nodes', '3', '--data', natsDir, '--tick-ms', '20'], up.io, signals);
+  const deadline = Date.now() + 60_000;
+  while (up.out.filter((line) => line.includes('serving cluster')).length < 3) {
+    if (Date.now() > deadline) throw new Error(`the nodes did not all serve:\n${up.out.join('\n')}\n${up.err.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = /started nats-server on (nats:\/\/127\.0\.0\.1:\d+)/.exec(up.out.join('\n'))?.[1];
+  expect(url).toBeDefined();
+  expect(up.out.join('\n')).toContain(`synod kv put hello world --nats-url ${url}`);
+
+  const put = capture();
+  expect(await main(['kv', 'put', 'greeting', 'hello', '--nats-url', url!], put.io)).toBe(0);
+  expect(put.out[0]).toMatch(/^OK revision \d+$/);
+  const get = capture();
+  expect(await main(['kv', 'get', 'greeting', '--nats-url', url!], get.io)).toBe(0);
+  expect(get.out).toEqual(['hello']);
+  const status = capture();
+  expect(await main(['status', '--nats-url', url!], status.io)).toBe(0);
+  expect(status.out.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['n1', 'n2', 'n3']);
+  expect(status.out.filter((line) => /\sleader\s/.test(line))).toHaveLength(1);
+  // Another cluster id on the same server: nobody answers, and the command says so.
+  const elsewhere = capture();
+  expect(await main(['kv', 'get', 'greeting', '--nats-url', url!, '--cluster-id', 'other', '--timeout', '500'], elsewhere.io)).toBe(69);
+  expect(elsewhere.err.join('\n')).toMatch(/NATS_NO_RESPONDERS/);
+
+  signals.emit('SIGINT');
+  expect(await running).toBe(0);
+  expect(up.out.at(-1)).toBe('synod cluster: all nodes stopped');
+}, 120_000);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SynodClient, type MemberStatus } from '@synod/transport-grpc';
+import { SynodNatsClient } from '@synod/transport-nats';
 
 /**
  * The built CLI. The demo's test target depends on its build (package.json),
@@ -42,6 +43,13 @@ export interface ProcessClusterOptions {
   readonly snapshotEntries?: number;
   /** Extra flags for every `serve`. */
   readonly extraFlags?: readonly string[];
+  /** With a URL, the members talk through that NATS server (`--transport nats`); their endpoints are then their ids. */
+  readonly natsUrl?: string;
+}
+
+/** What the cluster helpers need of a client: a member's status by endpoint (gRPC `host:port`, or the id over NATS). */
+export interface StatusSource {
+  memberStatus(endpoint: string): Promise<MemberStatus>;
 }
 
 interface Member {
@@ -66,7 +74,9 @@ export class ProcessCluster {
     this.#options = options;
     this.tickMs = options.tickMs ?? 50;
     const ids = options.ids ?? ['n1', 'n2', 'n3'];
-    ids.forEach((id, i) => this.#members.set(id, { id, endpoint: `127.0.0.1:${ports[i]}`, process: undefined, output: '' }));
+    ids.forEach((id, i) =>
+      this.#members.set(id, { id, endpoint: options.natsUrl === undefined ? `127.0.0.1:${ports[i]}` : id, process: undefined, output: '' }),
+    );
   }
 
   /** Starts every member and waits until each says it serves. */
@@ -109,15 +119,18 @@ export class ProcessCluster {
   startMember(id: string): Promise<void> {
     const member = this.#member(id);
     if (member.process !== undefined) throw new Error(`${id} is running`);
-    const peers = [...this.#members.values()].filter((m) => m.id !== id).map((m) => `${m.id}=${m.endpoint}`).join(',');
+    const others = [...this.#members.values()].filter((m) => m.id !== id);
+    const natsUrl = this.#options.natsUrl;
+    const network =
+      natsUrl === undefined
+        ? ['--listen', member.endpoint, '--peers', others.map((m) => `${m.id}=${m.endpoint}`).join(','), '--insecure']
+        : ['--transport', 'nats', '--nats-url', natsUrl, '--peers', others.map((m) => m.id).join(',')];
     const args = [
       SYNOD_BIN,
       'serve',
       '--id', id,
-      '--listen', member.endpoint,
-      '--peers', peers,
+      ...network,
       '--data', join(this.dir, id),
-      '--insecure',
       '--tick-ms', String(this.tickMs),
       '--snapshot-entries', String(this.#options.snapshotEntries ?? 10_000),
       ...(this.#options.extraFlags ?? []),
@@ -168,8 +181,14 @@ export class ProcessCluster {
     return new SynodClient({ endpoints: this.endpoints, security: { insecure: true }, timeoutMs: options.timeoutMs ?? 15_000, attemptTimeoutMs: options.attemptTimeoutMs ?? 1_500 });
   }
 
+  /** A client over NATS (for a cluster started with `natsUrl`). */
+  natsClient(options: { timeoutMs?: number; attemptTimeoutMs?: number } = {}): SynodNatsClient {
+    if (this.#options.natsUrl === undefined) throw new Error('this cluster runs over gRPC');
+    return new SynodNatsClient({ servers: this.#options.natsUrl, timeoutMs: options.timeoutMs ?? 15_000, attemptTimeoutMs: options.attemptTimeoutMs ?? 1_500 });
+  }
+
   /** Status of every running member. */
-  async statuses(client: SynodClient): Promise<MemberStatus[]> {
+  async statuses(client: StatusSource): Promise<MemberStatus[]> {
     const answers = await Promise.all(
       [...this.#members.values()].filter((m) => m.process !== undefined).map((m) => client.memberStatus(m.endpoint).catch(() => undefined)),
     );
@@ -177,7 +196,7 @@ export class ProcessCluster {
   }
 
   /** Waits until a running member leads and every running member knows it; returns its id. */
-  async waitForLeader(client: SynodClient, timeoutMs = 20_000): Promise<string> {
+  async waitForLeader(client: StatusSource, timeoutMs = 20_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const statuses = await this.statuses(client);

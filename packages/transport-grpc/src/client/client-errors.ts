@@ -1,30 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
-import { SynodError } from '@synod/core';
-import { ERROR_METADATA } from '../server/errors.js';
+import { ERROR_METADATA } from '@synod/protocol';
 
-/**
- * A call to a Synod cluster failed with a status the client does not retry
- * (or kept failing until the call's deadline). `reason` is the server's
- * typed error code (`INVALID_ARGUMENT`, `SESSION_EXPIRED`, `WATCH_COMPACTED`,
- * …, see the package README), or `GRPC_<STATUS>` when the status came from
- * gRPC itself (no server reached, TLS refused, …).
- */
-export class SynodRpcError extends SynodError {
-  readonly code: string;
-  constructor(
-    /** The gRPC status code. */
-    readonly grpcCode: grpc.status,
-    /** The server's typed error code, or `GRPC_<STATUS>`. */
-    readonly reason: string,
-    message: string,
-    /** The leader the answering node knew of, if it said. */
-    readonly leaderId?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.code = reason;
-  }
-}
+export { isRetryable, SynodRpcError } from '@synod/protocol';
 
 /** What a failed gRPC call said, with the Synod trailers read. */
 export interface CallFailure {
@@ -54,18 +31,3 @@ export function callFailure(error: unknown): CallFailure {
   };
 }
 
-/**
- * Whether a failed attempt may be sent again. Writes always carry a session,
- * so a retry of one whose answer was lost applies once.
- */
-export function isRetryable(failure: CallFailure): boolean {
-  switch (failure.grpcCode) {
-    case grpc.status.UNAVAILABLE:
-    case grpc.status.DEADLINE_EXCEEDED:
-      return true;
-    case grpc.status.RESOURCE_EXHAUSTED:
-      return failure.reason === 'BUSY' || failure.reason === 'WATCH_TOO_SLOW';
-    default:
-      return false;
-  }
-}

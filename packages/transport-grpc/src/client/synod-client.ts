@@ -1,9 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { AbortError, InvalidArgumentError, TimeoutError, type KeyValue } from '@synod/core';
-import { clusterV1, kvV1 } from '@synod/protocol';
+import {
+  backoffDelay,
+  casConditionOf,
+  clusterV1,
+  keyValueOf as keyValue,
+  kvV1,
+  memberStatusOf,
+  revisionOf,
+  SessionPool,
+  type CallOptions,
+  type CasExpectation,
+  type CasResult,
+  type DeleteResult,
+  type GetOptions,
+  type GetResult,
+  type MemberStatus,
+  type MemberStatusOptions,
+  type PutResult,
+  type SynodKvClient,
+} from '@synod/protocol';
 import { createChannelCredentials, type ClientSecurity, type GrpcSecurity } from '../security.js';
 import { callFailure, isRetryable, SynodRpcError, type CallFailure } from './client-errors.js';
+
+export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult } from '@synod/protocol';
 
 /** Options of {@link SynodClient}. */
 export interface SynodClientOptions {
@@ -25,46 +46,6 @@ export interface SynodClientOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
-/** Per-call options. */
-export interface CallOptions {
-  /** Deadline of the whole call, retries included, in ms. */
-  readonly timeoutMs?: number;
-  /** Ends the call (and its retries) with AbortError. */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of a read. */
-export interface GetOptions extends CallOptions {
-  /** @default 'linearizable' */
-  readonly consistency?: 'linearizable' | 'lease' | 'serializable';
-}
-
-/** A key's state as the cluster answered it, with the store revision of the answer. */
-export interface GetResult {
-  readonly revision: number;
-  readonly kv: KeyValue | undefined;
-}
-
-export interface PutResult {
-  readonly revision: number;
-  readonly prevKv: KeyValue | undefined;
-}
-
-export interface DeleteResult {
-  readonly revision: number;
-  readonly deleted: boolean;
-  readonly prevKv: KeyValue | undefined;
-}
-
-export interface CasResult {
-  readonly revision: number;
-  readonly succeeded: boolean;
-  readonly kv: KeyValue | undefined;
-}
-
-/** What a compare-and-swap requires: the current value, the key's absence, or its mod revision. */
-export type CasExpectation = { readonly value: string } | { readonly absent: true } | { readonly modRevision: number };
-
 /** One change seen by {@link SynodClient.watch}. For deletes `kv` has the key and `modRevision` only. */
 export interface WatchEvent {
   readonly type: 'put' | 'delete';
@@ -81,65 +62,10 @@ export interface WatchOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A member's view of the cluster, from Cluster/Status. */
-export interface MemberStatus {
-  readonly endpoint: string;
-  readonly id: string;
-  readonly role: 'follower' | 'pre-candidate' | 'candidate' | 'leader' | 'unknown';
-  readonly term: number;
-  readonly leaderId: string | undefined;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly members: readonly { readonly id: string; readonly address: string; readonly learner: boolean }[];
-  /**
-   * With `includeStateHash`: the SHA-256 (hex) of the member's replicated
-   * state and the log index that state has applied. Members at the same
-   * `stateIndex` must have the same `stateHash`.
-   */
-  readonly stateHash?: string;
-  /** The member's SWIM view of every member (state, incarnation, phi), when it runs SWIM. */
-  readonly swim?: readonly { readonly id: string; readonly state: string; readonly incarnation: number; readonly phi: number | undefined }[];
-  readonly stateIndex?: number;
-}
-
-/** Options of {@link SynodClient.memberStatus}. */
-export interface MemberStatusOptions extends CallOptions {
-  /** Ask for the digest of the member's state (one serialization of it on the member). @default false */
-  readonly includeStateHash?: boolean;
-}
-
 interface Stubs {
   readonly kv: kvV1.KVClient;
   readonly cluster: clusterV1.ClusterClient;
 }
-
-interface Session {
-  readonly clientId: string;
-  next: number;
-}
-
-const ROLE_NAMES: Readonly<Record<number, MemberStatus['role']>> = {
-  [clusterV1.Role.ROLE_FOLLOWER]: 'follower',
-  [clusterV1.Role.ROLE_PRE_CANDIDATE]: 'pre-candidate',
-  [clusterV1.Role.ROLE_CANDIDATE]: 'candidate',
-  [clusterV1.Role.ROLE_LEADER]: 'leader',
-};
-
-const utf8 = new TextDecoder();
-
-function keyValue(kv: kvV1.KeyValue | undefined): KeyValue | undefined {
-  if (kv === undefined) return undefined;
-  return {
-    key: kv.key,
-    value: utf8.decode(kv.value),
-    createRevision: Number(kv.createRevision),
-    modRevision: Number(kv.modRevision),
-    version: Number(kv.version),
-  };
-}
-
-const revisionOf = (header: kvV1.ResponseHeader | undefined): number => Number(header?.revision ?? 0n);
 
 /**
  * A TypeScript client of a Synod cluster over gRPC.
@@ -168,7 +94,7 @@ const revisionOf = (header: kvV1.ResponseHeader | undefined): number => Number(h
  * client.close();
  * ```
  */
-export class SynodClient {
+export class SynodClient implements SynodKvClient {
   readonly #endpoints: string[];
   readonly #credentials: grpc.ChannelCredentials;
   readonly #stubs = new Map<string, Stubs>();
@@ -181,8 +107,7 @@ export class SynodClient {
   readonly #clientId: string;
   /** Member id → endpoint, learned from Status and response headers. */
   readonly #addresses = new Map<string, string>();
-  readonly #freeSessions: Session[] = [];
-  #sessionCount = 0;
+  readonly #sessions: SessionPool;
   #preferred = 0;
   #discovered = false;
   #closed = false;
@@ -202,6 +127,7 @@ export class SynodClient {
     this.#backoffMaxMs = options.backoff?.maxMs ?? 1_000;
     this.#random = options.random ?? Math.random;
     this.#clientId = options.clientId ?? randomUUID();
+    this.#sessions = new SessionPool(this.#clientId);
     this.#channelOptions = {
       // Come back quickly to a member that restarts.
       'grpc.initial_reconnect_backoff_ms': 100,
@@ -246,11 +172,8 @@ export class SynodClient {
 
   /** Sets `key` to `value` when `expected` holds, exactly once. */
   async compareAndSwap(key: string, expected: CasExpectation, value: string | Uint8Array, options: CallOptions = {}): Promise<CasResult> {
-    let condition: kvV1.CompareAndSwapRequest['expected'];
-    if ('value' in expected) condition = { $case: 'expectedValue', value: Buffer.from(expected.value, 'utf8') };
-    else if ('absent' in expected) condition = { $case: 'expectAbsent', value: true };
-    else if ('modRevision' in expected) condition = { $case: 'expectedModRevision', value: BigInt(expected.modRevision) };
-    else throw new InvalidArgumentError('expected must be { value }, { absent: true } or { modRevision }');
+    const condition = casConditionOf(expected);
+    if (condition === undefined) throw new InvalidArgumentError('expected must be { value }, { absent: true } or { modRevision }');
     const newValue = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
     const response = await this.#write(options, (session) =>
       this.#unary<kvV1.CompareAndSwapRequest, kvV1.CompareAndSwapResponse>('compareAndSwap', { key, expected: condition, newValue, session }),
@@ -272,21 +195,7 @@ export class SynodClient {
     const response = await this.#call<clusterV1.StatusResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
       stubs.cluster.status({ includeStateHash }, new grpc.Metadata(), callOptions, done),
     );
-    return {
-      ...(includeStateHash ? { stateHash: Buffer.from(response.stateHash).toString('hex'), stateIndex: Number(response.stateIndex) } : {}),
-      ...(response.swimMembers.length === 0
-        ? {}
-        : { swim: response.swimMembers.map((m) => ({ id: m.id, state: m.state, incarnation: Number(m.incarnation), phi: m.phiKnown ? m.phi : undefined })) }),
-      endpoint,
-      id: response.memberId,
-      role: ROLE_NAMES[response.role] ?? 'unknown',
-      term: Number(response.term),
-      leaderId: response.leaderId === '' ? undefined : response.leaderId,
-      commitIndex: Number(response.commitIndex),
-      appliedIndex: Number(response.appliedIndex),
-      lastIndex: Number(response.lastIndex),
-      members: response.members.map((m) => ({ id: m.id, address: m.address, learner: m.learner })),
-    };
+    return memberStatusOf(endpoint, response, includeStateHash);
   }
 
   /** Status of every known member; a member that does not answer gets the failure instead. */
@@ -375,8 +284,7 @@ export class SynodClient {
   }
 
   #delay(attempt: number): number {
-    const cap = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** Math.min(attempt, 20));
-    return this.#random() * cap;
+    return backoffDelay(attempt, this.#backoffInitialMs, this.#backoffMaxMs, this.#random);
   }
 
   #sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -486,22 +394,7 @@ export class SynodClient {
 
   /** A write with a session of its own for all its attempts. */
   async #write<Res>(options: CallOptions, attempt: (session: kvV1.Session) => (endpoint: string, deadline: number, signal: AbortSignal | undefined) => Promise<Res>): Promise<Res> {
-    const session = this.#freeSessions.pop() ?? { clientId: `${this.#clientId}/${this.#sessionCount++}`, next: 1 };
-    const sequence = session.next++;
-    let settled = false;
-    try {
-      const result = await this.#retrying(options, attempt({ clientId: session.clientId, sequence: BigInt(sequence) }));
-      settled = true;
-      return result;
-    } catch (error) {
-      // A definite refusal (bad argument, say) leaves the session usable; an
-      // unknown outcome (deadline, abort) may still apply later, so that
-      // session is retired rather than risk its next sequence overtaking it.
-      settled = error instanceof SynodRpcError && !isRetryable({ grpcCode: error.grpcCode, reason: error.reason } as CallFailure) && error.reason !== 'SESSION_EXPIRED';
-      throw error;
-    } finally {
-      if (settled) this.#freeSessions.push(session);
-    }
+    return this.#sessions.run((session) => this.#retrying(options, attempt(session)));
   }
 
   /** Runs attempts on the preferred member, following hints and backing off, until success, a final error, the deadline or the signal. */

@@ -1,15 +1,9 @@
-import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
   InvalidArgumentError,
-  KvStateMachine,
-  RaftNode,
   silentLogger,
-  startSessionExpiry,
-  type KvQuery,
-  type KvQueryResult,
-  type KvResult,
+  type KvStateMachine,
   type KvStateMachineOptions,
   type FailureDetector,
   type Logger,
@@ -18,14 +12,13 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { clusterV1, kvV1 } from '@synod/protocol';
+import { clusterV1, createKvReplica, kvV1, type DetectionViewEntry, type KvRaftNode, type LeaderView } from '@synod/protocol';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport } from '../grpc-transport.js';
 import { createPeerServerOptions, peerMap, type GrpcTransportOptions, type PeerAddresses } from '../options.js';
 import { createServerCredentials, type GrpcSecurity } from '../security.js';
 import { createClusterService } from './cluster-service.js';
-import type { LeaderView } from './errors.js';
-import { createKvService, type KvRaftNode } from './kv-service.js';
+import { createKvService } from './kv-service.js';
 import { loadServedDefinitions } from './proto-files.js';
 import { tolerantService } from './tolerant-service.js';
 
@@ -87,18 +80,10 @@ export interface SynodServerOptions {
   readonly logger?: Logger;
   /**
    * This node's failure-detector view for Cluster/Status (`swim_members`):
-   * every member with its SWIM state, incarnation and phi. Called on each
-   * Status call; `synod serve` passes its SWIM's view. @default none
+   * every member with its SWIM state, incarnation and phi, read on each
+   * Status call. `synod serve` passes its SWIM's view. @default none
    */
   readonly detectionView?: () => readonly DetectionViewEntry[];
-}
-
-/** One member in {@link SynodServerOptions.detectionView}. */
-export interface DetectionViewEntry {
-  readonly id: NodeId;
-  readonly state: string;
-  readonly incarnation: number;
-  readonly phi?: number | undefined;
 }
 
 /** One Synod node on one gRPC port; see {@link createSynodServer}. */
@@ -176,23 +161,23 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     maxMessageBytes,
     logger,
   });
-  const store = new KvStateMachine(options.kv);
-  const node: KvRaftNode = new RaftNode<KvResult, KvQuery, KvQueryResult>({
-    raft: { ...options.raft, id: options.nodeId, voters: [options.nodeId, ...peers.keys()].sort() },
+  const replica = createKvReplica({
+    nodeId: options.nodeId,
     clusterId: options.clusterId,
+    voters: [options.nodeId, ...peers.keys()],
     transport,
     storage: options.storage,
-    stateMachine: store,
+    ...(options.kv === undefined ? {} : { kv: options.kv }),
+    ...(options.raft === undefined ? {} : { raft: options.raft }),
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.sessionExpiryIntervalMs === undefined ? {} : { sessionExpiryIntervalMs: options.sessionExpiryIntervalMs }),
     ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
     ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
     defaultTimeoutMs,
+    logger,
   });
-  node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
-  node.on('snapshot', ({ index, compactedTo, bytes }) => logger.info({ index, compactedTo, bytes }, 'snapshot taken'));
-  node.on('membership', ({ index, confState }) => logger.info({ index, voters: confState.voters.join(',') }, 'configuration in effect'));
-  node.on('leader', ({ leader, term }) => logger.info({ leader: leader ?? 'unknown', term }, 'leader changed'));
+  const { node, store } = replica;
 
   let boundAddress: string | undefined;
   const addressOf = (id: NodeId): string | undefined => (id === options.nodeId ? (boundAddress ?? options.listen) : peers.get(id));
@@ -216,10 +201,9 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       defaultTimeoutMs,
       addressOf,
       leaderView,
-      // The snapshot encoding is canonical, so equal states give equal digests.
-      stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
+      stateHash: replica.stateHash,
       ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
-    }),);
+    }));
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
     [HEALTH_SERVICES.kv]: 'NOT_SERVING',
@@ -230,7 +214,6 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
 
   let started = false;
   let stopping: Promise<void> | undefined;
-  let stopExpiry: (() => void) | undefined;
   node.on('leader', ({ leader }) => {
     if (started && stopping === undefined) health.setStatus(HEALTH_SERVICES.kv, leader === undefined ? 'NOT_SERVING' : 'SERVING');
   });
@@ -251,13 +234,7 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       });
       boundAddress = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
       await transport.start();
-      node.start();
-      stopExpiry = startSessionExpiry({
-        node,
-        store,
-        intervalMs: options.sessionExpiryIntervalMs ?? 10_000,
-        onError: (error) => logger.warn({ err: error }, 'session expiry proposal failed'),
-      });
+      replica.start();
       health.setStatus(HEALTH_SERVICES.server, 'SERVING');
       health.setStatus(HEALTH_SERVICES.cluster, 'SERVING');
       health.setStatus(HEALTH_SERVICES.kv, node.status().leader === undefined ? 'NOT_SERVING' : 'SERVING');
@@ -271,9 +248,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     stop(graceMs = 2_000) {
       stopping ??= (async () => {
         for (const name of Object.values(HEALTH_SERVICES)) health.setStatus(name, 'NOT_SERVING');
-        stopExpiry?.();
         kv.closeWatches();
-        await node.stop();
+        await replica.stop();
         await transport.close();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
