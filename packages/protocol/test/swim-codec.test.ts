@@ -7,16 +7,22 @@ import { SwimMessage as WireSwimMessage, SwimPing as WireSwimPing } from '../src
 
 const u53 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const id = fc.string({ minLength: 1, maxLength: 8 });
+const meta = fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 12 }), { minKeys: 1, maxKeys: 4 });
 const update: fc.Arbitrary<MembershipUpdate> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('alive' as const, 'left' as const), node: id, incarnation: u53 }),
+  fc.record({ kind: fc.constant('alive' as const), node: id, incarnation: u53, meta }, { requiredKeys: ['kind', 'node', 'incarnation'] }),
+  fc.record({ kind: fc.constant('left' as const), node: id, incarnation: u53 }),
   fc.record({ kind: fc.constantFrom('suspect' as const, 'dead' as const), node: id, incarnation: u53, from: id }),
 );
 const updates = fc.array(update, { maxLength: 6 });
-const digest: fc.Arbitrary<MemberDigest> = fc.record({
-  id,
-  incarnation: u53,
-  state: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const),
-});
+const digest: fc.Arbitrary<MemberDigest> = fc.record(
+  {
+    id,
+    incarnation: u53,
+    state: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const),
+    meta,
+  },
+  { requiredKeys: ['id', 'incarnation', 'state'] },
+);
 
 const swimMessage: fc.Arbitrary<SwimMessage> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), seq: u53, target: id, updates }),
@@ -119,7 +125,7 @@ describe('swim codec', () => {
   it('refuses an unknown member state', () => {
     const bytes = WireSwimMessage.encode({
       version: 1,
-      body: { $case: 'gossip', value: { updates: [{ node: 'n1', incarnation: 1n, state: 9 as never, from: '' }] } },
+      body: { $case: 'gossip', value: { updates: [{ node: 'n1', incarnation: 1n, state: 9 as never, from: '', meta: {} }] } },
     }).finish();
     expect(() => decodeSwimMessage(bytes)).toThrow(/unknown member state 9/);
   });

@@ -51,7 +51,7 @@ const allAlive = (members: readonly Member[]): boolean =>
   members.every((m) => members.every((other) => m.swim.member(other.transport.localId)?.state === 'alive'));
 
 describe('UdpSwimTransport', () => {
-  it('members join by host:port seeds; probes go by UDP, push-pull by TCP', async () => {
+  it('members join by host:port seeds; probes go by UDP, push-pull by TCP; metadata is gossiped', async () => {
     const [a, b, c] = [await member(), await member(), await member()];
     expect(a.transport.localId).toMatch(/^127\.0\.0\.1:\d+$/);
     await b.swim.join([a.transport.localId]);
@@ -61,6 +61,9 @@ describe('UdpSwimTransport', () => {
     await eventually(() => a.transport.stats.udpReceived > 0, 2_000, 'a probe by UDP');
     expect(a.transport.stats.tcpReceived).toBeGreaterThan(0); // the joins' push-pulls
     expect([a, b, c].every((m) => m.transport.stats.rejected === 0)).toBe(true);
+    // Node metadata rides on the alive updates.
+    c.swim.setMetadata({ zone: 'eu-1' });
+    await eventually(() => a.swim.member(c.transport.localId)?.meta['zone'] === 'eu-1' && b.swim.member(c.transport.localId)?.meta['zone'] === 'eu-1', 5_000, 'the metadata');
   });
 
   it('a member with the wrong key cannot join, and the seed logs it once', async () => {

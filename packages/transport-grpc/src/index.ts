@@ -36,6 +36,7 @@ export { STREAM_PROTOCOL_VERSION } from './frames.js';
 export { rawPeerService as peerServiceDefinition } from './peer-service.js';
 export { createSynodServer, HEALTH_SERVICES } from './server/synod-server.js';
 export type { SynodServer, SynodServerOptions } from './server/synod-server.js';
+export type { DetectionViewEntry } from '@synod/protocol';
 export {
   ERROR_METADATA,
   STATUS_OF_ERROR_CODE,

@@ -15,6 +15,8 @@ describe('SwimNode over NatsTransport (swimPayloadCodec)', () => {
       (transport, i) => new SwimNode({ transport, clock: systemClock, random: new SeededRandom(i + 1), clusterId: 'test-cluster', config: CONFIG, attachHandler: true }),
     );
     const view = (at: number, of: string): MemberState | undefined => swims[at]!.member(of)?.state;
+    const deadVerdicts: string[] = [];
+    for (const swim of swims) swim.on('dead', ({ member }) => deadVerdicts.push(member.id));
     try {
       for (const swim of swims) swim.start();
       await Promise.all(swims.slice(1).map((swim) => swim.join(['s1'], { timeoutMs: 5_000 })));
@@ -23,7 +25,10 @@ describe('SwimNode over NatsTransport (swimPayloadCodec)', () => {
       swims[3]!.stop();
       await transports[3]!.close();
       await eventually(() => [0, 1, 2].every((at) => view(at, 's4') === 'dead'), 10_000, 's4 dead everywhere');
-      expect([0, 1, 2].every((at) => ids.slice(0, 3).every((id) => view(at, id) === 'alive'))).toBe(true);
+      // A healthy member may be suspected for a moment on a loaded machine and
+      // refute; it must never be declared dead, and ends up alive everywhere.
+      expect(deadVerdicts.filter((id) => id !== 's4')).toEqual([]);
+      await eventually(() => [0, 1, 2].every((at) => ids.slice(0, 3).every((id) => view(at, id) === 'alive')), 5_000, 'healthy members alive');
       expect(swims.slice(0, 3).every((swim) => swim.stats.dropped === 0)).toBe(true);
     } finally {
       for (const swim of swims) swim.stop();

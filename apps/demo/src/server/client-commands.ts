@@ -62,7 +62,10 @@ const STATUS_HELP = `${STATUS_USAGE}
 
 Prints a table of the members: id, endpoint, role, term, the leader each
 knows, commit and applied index, and health (grpc.health.v1 of the KV service;
-over NATS, serving when the member knows a leader).
+over NATS, serving when the member knows a leader). Then, for members running
+SWIM (synod serve does unless --swim off), how each of them sees every member:
+SWIM state (alive, suspect, dead, left), incarnation, and the phi accrual
+suspicion of the traffic it gets from it.
 
 options:
 ${CONNECTION_HELP}`;
@@ -243,6 +246,17 @@ export function runStatus(argv: readonly string[], io: CommandIo): Promise<numbe
         }
       });
       for (const line of table(rows)) io.stdout(line);
+      const swimRows: string[][] = [['VIEWER', 'MEMBER', 'SWIM', 'INCARNATION', 'PHI']];
+      for (const answer of answers) {
+        if ('error' in answer || answer.swim === undefined) continue;
+        for (const member of answer.swim) {
+          swimRows.push([answer.id, member.id, member.state, String(member.incarnation), member.phi === undefined ? '-' : member.phi.toFixed(2)]);
+        }
+      }
+      if (swimRows.length > 1) {
+        io.stdout('');
+        for (const line of table(swimRows)) io.stdout(line);
+      }
       return answers.every((answer) => 'error' in answer) ? EXIT_UNAVAILABLE : 0;
     } finally {
       await client.close();

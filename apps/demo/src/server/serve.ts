@@ -194,6 +194,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     return 1;
   }
 
+  let swim: SwimBesideRaft | undefined;
   const common = {
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -203,6 +204,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,
+    // `synod status` shows it: each member's SWIM state and phi as this node sees them.
+    detectionView: () => swim?.view() ?? [],
   };
   // SWIM shares the peer transport with Raft.
   const payloadCodecs = { raft: raftPayloadCodec, swim: swimPayloadCodec };
@@ -222,7 +225,6 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const where = network.transport === 'grpc' ? (): string => `on ${'boundAddress' in server ? server.boundAddress : network.listen}` : (): string => `over NATS ${network.nats.servers.join(',')}`;
   const peerIds = network.transport === 'grpc' ? Object.keys(network.peers) : network.peers;
   const peerList = network.transport === 'grpc' ? Object.entries(network.peers).map(([id, a]) => `${id}=${a}`).join(',') : network.peers.join(',');
-  let swim: SwimBesideRaft | undefined;
   // Handlers go on before start so that a signal during start-up still stops cleanly.
   let stopRequested: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {

@@ -74,7 +74,8 @@ it('cluster up --transport nats starts a nats-server of its own, serve processes
   expect(get.out).toEqual(['hello']);
   const status = capture();
   expect(await main(['status', '--nats-url', url!], status.io)).toBe(0);
-  expect(status.out.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['n1', 'n2', 'n3']);
+  // The member table ends at the blank line before the SWIM table.
+  expect(status.out.slice(1, status.out.includes('') ? status.out.indexOf('') : undefined).map((line) => line.split(/\s+/)[0])).toEqual(['n1', 'n2', 'n3']);
   expect(status.out.filter((line) => /\sleader\s/.test(line))).toHaveLength(1);
   // Another cluster id on the same server: nobody answers, and the command says so.
   const elsewhere = capture();

@@ -1,5 +1,6 @@
 import { suspicionTimeout, swimDetectionBoundMs } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
 import { swimConfigFromFlags } from '../../src/server/swim-beside-raft.js';
 import { ProcessCluster } from './process-cluster.js';
 
@@ -56,6 +57,17 @@ async function waitFor(condition: () => boolean, timeoutMs: number, what: string
   return Date.now() - start;
 }
 
+/** `synod status` against every running member: the SWIM rows as [viewer, member, state, incarnation, phi]. */
+async function swimStatus(): Promise<string[][]> {
+  const out: string[] = [];
+  const endpoints = IDS.filter((id) => cluster.isRunning(id)).map((id) => cluster.endpointOf(id));
+  const code = await main(['status', '--endpoints', endpoints.join(','), '--insecure'], { stdout: (line) => out.push(line), stderr: () => undefined });
+  expect(code).toBe(0);
+  const header = out.findIndex((line) => line.startsWith('VIEWER'));
+  expect(header, out.join('\n')).toBeGreaterThan(0);
+  return out.slice(header + 1).map((line) => line.trim().split(/\s+/));
+}
+
 const others = (id: string): string[] => IDS.filter((other) => other !== id);
 const offsets = (): Map<string, number> => new Map(IDS.map((id) => [id, cluster.output(id).length]));
 
@@ -78,6 +90,18 @@ describe('SWIM between five serve processes', () => {
       'three seconds without a suspicion',
     );
   }, 90_000);
+
+  it('synod status shows every member\'s SWIM state and phi as each member sees it', async () => {
+    const rows = await swimStatus();
+    expect(rows).toHaveLength(IDS.length * IDS.length);
+    for (const [viewer, member, state, incarnation, phi] of rows) {
+      expect(IDS).toContain(viewer);
+      expect(state, `${viewer} sees ${member}`).toBe('alive');
+      expect(Number(incarnation)).toBeGreaterThanOrEqual(0);
+      if (viewer === member) expect(phi).toBe('-');
+      else expect(Number(phi), `phi of ${member} at ${viewer}`).toBeLessThan(8);
+    }
+  }, 30_000);
 
   it('a member SIGSTOPped for less than the suspicion timeout refutes on SIGCONT, and nobody marks it dead', async () => {
     const before = offsets();
@@ -115,6 +139,8 @@ describe('SWIM between five serve processes', () => {
     );
     console.info(`SIGKILL → dead: ${[...detectedAfter].map(([id, ms]) => `${id} ${ms} ms`).join(', ')} (bound ${BOUND_MS} ms)`);
     for (const ms of detectedAfter.values()) expect(ms).toBeLessThanOrEqual(BOUND_MS);
+    const deadRows = (await swimStatus()).filter(([, member]) => member === 'n4');
+    expect(deadRows.map(([viewer, , state]) => `${viewer}:${state}`).sort()).toEqual(others('n4').map((id) => `${id}:dead`));
     // Nobody healthy was declared dead on the way.
     for (const id of others('n4')) {
       const falseVerdicts = others('n4').filter((other) => swimLines(id, other, 'dead', before.get(id)).length > 0);

@@ -11,6 +11,7 @@ import {
   validateSwimConfig,
   type SwimConfig,
 } from './swim-config.js';
+import { MAX_METADATA_BYTES, metadataBytes } from './swim-types.js';
 import type {
   AliveUpdate,
   DeadUpdate,
@@ -45,12 +46,31 @@ export interface SwimCoreOptions {
    * @default 0
    */
   readonly incarnation?: number;
+  /** This node's metadata (at most {@link MAX_METADATA_BYTES}); change it later with {@link SwimCore.setMetadata}. @default {} */
+  readonly meta?: Readonly<Record<string, string>>;
+}
+
+const NO_META: Readonly<Record<string, string>> = Object.freeze({});
+
+function checkMetadata(meta: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const size = metadataBytes(meta);
+  if (size > MAX_METADATA_BYTES) throw new InvalidArgumentError(`metadata is ${size} bytes, over the ${MAX_METADATA_BYTES}-byte limit`);
+  for (const value of Object.values(meta)) {
+    if (typeof value !== 'string') throw new InvalidArgumentError('metadata values must be strings');
+  }
+  return Object.freeze({ ...meta });
+}
+
+function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }
 
 interface Member {
   readonly id: NodeId;
   incarnation: number;
   state: MemberState;
+  meta: Readonly<Record<string, string>>;
   sinceMs: number;
   suspicion: Suspicion | undefined;
   suspicionTimer: CoreTimer | undefined;
@@ -74,9 +94,10 @@ type PendingAck =
 
 const LIVE: ReadonlySet<MemberState> = new Set(['alive', 'suspect']);
 
-/** Rough encoded size of an update, for the piggyback budget: fixed fields plus the ids. */
+/** Rough encoded size of an update, for the piggyback budget: fixed fields plus the ids and metadata. */
 function updateBytes(update: MembershipUpdate): number {
-  return 24 + update.node.length + ('from' in update ? update.from.length : 0);
+  const meta = update.kind === 'alive' && update.meta !== undefined ? metadataBytes(update.meta) + 4 * Object.keys(update.meta).length : 0;
+  return 24 + update.node.length + ('from' in update ? update.from.length : 0) + meta;
 }
 
 /**
@@ -162,12 +183,13 @@ export class SwimCore {
       id: this.localId,
       incarnation: options.incarnation ?? 0,
       state: 'alive',
+      meta: checkMetadata(options.meta ?? NO_META),
       sinceMs: options.nowMs,
       suspicion: undefined,
       suspicionTimer: undefined,
     };
     this.#members.set(this.localId, this.#self);
-    this.#enqueue({ kind: 'alive', node: this.localId, incarnation: this.#self.incarnation });
+    this.#enqueueSelfAlive();
     this.#startTimers(options.nowMs);
   }
 
@@ -185,7 +207,7 @@ export class SwimCore {
       this.#leaving = false;
       this.#self.incarnation++;
       this.#setState(this.#self, 'alive', nowMs);
-      this.#enqueue({ kind: 'alive', node: this.localId, incarnation: this.#self.incarnation });
+      this.#enqueueSelfAlive();
       this.#startTimers(nowMs);
     }
     for (const seed of seeds) {
@@ -212,6 +234,21 @@ export class SwimCore {
     this.#enqueue({ kind: 'left', node: this.localId, incarnation: this.#self.incarnation });
     // Tell a few members right away rather than waiting for the next gossip round.
     this.#gossipRound(nowMs);
+  }
+
+  /**
+   * Replaces this node's metadata and gossips it: like a refutation, it
+   * raises the incarnation, so the new alive update overrides the old one
+   * everywhere (memberlist's UpdateNode). Others emit `updated`.
+   *
+   * @throws InvalidArgumentError over {@link MAX_METADATA_BYTES} or for a non-string value.
+   */
+  setMetadata(meta: Readonly<Record<string, string>>, nowMs: number): void {
+    this.#nowMs = nowMs;
+    this.#self.meta = checkMetadata(meta);
+    if (this.#leaving) return;
+    this.#self.incarnation++;
+    this.#enqueueSelfAlive();
   }
 
   /** Handles one message received from `from`. */
@@ -617,7 +654,7 @@ export class SwimCore {
     for (const digest of remote) {
       switch (digest.state) {
         case 'alive':
-          this.#applyAlive({ kind: 'alive', node: digest.id, incarnation: digest.incarnation }, nowMs);
+          this.#applyAlive({ kind: 'alive', node: digest.id, incarnation: digest.incarnation, ...(digest.meta === undefined ? {} : { meta: digest.meta }) }, nowMs);
           break;
         case 'suspect':
         case 'dead':
@@ -632,7 +669,9 @@ export class SwimCore {
 
   #digest(): MemberDigest[] {
     const out: MemberDigest[] = [];
-    for (const m of this.#members.values()) out.push({ id: m.id, incarnation: m.incarnation, state: m.state });
+    for (const m of this.#members.values()) {
+      out.push(Object.keys(m.meta).length === 0 ? { id: m.id, incarnation: m.incarnation, state: m.state } : { id: m.id, incarnation: m.incarnation, state: m.state, meta: m.meta });
+    }
     return out;
   }
 
@@ -668,6 +707,7 @@ export class SwimCore {
         id: update.node,
         incarnation: update.incarnation,
         state: 'alive',
+        meta: update.meta === undefined ? NO_META : Object.freeze({ ...update.meta }),
         sinceMs: nowMs,
         suspicion: undefined,
         suspicionTimer: undefined,
@@ -681,11 +721,15 @@ export class SwimCore {
     }
     if (update.incarnation <= member.incarnation) return;
     const previous = member.state;
+    const meta = update.meta === undefined ? NO_META : update.meta;
+    const metaChanged = !sameMetadata(member.meta, meta);
     member.incarnation = update.incarnation;
+    if (metaChanged) member.meta = Object.freeze({ ...meta });
     this.#clearSuspicion(member);
     if (previous !== 'alive') this.#setState(member, 'alive', nowMs);
     this.#enqueue(update);
     if (previous !== 'alive') this.#emitMember(member, previous, nowMs);
+    else if (metaChanged) this.#events.push({ type: 'updated', member: this.#info(member), atMs: nowMs });
   }
 
   /**
@@ -783,7 +827,7 @@ export class SwimCore {
    */
   #refute(claimed: number, nowMs: number, suspected: boolean): void {
     this.#self.incarnation = Math.max(this.#self.incarnation, claimed) + 1;
-    this.#enqueue({ kind: 'alive', node: this.localId, incarnation: this.#self.incarnation });
+    this.#enqueueSelfAlive();
     if (suspected) this.#awareness.applyDelta(1);
     this.#events.push({ type: 'refuted', incarnation: this.#self.incarnation, atMs: nowMs });
   }
@@ -802,7 +846,16 @@ export class SwimCore {
   }
 
   #info(member: Member): MemberInfo {
-    return { id: member.id, incarnation: member.incarnation, state: member.state, sinceMs: member.sinceMs };
+    return { id: member.id, incarnation: member.incarnation, state: member.state, sinceMs: member.sinceMs, meta: member.meta };
+  }
+
+  #enqueueSelfAlive(): void {
+    const self = this.#self;
+    this.#enqueue(
+      Object.keys(self.meta).length === 0
+        ? { kind: 'alive', node: this.localId, incarnation: self.incarnation }
+        : { kind: 'alive', node: this.localId, incarnation: self.incarnation, meta: self.meta },
+    );
   }
 
   #send(to: NodeId, message: SwimMessage): void {

@@ -13,6 +13,7 @@ import {
   type MemberInfo,
   type RefutedEvent,
   type SwimMessage,
+  type UpdatedEvent,
 } from './swim-types.js';
 
 /** Events of a {@link SwimNode}: one per member state, plus join and refutation. */
@@ -27,6 +28,8 @@ export interface SwimNodeEvents {
   readonly joined: JoinedEvent;
   /** This node refuted a suspicion about itself. */
   readonly refuted: RefutedEvent;
+  /** An alive member changed its metadata. */
+  readonly updated: UpdatedEvent;
 }
 
 /** Options of a {@link SwimNode}. */
@@ -43,6 +46,8 @@ export interface SwimNodeOptions {
   readonly config?: SwimConfig;
   /** Starting incarnation (see {@link SwimCoreOptions.incarnation}). @default 0 */
   readonly incarnation?: number;
+  /** This node's metadata, gossiped with its alive state (at most 512 bytes). @default {} */
+  readonly meta?: Readonly<Record<string, string>>;
   /**
    * Install {@link SwimNode.handleEnvelope} as the transport's handler. Leave
    * it off when the transport also carries other protocols and route
@@ -120,6 +125,7 @@ export class SwimNode implements EventSource<SwimNodeEvents> {
       random: options.random,
       nowMs: options.clock.now(),
       incarnation: options.incarnation,
+      meta: options.meta,
     });
     if (options.attachHandler === true) this.#transport.setHandler((env) => void this.handleEnvelope(env));
   }
@@ -238,6 +244,22 @@ export class SwimNode implements EventSource<SwimNodeEvents> {
     return true;
   }
 
+  /**
+   * Replaces this node's metadata and gossips it (raising its incarnation);
+   * other members emit `updated`.
+   *
+   * @throws InvalidArgumentError over 512 bytes.
+   * @example
+   * ```ts
+   * swim.setMetadata({ zone: 'eu-1', role: 'storage' });
+   * other.on('updated', ({ member }) => console.log(member.id, member.meta));
+   * ```
+   */
+  setMetadata(meta: Readonly<Record<string, string>>): void {
+    this.#core.setMetadata(meta, this.#clock.now());
+    this.#flush();
+  }
+
   /** Every known member, this node included. */
   members(): MemberInfo[] {
     return this.#core.members();
@@ -297,6 +319,9 @@ export class SwimNode implements EventSource<SwimNodeEvents> {
               break;
             case 'refuted':
               this.#events.emit('refuted', event);
+              break;
+            case 'updated':
+              this.#events.emit('updated', event);
               break;
             default:
               this.#events.emit(event.type, event);

@@ -23,13 +23,20 @@ export interface MemberInfo {
   readonly state: MemberState;
   /** When this node last saw the state change (its own clock). */
   readonly sinceMs: number;
+  /** The member's own metadata (see {@link SwimCore.setMetadata}); empty when it set none. */
+  readonly meta: Readonly<Record<string, string>>;
 }
 
-/** The member is alive at this incarnation (joins and refutations). */
+/** Largest metadata of one member, in UTF-8 bytes of its keys and values (memberlist's limit). */
+export const MAX_METADATA_BYTES = 512;
+
+/** The member is alive at this incarnation (joins, refutations and metadata changes). */
 export interface AliveUpdate {
   readonly kind: 'alive';
   readonly node: NodeId;
   readonly incarnation: number;
+  /** The member's metadata at this incarnation; absent means empty. */
+  readonly meta?: Readonly<Record<string, string>>;
 }
 
 /** `from` suspects `node` at this incarnation. */
@@ -63,6 +70,8 @@ export interface MemberDigest {
   readonly id: NodeId;
   readonly incarnation: number;
   readonly state: MemberState;
+  /** The member's metadata; absent means empty. */
+  readonly meta?: Readonly<Record<string, string>>;
 }
 
 /** Direct probe. `target` guards against a reply from a different node now reachable at the same address. */
@@ -148,8 +157,15 @@ export interface RefutedEvent {
   readonly atMs: number;
 }
 
+/** An alive member's metadata changed (it stays alive). */
+export interface UpdatedEvent {
+  readonly type: 'updated';
+  readonly member: MemberInfo;
+  readonly atMs: number;
+}
+
 /** Something worth telling the application. */
-export type SwimEvent = MemberEvent | JoinedEvent | RefutedEvent;
+export type SwimEvent = MemberEvent | JoinedEvent | RefutedEvent | UpdatedEvent;
 
 /** What {@link SwimCore.takeOutput} hands to the driver. */
 export interface SwimOutput {
@@ -167,10 +183,34 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+/** A string-to-string map, or absent. */
+function isMeta(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (!isRecord(value) || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => typeof v === 'string');
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * UTF-8 bytes of a metadata map's keys and values.
+ *
+ * @example
+ * ```ts
+ * metadataBytes({ zone: 'eu-1' }); // 8
+ * ```
+ */
+export function metadataBytes(meta: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(meta)) bytes += utf8.encode(key).length + utf8.encode(value).length;
+  return bytes;
+}
+
 function isUpdate(value: unknown): value is MembershipUpdate {
   if (!isRecord(value) || typeof value['node'] !== 'string' || !isCount(value['incarnation'])) return false;
   switch (value['kind']) {
     case 'alive':
+      return isMeta(value['meta']);
     case 'left':
       return true;
     case 'suspect':
@@ -191,7 +231,8 @@ function isDigest(value: unknown): value is MemberDigest {
     typeof value['id'] === 'string' &&
     isCount(value['incarnation']) &&
     typeof value['state'] === 'string' &&
-    MEMBER_STATES.has(value['state'])
+    MEMBER_STATES.has(value['state']) &&
+    isMeta(value['meta'])
   );
 }
 

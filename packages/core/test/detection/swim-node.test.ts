@@ -3,7 +3,7 @@ import { JoinFailedError } from '../../src/detection/detection-errors.js';
 import { swimConfig } from '../../src/detection/swim-config.js';
 import { SwimNode } from '../../src/detection/swim-node.js';
 import type { SwimMessage } from '../../src/detection/swim-types.js';
-import { StoppedError } from '../../src/errors/errors.js';
+import { InvalidArgumentError, StoppedError } from '../../src/errors/errors.js';
 import { SeededRandom } from '../../src/time/random.js';
 import { SwimCluster } from './swim-cluster.js';
 import { TestNetwork } from './test-network.js';
@@ -142,5 +142,32 @@ describe('SwimNode scenarios (memberlist style)', () => {
     expect(node.member('b')).toBeUndefined();
     node.handleEnvelope({ clusterId: 't', from: 'b', to: 'a', protocol: 'swim', payload: alive });
     expect(node.member('b')?.state).toBe('alive');
+  });
+});
+
+describe('SwimNode metadata', () => {
+  it('gossips a member\'s metadata to everyone, and an update of it, with a higher incarnation', async () => {
+    const cluster = new SwimCluster({ size: 4 });
+    cluster.node('n3').setMetadata({ zone: 'eu-1' });
+    await cluster.joinAll();
+    // Joiners learn it by push-pull, the rest by gossip.
+    cluster.runUntil(() => ['n0', 'n1', 'n2'].every((id) => cluster.node(id).member('n3')?.meta['zone'] === 'eu-1'), 30_000);
+    const before = cluster.node('n0').member('n3')!.incarnation;
+    const updates: string[] = [];
+    for (const id of ['n0', 'n1', 'n2']) cluster.node(id).on('updated', ({ member }) => updates.push(`${id}:${member.id}:${member.meta['zone']}`));
+    cluster.node('n3').setMetadata({ zone: 'eu-2', role: 'storage' });
+    cluster.runUntil(() => updates.length === 3, 30_000);
+    expect(updates.sort()).toEqual(['n0:n3:eu-2', 'n1:n3:eu-2', 'n2:n3:eu-2']);
+    expect(cluster.node('n1').member('n3')).toMatchObject({ state: 'alive', incarnation: before + 1, meta: { zone: 'eu-2', role: 'storage' } });
+    // No member saw it as anything but alive.
+    expect(cluster.events.filter((e) => e.event.member.id === 'n3' && e.event.type !== 'alive')).toEqual([]);
+  });
+
+  it('refuses metadata over 512 bytes with InvalidArgumentError and keeps the old one', () => {
+    const cluster = new SwimCluster({ size: 1 });
+    const node = cluster.node('n0');
+    node.setMetadata({ a: 'b' });
+    expect(() => node.setMetadata({ big: 'x'.repeat(600) })).toThrow(InvalidArgumentError);
+    expect(node.member('n0')!.meta).toEqual({ a: 'b' });
   });
 });

@@ -155,12 +155,22 @@ function stateFromWire(state: wire.MemberState): MemberState {
   }
 }
 
+/** Metadata as it travels (a plain map); an empty map is what "no metadata" decodes to. */
+function metaToWire(meta: Readonly<Record<string, string>> | undefined): { [key: string]: string } {
+  return meta === undefined ? {} : { ...meta };
+}
+
+function metaFromWire(meta: { [key: string]: string }): { meta?: Readonly<Record<string, string>> } {
+  return Object.keys(meta).length === 0 ? {} : { meta: { ...meta } };
+}
+
 function updateToWire(update: MembershipUpdate): wire.MembershipUpdate {
   return {
     node: update.node,
     incarnation: toWire(update.incarnation),
     state: stateToWire[update.kind],
     from: update.kind === 'suspect' || update.kind === 'dead' ? update.from : '',
+    meta: update.kind === 'alive' ? metaToWire(update.meta) : {},
   };
 }
 
@@ -169,6 +179,7 @@ function updateFromWire(update: wire.MembershipUpdate): MembershipUpdate {
   const kind = stateFromWire(update.state);
   switch (kind) {
     case 'alive':
+      return { kind, node: update.node, incarnation, ...metaFromWire(update.meta) };
     case 'left':
       return { kind, node: update.node, incarnation };
     case 'suspect':
@@ -178,9 +189,14 @@ function updateFromWire(update: wire.MembershipUpdate): MembershipUpdate {
 }
 
 function digestToWire(digest: MemberDigest): wire.MemberDigest {
-  return { id: digest.id, incarnation: toWire(digest.incarnation), state: stateToWire[digest.state] };
+  return { id: digest.id, incarnation: toWire(digest.incarnation), state: stateToWire[digest.state], meta: metaToWire(digest.meta) };
 }
 
 function digestFromWire(digest: wire.MemberDigest): MemberDigest {
-  return { id: digest.id, incarnation: fromWire(digest.incarnation, 'member.incarnation'), state: stateFromWire(digest.state) };
+  return {
+    id: digest.id,
+    incarnation: fromWire(digest.incarnation, 'member.incarnation'),
+    state: stateFromWire(digest.state),
+    ...metaFromWire(digest.meta),
+  };
 }

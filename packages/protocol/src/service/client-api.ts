@@ -102,6 +102,8 @@ export interface MemberStatus {
    */
   readonly stateHash?: string;
   readonly stateIndex?: number;
+  /** The member's SWIM view of every member (state, incarnation, phi), when it runs SWIM. */
+  readonly swim?: readonly { readonly id: string; readonly state: string; readonly incarnation: number; readonly phi: number | undefined }[];
 }
 
 /** Options of a client's `memberStatus`. */
@@ -162,6 +164,9 @@ export function memberStatusOf(endpoint: string, response: clusterV1.StatusRespo
     appliedIndex: Number(response.appliedIndex),
     lastIndex: Number(response.lastIndex),
     members: response.members.map((m) => ({ id: m.id, address: m.address, learner: m.learner })),
+    ...(response.swimMembers.length === 0
+      ? {}
+      : { swim: response.swimMembers.map((m) => ({ id: m.id, state: m.state, incarnation: Number(m.incarnation), phi: m.phiKnown ? m.phi : undefined })) }),
   };
 }
 

@@ -26,6 +26,18 @@ export interface ClusterHandlersContext {
    * Status calls that ask for it: replicas at the same index must agree.
    */
   stateHash?(): { readonly hash: Uint8Array; readonly index: number };
+  /** The node's failure-detector view of every member, for Status's `swim_members` (see {@link DetectionViewEntry}). */
+  detectionView?(): readonly DetectionViewEntry[];
+}
+
+/** One member as the node's SWIM sees it, for Cluster/Status. */
+export interface DetectionViewEntry {
+  readonly id: NodeId;
+  /** `alive`, `suspect`, `dead` or `left`. */
+  readonly state: string;
+  readonly incarnation: number;
+  /** Phi of the traffic received from the member; undefined for the node itself or before any. */
+  readonly phi?: number | undefined;
 }
 
 const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
@@ -75,6 +87,12 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
         members: members(status.membership),
         stateHash: Buffer.from(state?.hash ?? []),
         stateIndex: BigInt(state?.index ?? 0),
+        swimMembers: (context.detectionView?.() ?? []).map((m) => ({
+          id: m.id,
+          state: m.state,
+          incarnation: BigInt(m.incarnation),
+          ...(m.phi !== undefined && Number.isFinite(m.phi) ? { phi: m.phi, phiKnown: true } : { phi: 0, phiKnown: false }),
+        })),
       };
     },
     async addMember() {

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Logger, type NodeId } from '@synod/core';
-import { clusterV1, createClusterHandlers, type KvRaftNode } from '@synod/protocol';
+import { clusterV1, createClusterHandlers, type DetectionViewEntry, type KvRaftNode } from '@synod/protocol';
 import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED } from './tolerant-service.js';
 
@@ -17,6 +17,8 @@ export interface ClusterServiceContext {
    * Status calls that ask for it: replicas at the same index must agree.
    */
   stateHash?(): { readonly hash: Uint8Array; readonly index: number };
+  /** The failure detector's view of every member, for Status's `swim_members`. */
+  detectionView?(): readonly DetectionViewEntry[];
 }
 
 /**
@@ -33,6 +35,7 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
     addressOf: (id) => context.addressOf(id),
     addMemberRefusal: 'AddMember is not supported over gRPC yet: every node would need the new address; restart the members with it in --peers',
     ...(context.stateHash === undefined ? {} : { stateHash: context.stateHash }),
+    ...(context.detectionView === undefined ? {} : { detectionView: context.detectionView }),
   });
 
   function unary<Req, Res>(method: string, handle: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {

@@ -12,7 +12,7 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { clusterV1, createKvReplica, kvV1, type KvRaftNode, type LeaderView } from '@synod/protocol';
+import { clusterV1, createKvReplica, kvV1, type DetectionViewEntry, type KvRaftNode, type LeaderView } from '@synod/protocol';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport } from '../grpc-transport.js';
 import { createPeerServerOptions, peerMap, type GrpcTransportOptions, type PeerAddresses } from '../options.js';
@@ -78,6 +78,12 @@ export interface SynodServerOptions {
   readonly transport?: Partial<Omit<GrpcTransportOptions, 'localId' | 'clusterId' | 'peers' | 'security' | 'server' | 'listen' | 'logger' | 'maxMessageBytes'>>;
   /** Where the server, the transport and failed calls log. @default silentLogger */
   readonly logger?: Logger;
+  /**
+   * This node's failure-detector view for Cluster/Status (`swim_members`):
+   * every member with its SWIM state, incarnation and phi, read on each
+   * Status call. `synod serve` passes its SWIM's view. @default none
+   */
+  readonly detectionView?: () => readonly DetectionViewEntry[];
 }
 
 /** One Synod node on one gRPC port; see {@link createSynodServer}. */
@@ -189,7 +195,15 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     leaderView,
   });
   server.addService(tolerantService(kvV1.KVService), kv.service);
-  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({ node, logger, defaultTimeoutMs, addressOf, leaderView, stateHash: replica.stateHash }));
+  server.addService(tolerantService(clusterV1.ClusterService), createClusterService({
+      node,
+      logger,
+      defaultTimeoutMs,
+      addressOf,
+      leaderView,
+      stateHash: replica.stateHash,
+      ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
+    }));
   const health = new HealthImplementation({
     [HEALTH_SERVICES.server]: 'NOT_SERVING',
     [HEALTH_SERVICES.kv]: 'NOT_SERVING',

@@ -9,7 +9,7 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { createClusterHandlers, createKvHandlers, createKvReplica, type KvRaftNode, type LeaderView } from '@synod/protocol';
+import { createClusterHandlers, createKvHandlers, createKvReplica, type DetectionViewEntry, type KvRaftNode, type LeaderView } from '@synod/protocol';
 import { serveApi, type ApiService } from '../api/api-service.js';
 import { NatsConnectError, NatsTransport } from '../nats-transport.js';
 import { peerIds, type NatsPeers, type NatsTransportOptions } from '../options.js';
@@ -40,6 +40,8 @@ export interface SynodNatsServerOptions {
   readonly sessionExpiryIntervalMs?: number;
   /** @default silentLogger */
   readonly logger?: Logger;
+  /** This node's failure-detector view for Cluster/Status (`swim_members`), as in the gRPC server. @default none */
+  readonly detectionView?: () => readonly DetectionViewEntry[];
 }
 
 /** One Synod node over NATS; see {@link createSynodNatsServer}. */
@@ -122,6 +124,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     defaultTimeoutMs,
     addressOf: () => undefined,
     addMemberRefusal: 'AddMember is not supported over NATS yet: restart the members with the new one in --peers',
+    ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
   });
 
   let api: ApiService | undefined;

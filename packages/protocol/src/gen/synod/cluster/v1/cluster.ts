@@ -121,6 +121,29 @@ export interface StatusResponse {
   stateHash: Buffer;
   /** The last log index the hashed state has applied. */
   stateIndex: bigint;
+  /**
+   * Every member as this member's SWIM failure detector sees it; empty when
+   * the member runs without SWIM.
+   */
+  swimMembers: SwimMember[];
+}
+
+/** SwimMember is one member as the answering member's SWIM sees it. */
+export interface SwimMember {
+  /** The member's id. */
+  id: string;
+  /** "alive", "suspect", "dead" or "left". */
+  state: string;
+  /** The member's incarnation. */
+  incarnation: bigint;
+  /** Phi accrual suspicion of the traffic from the member, when phi_known. */
+  phi: number;
+  /**
+   * False for the answering member itself and for members not heard from
+   * yet. (A flag rather than proto3 `optional`, which older protoc releases
+   * that clients in other languages use still refuse.)
+   */
+  phiKnown: boolean;
 }
 
 /** AddMemberRequest adds a voter or a learner. */
@@ -357,6 +380,7 @@ function createBaseStatusResponse(): StatusResponse {
     members: [],
     stateHash: Buffer.alloc(0),
     stateIndex: 0n,
+    swimMembers: [],
   };
 }
 
@@ -406,6 +430,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         throw new globalThis.Error("value provided for field message.stateIndex of type uint64 too large");
       }
       writer.uint32(80).uint64(message.stateIndex);
+    }
+    for (const v of message.swimMembers) {
+      SwimMember.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -503,6 +530,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.stateIndex = reader.uint64() as bigint;
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.swimMembers.push(SwimMember.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -557,6 +592,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.state_index)
         ? BigInt(object.state_index)
         : 0n,
+      swimMembers: globalThis.Array.isArray(object?.swimMembers)
+        ? object.swimMembers.map((e: any) => SwimMember.fromJSON(e))
+        : globalThis.Array.isArray(object?.swim_members)
+        ? object.swim_members.map((e: any) => SwimMember.fromJSON(e))
+        : [],
     };
   },
 
@@ -592,6 +632,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.stateIndex !== 0n) {
       obj.stateIndex = message.stateIndex.toString();
     }
+    if (message.swimMembers?.length) {
+      obj.swimMembers = message.swimMembers.map((e) => SwimMember.toJSON(e));
+    }
     return obj;
   },
 
@@ -616,6 +659,149 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.stateIndex = (object.stateIndex !== undefined && object.stateIndex !== null)
       ? BigInt(object.stateIndex)
       : 0n;
+    message.swimMembers = object.swimMembers?.map((e) => SwimMember.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSwimMember(): SwimMember {
+  return { id: "", state: "", incarnation: 0n, phi: 0, phiKnown: false };
+}
+
+export const SwimMember: MessageFns<SwimMember> = {
+  encode(message: SwimMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.incarnation !== 0n) {
+      if (BigInt.asUintN(64, message.incarnation) !== message.incarnation) {
+        throw new globalThis.Error("value provided for field message.incarnation of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.incarnation);
+    }
+    if (message.phi !== 0) {
+      writer.uint32(33).double(message.phi);
+    }
+    if (message.phiKnown !== false) {
+      writer.uint32(40).bool(message.phiKnown);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwimMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwimMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.incarnation = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.phi = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.phiKnown = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwimMember {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      incarnation: isSet(object.incarnation) ? BigInt(object.incarnation) : 0n,
+      phi: isSet(object.phi) ? globalThis.Number(object.phi) : 0,
+      phiKnown: isSet(object.phiKnown)
+        ? globalThis.Boolean(object.phiKnown)
+        : isSet(object.phi_known)
+        ? globalThis.Boolean(object.phi_known)
+        : false,
+    };
+  },
+
+  toJSON(message: SwimMember): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.incarnation !== 0n) {
+      obj.incarnation = message.incarnation.toString();
+    }
+    if (message.phi !== 0) {
+      obj.phi = floatToJson(message.phi);
+    }
+    if (message.phiKnown !== false) {
+      obj.phiKnown = message.phiKnown;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SwimMember>): SwimMember {
+    return SwimMember.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SwimMember>): SwimMember {
+    const message = createBaseSwimMember();
+    message.id = object.id ?? "";
+    message.state = object.state ?? "";
+    message.incarnation = (object.incarnation !== undefined && object.incarnation !== null)
+      ? BigInt(object.incarnation)
+      : 0n;
+    message.phi = object.phi ?? 0;
+    message.phiKnown = object.phiKnown ?? false;
     return message;
   },
 };
@@ -1344,6 +1530,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

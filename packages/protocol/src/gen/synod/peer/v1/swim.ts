@@ -78,6 +78,13 @@ export interface MembershipUpdate {
   state: MemberState;
   /** Who suspected or declared it dead; empty for ALIVE and LEFT. */
   from: string;
+  /** ALIVE only: the member's own metadata at this incarnation (at most 512 bytes). */
+  meta: { [key: string]: string };
+}
+
+export interface MembershipUpdate_MetaEntry {
+  key: string;
+  value: string;
 }
 
 /** MemberDigest is one member in a full-state exchange. */
@@ -88,6 +95,13 @@ export interface MemberDigest {
   incarnation: bigint;
   /** Its state as the sender sees it. */
   state: MemberState;
+  /** The member's metadata. */
+  meta: { [key: string]: string };
+}
+
+export interface MemberDigest_MetaEntry {
+  key: string;
+  value: string;
 }
 
 /** SwimPing is a direct probe. */
@@ -172,7 +186,7 @@ export interface SwimMessage {
 }
 
 function createBaseMembershipUpdate(): MembershipUpdate {
-  return { node: "", incarnation: 0n, state: 0, from: "" };
+  return { node: "", incarnation: 0n, state: 0, from: "", meta: {} };
 }
 
 export const MembershipUpdate: MessageFns<MembershipUpdate> = {
@@ -192,6 +206,9 @@ export const MembershipUpdate: MessageFns<MembershipUpdate> = {
     if (message.from !== "") {
       writer.uint32(34).string(message.from);
     }
+    globalThis.Object.entries(message.meta).forEach(([key, value]: [string, string]) => {
+      MembershipUpdate_MetaEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
     return writer;
   },
 
@@ -240,6 +257,17 @@ export const MembershipUpdate: MessageFns<MembershipUpdate> = {
             message.from = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = MembershipUpdate_MetaEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.meta[entry5.key] = entry5.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -258,6 +286,20 @@ export const MembershipUpdate: MessageFns<MembershipUpdate> = {
       incarnation: isSet(object.incarnation) ? BigInt(object.incarnation) : 0n,
       state: isSet(object.state) ? memberStateFromJSON(object.state) : 0,
       from: isSet(object.from) ? globalThis.String(object.from) : "",
+      meta: isObject(object.meta)
+        ? (globalThis.Object.entries(object.meta) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -275,6 +317,15 @@ export const MembershipUpdate: MessageFns<MembershipUpdate> = {
     if (message.from !== "") {
       obj.from = message.from;
     }
+    if (message.meta) {
+      const entries = globalThis.Object.entries(message.meta) as [string, string][];
+      if (entries.length > 0) {
+        obj.meta = {};
+        entries.forEach(([k, v]) => {
+          obj.meta[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -289,12 +340,106 @@ export const MembershipUpdate: MessageFns<MembershipUpdate> = {
       : 0n;
     message.state = object.state ?? 0;
     message.from = object.from ?? "";
+    message.meta = (globalThis.Object.entries(object.meta ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseMembershipUpdate_MetaEntry(): MembershipUpdate_MetaEntry {
+  return { key: "", value: "" };
+}
+
+export const MembershipUpdate_MetaEntry: MessageFns<MembershipUpdate_MetaEntry> = {
+  encode(message: MembershipUpdate_MetaEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MembershipUpdate_MetaEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMembershipUpdate_MetaEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MembershipUpdate_MetaEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: MembershipUpdate_MetaEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MembershipUpdate_MetaEntry>): MembershipUpdate_MetaEntry {
+    return MembershipUpdate_MetaEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MembershipUpdate_MetaEntry>): MembershipUpdate_MetaEntry {
+    const message = createBaseMembershipUpdate_MetaEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseMemberDigest(): MemberDigest {
-  return { id: "", incarnation: 0n, state: 0 };
+  return { id: "", incarnation: 0n, state: 0, meta: {} };
 }
 
 export const MemberDigest: MessageFns<MemberDigest> = {
@@ -311,6 +456,9 @@ export const MemberDigest: MessageFns<MemberDigest> = {
     if (message.state !== 0) {
       writer.uint32(24).int32(message.state);
     }
+    globalThis.Object.entries(message.meta).forEach(([key, value]: [string, string]) => {
+      MemberDigest_MetaEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -351,6 +499,17 @@ export const MemberDigest: MessageFns<MemberDigest> = {
             message.state = reader.int32() as any;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = MemberDigest_MetaEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.meta[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -368,6 +527,20 @@ export const MemberDigest: MessageFns<MemberDigest> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       incarnation: isSet(object.incarnation) ? BigInt(object.incarnation) : 0n,
       state: isSet(object.state) ? memberStateFromJSON(object.state) : 0,
+      meta: isObject(object.meta)
+        ? (globalThis.Object.entries(object.meta) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -382,6 +555,15 @@ export const MemberDigest: MessageFns<MemberDigest> = {
     if (message.state !== 0) {
       obj.state = memberStateToJSON(message.state);
     }
+    if (message.meta) {
+      const entries = globalThis.Object.entries(message.meta) as [string, string][];
+      if (entries.length > 0) {
+        obj.meta = {};
+        entries.forEach(([k, v]) => {
+          obj.meta[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -395,6 +577,100 @@ export const MemberDigest: MessageFns<MemberDigest> = {
       ? BigInt(object.incarnation)
       : 0n;
     message.state = object.state ?? 0;
+    message.meta = (globalThis.Object.entries(object.meta ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseMemberDigest_MetaEntry(): MemberDigest_MetaEntry {
+  return { key: "", value: "" };
+}
+
+export const MemberDigest_MetaEntry: MessageFns<MemberDigest_MetaEntry> = {
+  encode(message: MemberDigest_MetaEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberDigest_MetaEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberDigest_MetaEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberDigest_MetaEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: MemberDigest_MetaEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemberDigest_MetaEntry>): MemberDigest_MetaEntry {
+    return MemberDigest_MetaEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemberDigest_MetaEntry>): MemberDigest_MetaEntry {
+    const message = createBaseMemberDigest_MetaEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1198,6 +1474,10 @@ export type DeepPartial<T> = T extends bigint ? string | number | bigint
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
