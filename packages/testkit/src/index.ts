@@ -15,3 +15,4 @@ export {
 } from './cli/check-history.js';
 export * from './swim-sim/index.js';
 export * from './paxos-sim/index.js';
+export { freePorts } from './net/free-ports.js';

@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, rmSync, writeSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePorts } from '@synod/testkit';
 import { join } from 'node:path';
 import { SynodClient, type MemberStatus } from '@synod/transport-grpc';
 import { NetworkLab } from './network-lab.js';
@@ -271,19 +271,3 @@ export class ChaosCluster {
   }
 }
 
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}

@@ -1,40 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SynodClient, type MemberStatus } from '@synod/transport-grpc';
 import { SynodNatsClient } from '@synod/transport-nats';
+import { freePorts } from '@synod/testkit';
 
 /**
  * The built CLI. The demo's test target depends on its build (package.json),
  * so `nx run @synod/demo:test` always has it; a bare `vitest run` needs
  * `pnpm nx run @synod/demo:build` first.
  */
+export { freePorts };
+
 export const SYNOD_BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
-/** Free loopback ports, found by binding port 0 and letting go. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  for (const server of servers) {
-    const address = server.address();
-    if (address !== null && typeof address === 'object') ports.push(address.port);
-  }
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 export interface ProcessClusterOptions {
   readonly ids?: readonly string[];

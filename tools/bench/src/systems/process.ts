@@ -1,24 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePorts } from '@synod/testkit';
 
-/** `count` distinct free TCP ports on 127.0.0.1 (bound, read and released at once). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
+export { freePorts };
+
 
 /** CPU seconds (user + system) a process has used, from /proc (Linux); undefined elsewhere or once it has exited. */
 export function cpuSeconds(pid: number | undefined): number | undefined {
