@@ -1,5 +1,6 @@
 import { CorruptionError } from '../errors/errors.js';
 import type { Entry } from '../raft/types.js';
+import { sliceOfSharedBlock } from '../util/shared-blocks.js';
 import { ZERO_BALLOT, type Ballot } from './ballot.js';
 import type { AcceptedSlot } from './types.js';
 
@@ -26,32 +27,11 @@ function encodeNode(node: string): Uint8Array {
   return bytes;
 }
 
-/**
- * Stored entries are carved out of shared blocks, as proposal frames are:
- * every replica encodes every slot it accepts, and a buffer of its own per
- * entry made the garbage collector the largest cost in profiles. A block
- * lives as long as any entry cut from it.
- */
-const BLOCK_BYTES = 64 * 1024;
-let block = new Uint8Array(0);
-let blockUsed = 0;
-
-/** `size` bytes from the current block (or a buffer of its own when large). */
-function allocateBytes(size: number): Uint8Array {
-  if (size > BLOCK_BYTES / 8) return new Uint8Array(size);
-  if (blockUsed + size > block.length) {
-    block = new Uint8Array(BLOCK_BYTES);
-    blockUsed = 0;
-  }
-  const bytes = block.subarray(blockUsed, blockUsed + size);
-  blockUsed += size;
-  return bytes;
-}
 
 export function encodeSlotEntry(slot: AcceptedSlot): Entry {
   const node = encodeNode(slot.ballot.node);
   if (node.length > 255) throw new RangeError('node id longer than 255 bytes');
-  const data = allocateBytes(1 + node.length + slot.data.length);
+  const data = sliceOfSharedBlock(1 + node.length + slot.data.length);
   data[0] = node.length;
   data.set(node, 1);
   data.set(slot.data, 1 + node.length);

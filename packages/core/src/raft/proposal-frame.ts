@@ -1,4 +1,5 @@
 import { CorruptionError, InvalidArgumentError } from '../errors/errors.js';
+import { sliceOfSharedBlock } from '../util/shared-blocks.js';
 
 /**
  * A proposal on the log is framed so that the node that proposed it can
@@ -21,36 +22,6 @@ const FRAME_V2 = 2;
 const SEQUENCE_BYTES = 8;
 const NO_ORIGIN = new Uint8Array(0);
 
-/**
- * Frames are carved out of shared blocks, as Node does for small Buffers: a
- * typed array with a buffer of its own costs a separate allocation plus
- * garbage collector bookkeeping, which at hundreds of thousands of
- * proposals a second showed up as the largest single cost. A block lives as
- * long as any frame cut from it; frames larger than an eighth of a block
- * get their own buffer.
- */
-const BLOCK_BYTES = 64 * 1024;
-let block = new Uint8Array(0);
-let blockUsed = 0;
-
-/**
- * A slice of `size` bytes. The size is checked before the shared block's
- * fill level is touched: a NaN there would make every later frame of every
- * node in the process come out empty.
- *
- * @throws InvalidArgumentError when `size` is not a non-negative safe integer.
- */
-function allocateFrame(size: number): Uint8Array {
-  if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`bad proposal frame size ${size}`);
-  if (size > BLOCK_BYTES / 8) return new Uint8Array(size);
-  if (blockUsed + size > block.length) {
-    block = new Uint8Array(BLOCK_BYTES);
-    blockUsed = 0;
-  }
-  const frame = block.subarray(blockUsed, blockUsed + size);
-  blockUsed += size;
-  return frame;
-}
 
 export interface ProposalFrame {
   /** Who proposed: one run of one node (empty for version 1 frames). */
@@ -74,7 +45,7 @@ export function encodeProposal(origin: Uint8Array, sequence: number, command: Ui
   if (origin.length > 0xffff) throw new RangeError('proposal origin too long');
   if (!Number.isSafeInteger(sequence) || sequence < 0) throw new RangeError(`bad proposal sequence ${sequence}`);
   const header = headroom + 3 + origin.length;
-  const out = allocateFrame(header + SEQUENCE_BYTES + command.length);
+  const out = sliceOfSharedBlock(header + SEQUENCE_BYTES + command.length);
   out[headroom] = FRAME_V2;
   writeUint16(out, headroom + 1, origin.length);
   out.set(origin, headroom + 3);
