@@ -1,0 +1,214 @@
+import {
+  SwimFailureDetector,
+  SwimNode,
+  systemClock,
+  systemRandom,
+  type Logger,
+  type MemberEvent,
+  type MemberInfo,
+  type NodeId,
+  type SwimConfig,
+  type SwimMembershipView,
+} from '@synod/core';
+import { bindUdpSocket, Keyring, lossySocket, UdpSwimTransport } from '@synod/swim-udp';
+import { hostPort, readInputFile, UsageError } from './flags.js';
+import { displayPhi, runSwim, type SwimBesideRaft } from './swim-beside-raft.js';
+
+/** The metadata key under which a member gossips its Raft id: SWIM ids on the datagram path are addresses. */
+export const RAFT_ID_META = 'raft';
+
+/** The `synod serve` flags of SWIM's datagram path (parseArgs options). */
+export const SWIM_UDP_FLAGS = {
+  'swim-transport': { type: 'string' },
+  'swim-listen': { type: 'string' },
+  'swim-seeds': { type: 'string' },
+  'swim-keyring': { type: 'string' },
+  'inject-udp-loss': { type: 'string' },
+} as const;
+
+export const SWIM_UDP_FLAGS_HELP = `  --swim-transport T    where SWIM runs: peer (default; over the peer transport,
+                        beside Raft) or udp (memberlist's datagram path: UDP
+                        probes and gossip, TCP push-pull and fallback pings)
+  --swim-listen H:P     with udp: this node's SWIM address, UDP and TCP (its SWIM id)
+  --swim-seeds LIST     with udp: SWIM addresses to join through, 127.0.0.1:7946,…
+                        (none: wait to be joined); retried until one answers
+  --swim-keyring FILE   with udp: base64 32-byte AES-256-GCM keys, one a line; the
+                        first seals, all open (rotate: add the new key second on
+                        every node, then move it first, then drop the old one)`;
+
+export const SWIM_UDP_FAULT_HELP = `  --inject-udp-loss RATE
+                        drop this fraction (0 to 1) of the SWIM datagrams this
+                        node sends and of those it receives (the TCP fallback
+                        ping is what keeps such a member from being declared dead)`;
+
+type SwimUdpValues = { readonly [K in keyof typeof SWIM_UDP_FLAGS]?: string | undefined };
+
+/** The datagram path's settings from the flags. */
+export interface SwimUdpSettings {
+  readonly listen: string;
+  readonly seeds: readonly string[];
+  /** Keys from `--swim-keyring`, primary first; undefined: messages in the clear. */
+  readonly keys: readonly Buffer[] | undefined;
+  /** Fraction of datagrams dropped each way (`--inject-udp-loss`); 0 normally. */
+  readonly udpLossRate: number;
+}
+
+/**
+ * Reads the datagram-path flags. Returns undefined for `--swim-transport
+ * peer` (the default).
+ * @throws UsageError for a bad value or a flag that needs `--swim-transport udp`;
+ *   MissingInputError when the keyring file cannot be read.
+ */
+export function swimUdpSettings(values: SwimUdpValues, swimEnabled: boolean): SwimUdpSettings | undefined {
+  const transport = values['swim-transport'] ?? 'peer';
+  if (transport !== 'peer' && transport !== 'udp') throw new UsageError(`--swim-transport must be peer or udp, got '${transport}'`);
+  if (transport === 'peer') {
+    const given = (['swim-listen', 'swim-seeds', 'swim-keyring', 'inject-udp-loss'] as const).find((flag) => values[flag] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} needs --swim-transport udp`);
+    return undefined;
+  }
+  if (!swimEnabled) throw new UsageError('--swim-transport udp needs SWIM on (--swim lan, wan or local)');
+  if (values['swim-listen'] === undefined || values['swim-listen'] === '') {
+    throw new UsageError('--swim-listen is required with --swim-transport udp (host:port for UDP and TCP)');
+  }
+  const listen = hostPort(values['swim-listen'], '--swim-listen');
+  const seeds = values['swim-seeds'] === undefined || values['swim-seeds'] === '' ? [] : values['swim-seeds'].split(',').map((seed) => hostPort(seed, '--swim-seeds'));
+  if (seeds.includes(listen)) throw new UsageError(`--swim-seeds must not list this node's own --swim-listen ${listen}`);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError('--swim-seeds lists an address twice');
+  const loss = values['inject-udp-loss'];
+  const udpLossRate = loss === undefined ? 0 : Number(loss);
+  if (loss !== undefined && (loss.trim() === '' || !Number.isFinite(udpLossRate) || udpLossRate < 0 || udpLossRate >= 1)) {
+    throw new UsageError(`--inject-udp-loss must be a fraction from 0 to below 1, got '${loss}'`);
+  }
+  const keyringFile = values['swim-keyring'];
+  return { listen, seeds, keys: keyringFile === undefined ? undefined : readKeyringFile(keyringFile), udpLossRate };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Keys of a keyring file: one base64-encoded 32-byte key a line, the first
+ * the primary; blank lines and `#` comments are skipped.
+ * @throws UsageError naming the line of a key that is not base64 or not 32 bytes, or for a file without keys.
+ */
+export function readKeyringFile(path: string): Buffer[] {
+  const lines = readInputFile(path, '--swim-keyring').toString('utf8').split(/\r?\n/);
+  const keys: Buffer[] = [];
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const key = BASE64.test(line) ? Buffer.from(line, 'base64') : undefined;
+    if (key === undefined || key.length !== 32) {
+      throw new UsageError(`--swim-keyring ${path}: line ${index + 1} is not a base64-encoded 32-byte key (generate one with: openssl rand -base64 32)`);
+    }
+    keys.push(key);
+  });
+  if (keys.length === 0) throw new UsageError(`--swim-keyring ${path} holds no key`);
+  return keys;
+}
+
+/**
+ * SWIM's view with members named by the Raft id they gossip in their
+ * metadata, so that a {@link SwimFailureDetector} over it answers for the
+ * Raft node's peers. Members without one (another application on the same
+ * SWIM cluster) are left out. When an address changed, the live entry wins.
+ */
+export function raftIdView(swim: SwimNode): SwimMembershipView & { raftIdOf(swimId: NodeId): NodeId | undefined } {
+  const renamed = (member: MemberInfo): MemberInfo | undefined => {
+    const raftId = member.meta[RAFT_ID_META];
+    return raftId === undefined ? undefined : { ...member, id: raftId };
+  };
+  return {
+    member(raftId) {
+      let found: MemberInfo | undefined;
+      for (const member of swim.members()) {
+        if (member.meta[RAFT_ID_META] !== raftId) continue;
+        if (found === undefined || ((found.state === 'dead' || found.state === 'left') && (member.state === 'alive' || member.state === 'suspect'))) found = member;
+      }
+      return found === undefined ? undefined : renamed(found);
+    },
+    on(type, listener) {
+      return swim.on(type, (event: MemberEvent) => {
+        const member = renamed(event.member);
+        if (member !== undefined) listener({ ...event, member });
+      });
+    },
+    raftIdOf(swimId) {
+      return swim.member(swimId)?.meta[RAFT_ID_META];
+    },
+  };
+}
+
+/**
+ * Runs SWIM over its own datagram path (`@synod/swim-udp`) next to a Raft
+ * node: UDP and TCP on `settings.listen`, joining through address seeds, with
+ * this node's Raft id gossiped as metadata. The returned detector answers by
+ * Raft id, so it can be the Raft node's `failureDetector`, and the view and
+ * the log name members by Raft id too (`swim: n3 is dead address=…`).
+ * Messages no key opens are logged once per sender at warn.
+ *
+ * Starts before the Raft server (its detector goes into the server's
+ * options); it does not need the server at all.
+ *
+ * @throws the bind error when the address is taken.
+ *
+ * @example
+ * ```ts
+ * const swim = await startSwimOverUdp({ raftId: 'n1', clusterId: 'synod', config, logger,
+ *   settings: { listen: '127.0.0.1:7946', seeds: ['127.0.0.1:7947'], keys: [key], udpLossRate: 0 } });
+ * const server = createSynodServer({ ..., failureDetector: swim.detector });
+ * ```
+ */
+export async function startSwimOverUdp(options: {
+  readonly raftId: NodeId;
+  readonly clusterId: string;
+  readonly settings: SwimUdpSettings;
+  readonly config: SwimConfig;
+  readonly logger: Logger;
+  /** The cluster's expected size, for the logged detection bound. */
+  readonly memberCount: number;
+}): Promise<SwimBesideRaft & { readonly transport: UdpSwimTransport }> {
+  const { settings, config, logger, clusterId } = options;
+  const colon = settings.listen.lastIndexOf(':');
+  const host = settings.listen.slice(0, colon).replace(/^\[|\]$/g, '');
+  const socket =
+    settings.udpLossRate > 0
+      ? lossySocket(await bindUdpSocket(host, Number(settings.listen.slice(colon + 1))), { dropRate: settings.udpLossRate, random: systemRandom })
+      : undefined;
+  if (socket !== undefined) logger.warn({ rate: settings.udpLossRate }, 'swim: --inject-udp-loss drops SWIM datagrams on purpose (testing only)');
+  if (settings.keys === undefined) logger.warn({}, 'swim: no --swim-keyring: SWIM datagrams travel in the clear and unauthenticated');
+  const transport = await UdpSwimTransport.start({
+    listen: settings.listen,
+    clusterId,
+    ...(settings.keys === undefined ? {} : { keyring: new Keyring(settings.keys) }),
+    ...(socket === undefined ? {} : { socket }),
+    // Half the probe timeout (100 ms at most) leaves the TCP ping time to come back before the probe fails.
+    tcpFallbackAfterMs: Math.max(1, Math.min(100, Math.floor(config.probeTimeoutMs / 2))),
+    logger,
+  });
+  const swim = new SwimNode({ transport, clock: systemClock, random: systemRandom, clusterId, config, meta: { [RAFT_ID_META]: options.raftId } });
+  const view = raftIdView(swim);
+  const detector = new SwimFailureDetector({ swim: view, phi: displayPhi(config) });
+  transport.setHandler((envelope) => {
+    // Phi is keyed by Raft id, like the detector's verdicts.
+    detector.heartbeat(view.raftIdOf(envelope.from) ?? envelope.from, systemClock.now());
+    swim.handleEnvelope(envelope);
+  });
+  const running = runSwim({
+    swim,
+    detector,
+    config,
+    logger,
+    seeds: settings.seeds,
+    memberCount: options.memberCount,
+    nameOf: (member) => member.meta[RAFT_ID_META] ?? member.id,
+    fieldsOf: (member) => ({ address: member.id }),
+    onStop: async () => {
+      // What the datagram path did, for operators and the process tests (fallback pings, rejected messages, injected loss).
+      logger.info({ ...transport.stats, ...(socket === undefined ? {} : { injectedDrops: socket.stats.dropped + socket.stats.droppedOnReceive }) }, 'swim: datagram path stats');
+      await transport.close();
+    },
+  });
+  logger.info({ address: transport.localId, seeds: settings.seeds.join(',') || 'none', encrypted: settings.keys !== undefined }, 'swim: datagram path listening');
+  return { ...running, transport };
+}
