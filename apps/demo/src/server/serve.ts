@@ -209,6 +209,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
         settings: config.swimUdp,
         config: config.swim,
         logger,
+        signals,
         memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
       });
     } catch (error) {

@@ -33,8 +33,10 @@ export const SWIM_UDP_FLAGS_HELP = `  --swim-transport T    where SWIM runs: pee
   --swim-seeds LIST     with udp: SWIM addresses to join through, 127.0.0.1:7946,…
                         (none: wait to be joined); retried until one answers
   --swim-keyring FILE   with udp: base64 32-byte AES-256-GCM keys, one a line; the
-                        first seals, all open (rotate: add the new key second on
-                        every node, then move it first, then drop the old one)`;
+                        first seals, all open. SIGHUP reads the file again, so
+                        keys rotate without a restart: add the new key second on
+                        every node (and SIGHUP it), then move it first, then drop
+                        the old one`;
 
 export const SWIM_UDP_FAULT_HELP = `  --inject-udp-loss RATE
                         drop this fraction (0 to 1) of the SWIM datagrams this
@@ -49,6 +51,8 @@ export interface SwimUdpSettings {
   readonly seeds: readonly string[];
   /** Keys from `--swim-keyring`, primary first; undefined: messages in the clear. */
   readonly keys: readonly Buffer[] | undefined;
+  /** The keyring file, read again on SIGHUP. */
+  readonly keyringFile?: string;
   /** Fraction of datagrams dropped each way (`--inject-udp-loss`); 0 normally. */
   readonly udpLossRate: number;
 }
@@ -81,7 +85,8 @@ export function swimUdpSettings(values: SwimUdpValues, swimEnabled: boolean): Sw
     throw new UsageError(`--inject-udp-loss must be a fraction from 0 to below 1, got '${loss}'`);
   }
   const keyringFile = values['swim-keyring'];
-  return { listen, seeds, keys: keyringFile === undefined ? undefined : readKeyringFile(keyringFile), udpLossRate };
+  if (keyringFile === undefined) return { listen, seeds, keys: undefined, udpLossRate };
+  return { listen, seeds, keys: readKeyringFile(keyringFile), keyringFile, udpLossRate };
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -113,7 +118,7 @@ export function readKeyringFile(path: string): Buffer[] {
  * Raft node's peers. Members without one (another application on the same
  * SWIM cluster) are left out. When an address changed, the live entry wins.
  */
-export function raftIdView(swim: SwimNode): SwimMembershipView & { raftIdOf(swimId: NodeId): NodeId | undefined } {
+export function raftIdView(swim: Pick<SwimNode, 'members' | 'member' | 'on'>): SwimMembershipView & { raftIdOf(swimId: NodeId): NodeId | undefined } {
   const renamed = (member: MemberInfo): MemberInfo | undefined => {
     const raftId = member.meta[RAFT_ID_META];
     return raftId === undefined ? undefined : { ...member, id: raftId };
@@ -167,7 +172,9 @@ export async function startSwimOverUdp(options: {
   readonly logger: Logger;
   /** The cluster's expected size, for the logged detection bound. */
   readonly memberCount: number;
-}): Promise<SwimBesideRaft & { readonly transport: UdpSwimTransport }> {
+  /** Where SIGHUP (reload the keyring file) comes from. @default process */
+  readonly signals?: NodeJS.EventEmitter;
+}): Promise<SwimBesideRaft & { readonly transport: UdpSwimTransport; readonly keyring: Keyring | undefined }> {
   const { settings, config, logger, clusterId } = options;
   const colon = settings.listen.lastIndexOf(':');
   const host = settings.listen.slice(0, colon).replace(/^\[|\]$/g, '');
@@ -177,10 +184,11 @@ export async function startSwimOverUdp(options: {
       : undefined;
   if (socket !== undefined) logger.warn({ rate: settings.udpLossRate }, 'swim: --inject-udp-loss drops SWIM datagrams on purpose (testing only)');
   if (settings.keys === undefined) logger.warn({}, 'swim: no --swim-keyring: SWIM datagrams travel in the clear and unauthenticated');
+  const keyring = settings.keys === undefined ? undefined : new Keyring(settings.keys);
   const transport = await UdpSwimTransport.start({
     listen: settings.listen,
     clusterId,
-    ...(settings.keys === undefined ? {} : { keyring: new Keyring(settings.keys) }),
+    ...(keyring === undefined ? {} : { keyring }),
     ...(socket === undefined ? {} : { socket }),
     // Half the probe timeout (100 ms at most) leaves the TCP ping time to come back before the probe fails.
     tcpFallbackAfterMs: Math.max(1, Math.min(100, Math.floor(config.probeTimeoutMs / 2))),
@@ -194,6 +202,19 @@ export async function startSwimOverUdp(options: {
     detector.heartbeat(view.raftIdOf(envelope.from) ?? envelope.from, systemClock.now());
     swim.handleEnvelope(envelope);
   });
+  // Key rotation without a restart: edit the file on every member, then SIGHUP each (see the README).
+  const signals = options.signals ?? process;
+  const reloadKeyring = (): void => {
+    if (keyring === undefined || settings.keyringFile === undefined) return;
+    try {
+      const keys = readKeyringFile(settings.keyringFile);
+      keyring.replace(keys);
+      logger.info({ keys: keys.length }, `swim: keyring reloaded from ${settings.keyringFile}`);
+    } catch (error) {
+      logger.error({ error: error instanceof Error ? error.message : String(error) }, 'swim: keyring not reloaded; the previous keys stay in use');
+    }
+  };
+  if (keyring !== undefined) signals.on('SIGHUP', reloadKeyring);
   const running = runSwim({
     swim,
     detector,
@@ -204,11 +225,12 @@ export async function startSwimOverUdp(options: {
     nameOf: (member) => member.meta[RAFT_ID_META] ?? member.id,
     fieldsOf: (member) => ({ address: member.id }),
     onStop: async () => {
+      signals.off('SIGHUP', reloadKeyring);
       // What the datagram path did, for operators and the process tests (fallback pings, rejected messages, injected loss).
       logger.info({ ...transport.stats, ...(socket === undefined ? {} : { injectedDrops: socket.stats.dropped + socket.stats.droppedOnReceive }) }, 'swim: datagram path stats');
       await transport.close();
     },
   });
   logger.info({ address: transport.localId, seeds: settings.seeds.join(',') || 'none', encrypted: settings.keys !== undefined }, 'swim: datagram path listening');
-  return { ...running, transport };
+  return { ...running, transport, keyring };
 }
