@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { swimDetectionBoundMs } from '@synod/core';
@@ -129,6 +129,26 @@ describe('SWIM over UDP between five serve processes', () => {
       const log = cluster.output(id).slice(before.get(id));
       expect(log.match(WRONG_KEY_LINE), `${id}'s log:\n${log}`).toHaveLength(1);
       expect(log).not.toMatch(/swim: (n6|127\.0\.0\.1:\d+) is/);
+    }
+  }, 60_000);
+
+  it('keys rotate without a restart: three rounds of editing the keyring file and SIGHUP to every member, and no message is dropped', async () => {
+    const before = offsets();
+    const [oldKey, newKey] = [readFileSync(goodKeyring, 'utf8').trim(), randomBytes(32).toString('base64')];
+    const reloads = (id: string): number => cluster.output(id).slice(before.get(id)).match(/swim: keyring reloaded/g)?.length ?? 0;
+    for (const [round, keys] of [[oldKey, newKey], [newKey, oldKey], [newKey]].entries()) {
+      writeFileSync(goodKeyring, `${keys.join('\n')}\n`);
+      for (const id of IDS) cluster.signal(id, 'SIGHUP');
+      await waitFor(() => IDS.every((id) => reloads(id) === round + 1), 10_000, `round ${round + 1} applied everywhere`);
+      await new Promise((resolve) => setTimeout(resolve, 2 * PROBE_MS));
+    }
+    // Probes and gossip under the new key alone.
+    await new Promise((resolve) => setTimeout(resolve, 4 * PROBE_MS));
+    for (const id of IDS) {
+      const log = cluster.output(id).slice(before.get(id));
+      expect(log, `${id}'s log`).not.toMatch(new RegExp(WRONG_KEY_LINE.source));
+      expect(log).not.toMatch(/swim: \S+ is dead/);
+      expect(cluster.isRunning(id)).toBe(true);
     }
   }, 60_000);
 
