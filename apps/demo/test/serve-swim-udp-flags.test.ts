@@ -35,6 +35,8 @@ describe('synod serve --swim-transport udp: bad flags', () => {
     [['--swim-seeds', '127.0.0.1:7947'], /--swim-seeds needs --swim-transport udp/],
     [['--swim-keyring', goodKeyring], /--swim-keyring needs --swim-transport udp/],
     [['--inject-udp-loss', '0.1'], /--inject-udp-loss needs --swim-transport udp/],
+    [['--swim-tcp-fallback', 'off'], /--swim-tcp-fallback needs --swim-transport udp/],
+    [[...udp, '--swim-tcp-fallback', 'maybe'], /--swim-tcp-fallback must be on or off, got 'maybe'/],
     [['--swim-transport', 'udp'], /--swim-listen is required with --swim-transport udp/],
     [['--swim', 'off', ...udp], /--swim-transport udp needs SWIM on/],
     [['--swim-transport', 'udp', '--swim-listen', 'localhost'], /--swim-listen must be host:port, got 'localhost'/],
@@ -63,7 +65,7 @@ describe('synod serve --swim-transport udp: bad flags', () => {
   it('--help lists the datagram-path flags and the loss injection', async () => {
     const out: string[] = [];
     expect(await main(['serve', '--help'], { stdout: (l) => out.push(l), stderr: () => undefined })).toBe(0);
-    for (const flag of ['--swim-transport', '--swim-listen', '--swim-seeds', '--swim-keyring', '--inject-udp-loss']) expect(out.join('\n')).toContain(flag);
+    for (const flag of ['--swim-transport', '--swim-listen', '--swim-seeds', '--swim-keyring', '--swim-tcp-fallback', '--inject-udp-loss']) expect(out.join('\n')).toContain(flag);
   });
 });
 
@@ -78,12 +80,13 @@ describe('swimUdpSettings', () => {
       { 'swim-transport': 'udp', 'swim-listen': '127.0.0.1:7946', 'swim-seeds': '127.0.0.1:7947,[::1]:7948', 'swim-keyring': goodKeyring, 'inject-udp-loss': '0.25' },
       true,
     );
-    expect(settings).toMatchObject({ listen: '127.0.0.1:7946', seeds: ['127.0.0.1:7947', '[::1]:7948'], udpLossRate: 0.25 });
+    expect(settings).toMatchObject({ listen: '127.0.0.1:7946', seeds: ['127.0.0.1:7947', '[::1]:7948'], udpLossRate: 0.25, tcpFallback: true });
+    expect(swimUdpSettings({ 'swim-transport': 'udp', 'swim-listen': '127.0.0.1:7946', 'swim-tcp-fallback': 'off' }, true)?.tcpFallback).toBe(false);
     expect(settings?.keys?.map((key) => key.toString('base64'))).toEqual([KEY_A, KEY_B]);
   });
 
   it('without a keyring the messages travel in the clear (keys undefined), and no seeds means waiting to be joined', () => {
-    expect(swimUdpSettings({ 'swim-transport': 'udp', 'swim-listen': '127.0.0.1:7946' }, true)).toEqual({ listen: '127.0.0.1:7946', seeds: [], keys: undefined, udpLossRate: 0 });
+    expect(swimUdpSettings({ 'swim-transport': 'udp', 'swim-listen': '127.0.0.1:7946' }, true)).toEqual({ listen: '127.0.0.1:7946', seeds: [], keys: undefined, tcpFallback: true, udpLossRate: 0 });
   });
 
   it('throws UsageError (typed) for bad values', () => {

@@ -74,7 +74,7 @@ describe('startSwimOverUdp: the keyring file is read again on SIGHUP', () => {
     const swim = await startSwimOverUdp({
       raftId: 'n1',
       clusterId: 'c',
-      settings: { listen: '127.0.0.1:0', seeds: [], keys: [k1], keyringFile: file, udpLossRate: 0 },
+      settings: { listen: '127.0.0.1:0', seeds: [], keys: [k1], keyringFile: file, tcpFallback: true, udpLossRate: 0 },
       config: swimConfigFromFlags({ preset: 'lan' }),
       logger,
       memberCount: 1,

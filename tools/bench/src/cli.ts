@@ -94,13 +94,20 @@ const suites: Record<string, Suite> = {
   storage: storageBenchSuite(),
   detection: detectionBenchSuite(),
   'detection-processes': {
-    description:
-      'SWIM between five synod serve processes over UDP (lan profile, keyring): SIGKILL → dead at every member (5 kills, 2 with --quick), and false positives in a healthy run with 1 % UDP loss (10 minutes, 1 with --quick; --minutes N)',
-    run: (quick, _scenarios, context) =>
+    description: 'SWIM between five synod serve processes over UDP (lan profile, keyring)',
+    scenarios: {
+      kills: 'SIGKILL → dead at every member (5 kills, 2 with --quick)',
+      healthy: 'false positives in a healthy run with 1 % UDP loss (10 minutes, 1 with --quick; --minutes N)',
+      'lossy-member': 'one member losing 40 % of its datagrams each way, TCP fallback on then off (3 minutes each, 1 with --quick)',
+    },
+    run: (quick, scenarios, context) =>
       detectionProcessesSuite({
         kills: quick ? 2 : 5,
         healthyMinutes: context?.minutes ?? (quick ? 1 : 10),
         lossRate: 0.01,
+        lossyMinutes: quick ? 1 : 3,
+        lossyMemberRate: 0.4,
+        ...(scenarios === undefined ? {} : { scenarios }),
         log: (line) => process.stdout.write(`${line}\n`),
       }),
   },

@@ -23,6 +23,7 @@ export const SWIM_UDP_FLAGS = {
   'swim-listen': { type: 'string' },
   'swim-seeds': { type: 'string' },
   'swim-keyring': { type: 'string' },
+  'swim-tcp-fallback': { type: 'string' },
   'inject-udp-loss': { type: 'string' },
 } as const;
 
@@ -36,7 +37,11 @@ export const SWIM_UDP_FLAGS_HELP = `  --swim-transport T    where SWIM runs: pee
                         first seals, all open. SIGHUP reads the file again, so
                         keys rotate without a restart: add the new key second on
                         every node (and SIGHUP it), then move it first, then drop
-                        the old one`;
+                        the old one
+  --swim-tcp-fallback on|off
+                        with udp: when a direct ping gets no ack by UDP within
+                        half the probe timeout, also ping over TCP (default on;
+                        off only to see what it saves)`;
 
 export const SWIM_UDP_FAULT_HELP = `  --inject-udp-loss RATE
                         drop this fraction (0 to 1) of the SWIM datagrams this
@@ -53,6 +58,8 @@ export interface SwimUdpSettings {
   readonly keys: readonly Buffer[] | undefined;
   /** The keyring file, read again on SIGHUP. */
   readonly keyringFile?: string;
+  /** Repeat unanswered direct pings over TCP (`--swim-tcp-fallback`, default on). */
+  readonly tcpFallback: boolean;
   /** Fraction of datagrams dropped each way (`--inject-udp-loss`); 0 normally. */
   readonly udpLossRate: number;
 }
@@ -67,7 +74,7 @@ export function swimUdpSettings(values: SwimUdpValues, swimEnabled: boolean): Sw
   const transport = values['swim-transport'] ?? 'peer';
   if (transport !== 'peer' && transport !== 'udp') throw new UsageError(`--swim-transport must be peer or udp, got '${transport}'`);
   if (transport === 'peer') {
-    const given = (['swim-listen', 'swim-seeds', 'swim-keyring', 'inject-udp-loss'] as const).find((flag) => values[flag] !== undefined);
+    const given = (['swim-listen', 'swim-seeds', 'swim-keyring', 'swim-tcp-fallback', 'inject-udp-loss'] as const).find((flag) => values[flag] !== undefined);
     if (given !== undefined) throw new UsageError(`--${given} needs --swim-transport udp`);
     return undefined;
   }
@@ -84,9 +91,12 @@ export function swimUdpSettings(values: SwimUdpValues, swimEnabled: boolean): Sw
   if (loss !== undefined && (loss.trim() === '' || !Number.isFinite(udpLossRate) || udpLossRate < 0 || udpLossRate >= 1)) {
     throw new UsageError(`--inject-udp-loss must be a fraction from 0 to below 1, got '${loss}'`);
   }
+  const fallback = values['swim-tcp-fallback'] ?? 'on';
+  if (fallback !== 'on' && fallback !== 'off') throw new UsageError(`--swim-tcp-fallback must be on or off, got '${fallback}'`);
+  const common = { listen, seeds, tcpFallback: fallback === 'on', udpLossRate };
   const keyringFile = values['swim-keyring'];
-  if (keyringFile === undefined) return { listen, seeds, keys: undefined, udpLossRate };
-  return { listen, seeds, keys: readKeyringFile(keyringFile), keyringFile, udpLossRate };
+  if (keyringFile === undefined) return { ...common, keys: undefined };
+  return { ...common, keys: readKeyringFile(keyringFile), keyringFile };
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -160,7 +170,7 @@ export function raftIdView(swim: Pick<SwimNode, 'members' | 'member' | 'on'>): S
  * @example
  * ```ts
  * const swim = await startSwimOverUdp({ raftId: 'n1', clusterId: 'synod', config, logger,
- *   settings: { listen: '127.0.0.1:7946', seeds: ['127.0.0.1:7947'], keys: [key], udpLossRate: 0 } });
+ *   settings: { listen: '127.0.0.1:7946', seeds: ['127.0.0.1:7947'], keys: [key], tcpFallback: true, udpLossRate: 0 } });
  * const server = createSynodServer({ ..., failureDetector: swim.detector });
  * ```
  */
@@ -191,7 +201,7 @@ export async function startSwimOverUdp(options: {
     ...(keyring === undefined ? {} : { keyring }),
     ...(socket === undefined ? {} : { socket }),
     // Half the probe timeout (100 ms at most) leaves the TCP ping time to come back before the probe fails.
-    tcpFallbackAfterMs: Math.max(1, Math.min(100, Math.floor(config.probeTimeoutMs / 2))),
+    tcpFallbackAfterMs: settings.tcpFallback ? Math.max(1, Math.min(100, Math.floor(config.probeTimeoutMs / 2))) : false,
     logger,
   });
   const swim = new SwimNode({ transport, clock: systemClock, random: systemRandom, clusterId, config, meta: { [RAFT_ID_META]: options.raftId } });

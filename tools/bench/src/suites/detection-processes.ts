@@ -19,6 +19,12 @@ export interface DetectionProcessesOptions {
   readonly healthyMinutes: number;
   /** Loss of every datagram between two members in the healthy run (0.01 = 1 %). */
   readonly lossRate: number;
+  /** Length of each lossy-member run (fallback on, then off), minutes. */
+  readonly lossyMinutes: number;
+  /** Loss of each datagram one member sends and receives in the lossy-member runs. */
+  readonly lossyMemberRate: number;
+  /** `kills`, `healthy`, `lossy-member`; all when undefined. */
+  readonly scenarios?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -153,93 +159,144 @@ export async function detectionProcessesSuite(options: DetectionProcessesOptions
     await waitUntil(fullView, 60_000, 'a full SWIM view');
     await sleep(3_000);
 
+    const wanted = (name: string): boolean => options.scenarios === undefined || options.scenarios.includes(name);
+    const system = 'synod serve ×5, SWIM over UDP';
+    const profile = 'lan (probe 1000 ms, timeout 500 ms, suspicion mult 4, Lifeguard)';
+
     // Kills.
-    const perMember: number[] = [];
-    const untilEverywhere: number[] = [];
-    for (let k = 0; k < options.kills; k++) {
-      const victim = ids[k % ids.length]!;
-      const killedAt = await member(victim).kill('SIGKILL');
-      const deadAt = new Map<string, number>();
-      await waitUntil(
-        () => {
-          for (const e of events) if (e.member === victim && e.state === 'dead' && e.atMs >= killedAt && !deadAt.has(e.observer)) deadAt.set(e.observer, e.atMs - killedAt);
-          return deadAt.size === ids.length - 1;
-        },
-        boundMs + 30_000,
-        `${victim} dead everywhere`,
-      );
-      const times = [...deadAt.values()];
-      perMember.push(...times);
-      untilEverywhere.push(Math.max(...times));
-      log(`  kill ${k + 1}/${options.kills}: ${victim} dead at ${[...deadAt].map(([o, ms]) => `${o} ${ms} ms`).join(', ')} (bound ${boundMs} ms)`);
-      const restartAt = Date.now();
-      await member(victim).start();
-      await waitUntil(() => seenAliveEverywhere(victim, restartAt), 60_000, `${victim} alive again`);
-      await sleep(3_000);
+    if (wanted('kills')) {
+      const perMember: number[] = [];
+      const untilEverywhere: number[] = [];
+      for (let k = 0; k < options.kills; k++) {
+        const victim = ids[k % ids.length]!;
+        const killedAt = await member(victim).kill('SIGKILL');
+        const deadAt = new Map<string, number>();
+        await waitUntil(
+          () => {
+            for (const e of events) if (e.member === victim && e.state === 'dead' && e.atMs >= killedAt && !deadAt.has(e.observer)) deadAt.set(e.observer, e.atMs - killedAt);
+            return deadAt.size === ids.length - 1;
+          },
+          boundMs + 30_000,
+          `${victim} dead everywhere`,
+        );
+        const times = [...deadAt.values()];
+        perMember.push(...times);
+        untilEverywhere.push(Math.max(...times));
+        log(`  kill ${k + 1}/${options.kills}: ${victim} dead at ${[...deadAt].map(([o, ms]) => `${o} ${ms} ms`).join(', ')} (bound ${boundMs} ms)`);
+        const restartAt = Date.now();
+        await member(victim).start();
+        await waitUntil(() => seenAliveEverywhere(victim, restartAt), 60_000, `${victim} alive again`);
+        await sleep(3_000);
+      }
+      perMember.sort((a, b) => a - b);
+      untilEverywhere.sort((a, b) => a - b);
+      const killRow = (scenario: string, sample: readonly number[], extra: Record<string, unknown>): BenchResult => ({
+        system,
+        scenario,
+        clients: 0,
+        opsPerSec: 0,
+        p50Ms: round(quantile(sample, 0.5)),
+        p99Ms: round(quantile(sample, 0.99)),
+        minMs: round(sample[0]!),
+        maxMs: round(sample.at(-1)!),
+        samples: sample.length,
+        kills: options.kills,
+        boundMs,
+        withinBound: sample.every((ms) => ms <= boundMs),
+        profile,
+        ...extra,
+      });
+      rows.push(killRow('SIGKILL → dead, each observer', perMember, {}));
+      rows.push(killRow('SIGKILL → dead at every member (slowest observer per kill)', untilEverywhere, {}));
     }
-    perMember.sort((a, b) => a - b);
-    untilEverywhere.sort((a, b) => a - b);
-    const killRow = (scenario: string, sample: readonly number[], extra: Record<string, unknown>): BenchResult => ({
-      system: 'synod serve ×5, SWIM over UDP',
-      scenario,
-      clients: 0,
-      opsPerSec: 0,
-      p50Ms: round(quantile(sample, 0.5)),
-      p99Ms: round(quantile(sample, 0.99)),
-      minMs: round(sample[0]!),
-      maxMs: round(sample.at(-1)!),
-      samples: sample.length,
-      kills: options.kills,
-      boundMs,
-      withinBound: sample.every((ms) => ms <= boundMs),
-      profile: 'lan (probe 1000 ms, timeout 500 ms, suspicion mult 4, Lifeguard)',
-      ...extra,
-    });
-    rows.push(killRow('SIGKILL → dead, each observer', perMember, {}));
-    rows.push(killRow('SIGKILL → dead at every member (slowest observer per kill)', untilEverywhere, {}));
+
+    /**
+     * Restarts every member with `flagsOf(id)`, waits for a full view, and
+     * watches for `minutes`: the SWIM lines of that time, and the members'
+     * datagram-path counters at shutdown.
+     */
+    const watchedRun = async (label: string, minutes: number, flagsOf: (id: string) => string[]): Promise<{ during: SwimEvent[]; sum: (key: string) => number }> => {
+      await Promise.all(members.map((m) => m.kill('SIGTERM')));
+      const startAt = Date.now();
+      await Promise.all(members.map((m) => m.start(flagsOf(m.id))));
+      await waitUntil(() => ids.every((id) => seenAliveEverywhere(id, startAt)), 60_000, `a full SWIM view (${label})`);
+      await sleep(3_000);
+      const watchFrom = Date.now();
+      const runMs = minutes * 60_000;
+      log(`  ${label}: ${minutes} min…`);
+      for (let elapsed = 0; elapsed < runMs; elapsed += 60_000) {
+        await sleep(Math.min(60_000, runMs - elapsed));
+        const sofar = events.filter((e) => e.atMs >= watchFrom);
+        log(`    ${Math.round((elapsed + Math.min(60_000, runMs - elapsed)) / 60_000)} min: ${sofar.filter((e) => e.state === 'suspect').length} suspicions, ${sofar.filter((e) => e.state === 'dead').length} dead verdicts`);
+      }
+      const during = events.filter((e) => e.atMs >= watchFrom && e.atMs <= watchFrom + runMs);
+      for (const m of members) if (!m.running) throw new Error(`${m.id} exited during ${label}:\n${m.output}`);
+      await Promise.all(members.map((m) => m.kill('SIGTERM')));
+      const stats = members.map((m) => m.lastStats ?? {});
+      return { during, sum: (key) => stats.reduce((total, s) => total + (s[key] ?? 0), 0) };
+    };
+
+    // One member behind a lossy UDP path, with the TCP fallback ping and without it.
+    if (wanted('lossy-member')) {
+      const lossy = 'n5';
+      for (const fallback of ['on', 'off'] as const) {
+        const { during, sum } = await watchedRun(`${lossy} losing ${options.lossyMemberRate * 100} % each way, TCP fallback ${fallback}`, options.lossyMinutes, (id) => [
+          '--swim-tcp-fallback', fallback,
+          ...(id === lossy ? ['--inject-udp-loss', String(options.lossyMemberRate)] : []),
+        ]);
+        const about = (state: string): number => during.filter((e) => e.member === lossy && e.state === state).length;
+        rows.push({
+          system,
+          scenario: `one member losing ${options.lossyMemberRate * 100} % of its datagrams each way, TCP fallback ${fallback}`,
+          clients: 0,
+          opsPerSec: 0,
+          p50Ms: 0,
+          p99Ms: 0,
+          minutes: options.lossyMinutes,
+          lossyMemberRate: options.lossyMemberRate,
+          tcpFallback: fallback === 'on',
+          falseDeadVerdicts: about('dead'),
+          falseSuspicions: about('suspect'),
+          otherFalseDeadVerdicts: during.filter((e) => e.member !== lossy && e.state === 'dead').length,
+          otherFalseSuspicions: during.filter((e) => e.member !== lossy && e.state === 'suspect').length,
+          udpDatagrams: sum('udpSent'),
+          injectedDrops: sum('injectedDrops'),
+          tcpFallbackPings: sum('tcpFallbacks'),
+          profile,
+        });
+        log(`  fallback ${fallback}: ${about('dead')} dead verdicts and ${about('suspect')} suspicions about ${lossy}, ${sum('tcpFallbacks')} TCP fallback pings`);
+      }
+    }
 
     // Healthy run with UDP loss.
-    const perMemberLoss = 1 - Math.sqrt(1 - options.lossRate);
-    await Promise.all(members.map((m) => m.kill('SIGTERM')));
-    const lossStart = Date.now();
-    await Promise.all(members.map((m) => m.start(['--inject-udp-loss', perMemberLoss.toFixed(6)])));
-    await waitUntil(() => ids.every((id) => seenAliveEverywhere(id, lossStart)), 60_000, 'a full SWIM view under loss');
-    await sleep(3_000);
-    const watchFrom = Date.now();
-    const runMs = options.healthyMinutes * 60_000;
-    log(`  healthy run: ${options.healthyMinutes} min, ${(options.lossRate * 100).toFixed(1)} % loss per datagram (${(perMemberLoss * 100).toFixed(3)} % each way at every member)…`);
-    for (let elapsed = 0; elapsed < runMs; elapsed += 60_000) {
-      await sleep(Math.min(60_000, runMs - elapsed));
-      const sofar = events.filter((e) => e.atMs >= watchFrom);
-      log(`    ${Math.round((elapsed + Math.min(60_000, runMs - elapsed)) / 60_000)} min: ${sofar.filter((e) => e.state === 'suspect').length} suspicions, ${sofar.filter((e) => e.state === 'dead').length} dead verdicts`);
+    if (wanted('healthy')) {
+      const perMemberLoss = 1 - Math.sqrt(1 - options.lossRate);
+      const label = `healthy run, ${(options.lossRate * 100).toFixed(1)} % loss per datagram (${(perMemberLoss * 100).toFixed(3)} % each way at every member)`;
+      const { during, sum } = await watchedRun(label, options.healthyMinutes, () => ['--inject-udp-loss', perMemberLoss.toFixed(6)]);
+      const runMs = options.healthyMinutes * 60_000;
+      const falsePositives = during.filter((e) => e.state === 'dead').length;
+      const suspicions = during.filter((e) => e.state === 'suspect').length;
+      rows.push({
+        system,
+        scenario: `healthy run, ${(options.lossRate * 100).toFixed(0)} % UDP loss: false positives`,
+        clients: 0,
+        opsPerSec: 0,
+        p50Ms: 0,
+        p99Ms: 0,
+        minutes: options.healthyMinutes,
+        lossRate: options.lossRate,
+        falsePositives,
+        falseSuspicions: suspicions,
+        falseSuspicionsPerMemberHour: Math.round((suspicions / ids.length / (runMs / 3_600_000)) * 100) / 100,
+        // The datagram path's counters of each member's whole start-to-stop run (start-up included).
+        udpDatagrams: sum('udpSent'),
+        injectedDrops: sum('injectedDrops'),
+        tcpFallbackPings: sum('tcpFallbacks'),
+        tcpMessages: sum('tcpSent'),
+        profile,
+      });
+      log(`  healthy run: ${falsePositives} false dead verdicts, ${suspicions} false suspicions, ${sum('tcpFallbacks')} TCP fallback pings, ${sum('injectedDrops')} datagrams dropped`);
     }
-    const during = events.filter((e) => e.atMs >= watchFrom && e.atMs <= watchFrom + runMs);
-    for (const m of members) if (!m.running) throw new Error(`${m.id} exited during the healthy run:\n${m.output}`);
-    await Promise.all(members.map((m) => m.kill('SIGTERM')));
-    const stats = members.map((m) => m.lastStats ?? {});
-    const sum = (key: string): number => stats.reduce((total, s) => total + (s[key] ?? 0), 0);
-    const falsePositives = during.filter((e) => e.state === 'dead').length;
-    const suspicions = during.filter((e) => e.state === 'suspect').length;
-    rows.push({
-      system: 'synod serve ×5, SWIM over UDP',
-      scenario: `healthy run, ${(options.lossRate * 100).toFixed(0)} % UDP loss: false positives`,
-      clients: 0,
-      opsPerSec: 0,
-      p50Ms: 0,
-      p99Ms: 0,
-      minutes: options.healthyMinutes,
-      lossRate: options.lossRate,
-      falsePositives,
-      falseSuspicions: suspicions,
-      falseSuspicionsPerMemberHour: Math.round((suspicions / ids.length / (runMs / 3_600_000)) * 100) / 100,
-      // Messages: the datagram path's counters of the whole start-to-stop run of each member (start-up included).
-      udpDatagrams: sum('udpSent'),
-      injectedDrops: sum('injectedDrops'),
-      tcpFallbackPings: sum('tcpFallbacks'),
-      tcpMessages: sum('tcpSent'),
-      profile: 'lan (probe 1000 ms, timeout 500 ms, suspicion mult 4, Lifeguard)',
-    });
-    log(`  healthy run: ${falsePositives} false dead verdicts, ${suspicions} false suspicions, ${sum('tcpFallbacks')} TCP fallback pings, ${sum('injectedDrops')} datagrams dropped`);
     return rows;
   } finally {
     await Promise.all(members.map((m) => m.kill('SIGKILL')));
