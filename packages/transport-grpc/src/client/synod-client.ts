@@ -132,6 +132,11 @@ export class SynodClient implements SynodKvClient {
       // Come back quickly to a member that restarts.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1_000,
+      // The client retries by itself (following leader hints, with its
+      // sessions); grpc-js's own retries would only buffer every message.
+      'grpc.enable_retries': 0,
+      // No channelz bookkeeping (timestamps and counters) on every call.
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     };
   }
