@@ -24,6 +24,8 @@ export interface ProcessClusterOptions {
   readonly snapshotEntries?: number;
   /** Extra flags for every `serve`. */
   readonly extraFlags?: readonly string[];
+  /** Extra flags for one member's `serve` (its own metrics port, say). */
+  readonly memberFlags?: (id: string) => readonly string[];
   /** With a URL, the members talk through that NATS server (`--transport nats`); their endpoints are then their ids. */
   readonly natsUrl?: string;
 }
@@ -115,6 +117,7 @@ export class ProcessCluster {
       '--tick-ms', String(this.tickMs),
       '--snapshot-entries', String(this.#options.snapshotEntries ?? 10_000),
       ...(this.#options.extraFlags ?? []),
+      ...(this.#options.memberFlags?.(id) ?? []),
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     member.process = child;

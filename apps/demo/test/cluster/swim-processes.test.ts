@@ -42,10 +42,14 @@ afterAll(async () => {
   await cluster?.destroy();
 }, 30_000);
 
-/** The `swim: <member> is <state>` lines member `at` logged after `offset`, with their incarnations. */
+/** The `swim: <member> is <state>` records member `at` logged (JSON lines) after `offset`, with their incarnations. */
 function swimLines(at: string, member: string, state: string, offset = 0): number[] {
-  const pattern = new RegExp(`swim: ${member} is ${state} incarnation=(\\d+)`, 'g');
-  return [...cluster.output(at).slice(offset).matchAll(pattern)].map((match) => Number(match[1]));
+  return cluster
+    .output(at)
+    .slice(offset)
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.endsWith('}') && line.includes(`"msg":"swim: ${member} is ${state}"`))
+    .map((line) => (JSON.parse(line) as { incarnation: number }).incarnation);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
