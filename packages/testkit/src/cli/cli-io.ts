@@ -34,3 +34,5 @@ export function integerFlag(value: string | undefined, flag: string, fallback: n
   if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
+
+export { ProgressLine, formatRemaining, type ProgressLineOptions } from './progress-line.js';
