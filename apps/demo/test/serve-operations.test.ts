@@ -32,8 +32,9 @@ describe('serve logger', () => {
     const logger = createServeLogger({ write: (line) => lines.push(line), level: 'info', format: 'pretty', nodeId: 'n1', clusterId: 'c' });
     logger.warn({ peer: 'n2' }, 'peer stream failed');
     const text = lines.join('\n');
-    expect(text).toContain('peer stream failed');
-    expect(text).toContain('n2');
+    expect(lines).toHaveLength(1);
+    expect(text).toContain('n1: peer stream failed');
+    expect(text).toContain('"peer":"n2"');
     expect(() => JSON.parse(lines[0]!)).toThrow();
   });
 

@@ -57,7 +57,14 @@ export interface ServeLoggerOptions {
  * ```
  */
 export function createServeLogger(options: ServeLoggerOptions): PinoLogger {
-  const pretty = options.format === 'pretty' ? pinoPretty.prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,cluster' }) : undefined;
+  const pretty = options.format === 'pretty' ? pinoPretty.prettyFactory({
+          colorize: true,
+          // One line per record, the node id first: the lines of several nodes interleave in one terminal (cluster up, demo).
+          singleLine: true,
+          messageFormat: '{node}: {msg}',
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,cluster,node',
+        }) : undefined;
   const destination = {
     write(record: string): void {
       options.write((pretty === undefined ? record : pretty(record)).trimEnd());
