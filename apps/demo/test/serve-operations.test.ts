@@ -88,7 +88,7 @@ describe('serve metrics pieces', () => {
     const events = new EventEmitter();
     const metrics = new ServeMetrics();
     const status = { role: 'candidate', term: 7, commitIndex: 40, appliedIndex: 39, lastIndex: 41, pendingProposals: 2 };
-    metrics.attachNode({ status: () => status, on: (event: string, listener: (e: never) => void) => events.on(event, listener) });
+    metrics.attachNode({ status: () => status, on: (event: string, listener: (e: never) => void) => events.on(event, listener as (...args: unknown[]) => void) });
     metrics.attachTransport({ stats: () => ({ peers: new Map([['n2', { envelopesSent: 12, bytesSent: 3400 }]]) }) });
     metrics.attachDetector(() => [
       { id: 'n1', state: 'alive', phi: undefined },
