@@ -203,6 +203,24 @@ export class SynodClient implements SynodKvClient {
     return memberStatusOf(endpoint, response, includeStateHash);
   }
 
+  /**
+   * Cluster/TransferLeadership sent to the member at `endpoint` (the leader:
+   * a follower answers NOT_LEADER with the hint), without retries. Resolves
+   * with the new leader's id once `targetId` leads.
+   *
+   * @example
+   * ```ts
+   * const leader = await client.transferLeadership('127.0.0.1:7001', 'n2');
+   * ```
+   */
+  async transferLeadership(endpoint: string, targetId: string, options: CallOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#call<clusterV1.TransferLeadershipResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
+      stubs.cluster.transferLeadership({ targetId }, new grpc.Metadata(), callOptions, done),
+    );
+    return response.leaderId;
+  }
+
   /** Status of every known member; a member that does not answer gets the failure instead. */
   async status(options: CallOptions = {}): Promise<(MemberStatus | { readonly endpoint: string; readonly error: SynodRpcError })[]> {
     await this.#discover(options.signal).catch(() => undefined);
