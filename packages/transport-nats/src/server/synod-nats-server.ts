@@ -138,6 +138,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     defaultTimeoutMs,
     addressOf: () => undefined,
     addMemberRefusal: 'AddMember is not supported over NATS yet: restart the members with the new one in --peers',
+    stateHash: replica.stateHash,
     ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
   });
 
