@@ -22,7 +22,9 @@ import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { WindowMap } from '../util/window-map.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
+import { decodeConfChange } from './confchange/conf-change-codec.js';
 import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './confchange/conf-change.js';
+import { MemberContexts } from './member-contexts.js';
 import { AppliedProposals } from './applied-proposals.js';
 import { PendingCall, type Pending } from './pending-call.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
@@ -100,6 +102,12 @@ export interface MembershipOptions extends OperationOptions {
    * @default the node's `maxLearnerLag`
    */
   readonly maxLearnerLag?: number;
+  /**
+   * For `addVoter`, `addLearner` and `promoteLearner`: bytes replicated
+   * with the change for the application, typically the member's address
+   * (see `ConfChangeSingle.context` and {@link RaftNode.memberContext}).
+   */
+  readonly context?: Uint8Array;
 }
 
 /**
@@ -288,6 +296,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   readonly #proposals = new WindowMap<PendingCall<Result>>();
   /** Replicated: which proposals have applied, so that a duplicated one applies once. */
   readonly #appliedProposals = new AppliedProposals();
+  readonly #memberContexts = new MemberContexts();
   /** Scratch for reading the frame of the entry being applied (see readProposalLayout). */
   readonly #frameLayout: ProposalFrameLayout = { originStart: 0, originEnd: 0, sequence: 0, commandStart: 0 };
   /** index → sequence number, for proposals this node appended as leader. */
@@ -371,6 +380,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (stored.metadata.index > 0) {
       const parts = decodeNodeSnapshot(stored.data);
       this.#appliedProposals.restore(parts.appliedProposals);
+      this.#memberContexts.restore(parts.memberContexts);
       if (stored.metadata.index > applied) {
         options.stateMachine.restore(parts.stateMachine);
         applied = stored.metadata.index;
@@ -727,19 +737,41 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     );
   }
 
-  /** Adds `id` as a voter (a learner is promoted). See {@link changeMembership}. */
+  /** Adds `id` as a voter (a learner is promoted), with `options.context` replicated alongside. See {@link changeMembership}. */
   addVoter(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'add-voter', node: id }], options);
+    return this.changeMembership([withContext({ type: 'add-voter', node: id }, options.context)], options);
   }
 
   /** Adds `id` as a learner: it receives the log but does not vote. See {@link changeMembership}. */
   addLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'add-learner', node: id }], options);
+    return this.changeMembership([withContext({ type: 'add-learner', node: id }, options.context)], options);
   }
 
   /** Makes the learner `id` a voter, after it caught up when `maxLearnerLag` is set. See {@link changeMembership}. */
   promoteLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'promote', node: id }], options);
+    return this.changeMembership([withContext({ type: 'promote', node: id }, options.context)], options);
+  }
+
+  /**
+   * The context the latest change that added (or promoted) member `id`
+   * carried, as every replica holds it at this node's applied index; for
+   * example the member's address. Undefined for a member added without one,
+   * and for a removed member.
+   *
+   * @example
+   * ```ts
+   * await leader.addVoter('n4', { context: new TextEncoder().encode('10.0.0.4:7000') });
+   * // on any node, once the change is applied there:
+   * new TextDecoder().decode(node.memberContext('n4')); // '10.0.0.4:7000'
+   * ```
+   */
+  memberContext(id: NodeId): Uint8Array | undefined {
+    return this.#memberContexts.get(id);
+  }
+
+  /** Every member's context (see {@link memberContext}), by id. */
+  memberContexts(): ReadonlyMap<NodeId, Uint8Array> {
+    return this.#memberContexts.entries();
   }
 
   /** Removes `id` (voter or learner). Removing the leader makes it step down once the change applies. */
@@ -1189,6 +1221,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (snapshot === undefined) return;
     const parts = decodeNodeSnapshot(snapshot.data);
     this.#appliedProposals.restore(parts.appliedProposals);
+    this.#memberContexts.restore(parts.memberContexts);
     this.#options.stateMachine.restore(parts.stateMachine);
     this.#applied = snapshot.metadata.index;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
@@ -1213,6 +1246,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
     const data = encodeNodeSnapshot({
       appliedProposals: this.#appliedProposals.encode(),
+      memberContexts: this.#memberContexts.encode(),
       stateMachine: this.#options.stateMachine.snapshot(),
     });
     storage.createSnapshot(index, data, this.#core.confState());
@@ -1306,6 +1340,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       if (waiter !== undefined) this.#afterAdvance.push(() => waiter.reject(failure));
       return;
     }
+    // The core validated the entry just now, so it decodes.
+    this.#memberContexts.apply(decodeConfChange(entry.data).changes, confState);
     if (waiter !== undefined) this.#afterAdvance.push(() => waiter.resolve(confState));
     this.#events.emit('membership', { confState, index: entry.index });
   }
@@ -1432,4 +1468,8 @@ function validTimeout(value: unknown): boolean {
 function positive(value: number, name: string): number {
   if (!(Number.isFinite(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${value}`);
   return value;
+}
+
+function withContext(change: ConfChangeSingle, context: Uint8Array | undefined): ConfChangeSingle {
+  return context === undefined || context.length === 0 ? change : { ...change, context };
 }
