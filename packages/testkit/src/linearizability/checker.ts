@@ -250,14 +250,71 @@ interface EntryTable {
 const SEARCH_BYTES_PER_OPERATION = 80;
 const SEARCH_BYTES_FIXED = 1024;
 
-/** `ops` in invoke order (the array itself when it already is). */
-function inInvokeOrder<I, O>(ops: readonly Operation<I, O>[]): readonly Operation<I, O>[] {
-  for (let i = 1; i < ops.length; i++) {
-    if ((ops[i] as Operation<I, O>).invokeIndex < (ops[i - 1] as Operation<I, O>).invokeIndex) {
-      return [...ops].sort((a, b) => a.invokeIndex - b.invokeIndex);
-    }
+/**
+ * The operations of a partition that happened (`fail` ones removed), in
+ * invoke order, with their inputs and outputs: one pass, no closures, so the
+ * first check in a process (run by V8's interpreter) does little work per
+ * operation.
+ */
+function prepareOperations<I, O>(
+  source: readonly Operation<I, O>[],
+): { ops: Operation<I, O>[]; inputs: I[]; outputs: (O | UnknownOutput)[] } {
+  let ops: Operation<I, O>[] = [];
+  let ordered = true;
+  let lastInvoke = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < source.length; i++) {
+    const op = source[i] as Operation<I, O>;
+    if (op.status === 'fail') continue;
+    if (op.invokeIndex < lastInvoke) ordered = false;
+    lastInvoke = op.invokeIndex;
+    ops.push(op);
   }
-  return ops;
+  if (!ordered) ops = ops.sort((a, b) => a.invokeIndex - b.invokeIndex);
+  const n = ops.length;
+  const inputs = new Array<I>(n);
+  const outputs = new Array<O | UnknownOutput>(n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i] as Operation<I, O>;
+    inputs[i] = op.input;
+    outputs[i] = op.status === 'ok' ? (op.output as O) : UNKNOWN_OUTPUT;
+  }
+  return { ops, inputs, outputs };
+}
+
+/** Return times below this, with fewer operations than PACKED_OPS, are sorted as packed numbers. */
+const PACKED_TIMES = 2 ** 31;
+const PACKED_OPS = 2 ** 21;
+
+/**
+ * Operation indexes ordered by return time, ties (open operations) by index.
+ * Return times are history positions, so they usually pack with the index
+ * into one exact double, and a numeric sort without a comparator needs no
+ * call into JavaScript per comparison (which is what a cold check pays most
+ * for); anything else takes the comparator.
+ */
+function sortedReturns(returnAt: Float64Array): Int32Array {
+  const n = returnAt.length;
+  const returns = new Int32Array(n);
+  let finiteMax = 0;
+  let packable = n < PACKED_OPS;
+  for (let i = 0; i < n && packable; i++) {
+    const t = returnAt[i] as number;
+    if (t === Number.POSITIVE_INFINITY) continue;
+    if (!Number.isInteger(t) || t < 0 || t >= PACKED_TIMES) packable = false;
+    else if (t > finiteMax) finiteMax = t;
+  }
+  if (packable) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = returnAt[i] as number;
+      keys[i] = (t === Number.POSITIVE_INFINITY ? finiteMax + 1 : t) * PACKED_OPS + i;
+    }
+    keys.sort();
+    for (let i = 0; i < n; i++) returns[i] = (keys[i] as number) % PACKED_OPS;
+    return returns;
+  }
+  for (let i = 0; i < n; i++) returns[i] = i;
+  return returns.sort((a, b) => (returnAt[a] as number) - (returnAt[b] as number) || a - b);
 }
 
 /**
@@ -274,9 +331,7 @@ function buildEntries<I, O>(ops: readonly Operation<I, O>[]): EntryTable {
     const op = ops[i] as Operation<I, O>;
     returnAt[i] = op.status !== 'ok' || op.completeIndex === undefined ? Number.POSITIVE_INFINITY : op.completeIndex;
   }
-  const returns = new Int32Array(n);
-  for (let i = 0; i < n; i++) returns[i] = i;
-  returns.sort((a, b) => (returnAt[a] as number) - (returnAt[b] as number) || a - b);
+  const returns = sortedReturns(returnAt);
 
   const table: EntryTable = {
     op: new Int32Array(2 * n),
@@ -355,12 +410,12 @@ class PartitionSearch<S, I, O> {
     this.#model = model;
     this.#key = partition.key;
     this.#maxConfigurations = maxConfigurations;
-    const ops = inInvokeOrder(partition.operations.filter((op) => op.status !== 'fail'));
+    const { ops, inputs, outputs } = prepareOperations(partition.operations);
     this.#ops = ops;
     this.#removed = partition.operations.length - ops.length;
     const n = ops.length;
-    this.#inputs = ops.map((op) => op.input);
-    this.#outputs = ops.map((op) => (op.status === 'ok' ? (op.output as O) : UNKNOWN_OUTPUT));
+    this.#inputs = inputs;
+    this.#outputs = outputs;
     this.#entries = buildEntries(ops);
 
     // A doubly linked list over the entries with a head sentinel at index 2n.
@@ -378,7 +433,7 @@ class PartitionSearch<S, I, O> {
 
     this.#linearized = new Bitset(n);
     this.#states = new StateTable<S>(model.equal, limits.budget);
-    this.#store = new ConfigurationStore(limits, this.#linearized.words.length);
+    this.#store = new ConfigurationStore(limits, this.#linearized.words.length, n);
     this.#stackOp = new Int32Array(n);
     this.#stackState = new Int32Array(n);
     this.#stackMax = new Int32Array(n);
@@ -446,9 +501,11 @@ class PartitionSearch<S, I, O> {
       }
       if (entries.isCall[entry] === 1) {
         const op = entries.op[entry] as number;
-        const result = model.step(states.state(stateId), this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
+        const state = states.state(stateId);
+        const result = model.step(state, this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
         if (result.ok) {
-          const newId = states.intern(result.newState, model.hash(result.newState));
+          // A read leaves the state as it was: same id, no hashing or lookup.
+          const newId = result.newState === state ? stateId : states.intern(result.newState, model.hash(result.newState));
           if (newId === NO_ROOM) {
             this.#giveUp('memory-budget');
             break;
@@ -536,6 +593,14 @@ class PartitionSearch<S, I, O> {
     return Math.max(this.#peakBytes, this.#searchBytes + this.#store.reservedBytes + this.#states.reservedBytes);
   }
 
+  #longestPrefixIds(): number[] {
+    const best = this.#best;
+    const ops = this.#ops;
+    const ids = new Array<number>(best.length);
+    for (let k = 0; k < best.length; k++) ids[k] = (ops[best[k] as number] as Operation<I, O>).id;
+    return ids;
+  }
+
   /** The result so far; an undecided search reports `unknown` for `reason`. */
   result(reason: UndecidedReason): PartitionResult<I, O> {
     const ops = this.#ops;
@@ -545,7 +610,7 @@ class PartitionSearch<S, I, O> {
       verdict,
       operations: ops,
       removed: this.#removed,
-      longestPrefix: this.#best.map((i) => (ops[i] as Operation<I, O>).id),
+      longestPrefix: this.#longestPrefixIds(),
       explored: this.#store.size,
       elapsedMs: this.elapsedMs,
       peakBytes: this.heldBytes,
