@@ -88,14 +88,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
-  const ids = Array.from({ length: options.nodes ?? 3 }, (_, i) => `n${i + 1}`);
+  const founders = Array.from({ length: options.nodes ?? 3 }, (_, i) => `n${i + 1}`);
   const network = await chooseNetwork(options.network ?? 'auto', log);
   const cluster = await ChaosCluster.start({
-    ids,
+    ids: founders,
     dir: outDir,
     serveCommand: options.serveCommand,
     network,
     transport: options.transport ?? 'grpc',
+    // One node prepared but not started: the membership fault adds it and removes another.
+    spares: 1,
     leaseReads: options.leaseReads === true,
     ...(network === 'namespaces' ? { tmpfsBytes: 64 * 1024 * 1024 } : {}),
   });
@@ -117,7 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const [kind, why] of unavailable) log(`fault ${kind} unavailable: ${why}`);
     const chosen = options.faults === undefined ? kinds : kinds.filter((kind) => options.faults!.includes(kind));
     const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, kinds: chosen });
-    log(`cluster of ${ids.length} over ${cluster.transport === 'nats' ? `NATS (${cluster.brokerUrl})` : 'gRPC'} on ${network === 'namespaces' ? `network namespaces ${cluster.lab!.prefix}-*` : 'loopback'}; ${schedule.length} faults planned over ${Math.round(options.durationMs / 1000)} s (seed ${options.seed})`);
+    log(`cluster of ${founders.length} (spare ${cluster.spares.join(",")}) over ${cluster.transport === 'nats' ? `NATS (${cluster.brokerUrl})` : 'gRPC'} on ${network === 'namespaces' ? `network namespaces ${cluster.lab!.prefix}-*` : 'loopback'}; ${schedule.length} faults planned over ${Math.round(options.durationMs / 1000)} s (seed ${options.seed})`);
     await waitForLeader(cluster, 60_000);
     workload.start();
     for (const fault of schedule) {
@@ -168,7 +170,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       join(outDir, 'summary.txt'),
       [
         summary,
-        `seed ${options.seed}, ${ids.length} nodes, ${cluster.transport}, ${network}, ${Math.round(options.durationMs / 1000)} s of faults${options.leaseReads === true ? ', lease reads' : ''}`,
+        `seed ${options.seed}, ${founders.length} nodes, ${cluster.transport}, ${network}, ${Math.round(options.durationMs / 1000)} s of faults${options.leaseReads === true ? ', lease reads' : ''}`,
         `operations: ${workload.counts.ok} ok, ${workload.counts.fail} failed, ${workload.counts.info} unknown`,
         `recovery: ${recoveryMs === undefined ? `none within ${recoveryBoundMs} ms` : `${Math.round(recoveryMs)} ms`}`,
         `state hashes: ${stateHashes.agreed ? `agree at index ${stateHashes.index}` : 'differ'} (${[...stateHashes.byNode].map(([id, h]) => `${id}=${h}`).join(' ')})`,

@@ -5,3 +5,4 @@ export * from './cluster-handlers.js';
 export * from './kv-replica.js';
 export * from './client-api.js';
 export * from './kv-watch.js';
+export * from './member-directory.js';
