@@ -271,7 +271,7 @@ export class Nemesis {
           removedDetail = `${target === now ? `${target} (leader)` : target} removed`;
           outcomes.push(left.removed ? `${target} removed and stopped` : `REMOVAL OF ${target} FAILED: ${left.error ?? 'still in the configuration'}`);
         }
-        detail = `${spare} joined (AddMember, snapshot catch-up), ${removedDetail}; members now ${cluster.ids.join(',')}`;
+        detail = `${spare} joined (serve --join, AddMember), ${removedDetail}; members now ${cluster.ids.join(',')}`;
         holdMs = 0; // held above, between the add and the removal
         break;
       }

@@ -98,6 +98,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     transport: options.transport ?? 'grpc',
     // One node prepared but not started: the membership fault adds it and removes another.
     spares: 1,
+    // Snapshots every 1000 entries: restarts and joins go through snapshots during a run too.
+    snapshotEntries: 1_000,
     leaseReads: options.leaseReads === true,
     ...(network === 'namespaces' ? { tmpfsBytes: 64 * 1024 * 1024 } : {}),
   });
