@@ -4,5 +4,6 @@ export * from './kv-handlers.js';
 export * from './cluster-handlers.js';
 export * from './kv-replica.js';
 export * from './client-api.js';
+export * from './write-batcher.js';
 export * from './kv-watch.js';
 export * from './member-directory.js';

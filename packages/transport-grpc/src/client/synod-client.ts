@@ -122,6 +122,11 @@ export class SynodClient implements SynodKvClient {
       // Come back quickly to a member that restarts.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1_000,
+      // The client retries by itself (following leader hints, with its
+      // sessions); grpc-js's own retries would only buffer every message.
+      'grpc.enable_retries': 0,
+      // No channelz bookkeeping (timestamps and counters) on every call.
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     };
   }
@@ -215,6 +220,24 @@ export class SynodClient implements SynodKvClient {
       ),
     );
     return clusterMembersOf(response.members);
+  }
+
+  /**
+   * Cluster/TransferLeadership sent to the member at `endpoint` (the leader:
+   * a follower answers NOT_LEADER with the hint), without retries. Resolves
+   * with the new leader's id once `targetId` leads.
+   *
+   * @example
+   * ```ts
+   * const leader = await client.transferLeadership('127.0.0.1:7001', 'n2');
+   * ```
+   */
+  async transferLeadership(endpoint: string, targetId: string, options: CallOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#call<clusterV1.TransferLeadershipResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
+      stubs.cluster.transferLeadership({ targetId }, new grpc.Metadata(), callOptions, done),
+    );
+    return response.leaderId;
   }
 
   /** Status of every known member; a member that does not answer gets the failure instead. */

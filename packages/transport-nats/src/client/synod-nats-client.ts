@@ -301,6 +301,22 @@ export class SynodNatsClient implements SynodKvClient {
     return clusterMembersOf(response.members);
   }
 
+  /**
+   * Cluster/TransferLeadership sent to member `id` (the leader: a follower
+   * answers NOT_LEADER with the hint), without retries. Resolves with the
+   * new leader's id once `targetId` leads.
+   *
+   * @example
+   * ```ts
+   * const leader = await client.transferLeadership('n1', 'n2');
+   * ```
+   */
+  async transferLeadership(id: string, targetId: string, options: CallOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#attempt('Cluster.TransferLeadership', clusterV1.TransferLeadershipRequest, clusterV1.TransferLeadershipResponse, { targetId }, id, deadline, options.signal);
+    return response.leaderId;
+  }
+
   /** Status of every member the first answer lists; a member that does not answer gets the failure instead. */
   async status(options: CallOptions = {}): Promise<(MemberStatus | { readonly endpoint: string; readonly error: SynodRpcError })[]> {
     let first: MemberStatus;
