@@ -106,6 +106,25 @@ export interface MemberStatus {
   readonly swim?: readonly { readonly id: string; readonly state: string; readonly incarnation: number; readonly phi: number | undefined }[];
 }
 
+/** A member of the configuration, as AddMember and RemoveMember answer. */
+export interface ClusterMember {
+  readonly id: string;
+  /** Where it is reached (gRPC `host:port`; over NATS what AddMember was given, often empty). */
+  readonly address: string;
+  readonly learner: boolean;
+}
+
+/** Options of a client's `addMember`. */
+export interface AddMemberOptions extends CallOptions {
+  /** Add a learner (it receives the log, does not vote) rather than a voter. @default false */
+  readonly learner?: boolean;
+}
+
+/** The wire members as {@link ClusterMember}s. */
+export function clusterMembersOf(members: readonly clusterV1.Member[]): ClusterMember[] {
+  return members.map((m) => ({ id: m.id, address: m.address, learner: m.learner }));
+}
+
 /** Options of a client's `memberStatus`. */
 export interface MemberStatusOptions extends CallOptions {
   /** Ask for the digest of the member's state (one serialization of it on the member). @default false */
@@ -124,6 +143,18 @@ export interface SynodKvClient {
   compareAndSwap(key: string, expected: CasExpectation, value: string | Uint8Array, options?: CallOptions): Promise<CasResult>;
   /** Status of every known member; a member that does not answer gets the failure instead. */
   status(options?: CallOptions): Promise<(MemberStatus | { readonly endpoint: string; readonly error: SynodRpcError })[]>;
+  /**
+   * Adds member `id`, reached at `address`, through the leader; resolves
+   * with the configuration once the change applied there. The address is
+   * replicated with the change, so every member (and one that joins or
+   * restarts later) can reach the new one. Start the new node first
+   * (`synod serve --join`). Not retried once the leader may have taken it:
+   * a second attempt of a change that did apply fails with
+   * INVALID_CONF_CHANGE; read Status to learn the outcome.
+   */
+  addMember(id: string, address: string, options?: AddMemberOptions): Promise<ClusterMember[]>;
+  /** Removes member `id` (voter or learner) through the leader; resolves with the configuration after the change. */
+  removeMember(id: string, options?: CallOptions): Promise<ClusterMember[]>;
   close(): void | Promise<void>;
 }
 

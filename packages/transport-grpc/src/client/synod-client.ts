@@ -20,6 +20,9 @@ import {
   type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
+  clusterMembersOf,
+  type AddMemberOptions,
+  type ClusterMember,
   type WatchEvent,
   type WatchOptions,
   watchEventOf,
@@ -188,6 +191,35 @@ export class SynodClient implements SynodKvClient {
       stubs.cluster.status({ includeStateHash }, new grpc.Metadata(), callOptions, done),
     );
     return memberStatusOf(endpoint, response, includeStateHash);
+  }
+
+  /**
+   * Adds member `id` at `address` (`host:port`, where it listens) as a voter,
+   * or a learner with `learner: true`; see {@link SynodKvClient.addMember}.
+   *
+   * @example
+   * ```ts
+   * await client.addMember('n4', '10.0.0.4:7000'); // n4 runs `synod serve --join …`
+   * ```
+   */
+  async addMember(id: string, address: string, options: AddMemberOptions = {}): Promise<ClusterMember[]> {
+    const request: clusterV1.AddMemberRequest = { member: { id, address, learner: options.learner === true } };
+    const response = await this.#retrying(options, (endpoint, deadline, signal) =>
+      this.#call<clusterV1.AddMemberResponse>(endpoint, deadline, signal, (stubs, callOptions, done) =>
+        stubs.cluster.addMember(request, new grpc.Metadata(), callOptions, done),
+      ),
+    );
+    return clusterMembersOf(response.members);
+  }
+
+  /** Removes member `id` through the leader; resolves with the members after the change. */
+  async removeMember(id: string, options: CallOptions = {}): Promise<ClusterMember[]> {
+    const response = await this.#retrying(options, (endpoint, deadline, signal) =>
+      this.#call<clusterV1.RemoveMemberResponse>(endpoint, deadline, signal, (stubs, callOptions, done) =>
+        stubs.cluster.removeMember({ id }, new grpc.Metadata(), callOptions, done),
+      ),
+    );
+    return clusterMembersOf(response.members);
   }
 
   /**
