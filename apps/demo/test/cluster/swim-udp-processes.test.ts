@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { swimDetectionBoundMs } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +16,12 @@ import { freePorts, ProcessCluster, SYNOD_BIN } from './process-cluster.js';
  * keyring, members joined by `host:port` seeds and named by the Raft id they
  * gossip. A SIGKILLed member is dead at every other within the documented
  * bound; a member with the wrong key cannot join and each member it tries
- * logs it once; a member that loses 40 % of its datagrams each way is never
- * declared dead, because pings it does not answer by UDP are repeated over
- * TCP.
+ * logs it once; keys rotate with SIGHUP; a member that loses 40 % of its
+ * datagrams each way is never declared dead, and pings it does not answer by
+ * UDP are repeated over TCP. (What the fallback buys is measured by
+ * `pnpm bench detection-processes --scenario lossy-member`: without it such a
+ * member was suspected 100 times in 3 minutes and refuted each time; with
+ * it, never.)
  *
  * Probes every 500 ms and suspicion multiplier 8, as in the peer-transport
  * test (swim-processes.test.ts), for the same reason: a loaded 2-core machine.
@@ -176,14 +179,21 @@ describe('SWIM over UDP between five serve processes', () => {
     }
   }, 60_000);
 
-  it(`restarted losing ${LOSS * 100} % of its datagrams each way, it rejoins with a higher incarnation and the TCP fallback keeps it from being declared dead`, async () => {
+  it(`restarted losing ${LOSS * 100} % of its datagrams each way, it rejoins with a higher incarnation, and with the TCP fallback it is never declared dead`, async () => {
     const before = offsets();
     await cluster.startMember('n4', ['--inject-udp-loss', String(LOSS)]);
     await waitFor(() => others('n4').every((id) => swimLines(id, 'n4', 'alive', before.get(id)).some((incarnation) => incarnation > 0)), 30_000, 'n4 alive again everywhere');
+    const watchFrom = offsets();
     await new Promise((resolve) => setTimeout(resolve, LOSSY_WATCH_MS));
     for (const id of IDS) {
       expect(swimLines(id, '.+?', 'dead', before.get(id)), `${id} declared someone dead:\n${cluster.output(id).slice(before.get(id))}`).toEqual([]);
     }
+    // Suspicions are printed, not asserted: the fallback ping has half the
+    // 250 ms probe timeout to come back over TCP, which a machine at a load
+    // average of 30 does not always give it (22 in 30 s there, 0 when less
+    // loaded). The bench's lossy-member rows compare with the fallback off.
+    const suspicions = others('n4').reduce((total, id) => total + swimLines(id, 'n4', 'suspect', watchFrom.get(id)).length, 0);
+    console.info(`suspicions of the lossy n4 in ${LOSSY_WATCH_MS} ms: ${suspicions} (load average ${loadavg()[0]!.toFixed(1)})`);
     // The fallback did the work: stop n1 and n4 gracefully to read their datagram-path stats.
     const stats = async (id: string): Promise<Record<string, number>> => {
       const offset = cluster.output(id).length;
