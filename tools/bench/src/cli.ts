@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { machineFacts, measureFdatasync, mergeResults, writeReport, type BenchResult, type FdatasyncLatency, type SuiteReport } from './results.js';
+import { formatDuration } from './progress.js';
 import { failoverSuite } from './suites/failover-sim.js';
 import { leaderPauseSuite, realFailoverSuite, type FailoverVariant } from './suites/failover.js';
 import { runKvLoad, type KvLoadOptions, type KvSystem } from './suites/kv-load.js';
@@ -263,9 +264,12 @@ async function main(argv: readonly string[]): Promise<number> {
     const systems = together.map((name) => (name === 'etcd' ? etcdSystem : synodGrpcSystem(context)));
     for (const [suite, rows] of await runKvLoad(systems, kvLoadOptions(quick))) precomputed.set(suite, rows);
   }
-  for (const name of names) {
+  const benchStarted = performance.now();
+  for (const [index, name] of names.entries()) {
     const already = precomputed.get(name);
-    if (already === undefined) process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}…\n`);
+    // With several suites, each start says which of them it is and how long the run has gone.
+    const position = names.length > 1 ? ` [suite ${index + 1}/${names.length}, ${formatDuration(performance.now() - benchStarted)} so far]` : '';
+    if (already === undefined) process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}${position}…\n`);
     const fresh = already ?? (await suites[name]!.run(quick, scenarios, context));
     const previous = scenarios !== undefined ? previousReport(resolve(outDir), name) : undefined;
     const results = previous !== undefined ? mergeResults(previous, fresh) : fresh;

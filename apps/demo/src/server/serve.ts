@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { FileStorage, StorageLockedError } from '@synod/core';
+import { FileStorage, nodeFileSystem, StorageLockedError } from '@synod/core';
 import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
 import { createSynodNatsServer } from '@synod/transport-nats';
@@ -25,7 +25,7 @@ import {
   type CommandIo,
   type NatsConnectionFlags,
 } from './flags.js';
-import { isLogLevel, lineLogger } from './line-logger.js';
+import { OPERATIONS_FLAGS, OPERATIONS_HELP, operationsConfig, ServeOperations } from './serve-operations.js';
 import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
 import { startSwimOverUdp, SWIM_UDP_FAULT_HELP, SWIM_UDP_FLAGS, SWIM_UDP_FLAGS_HELP, swimUdpSettings } from './swim-over-udp.js';
 
@@ -62,7 +62,7 @@ options:
                         heartbeat round (equal on every node; default off)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
-  --log-level LEVEL     debug, info, warn or error (default info)
+${OPERATIONS_HELP}
   --swim PROFILE        SWIM failure detection beside Raft on the same port:
                         lan (default), wan, local, or off
   --swim-probe-ms N     SWIM probe interval (default: the profile's, 1000)
@@ -111,7 +111,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
           'lease-reads': { type: 'boolean' },
-          'log-level': { type: 'string' },
+          ...OPERATIONS_FLAGS,
           'inject-disk-faults': { type: 'string' },
           swim: { type: 'string' },
           'swim-probe-ms': { type: 'string' },
@@ -128,8 +128,6 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values.id === undefined || values.id === '') throw new UsageError('--id is required');
     if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
-    const logLevel = values['log-level'] ?? 'info';
-    if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
     const swimProfile = values.swim ?? 'lan';
     if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
@@ -153,7 +151,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
-      logLevel,
+      operations: operationsConfig(values, io.terminal?.isTTY === true),
       leaseReads: values['lease-reads'] === true,
       diskFaultTrigger: values['inject-disk-faults'],
       swim:
@@ -179,16 +177,17 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     throw error;
   }
 
-  const logger = lineLogger(io.stderr, config.logLevel, config.id);
+  const ops = new ServeOperations(config.operations, { nodeId: config.id, clusterId: config.clusterId, write: io.stderr });
+  const logger = ops.logger;
   const network = config.network;
   if (network.transport === 'grpc' && 'insecure' in network.security) {
-    io.stderr(`synod serve: WARNING: --insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
+    logger.warn({ listen: network.listen }, `--insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
   }
   let storage: FileStorage;
   try {
     storage = await FileStorage.open(
       config.data,
-      config.diskFaultTrigger === undefined ? {} : { fileSystem: diskFaultFileSystem(config.diskFaultTrigger) },
+      { fileSystem: ops.fileSystem(config.diskFaultTrigger === undefined ? nodeFileSystem : diskFaultFileSystem(config.diskFaultTrigger)) },
     );
   } catch (error) {
     if (error instanceof StorageLockedError) {
@@ -252,6 +251,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
             ...(network.nats.tls === undefined ? {} : { tls: network.nats.tls }),
           },
         });
+  ops.observe(server);
   const where = network.transport === 'grpc' ? (): string => `on ${'boundAddress' in server ? server.boundAddress : network.listen}` : (): string => `over NATS ${network.nats.servers.join(',')}`;
   const peerIds = network.transport === 'grpc' ? Object.keys(network.peers) : network.peers;
   const peerList = network.transport === 'grpc' ? Object.entries(network.peers).map(([id, a]) => `${id}=${a}`).join(',') : network.peers.join(',');
@@ -277,6 +277,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   });
   try {
     try {
+      await ops.startMetrics();
+    } catch (error) {
+      io.stderr(`synod serve: cannot serve metrics on ${config.operations.metricsListen}: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+    try {
       await server.start();
     } catch (error) {
       const target = network.transport === 'grpc' ? `serve on ${network.listen}` : 'join the cluster over NATS';
@@ -287,11 +293,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     }
     if (config.swim !== undefined && config.swimUdp === undefined) {
       swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
+      ops.observeDetector(swim);
     }
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'})`);
     const signal = await stopped;
     if (failure !== undefined) {
-      io.stderr(`synod serve: ${config.id} fail-stopped: ${describeFailure(failure)}`);
+      logger.fatal({ err: failure }, `${config.id} fail-stopped: ${describeFailure(failure)}`);
       await swim?.stop(100);
       await server.stop(100);
       return EXIT_FAIL_STOP;
@@ -304,6 +311,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   } finally {
     signals.off('SIGTERM', onSigterm);
     signals.off('SIGINT', onSigint);
+    await ops.stop();
     // After a disk failure closing may fail too; the exit code says enough.
     await storage.close().catch((error: unknown) => {
       if (failure === undefined) throw error;

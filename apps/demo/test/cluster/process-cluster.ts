@@ -24,7 +24,7 @@ export interface ProcessClusterOptions {
   readonly snapshotEntries?: number;
   /** Extra flags for every `serve`. */
   readonly extraFlags?: readonly string[];
-  /** Extra flags for one member's `serve` (after `extraFlags`), e.g. its own SWIM address. */
+  /** Extra flags for one member's `serve` (after `extraFlags`): its own SWIM address or metrics port, say. */
   readonly memberFlags?: (id: string) => readonly string[];
   /** With a URL, the members talk through that NATS server (`--transport nats`); their endpoints are then their ids. */
   readonly natsUrl?: string;

@@ -7,6 +7,7 @@ import { swimDetectionBoundMs } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { swimConfigFromFlags } from '../../src/server/swim-beside-raft.js';
+import { logRecords, swimStateRecords } from './log-records.js';
 import { freePorts, ProcessCluster, SYNOD_BIN } from './process-cluster.js';
 
 /**
@@ -68,9 +69,9 @@ afterAll(async () => {
   rmSync(keyDir, { recursive: true, force: true });
 }, 30_000);
 
+/** The incarnations in the `swim: <member> is <state>` records member `at` logged after `offset`. */
 function swimLines(at: string, member: string, state: string, offset = 0): number[] {
-  const pattern = new RegExp(`swim: ${member} is ${state} incarnation=(\\d+)`, 'g');
-  return [...cluster.output(at).slice(offset).matchAll(pattern)].map((match) => Number(match[1]));
+  return swimStateRecords(cluster.output(at).slice(offset), member, state).map((record) => record['incarnation'] as number);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
@@ -90,11 +91,13 @@ describe('SWIM over UDP between five serve processes', () => {
   it('members join through address seeds, sealed with the keyring, and know each other by Raft id', async () => {
     await waitFor(() => IDS.every((id) => others(id).every((other) => swimLines(id, other, 'alive').length > 0)), 30_000, 'a full alive view');
     for (const id of IDS) {
-      expect(cluster.output(id)).toContain(`swim: datagram path listening address=${swimAddress.get(id)}`);
-      expect(cluster.output(id)).toContain('encrypted=true');
+      const listening = logRecords(cluster.output(id)).find((record) => record.msg === 'swim: datagram path listening');
+      expect(listening, `${id}'s log`).toMatchObject({ address: swimAddress.get(id), encrypted: true });
       // Members are named by Raft id, with their SWIM address beside it.
       // (Under start-up load a member may first be heard of suspected, or at a later incarnation.)
-      for (const other of others(id)) expect(cluster.output(id)).toMatch(new RegExp(`swim: ${other} is alive incarnation=\\d+ previous=\\w+ address=${swimAddress.get(other)}\\n`));
+      for (const other of others(id)) {
+        expect(swimStateRecords(cluster.output(id), other, 'alive').map((record) => record['address'])).toContain(swimAddress.get(other));
+      }
     }
     // `synod status` shows the datagram path's view by Raft id.
     const out: string[] = [];
@@ -151,7 +154,7 @@ describe('SWIM over UDP between five serve processes', () => {
     for (const id of IDS) {
       const log = cluster.output(id).slice(before.get(id));
       expect(log, `${id}'s log`).not.toMatch(new RegExp(WRONG_KEY_LINE.source));
-      expect(log).not.toMatch(/swim: \S+ is dead/);
+      expect(swimStateRecords(log, '\\S+', 'dead')).toEqual([]);
       expect(cluster.isRunning(id)).toBe(true);
     }
   }, 60_000);
@@ -199,8 +202,8 @@ describe('SWIM over UDP between five serve processes', () => {
     const stats = async (id: string): Promise<Record<string, number>> => {
       const offset = cluster.output(id).length;
       await cluster.stopMember(id, 'SIGTERM');
-      const line = /swim: datagram path stats (.*)/.exec(cluster.output(id).slice(offset))?.[1] ?? '';
-      return Object.fromEntries(line.split(' ').map((field) => field.split('=')).map(([key, value]) => [key, Number(value)]));
+      const record = logRecords(cluster.output(id).slice(offset)).find((candidate) => candidate.msg === 'swim: datagram path stats');
+      return Object.fromEntries(Object.entries(record ?? {}).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
     };
     const lossy = await stats('n4');
     const healthy = await stats('n1');

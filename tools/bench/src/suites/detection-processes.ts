@@ -36,8 +36,15 @@ interface SwimEvent {
   readonly state: string;
 }
 
-const SWIM_LINE = /^(\S+) \w+ (\S+): swim: (\S+) is (alive|suspect|dead|left) /;
-const STATS_LINE = /swim: datagram path stats (.*)$/;
+const SWIM_MESSAGE = /^swim: (\S+) is (alive|suspect|dead|left)$/;
+const STATS_MESSAGE = 'swim: datagram path stats';
+
+/** One JSON log record of `synod serve` (pino), or undefined for any other line. */
+function logRecord(line: string): ({ msg: string; node?: string; time?: string } & Record<string, unknown>) | undefined {
+  if (!line.startsWith('{') || !line.endsWith('}')) return undefined;
+  const record = JSON.parse(line) as Record<string, unknown>;
+  return typeof record['msg'] === 'string' ? (record as { msg: string } & Record<string, unknown>) : undefined;
+}
 
 /** One `synod serve --swim-transport udp` process whose SWIM lines are collected. */
 class ServeMember {
@@ -67,10 +74,13 @@ class ServeMember {
       partial = lines.pop() ?? '';
       for (const line of lines) {
         this.output = (this.output + line + '\n').slice(-32_768);
-        const swim = SWIM_LINE.exec(line);
-        if (swim !== null) this.events.push({ atMs: Date.parse(swim[1]!), observer: swim[2]!, member: swim[3]!, state: swim[4]! });
-        const stats = STATS_LINE.exec(line);
-        if (stats !== null) this.lastStats = Object.fromEntries(stats[1]!.split(' ').map((field) => field.split('=')).map(([k, v]) => [k!, Number(v)]));
+        const record = logRecord(line);
+        if (record === undefined) continue;
+        const swim = SWIM_MESSAGE.exec(record.msg);
+        if (swim !== null) this.events.push({ atMs: Date.parse(String(record['time'])), observer: String(record['node']), member: swim[1]!, state: swim[2]! });
+        if (record.msg === STATS_MESSAGE) {
+          this.lastStats = Object.fromEntries(Object.entries(record).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+        }
       }
     };
     child.stdout!.on('data', onData);
