@@ -107,14 +107,16 @@ describe.each(['grpc', 'nats'] as const)('the demo over %s', (transport) => {
 });
 
 describe('synod demo --transport grpc from the command line', () => {
-  it('starts the processes, prints the address, runs for --duration and stops them', async () => {
+  it('starts the processes, prints the address, runs --chaos (crash and restart of the leader) for --duration and stops them', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['demo', '--transport', 'grpc', '--port', '0', '--nodes', '3', '--duration', '4'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    const code = await main(['demo', '--transport', 'grpc', '--port', '0', '--nodes', '3', '--duration', '9', '--chaos'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(out).toContain('Synod demo: 3 Raft nodes as synod serve processes over gRPC, seed 1');
     expect(out.some((line) => /^dashboard: http:\/\/127\.0\.0\.1:\d+$/.test(line))).toBe(true);
+    expect(out.some((line) => /^chaos: crashing leader n[1-3]$/.test(line))).toBe(true);
+    expect(out.some((line) => /^chaos: restarting n[1-3]$/.test(line))).toBe(true);
     expect(out.at(-1)).toMatch(/^done: \d+ operations ok, .* recent history (linearizable|unknown|pending)$/);
   }, 90_000);
 });
