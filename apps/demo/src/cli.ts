@@ -22,7 +22,7 @@ commands:
       reads and writes keys of a running cluster
   synod status (--endpoints LIST | --nats-url URL)
       a table of the members: role, term, leader, commit and applied index, health
-  synod chaos [--minutes 3] [--seed S] [--nodes 3|5] [--faults KIND,…]
+  synod chaos [--minutes 3] [--seed S] [--transport grpc|nats] [--nodes 3|5] [--faults KIND,…]
       a Jepsen-style fault suite against real serve processes (network namespaces when root)
   synod help
 

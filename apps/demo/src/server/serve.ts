@@ -27,6 +27,7 @@ import {
 } from './flags.js';
 import { OPERATIONS_FLAGS, OPERATIONS_HELP, operationsConfig, ServeOperations } from './serve-operations.js';
 import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
+import { startSwimOverUdp, SWIM_UDP_FAULT_HELP, SWIM_UDP_FLAGS, SWIM_UDP_FLAGS_HELP, swimUdpSettings } from './swim-over-udp.js';
 
 const USAGE =
   'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)\n' +
@@ -67,6 +68,7 @@ ${OPERATIONS_HELP}
   --swim-probe-ms N     SWIM probe interval (default: the profile's, 1000)
   --swim-suspicion-mult N
                         SWIM suspicion multiplier (default: the profile's)
+${SWIM_UDP_FLAGS_HELP}
   --transport T         grpc (default) or nats
 ${NATS_FLAGS_HELP}
   -h, --help            this text
@@ -75,6 +77,7 @@ for fault-injection tests only:
   --inject-disk-faults FILE
                         while FILE exists, every write and sync to the data
                         directory fails with EIO (the node must fail-stop)
+${SWIM_UDP_FAULT_HELP}
 
 exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
 74 the node fail-stopped (its disk failed or an invariant broke; nothing it
@@ -113,6 +116,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           swim: { type: 'string' },
           'swim-probe-ms': { type: 'string' },
           'swim-suspicion-mult': { type: 'string' },
+          ...SWIM_UDP_FLAGS,
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -158,6 +162,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
               ...(values['swim-probe-ms'] === undefined ? {} : { probeIntervalMs: integerFlag(values['swim-probe-ms'], '--swim-probe-ms', 1000, 10, 60_000) }),
               ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
             }),
+      swimUdp: swimUdpSettings(values, swimProfile !== 'off'),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -194,6 +199,24 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
 
   let swim: SwimBesideRaft | undefined;
+  if (config.swimUdp !== undefined && config.swim !== undefined) {
+    // SWIM's own datagram path starts first: its detector (by Raft id) goes into the server.
+    try {
+      swim = await startSwimOverUdp({
+        raftId: config.id,
+        clusterId: config.clusterId,
+        settings: config.swimUdp,
+        config: config.swim,
+        logger,
+        signals,
+        memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
+      });
+    } catch (error) {
+      io.stderr(`synod serve: cannot listen for SWIM on ${config.swimUdp.listen}: ${error instanceof Error ? error.message : String(error)}`);
+      await storage.close();
+      return 1;
+    }
+  }
   const common = {
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -210,7 +233,14 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const payloadCodecs = { raft: raftPayloadCodec, swim: swimPayloadCodec };
   const server =
     network.transport === 'grpc'
-      ? createSynodServer({ ...common, listen: network.listen, peers: network.peers, security: network.security, transport: { payloadCodecs } })
+      ? createSynodServer({
+          ...common,
+          listen: network.listen,
+          peers: network.peers,
+          security: network.security,
+          transport: { payloadCodecs },
+          ...(config.swimUdp === undefined || swim === undefined ? {} : { failureDetector: swim.detector }),
+        })
       : createSynodNatsServer({
           ...common,
           peers: network.peers,
@@ -257,10 +287,11 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     } catch (error) {
       const target = network.transport === 'grpc' ? `serve on ${network.listen}` : 'join the cluster over NATS';
       io.stderr(`synod serve: cannot ${target}: ${error instanceof Error ? error.message : String(error)}`);
+      await swim?.stop(100);
       await server.stop(100);
       return 1;
     }
-    if (config.swim !== undefined) {
+    if (config.swim !== undefined && config.swimUdp === undefined) {
       swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
       ops.observeDetector(swim);
     }

@@ -6,7 +6,7 @@ import type { NodeId } from '../transport/transport.js';
 import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.js';
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
-import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry } from './slot-entry.js';
+import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry, StoredSlot } from './slot-entry.js';
 import { SlotLog } from './slot-log.js';
 import type {
   AcceptedSlot,
@@ -21,7 +21,6 @@ import type {
   PaxosRole,
   PaxosSnapshot,
   PaxosSoftState,
-  SlotValue,
 } from './types.js';
 
 /**
@@ -78,11 +77,32 @@ export interface MultiPaxosStatus {
 
 /** The leader's per-slot bookkeeping for its own proposals in its ballot. */
 interface InFlight {
-  readonly value: SlotValue;
-  /** Acceptors that accepted it in this ballot (a few ids: an array is cheaper than a Set). */
-  readonly acks: NodeId[];
+  /** The value as accepted in the leader's ballot (what the leader stores and sends). */
+  readonly value: StoredSlot;
+  /**
+   * Acceptors that accepted it in this ballot: the first in a field of its
+   * own, any others in an array made when the second arrives (with three
+   * voters a slot is chosen at the second acceptance, so most slots never
+   * need the array).
+   */
+  firstAck: NodeId | undefined;
+  moreAcks: NodeId[] | undefined;
   /** The tick at which it was last sent (-1: not yet). */
   sentAt: number;
+}
+
+function hasAcked(inFlight: InFlight, from: NodeId): boolean {
+  return inFlight.firstAck === from || (inFlight.moreAcks !== undefined && inFlight.moreAcks.includes(from));
+}
+
+/** Records an acceptance; returns how many acceptors have accepted. */
+function addAck(inFlight: InFlight, from: NodeId): number {
+  if (inFlight.firstAck === undefined) {
+    inFlight.firstAck = from;
+    return 1;
+  }
+  (inFlight.moreAcks ??= []).push(from);
+  return 1 + inFlight.moreAcks.length;
 }
 
 /** Candidate state during phase 1. */
@@ -147,7 +167,7 @@ export class MultiPaxosCore {
   // ---- acceptor ----
   #promised: Ballot;
   /** Accepted values by slot, above `#compactedTo`. */
-  readonly #log = new SlotLog<AcceptedSlot>();
+  readonly #log = new SlotLog<StoredSlot>();
   #lastSlot: number;
   /** The last index of the stored log: a write above it must fill the gap up to it. */
   #storedLast: number;
@@ -168,7 +188,8 @@ export class MultiPaxosCore {
   #ballot: Ballot = ZERO_BALLOT;
   #highestSeen: Ballot;
   #phase1: Phase1 | undefined;
-  readonly #inFlight = new Map<number, InFlight>();
+  /** In-flight proposals by slot, above the commit (an array: slots come and go in order). */
+  #inFlight = new SlotLog<InFlight>();
   #nextSlot = 1;
   /** The first slot not sent to the acceptors yet (leader). */
   #sendFrom = 1;
@@ -290,7 +311,7 @@ export class MultiPaxosCore {
     this.#highestSeen = this.#ballot;
     this.#role = 'candidate';
     this.#leader = undefined;
-    this.#inFlight.clear();
+    this.#clearInFlight();
     this.#pendingConfSlot = undefined;
     this.#incoming = [];
     const fromSlot = this.#commit + 1;
@@ -315,7 +336,7 @@ export class MultiPaxosCore {
       decodeVoters(data); // refuse malformed changes before they reach the log
     }
     const slot = this.#nextSlot++;
-    this.#inFlight.set(slot, { value: { slot, type, data }, acks: [], sentAt: -1 });
+    this.#track(new StoredSlot(slot, this.#ballot, type, data));
     if (type === 'conf-change') this.#startConfChange(slot, data);
     return slot;
   }
@@ -488,7 +509,8 @@ export class MultiPaxosCore {
       // filling it later would rewrite (in Storage: truncate and re-append)
       // acceptances already reported. Skipped slots come again on a heartbeat.
       if (entry.slot > this.#lastSlot + 1) continue;
-      const accepted: AcceptedSlot = { slot: entry.slot, ballot: m.ballot, type: entry.type, data: entry.data };
+      // The leader's own object when it came through an in-process transport (same slot, same ballot: the same value).
+      const accepted = entry instanceof StoredSlot && sameBallot(entry.ballot, m.ballot) ? entry : new StoredSlot(entry.slot, m.ballot, entry.type, entry.data);
       this.#write(accepted);
       if (this.#reportAcceptances) this.#accepted.push(accepted);
       slots.push(entry.slot);
@@ -509,7 +531,7 @@ export class MultiPaxosCore {
 
   #write(value: AcceptedSlot): void {
     if (value.slot <= this.#compactedTo) return;
-    this.#log.set(value.slot, value);
+    this.#log.set(value.slot, StoredSlot.of(value));
     if (value.slot > this.#lastSlot) this.#lastSlot = value.slot;
     if (value.slot < this.#dirtyFrom) this.#dirtyFrom = value.slot;
   }
@@ -537,15 +559,32 @@ export class MultiPaxosCore {
 
   #markChosen(slot: number): void {
     if (slot <= this.#commit) return;
-    this.#chosenAbove.add(slot);
-    while (this.#chosenAbove.delete(this.#commit + 1)) {
-      this.#commit++;
-      this.#hardDirty = true;
-      this.#maybeAdoptConf(this.#commit);
-      const inFlight = this.#inFlight.get(this.#commit);
-      if (inFlight !== undefined) this.#inFlight.delete(this.#commit);
-      if (this.#pendingConfSlot === this.#commit) this.#pendingConfSlot = undefined;
+    if (slot > this.#commit + 1) {
+      this.#chosenAbove.add(slot);
+      return;
     }
+    // The usual case, slots chosen in order, does not go through the set.
+    this.#advanceCommit();
+    while (this.#chosenAbove.size > 0 && this.#chosenAbove.delete(this.#commit + 1)) this.#advanceCommit();
+  }
+
+  #advanceCommit(): void {
+    const slot = ++this.#commit;
+    this.#hardDirty = true;
+    this.#maybeAdoptConf(slot);
+    this.#inFlight.deleteThrough(slot);
+    if (this.#pendingConfSlot === slot) this.#pendingConfSlot = undefined;
+  }
+
+  /** Puts the leader's `value` in phase 2 (not a slot already known chosen: its value is settled). */
+  #track(value: StoredSlot): void {
+    if (value.slot > this.#commit) this.#inFlight.set(value.slot, { value, firstAck: undefined, moreAcks: undefined, sentAt: -1 });
+  }
+
+  /** Forgets every in-flight proposal (a new campaign, or no longer leading). */
+  #clearInFlight(): void {
+    this.#inFlight = new SlotLog<InFlight>();
+    this.#inFlight.deleteThrough(this.#commit);
   }
 
   /** A chosen conf-change takes effect for quorum counting at once (every later slot uses it). */
@@ -620,6 +659,7 @@ export class MultiPaxosCore {
     const index = m.snapshot.metadata.index;
     if (index <= this.#commit || m.snapshot.data.length === 0) return;
     this.#log.deleteThrough(index);
+    this.#inFlight.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
@@ -717,9 +757,11 @@ export class MultiPaxosCore {
     for (let slot = this.#commit + 1; slot <= top; slot++) {
       if (this.#chosenAbove.has(slot)) continue;
       const found = phase1.values.get(slot);
-      const value: SlotValue =
-        found === undefined ? { slot, type: 'normal', data: new Uint8Array(0) } : { slot, type: found.type, data: found.data };
-      this.#inFlight.set(slot, { value, acks: [], sentAt: -1 });
+      const value =
+        found === undefined
+          ? new StoredSlot(slot, this.#ballot, 'normal', new Uint8Array(0))
+          : new StoredSlot(slot, this.#ballot, found.type, found.data);
+      this.#track(value);
       if (value.type === 'conf-change') this.#startConfChange(slot, value.data);
     }
     this.#nextSlot = top + 1;
@@ -734,7 +776,7 @@ export class MultiPaxosCore {
     this.#leader = leader;
     this.#ballot = ZERO_BALLOT;
     this.#phase1 = undefined;
-    this.#inFlight.clear();
+    this.#clearInFlight();
     this.#pendingConfSlot = undefined;
     this.#incoming = [];
     this.#selfAcks = undefined;
@@ -756,10 +798,10 @@ export class MultiPaxosCore {
     const inFlight = this.#inFlight.get(slot);
     if (inFlight === undefined) return;
     if (!this.#voters.includes(from)) return;
-    if (inFlight.acks.includes(from)) return;
-    inFlight.acks.push(from);
+    if (hasAcked(inFlight, from)) return;
+    const acks = addAck(inFlight, from);
     const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    if (inFlight.acks.length >= needed) this.#markChosen(slot);
+    if (acks >= needed) this.#markChosen(slot);
   }
 
   /** True when the leader has proposals it may send now. */
@@ -779,7 +821,7 @@ export class MultiPaxosCore {
     const last = Math.min(this.#nextSlot - 1, this.#windowEnd());
     while (this.#sendFrom <= last) {
       const to = Math.min(last, this.#sendFrom + this.#maxEntries - 1);
-      const entries: SlotValue[] = [];
+      const entries: StoredSlot[] = [];
       for (let slot = this.#sendFrom; slot <= to; slot++) {
         const inFlight = this.#inFlight.get(slot);
         if (inFlight !== undefined) {
@@ -796,12 +838,11 @@ export class MultiPaxosCore {
    * Accepts `entries` locally (counted once persisted, in advance) and sends
    * them to the other acceptors (`only`: to those that have not acknowledged).
    */
-  #sendAccepts(entries: readonly SlotValue[], only: ((peer: NodeId, slot: number) => boolean) | undefined): void {
+  #sendAccepts(entries: readonly StoredSlot[], only: ((peer: NodeId, slot: number) => boolean) | undefined): void {
     if (only === undefined && entries.length > 0) {
       for (const value of entries) {
-        const accepted: AcceptedSlot = { slot: value.slot, type: value.type, data: value.data, ballot: this.#ballot };
-        this.#write(accepted);
-        if (this.#reportAcceptances) this.#accepted.push(accepted);
+        this.#write(value);
+        if (this.#reportAcceptances) this.#accepted.push(value);
       }
       const slots = entries.map((e) => e.slot);
       if (this.#selfAcks === undefined) this.#selfAcks = { ballot: this.#ballot, slots };
@@ -820,7 +861,7 @@ export class MultiPaxosCore {
    * sent moments ago is most likely on its way).
    */
   #heartbeat(): void {
-    const resend: SlotValue[] = [];
+    const resend: StoredSlot[] = [];
     const end = Math.min(this.#sendFrom - 1, this.#commit + this.#maxEntries);
     for (let slot = this.#commit + 1; slot <= end; slot++) {
       const inFlight = this.#inFlight.get(slot);
@@ -829,7 +870,7 @@ export class MultiPaxosCore {
         resend.push(inFlight.value);
       }
     }
-    this.#sendAccepts(resend, (peer, slot) => !this.#inFlight.get(slot)!.acks.includes(peer));
+    this.#sendAccepts(resend, (peer, slot) => !hasAcked(this.#inFlight.get(slot)!, peer));
   }
 
   // ================= helpers =================

@@ -621,10 +621,11 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Applies a framed command or serves a read barrier; true when it settled one of this run's calls. */
   #applyValue(entry: Entry): boolean {
     const kind = entry.data[0];
-    const data = entry.data.subarray(1);
+    // The frame follows the kind byte; it is read in place (a view per applied value showed in profiles).
+    const data = entry.data;
     const frame = this.#frame;
     try {
-      readProposalLayout(data, frame);
+      readProposalLayout(data, frame, 1);
     } catch (error) {
       this.#reportError(error); // the same bytes everywhere: skipped everywhere
       return false;

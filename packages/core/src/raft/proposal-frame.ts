@@ -68,26 +68,30 @@ export interface ProposalFrameLayout {
   commandStart: number;
 }
 
-/** Fills `out` with the layout of the framed proposal `data`; throws `CorruptionError` for anything malformed. */
-export function readProposalLayout(data: Uint8Array, out: ProposalFrameLayout): void {
-  if (data.length < 3) throw new CorruptionError('unknown proposal frame');
-  if (data[0] === FRAME_V2) {
-    const header = 3 + readUint16(data, 1);
+/**
+ * Fills `out` with the layout of the framed proposal in `data` from `start`
+ * on (a frame behind a header of the caller's, read without a view of it);
+ * throws `CorruptionError` for anything malformed.
+ */
+export function readProposalLayout(data: Uint8Array, out: ProposalFrameLayout, start = 0): void {
+  if (data.length - start < 3) throw new CorruptionError('unknown proposal frame');
+  if (data[start] === FRAME_V2) {
+    const header = start + 3 + readUint16(data, start + 1);
     if (header + SEQUENCE_BYTES > data.length) throw new CorruptionError('truncated proposal frame');
-    out.originStart = 3;
+    out.originStart = start + 3;
     out.originEnd = header;
     out.sequence = readUint32(data, header) * 2 ** 32 + readUint32(data, header + 4);
     out.commandStart = header + SEQUENCE_BYTES;
     return;
   }
-  if (data[0] === FRAME_V1) {
-    const idLength = readUint16(data, 1);
-    if (3 + idLength > data.length) throw new CorruptionError('truncated proposal frame');
+  if (data[start] === FRAME_V1) {
+    const idLength = readUint16(data, start + 1);
+    if (start + 3 + idLength > data.length) throw new CorruptionError('truncated proposal frame');
     // No origin (see the version 1 note at the top); a version 2 origin starts at 3.
     out.originStart = 0;
     out.originEnd = 0;
     out.sequence = 0;
-    out.commandStart = 3 + idLength;
+    out.commandStart = start + 3 + idLength;
     return;
   }
   throw new CorruptionError('unknown proposal frame');
