@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lineLogger } from '../src/server/line-logger.js';
+import { createServeLogger } from '../src/server/serve-logger.js';
 import { swimConfigFromFlags } from '../src/server/swim-beside-raft.js';
 import { raftIdView, RAFT_ID_META, startSwimOverUdp } from '../src/server/swim-over-udp.js';
 
@@ -70,7 +70,7 @@ describe('startSwimOverUdp: the keyring file is read again on SIGHUP', () => {
     writeFileSync(file, `${k1.toString('base64')}\n`);
     const signals = new EventEmitter();
     const lines: string[] = [];
-    const logger = lineLogger((line) => lines.push(line), 'info', 'n1');
+    const logger = createServeLogger({ write: (line) => lines.push(line), level: 'info', format: 'json', nodeId: 'n1', clusterId: 'c' });
     const swim = await startSwimOverUdp({
       raftId: 'n1',
       clusterId: 'c',
@@ -87,8 +87,11 @@ describe('startSwimOverUdp: the keyring file is read again on SIGHUP', () => {
       writeFileSync(file, 'not a key\n');
       signals.emit('SIGHUP');
       expect(swim.keyring?.keys()).toEqual([k2, k1]);
-      expect(lines.join('\n')).toMatch(/keyring reloaded .* keys=2/);
-      expect(lines.join('\n')).toMatch(/ERROR n1: swim: keyring not reloaded; the previous keys stay in use error=--swim-keyring .*line 1/);
+      const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records.find((r) => String(r['msg']).startsWith('swim: keyring reloaded'))).toMatchObject({ level: 30, node: 'n1', keys: 2 });
+      const refused = records.find((r) => r['msg'] === 'swim: keyring not reloaded; the previous keys stay in use');
+      expect(refused).toMatchObject({ level: 50, node: 'n1' });
+      expect(String(refused?.['error'])).toMatch(/--swim-keyring .*line 1/);
     } finally {
       await swim.stop(10);
       rmSync(dir, { recursive: true, force: true });
