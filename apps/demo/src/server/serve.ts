@@ -218,6 +218,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
         signals,
         memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
       });
+      ops.observeDetector(swim);
     } catch (error) {
       io.stderr(`synod serve: cannot listen for SWIM on ${config.swimUdp.listen}: ${error instanceof Error ? error.message : String(error)}`);
       await storage.close();
@@ -288,6 +289,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       await ops.startMetrics();
     } catch (error) {
       io.stderr(`synod serve: cannot serve metrics on ${config.operations.metricsListen}: ${error instanceof Error ? error.message : String(error)}`);
+      await swim?.stop(100);
       return 1;
     }
     try {
