@@ -165,7 +165,9 @@ class RecordingTransport implements Transport {
   onUnreachable(): () => void {
     return () => undefined;
   }
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 const noopMachine: StateMachine<Uint8Array, undefined, undefined, undefined> = {
