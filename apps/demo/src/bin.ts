@@ -10,6 +10,7 @@ process.noDeprecation = true;
 const io = {
   stdout: (line: string) => process.stdout.write(`${line}\n`),
   stderr: (line: string) => process.stderr.write(`${line}\n`),
+  terminal: process.stderr,
 };
 
 main(process.argv.slice(2), io).then(

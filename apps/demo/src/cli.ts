@@ -4,13 +4,14 @@ import { EXIT_USAGE, type CommandIo } from './server/flags.js';
 const HELP = `synod: consensus and failure detection for TypeScript
 
 commands:
-  synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--seed N] [--no-workload] [--duration S]
-      an in-process Raft or Multi-Paxos cluster with a workload and a live dashboard
+  synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--transport memory|grpc|nats] [--seed N] [--no-workload] [--duration S]
+      a Raft or Multi-Paxos cluster (in process, or serve processes) with a workload and a live dashboard
   synod sim --algorithm raft --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]
       seeded fault-injection simulations with invariant checks
   synod check-history FILE [--model kv|register] [--format jsonl|jepsen|edn-kv] [--report out.html] [--timeout S]
       checks a recorded history for linearizability
   synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT,… --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)
+        [--log-level L] [--log-format auto|json|pretty] [--metrics-listen HOST:PORT]
       one durable node of a real cluster over gRPC, until SIGTERM/SIGINT
   synod serve --transport nats --nats-url URL --id ID --peers ID,… --data DIR
       the same node talking to peers and clients through NATS
@@ -21,7 +22,7 @@ commands:
       reads and writes keys of a running cluster
   synod status (--endpoints LIST | --nats-url URL)
       a table of the members: role, term, leader, commit and applied index, health
-  synod chaos [--minutes 3] [--seed S] [--nodes 3|5] [--faults KIND,…]
+  synod chaos [--minutes 3] [--seed S] [--transport grpc|nats] [--nodes 3|5] [--faults KIND,…]
       a Jepsen-style fault suite against real serve processes (network namespaces when root)
   synod help
 

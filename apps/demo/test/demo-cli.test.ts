@@ -11,13 +11,15 @@ function capture(): { io: { stdout: (l: string) => void; stderr: (l: string) => 
 
 describe('synod demo flags', () => {
   it('has the documented defaults', () => {
-    expect(parseDemoArgs([])).toEqual({ port: 7070, nodes: 5, algorithm: 'raft', seed: 1, workload: true, durationS: undefined, chaos: false });
+    expect(parseDemoArgs([])).toEqual({ port: 7070, transport: 'memory', nodes: 5, algorithm: 'raft', seed: 1, workload: true, durationS: undefined, chaos: false });
   });
 
   it('reads every flag', () => {
     expect(
       parseDemoArgs(['--port', '0', '--nodes', '3', '--algorithm', 'paxos', '--transport', 'memory', '--seed', '42', '--no-workload', '--duration', '30', '--chaos']),
-    ).toEqual({ port: 0, nodes: 3, algorithm: 'paxos', seed: 42, workload: false, durationS: 30, chaos: true });
+    ).toEqual({ port: 0, transport: 'memory', nodes: 3, algorithm: 'paxos', seed: 42, workload: false, durationS: 30, chaos: true });
+    expect(parseDemoArgs(['--transport', 'grpc'])).toMatchObject({ transport: 'grpc', algorithm: 'raft' });
+    expect(parseDemoArgs(['--transport', 'nats', '--nodes', '3'])).toMatchObject({ transport: 'nats', nodes: 3 });
     expect(parseDemoArgs(['--help'])).toBe('help');
     expect(parseDemoArgs(['-h'])).toBe('help');
   });
@@ -30,8 +32,10 @@ describe('synod demo flags', () => {
     [['--nodes', '10'], /--nodes must be between 1 and 9/],
     [['--nodes', 'three'], /--nodes must be a whole number/],
     [['--algorithm', 'zab'], /--algorithm must be raft or paxos, got 'zab'/],
-    [['--transport', 'grpc'], /--transport grpc is not available in synod demo yet/],
-    [['--transport', 'nats'], /--transport nats is not available in synod demo yet/],
+    [['--transport', 'grpc', '--algorithm', 'paxos'], /--algorithm paxos runs on --transport memory only/],
+    [['--transport', 'nats', '--algorithm', 'paxos'], /--algorithm paxos runs on --transport memory only/],
+    [['--transport', 'GRPC'], /--transport must be memory, grpc or nats, got 'GRPC'/],
+    [['--transport'], /argument missing|Option '--transport/i],
     [['--transport', 'udp'], /--transport must be memory, grpc or nats, got 'udp'/],
     [['--seed', '-1'], /--seed must be a whole number|argument missing|ambiguous/i],
     [['--seed', 'abc'], /--seed must be a whole number/],

@@ -79,6 +79,31 @@ export class Keyring {
     this.#keys = this.#keys.filter((k) => !k.equals(buffer));
   }
 
+  /** Copies of the installed keys, the primary first. */
+  keys(): Buffer[] {
+    return this.#keys.map((key) => Buffer.from(key));
+  }
+
+  /**
+   * Makes the keyring hold exactly `keys`, the first the primary: what a
+   * member does when its keyring file was edited and reloaded. Applied on
+   * every member in the three rounds of a rotation, it never leaves a
+   * message without a key that opens it.
+   *
+   * @example
+   * ```ts
+   * keyring.replace([oldKey, newKey]); // round 1: open with both
+   * keyring.replace([newKey, oldKey]); // round 2: seal with the new one
+   * keyring.replace([newKey]);         // round 3
+   * ```
+   * @throws InvalidArgumentError without keys, or for a key that is not 32 bytes (the keyring is then unchanged).
+   */
+  replace(keys: readonly Uint8Array[]): void {
+    if (keys.length === 0) throw new InvalidArgumentError('a keyring needs at least one key');
+    const checked = keys.map(checkKey);
+    this.#keys = checked.filter((key, index) => checked.findIndex((k) => k.equals(key)) === index);
+  }
+
   /** Encrypts and authenticates `plain` under the primary key: format byte, nonce, ciphertext, tag. */
   seal(plain: Uint8Array, clusterId: string): Buffer {
     const nonce = randomBytes(NONCE_BYTES);

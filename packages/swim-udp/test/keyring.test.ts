@@ -45,6 +45,31 @@ describe('Keyring', () => {
     expect(new Keyring([k1]).open(a.seal(message, 'c'), 'c')).toBeUndefined();
   });
 
+  it('replace: a reloaded keyring file, applied in three rounds, rotates with the members always talking', () => {
+    const a = new Keyring([k1]);
+    const b = new Keyring([k1]);
+    const talk = (): boolean => b.open(a.seal(message, 'c'), 'c') !== undefined && a.open(b.seal(message, 'c'), 'c') !== undefined;
+    for (const round of [[k1, k2], [k2, k1], [k2]]) {
+      a.replace(round);
+      expect(talk(), `a has ${round.length} keys, b not yet`).toBe(true);
+      b.replace(round);
+      expect(talk()).toBe(true);
+    }
+    expect(a.keys()).toEqual([k2]);
+    expect(a.primary).toEqual(k2);
+    expect(new Keyring([k1]).open(a.seal(message, 'c'), 'c')).toBeUndefined();
+  });
+
+  it('replace refuses an empty or bad key list and leaves the keyring as it was; duplicates collapse', () => {
+    const ring = new Keyring([k1]);
+    expect(() => ring.replace([])).toThrow(InvalidArgumentError);
+    expect(() => ring.replace([k2, Buffer.alloc(8)])).toThrow(/32 bytes/);
+    expect(ring.keys()).toEqual([k1]);
+    ring.replace([k2, k1, k2]);
+    expect(ring.keys()).toEqual([k2, k1]);
+    expect(ring.size).toBe(2);
+  });
+
   it('refuses bad keys and unsafe operations with InvalidArgumentError', () => {
     expect(() => new Keyring([])).toThrow(InvalidArgumentError);
     expect(() => new Keyring([Buffer.alloc(16)])).toThrow(/32 bytes/);

@@ -40,6 +40,8 @@ export interface PeerLinkStats {
   readonly dropped: number;
   readonly framesSent: number;
   readonly envelopesSent: number;
+  /** Bytes of the frames written to this peer. */
+  readonly bytesSent: number;
   /** Envelopes received from this peer and handed to the handler. */
   readonly envelopesReceived: number;
 }
@@ -68,6 +70,7 @@ export class PeerLink {
   #dropped = 0;
   #framesSent = 0;
   #envelopesSent = 0;
+  #bytesSent = 0;
   #envelopesReceived = 0;
 
   constructor(peerId: NodeId, host: LinkHost, queueLength: number, queueBytes: number) {
@@ -94,6 +97,7 @@ export class PeerLink {
       dropped: this.#dropped,
       framesSent: this.#framesSent,
       envelopesSent: this.#envelopesSent,
+      bytesSent: this.#bytesSent,
       envelopesReceived: this.#envelopesReceived,
     };
   }
@@ -170,6 +174,7 @@ export class PeerLink {
       const frame = encodeBatchFrame(batch, entriesBytes);
       this.#framesSent++;
       this.#envelopesSent += batch.length;
+      this.#bytesSent += frame.byteLength;
       this.#host.frameSent(batch.length, frame.byteLength);
       this.#writable = stream.write(frame);
       if (!this.#writable) {

@@ -52,6 +52,9 @@ describe('GrpcTransport links', () => {
       await eventually(() => atB.length === 100, 5_000, 'delivery');
       expect(a.stats().framesSent).toBe(1);
       expect(a.stats().envelopesSent).toBe(100);
+      // The per-peer byte count is the frame's, the same as the transport's total with one peer.
+      expect(a.stats().peers.get('b')?.bytesSent).toBe(a.stats().bytesSent);
+      expect(a.stats().bytesSent).toBeGreaterThan(100);
       expect(atB.map((e) => (e.payload as Uint8Array)[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
     });
 

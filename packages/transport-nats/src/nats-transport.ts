@@ -590,6 +590,7 @@ export class NatsTransport implements Transport {
     }
     link.messagesSent++;
     link.envelopesSent += batch.length;
+    link.bytesSent += payload.byteLength;
     this.#messagesSent++;
     this.#envelopesSent += batch.length;
     this.#bytesSent += payload.byteLength;

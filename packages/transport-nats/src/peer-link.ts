@@ -14,6 +14,8 @@ export interface NatsPeerStats {
   /** NATS messages published to this peer (a chunked batch counts once). */
   readonly messagesSent: number;
   readonly envelopesSent: number;
+  /** Payload bytes published to this peer, chunks included. */
+  readonly bytesSent: number;
   /** Envelopes received from this peer and handed to the handler. */
   readonly envelopesReceived: number;
   /** Messages from this peer refused whole (a bad envelope, a spoofed sender, ...). */
@@ -43,6 +45,7 @@ export class PeerLink {
   dropped = 0;
   messagesSent = 0;
   envelopesSent = 0;
+  bytesSent = 0;
   envelopesReceived = 0;
   rejectedMessages = 0;
 
@@ -60,6 +63,7 @@ export class PeerLink {
       dropped: this.dropped,
       messagesSent: this.messagesSent,
       envelopesSent: this.envelopesSent,
+      bytesSent: this.bytesSent,
       envelopesReceived: this.envelopesReceived,
       rejectedMessages: this.rejectedMessages,
     };

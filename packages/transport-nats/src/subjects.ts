@@ -97,6 +97,7 @@ export const API_METHODS = [
   'KV.Get',
   'KV.Delete',
   'KV.CompareAndSwap',
+  'KV.Watch',
   'Cluster.Status',
   'Cluster.AddMember',
   'Cluster.RemoveMember',
@@ -113,4 +114,32 @@ export function apiSubject(clusterId: string, method: ApiMethod, nodeId?: NodeId
 /** The queue group every node of a cluster serves the any-node API subjects in. */
 export function apiQueueGroup(clusterId: string): string {
   return `${API_ROOT}.${clusterId}`;
+}
+
+/**
+ * The root of watch streams: the events of one watch go to
+ * `synod-watch.C.<watch id>`, a subject the client picks and subscribes to
+ * before it asks `KV.Watch`. Nodes publish there (permission
+ * `synod-watch.C.>`), clients subscribe. A separate root keeps a client's
+ * request from making a node publish anywhere else.
+ */
+export const WATCH_ROOT = 'synod-watch';
+
+/** The subject the events of watch `watchId` of cluster `clusterId` go to. */
+export function watchSubject(clusterId: string, watchId: string): string {
+  return `${WATCH_ROOT}.${clusterId}.${watchId}`;
+}
+
+/** True when `subject` is a watch subject of `clusterId` (exactly one token after the cluster). */
+export function isWatchSubjectFor(subject: string, clusterId: string): boolean {
+  const prefix = `${WATCH_ROOT}.${clusterId}.`;
+  return subject.startsWith(prefix) && isSubjectToken(subject.slice(prefix.length));
+}
+
+/**
+ * Where a client acknowledges and cancels the watches member `nodeId`
+ * serves (the `<Service>.<Method>` slot reads `Watch.Control`).
+ */
+export function watchControlSubject(clusterId: string, nodeId: NodeId): string {
+  return `${API_ROOT}.${clusterId}.${nodeId}.Watch.Control`;
 }

@@ -88,6 +88,19 @@ describe('KV and Cluster over NATS request/reply (three in-process nodes, docume
     await eventually(() => servers.every((s) => s.node.status().leader === leaders[0]!.endpoint), 2_000, 'agreement');
   });
 
+  it('Status with include_state_hash gives each member the digest of its state, equal at equal indexes', async () => {
+    await client.put('hash/a', '1');
+    await eventually(() => new Set(servers.map((s) => s.node.status().appliedIndex)).size === 1, 5_000, 'equal applied indexes');
+    const statuses = await Promise.all(IDS.map((id) => client.memberStatus(id, { includeStateHash: true })));
+    for (const status of statuses) {
+      expect(status.stateHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(status.stateIndex).toBeGreaterThan(0);
+    }
+    const atIndex = new Map<number, Set<string>>();
+    for (const s of statuses) atIndex.set(s.stateIndex!, (atIndex.get(s.stateIndex!) ?? new Set()).add(s.stateHash!));
+    for (const hashes of atIndex.values()) expect(hashes.size).toBe(1);
+  });
+
   it('bad input gets a typed INVALID_ARGUMENT at once, not retries', async () => {
     const started = Date.now();
     const error = await client.put('k', new Uint8Array([0xff, 0xfe])).catch((err: unknown) => err);

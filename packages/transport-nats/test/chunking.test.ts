@@ -48,6 +48,9 @@ describe('chunking above max_payload (nats-server with max_payload 1024)', () =>
       const stats = a!.stats();
       expect(stats.maxPayload).toBe(MAX_PAYLOAD);
       expect(stats.messagesSent).toBe(1);
+      // The peer's byte count covers every chunk of the batch.
+      expect(stats.peers.get('b')?.bytesSent).toBe(stats.bytesSent);
+      expect(stats.bytesSent).toBeGreaterThan(200 * 1024);
       // 1024 bytes of max_payload less the header reserve per chunk.
       expect(stats.chunksSent).toBe(Math.ceil((200 * 1024 + 20) / (MAX_PAYLOAD - 128)));
       expect(b!.stats().chunksReceived).toBe(stats.chunksSent);

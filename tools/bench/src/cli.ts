@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { machineFacts, measureFdatasync, mergeResults, writeReport, type BenchResult, type FdatasyncLatency, type SuiteReport } from './results.js';
+import { formatDuration } from './progress.js';
 import { failoverSuite } from './suites/failover-sim.js';
 import { leaderPauseSuite, realFailoverSuite, type FailoverVariant } from './suites/failover.js';
 import { runKvLoad, type KvLoadOptions, type KvSystem } from './suites/kv-load.js';
@@ -13,6 +14,7 @@ import { raftInmemSuite } from './suites/raft-inmem.js';
 import { paxosInmemSuite } from './suites/paxos-inmem.js';
 import { storageBenchSuite } from './suites/storage.js';
 import { detectionBenchSuite } from './suites/detection.js';
+import { detectionProcessesSuite } from './suites/detection-processes.js';
 import { grpcTransportSuite } from './suites/grpc-transport.js';
 import { kvNatsSuite, writeKvNatsChart } from './suites/kv-nats.js';
 import { natsTransportSuite } from './suites/nats-transport.js';
@@ -22,6 +24,8 @@ import { checkerSuite, writeCheckerTables } from './suites/checker.js';
 interface RunContext {
   /** `--cpu-prof`: where the Synod server processes write their CPU profiles. */
   readonly cpuProfDir?: string;
+  /** `--minutes N`: length of a suite's long healthy run, where it has one. */
+  readonly minutes?: number;
 }
 
 /** A benchmark suite: runs and returns its results. */
@@ -90,6 +94,24 @@ const suites: Record<string, Suite> = {
   },
   storage: storageBenchSuite(),
   detection: detectionBenchSuite(),
+  'detection-processes': {
+    description: 'SWIM between five synod serve processes over UDP (lan profile, keyring)',
+    scenarios: {
+      kills: 'SIGKILL → dead at every member (5 kills, 2 with --quick)',
+      healthy: 'false positives in a healthy run with 1 % UDP loss (10 minutes, 1 with --quick; --minutes N)',
+      'lossy-member': 'one member losing 40 % of its datagrams each way, TCP fallback on then off (3 minutes each, 1 with --quick)',
+    },
+    run: (quick, scenarios, context) =>
+      detectionProcessesSuite({
+        kills: quick ? 2 : 5,
+        healthyMinutes: context?.minutes ?? (quick ? 1 : 10),
+        lossRate: 0.01,
+        lossyMinutes: quick ? 1 : 3,
+        lossyMemberRate: 0.4,
+        ...(scenarios === undefined ? {} : { scenarios }),
+        log: (line) => process.stdout.write(`${line}\n`),
+      }),
+  },
   'grpc-transport': {
     description: 'raw envelopes between two GrpcTransports in two processes on loopback: batched vs one per frame, and round trips; plaintext and mTLS',
     run: (quick) =>
@@ -152,7 +174,7 @@ const suites: Record<string, Suite> = {
   },
 };
 
-const USAGE = `usage: pnpm bench [--quick] [--cpu-prof] [--out DIR] [--scenario NAME[,NAME…]] [suite…]
+const USAGE = `usage: pnpm bench [--quick] [--cpu-prof] [--out DIR] [--scenario NAME[,NAME…]] [--minutes N] [suite…]
 suites:
 ${Object.entries(suites)
   .map(([name, suite]) =>
@@ -165,6 +187,7 @@ ${Object.entries(suites)
 --scenario runs only the named parts of a suite and merges their rows into the
 results file already there, keeping the other rows (marked with their date).
 --quick is a short run that checks the harness (under 2 minutes per suite), not speed.
+--minutes N sets the length of a long healthy run (detection-processes: 10, or 1 with --quick).
 --cpu-prof writes CPU profiles of the Synod server processes to <out>/../profiles/<suite>/.
 etcd and kv-grpc named together run as one measurement: the same load, runs
 alternating between the systems, and Synod ÷ etcd ratios in the rows and in summary.md.`;
@@ -195,13 +218,19 @@ async function main(argv: readonly string[]): Promise<number> {
   const cpuProf = argv.includes('--cpu-prof');
   const out = flagValue(argv, '--out');
   const scenarioFlag = flagValue(argv, '--scenario');
-  const flagErrors = [out, scenarioFlag].flatMap((flag) => ('error' in flag ? [flag.error] : []));
-  if ('error' in out || 'error' in scenarioFlag) {
+  const minutesFlag = flagValue(argv, '--minutes');
+  const flagErrors = [out, scenarioFlag, minutesFlag].flatMap((flag) => ('error' in flag ? [flag.error] : []));
+  if ('error' in out || 'error' in scenarioFlag || 'error' in minutesFlag) {
     process.stderr.write(`${flagErrors.join('\n')}\n${USAGE}\n`);
     return 64;
   }
+  const minutes = minutesFlag.value === undefined ? undefined : Number(minutesFlag.value);
+  if (minutes !== undefined && !(Number.isFinite(minutes) && minutes > 0 && minutes <= 24 * 60)) {
+    process.stderr.write(`--minutes must be a number of minutes above 0 (at most a day), got '${minutesFlag.value}'\n`);
+    return 64;
+  }
   const outDir = out.value ?? join(process.env['INIT_CWD'] ?? process.cwd(), 'bench', 'results');
-  const names = argv.filter((a, i) => !a.startsWith('--') && i !== out.at && i !== scenarioFlag.at);
+  const names = argv.filter((a, i) => !a.startsWith('--') && i !== out.at && i !== scenarioFlag.at && i !== minutesFlag.at);
   if (argv.includes('--help') || names.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return names.length === 0 && !argv.includes('--help') ? 64 : 0;
@@ -223,7 +252,7 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     }
   }
-  const context: RunContext = cpuProf ? { cpuProfDir: resolve(outDir, '..', 'profiles') } : {};
+  const context: RunContext = { ...(cpuProf ? { cpuProfDir: resolve(outDir, '..', 'profiles') } : {}), ...(minutes === undefined ? {} : { minutes }) };
   if (context.cpuProfDir !== undefined) process.stdout.write(`CPU profiles of the Synod servers go to ${context.cpuProfDir}\n`);
   const fdatasync: FdatasyncLatency = measureFdatasync(tmpdir());
   process.stdout.write(`fdatasync of 4 KiB in ${fdatasync.dir}: p50 ${fdatasync.p50Ms} ms, p99 ${fdatasync.p99Ms} ms\n`);
@@ -235,9 +264,12 @@ async function main(argv: readonly string[]): Promise<number> {
     const systems = together.map((name) => (name === 'etcd' ? etcdSystem : synodGrpcSystem(context)));
     for (const [suite, rows] of await runKvLoad(systems, kvLoadOptions(quick))) precomputed.set(suite, rows);
   }
-  for (const name of names) {
+  const benchStarted = performance.now();
+  for (const [index, name] of names.entries()) {
     const already = precomputed.get(name);
-    if (already === undefined) process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}…\n`);
+    // With several suites, each start says which of them it is and how long the run has gone.
+    const position = names.length > 1 ? ` [suite ${index + 1}/${names.length}, ${formatDuration(performance.now() - benchStarted)} so far]` : '';
+    if (already === undefined) process.stdout.write(`running ${name}${scenarios !== undefined ? ` (${scenarios.join(', ')})` : ''}${quick ? ' (quick)' : ''}${position}…\n`);
     const fresh = already ?? (await suites[name]!.run(quick, scenarios, context));
     const previous = scenarios !== undefined ? previousReport(resolve(outDir), name) : undefined;
     const results = previous !== undefined ? mergeResults(previous, fresh) : fresh;

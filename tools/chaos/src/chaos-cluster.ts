@@ -1,7 +1,10 @@
 import { closeSync, mkdirSync, openSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import { freePorts } from '@synod/testkit';
 import { join } from 'node:path';
-import { SynodClient, type MemberStatus } from '@synod/transport-grpc';
+import type { MemberStatus, SynodKvClient } from '@synod/protocol';
+import { SynodClient } from '@synod/transport-grpc';
+import { SynodNatsClient } from '@synod/transport-nats';
+import { findNatsServer, NATS_SERVER_INSTALL_HINT } from '@synod/transport-nats/nats-server';
 import { NetworkLab } from './network-lab.js';
 import { ServeProcess } from './serve-process.js';
 import { run, runQuietlySync } from './shell.js';
@@ -28,9 +31,26 @@ export interface ChaosClusterOptions {
   readonly tickMs?: number;
   /** Start every node with `--lease-reads`. @default false */
   readonly leaseReads?: boolean;
+  /**
+   * `grpc`: the nodes talk to each other and to clients directly;
+   * `nats`: through a `nats-server` the cluster starts (in a namespace of
+   * its own, {@link BROKER_ID}, or on loopback). @default 'grpc'
+   */
+  readonly transport?: 'grpc' | 'nats';
+}
+
+/** Options of a client of the cluster (see {@link ChaosCluster.client}). */
+export interface ChaosClientOptions {
+  readonly clientId?: string;
+  readonly timeoutMs?: number;
+  readonly attemptTimeoutMs?: number;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
 const PORT = 7000;
+const NATS_PORT = 4222;
+/** The NATS server's host in the network lab, and its process's id in logs. */
+export const BROKER_ID = 'nats';
 
 /**
  * A `synod serve` cluster for chaos runs: the processes, their network
@@ -52,10 +72,15 @@ export class ChaosCluster {
   readonly ids: readonly string[];
   readonly lab: NetworkLab | undefined;
   readonly nodes: ReadonlyMap<string, ServeProcess>;
+  readonly transport: 'grpc' | 'nats';
+  /** The NATS server (with `transport: 'nats'`). */
+  readonly broker: ServeProcess | undefined;
+  /** Its URL, `nats://host:port`. */
+  readonly brokerUrl: string | undefined;
   readonly #endpoints: ReadonlyMap<string, string>;
   readonly #disks: ReadonlyMap<string, string>;
   readonly #tmpfs: boolean;
-  readonly #statusClient: SynodClient;
+  readonly #statusClient: SynodClient | SynodNatsClient;
   #destroyed = false;
   readonly #onExit = (): void => this.#unmountSync();
 
@@ -66,33 +91,78 @@ export class ChaosCluster {
     endpoints: Map<string, string>,
     disks: Map<string, string>,
     tmpfs: boolean,
+    broker: { readonly process: ServeProcess; readonly url: string } | undefined,
   ) {
     this.ids = ids;
     this.lab = lab;
     this.nodes = nodes;
+    this.transport = broker === undefined ? 'grpc' : 'nats';
+    this.broker = broker?.process;
+    this.brokerUrl = broker?.url;
     this.#endpoints = endpoints;
     this.#disks = disks;
     this.#tmpfs = tmpfs;
-    this.#statusClient = new SynodClient({ endpoints: [...endpoints.values()], security: { insecure: true }, attemptTimeoutMs: 1_000 });
+    this.#statusClient = this.client({ attemptTimeoutMs: 1_000 }) as SynodClient | SynodNatsClient;
     process.once('exit', this.#onExit);
+  }
+
+  /**
+   * A client of the cluster over its transport: a `SynodClient` on every
+   * node's endpoint, or a `SynodNatsClient` on the NATS server. The caller
+   * closes it.
+   */
+  client(options: ChaosClientOptions = {}): SynodKvClient {
+    const common = {
+      ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: options.attemptTimeoutMs }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    };
+    if (this.brokerUrl !== undefined) return new SynodNatsClient({ servers: this.brokerUrl, ...common });
+    return new SynodClient({ endpoints: [...this.#endpoints.values()], security: { insecure: true }, ...common });
   }
 
   /** Builds the network and disks, starts every node and waits until each serves. */
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const ids = options.ids ?? ['n1', 'n2', 'n3'];
-    const lab = options.network === 'namespaces' ? await NetworkLab.create({ ids }) : undefined;
+    const nats = options.transport === 'nats';
+    const natsBinary = nats ? findNatsServer() : undefined;
+    if (nats && natsBinary === undefined) throw new Error(NATS_SERVER_INSTALL_HINT);
+    const lab = options.network === 'namespaces' ? await NetworkLab.create({ ids: nats ? [...ids, BROKER_ID] : ids }) : undefined;
     const endpoints = new Map<string, string>();
+    let brokerAddress: string | undefined;
     if (lab !== undefined) {
       for (const id of ids) endpoints.set(id, `${lab.hosts.get(id)!.address}:${PORT}`);
+      if (nats) brokerAddress = `${lab.hosts.get(BROKER_ID)!.address}:${NATS_PORT}`;
     } else {
-      const ports = await freePorts(ids.length);
+      const ports = await freePorts(ids.length + 1);
       ids.forEach((id, i) => endpoints.set(id, `127.0.0.1:${ports[i]}`));
+      if (nats) brokerAddress = `127.0.0.1:${ports[ids.length]}`;
     }
+    const brokerUrl = brokerAddress === undefined ? undefined : `nats://${brokerAddress}`;
     const disks = new Map<string, string>();
     const mounted: string[] = [];
     const nodes = new Map<string, ServeProcess>();
     mkdirSync(join(options.dir, 'logs'), { recursive: true });
+    let broker: { process: ServeProcess; url: string } | undefined;
+    if (brokerAddress !== undefined) {
+      const config = join(options.dir, 'nats-server.conf');
+      // No JetStream, no auth: the broker only carries the nodes' and clients' messages.
+      writeFileSync(config, `listen: ${brokerAddress}\nserver_name: synod-chaos\n`);
+      broker = {
+        url: brokerUrl!,
+        process: new ServeProcess({
+          id: BROKER_ID,
+          command: [natsBinary!],
+          ...(lab === undefined ? {} : { wrapper: lab.execPrefix(BROKER_ID) }),
+          args: ['-c', config],
+          logFile: join(options.dir, 'logs', `${BROKER_ID}.log`),
+          readyText: 'Server is ready',
+        }),
+      };
+    }
     try {
+      await broker?.process.start();
       for (const id of ids) {
         const disk = join(options.dir, 'disks', id);
         mkdirSync(disk, { recursive: true });
@@ -101,7 +171,11 @@ export class ChaosCluster {
           mounted.push(disk);
         }
         disks.set(id, disk);
-        const peers = ids.filter((other) => other !== id).map((other) => `${other}=${endpoints.get(other)}`);
+        const others = ids.filter((other) => other !== id);
+        const network =
+          broker === undefined
+            ? ['--listen', endpoints.get(id)!, '--peers', others.map((other) => `${other}=${endpoints.get(other)}`).join(','), '--insecure']
+            : ['--transport', 'nats', '--nats-url', broker.url, '--peers', others.join(',')];
         nodes.set(
           id,
           new ServeProcess({
@@ -110,10 +184,8 @@ export class ChaosCluster {
             ...(lab === undefined ? {} : { wrapper: lab.execPrefix(id) }),
             args: [
               '--id', id,
-              '--listen', endpoints.get(id)!,
-              '--peers', peers.join(','),
+              ...network,
               '--data', join(disk, 'data'),
-              '--insecure',
               '--log-level', 'warn',
               '--tick-ms', String(options.tickMs ?? 100),
               '--inject-disk-faults', join(options.dir, 'disks', `${id}.eio`),
@@ -123,7 +195,7 @@ export class ChaosCluster {
           }),
         );
       }
-      const cluster = new ChaosCluster(ids, lab, nodes, endpoints, disks, options.tmpfsBytes !== undefined);
+      const cluster = new ChaosCluster(ids, lab, nodes, endpoints, disks, options.tmpfsBytes !== undefined, broker);
       try {
         await Promise.all([...nodes.values()].map((node) => node.start()));
       } catch (error) {
@@ -133,6 +205,8 @@ export class ChaosCluster {
       return cluster;
     } catch (error) {
       if (nodes.size < ids.length) {
+        await broker?.process.stop(1_000);
+        await broker?.process.close();
         for (const disk of mounted) await run(['umount', '-l', disk]).catch(() => undefined);
         await lab?.destroy();
       }
@@ -167,10 +241,34 @@ export class ChaosCluster {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       try {
-        return await this.#statusClient.memberStatus(this.endpointOf(id), { timeoutMs: left, includeStateHash: options.includeStateHash === true });
+        const where = this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id;
+        return await this.#statusClient.memberStatus(where, { timeoutMs: left, includeStateHash: options.includeStateHash === true });
       } catch {
         await new Promise((resolve) => setTimeout(resolve, Math.min(100, left)));
       }
+    }
+  }
+
+  /**
+   * Puts a marker (outside the workload's keys) until one commits; returns
+   * how long that took in ms, or undefined when none did within `boundMs`.
+   */
+  async commitWithin(boundMs: number): Promise<number | undefined> {
+    const started = performance.now();
+    const client = this.client({ attemptTimeoutMs: 1_000 });
+    try {
+      for (;;) {
+        const left = boundMs - (performance.now() - started);
+        if (left <= 0) return undefined;
+        try {
+          await client.put('chaos/recovered', String(Date.now()), { timeoutMs: Math.min(left, 5_000) });
+          return performance.now() - started;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    } finally {
+      await client.close();
     }
   }
 
@@ -227,28 +325,41 @@ export class ChaosCluster {
    * and may yet come up).
    */
   async restartStopped(): Promise<{ readonly restarted: string[]; readonly failed: { readonly id: string; readonly error: string }[] }> {
+    const brokerFailed: { id: string; error: string }[] = [];
+    let brokerRestarted = false;
+    if (this.broker !== undefined && !this.broker.running) {
+      try {
+        await this.broker.start();
+        brokerRestarted = true;
+      } catch (error) {
+        brokerFailed.push({ id: BROKER_ID, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
     const stopped = [...this.nodes.values()].filter((node) => !node.running);
     const results = await Promise.allSettled(stopped.map((node) => node.start()));
     const failed = results.flatMap((result, i) =>
       result.status === 'rejected' ? [{ id: stopped[i]!.id, error: result.reason instanceof Error ? result.reason.message : String(result.reason) }] : [],
     );
-    return { restarted: stopped.map((node) => node.id).filter((id) => !failed.some((f) => f.id === id)), failed };
+    const restarted = stopped.map((node) => node.id).filter((id) => !failed.some((f) => f.id === id));
+    return { restarted: brokerRestarted ? [BROKER_ID, ...restarted] : restarted, failed: [...brokerFailed, ...failed] };
   }
 
   /** Stops every node (SIGCONT first where paused), unmounts the disks and removes the network. Idempotent. */
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#statusClient.close();
+    await this.#statusClient.close();
     await Promise.all([...this.nodes.values()].map((node) => node.stop(3_000)));
+    await this.broker?.stop(3_000);
     await Promise.all([...this.nodes.values()].map((node) => node.close()));
+    await this.broker?.close();
     if (this.#tmpfs) for (const disk of this.#disks.values()) await run(['umount', '-l', disk]).catch(() => undefined);
     process.off('exit', this.#onExit);
     await this.lab?.destroy();
   }
 
   #unmountSync(): void {
-    for (const node of this.nodes.values()) {
+    for (const node of [...this.nodes.values(), ...(this.broker === undefined ? [] : [this.broker])]) {
       if (node.pid !== undefined) {
         try {
           process.kill(node.pid, 'SIGKILL');

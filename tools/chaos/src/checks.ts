@@ -113,7 +113,9 @@ export interface StateHashCheck {
 /**
  * Asks every node for the hash of its state until all report the same
  * applied index (the cluster is quiet, so they converge), then compares the
- * hashes. Gives up after `timeoutMs`.
+ * hashes. Gives up after `timeoutMs`. A node that answers without a hash
+ * (a server that does not compute one) never agrees: an empty digest must
+ * not pass for equal states.
  *
  * @example
  * ```ts
@@ -126,8 +128,8 @@ export async function compareStateHashes(cluster: ChaosCluster, timeoutMs: numbe
   let byNode = new Map<string, string>();
   for (;;) {
     const statuses = await Promise.all(cluster.ids.map(async (id) => [id, await cluster.status(id, { includeStateHash: true })] as const));
-    byNode = new Map(statuses.map(([id, s]) => [id, s === undefined ? 'no answer' : `${s.stateIndex}:${s.stateHash?.slice(0, 16)}`]));
-    const answered = statuses.flatMap(([, s]) => (s === undefined ? [] : [s]));
+    byNode = new Map(statuses.map(([id, s]) => [id, s === undefined ? 'no answer' : s.stateHash ? `${s.stateIndex}:${s.stateHash.slice(0, 16)}` : 'no hash']));
+    const answered = statuses.flatMap(([, s]) => (s === undefined || !s.stateHash ? [] : [s]));
     const indexes = new Set(answered.map((s) => s.stateIndex));
     if (answered.length === cluster.ids.length && indexes.size === 1) {
       const hashes = new Set(answered.map((s) => s.stateHash));

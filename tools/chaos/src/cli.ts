@@ -11,7 +11,7 @@ export interface ChaosIo {
 }
 
 export const CHAOS_USAGE =
-  'usage: synod chaos [--minutes M] [--seed S] [--transport grpc] [--nodes 3|5] [--faults KIND,…] [--network auto|namespaces|loopback] [--lease-reads] [--out DIR]';
+  'usage: synod chaos [--minutes M] [--seed S] [--transport grpc|nats] [--nodes 3|5] [--faults KIND,…] [--network auto|namespaces|loopback] [--lease-reads] [--out DIR]';
 
 const HELP = `${CHAOS_USAGE}
 
@@ -21,7 +21,8 @@ with process and disk faults only), concurrent clients doing get, put,
 delete and compare-and-swap, and a seeded nemesis: SIGKILL and restart,
 SIGSTOP pauses shorter and longer than the election timeout, partitions
 (half, leader isolated, ring/bridge, one-way), packet loss, delay (where the
-kernel has tc netem), a full disk and a disk that answers EIO. After healing
+kernel has tc netem), a full disk and a disk that answers EIO; over NATS
+also the nats-server killed and restarted. After healing
 it checks that the cluster commits again, that no acknowledged write is
 lost, that every node's state hashes the same at the same index, and that
 the history is linearizable.
@@ -29,7 +30,8 @@ the history is linearizable.
 options:
   --minutes M       how long faults are injected (default 3; fractions allowed)
   --seed S          the schedule's seed (default: from the clock, printed)
-  --transport T     grpc (nats once 'synod serve --transport nats' exists)
+  --transport T     grpc (default) or nats: the nodes and clients talk through
+                    a nats-server the run starts (in a namespace of its own)
   --nodes N         3 or 5 (default 3)
   --faults LIST     only these kinds: ${FAULT_KINDS.join(', ')}
   --network MODE    auto (default), namespaces or loopback
@@ -95,8 +97,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
     const seed = values.seed === undefined ? Date.now() % 1_000_000 : Number(values.seed);
     if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, got '${values.seed}'`);
     const transport = values.transport ?? 'grpc';
-    if (transport === 'nats') throw new UsageError("--transport nats is not supported yet: it needs 'synod serve --transport nats'");
-    if (transport !== 'grpc') throw new UsageError(`--transport must be grpc, got '${transport}'`);
+    if (transport !== 'grpc' && transport !== 'nats') throw new UsageError(`--transport must be grpc or nats, got '${transport}'`);
     const nodes = values.nodes === undefined ? 3 : Number(values.nodes);
     if (nodes !== 3 && nodes !== 5) throw new UsageError(`--nodes must be 3 or 5, got '${values.nodes}'`);
     const clients = values.clients === undefined ? 4 : Number(values.clients);
@@ -112,7 +113,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
       }
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    config = { minutes, seed, nodes, clients, network, faults, leaseReads: values['lease-reads'] === true, out: values.out ?? join('chaos-results', `${stamp}-seed${seed}`) } as const;
+    config = { minutes, seed, transport, nodes, clients, network, faults, leaseReads: values['lease-reads'] === true, out: values.out ?? join('chaos-results', `${stamp}-seed${seed}`) } as const;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`synod chaos: ${error.message}`);
@@ -139,6 +140,7 @@ export async function runChaosCli(argv: readonly string[], io: ChaosIo, options:
         serveCommand: options.serveCommand ?? workspaceServeCommand(),
         outDir: config.out,
         nodes: config.nodes,
+        transport: config.transport,
         clients: config.clients,
         network: config.network,
         leaseReads: config.leaseReads,

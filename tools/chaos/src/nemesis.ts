@@ -1,5 +1,5 @@
 import { SeededRandom } from '@synod/core';
-import type { ChaosCluster } from './chaos-cluster.js';
+import { BROKER_ID, type ChaosCluster } from './chaos-cluster.js';
 
 /** The faults the nemesis knows. */
 export const FAULT_KINDS = [
@@ -14,6 +14,7 @@ export const FAULT_KINDS = [
   'delay',
   'disk-full',
   'disk-eio',
+  'broker-restart',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -55,6 +56,7 @@ const DURATIONS: Readonly<Record<FaultKind, readonly [number, number]>> = {
   delay: [3_000, 8_000],
   'disk-full': [3_000, 8_000],
   'disk-eio': [3_000, 8_000],
+  'broker-restart': [500, 5_000],
 };
 
 /**
@@ -96,6 +98,10 @@ export function availableFaults(cluster: ChaosCluster): { readonly kinds: FaultK
     if (!cluster.lab.capabilities.netem) unavailable.set('delay', 'this kernel has no tc netem (sch_netem)');
   }
   if (!cluster.hasSmallDisks) unavailable.set('disk-full', 'the data directories are not on small tmpfs disks (needs root)');
+  if (cluster.transport !== 'nats') unavailable.set('broker-restart', 'no NATS server: the nodes talk over gRPC (--transport nats)');
+  else if (cluster.lab !== undefined) {
+    unavailable.set('partition-ring', 'over NATS every message passes the one broker, so no ring or bridge of nodes can be cut');
+  }
   return { kinds: FAULT_KINDS.filter((kind) => !unavailable.has(kind)), unavailable };
 }
 
@@ -109,6 +115,8 @@ export interface FaultRecord {
   readonly detail: string;
   /** What was seen: `n2 fail-stopped (exit 74)`, `restarted n2`, …; empty when nothing notable. */
   readonly outcome: string;
+  /** `broker-restart`: how long after the broker was back the first write committed, in ms (undefined: none within 30 s). */
+  readonly recoveryMs?: number | undefined;
 }
 
 /**
@@ -142,6 +150,12 @@ export class Nemesis {
     let detail = '';
     const outcomes: string[] = [];
     let heal: () => Promise<void> | void = () => undefined;
+    let recoveryMs: number | undefined;
+    // Over NATS nodes hear each other only through the broker, which stays
+    // with the majority: a node cut off from the others is cut off from it.
+    const nats = cluster.transport === 'nats';
+    const cut = (minority: readonly string[], majority: readonly string[]): Promise<void> =>
+      cluster.lab!.partition([minority, nats ? [...majority, BROKER_ID] : majority]);
 
     switch (fault.kind) {
       case 'kill': {
@@ -163,14 +177,15 @@ export class Nemesis {
         const shuffled = shuffle(ids, [d0, d1, d2]);
         const minority = shuffled.slice(0, Math.floor((ids.length - 1) / 2));
         const majority = shuffled.slice(minority.length);
-        detail = `${group(minority, leader)} | ${group(majority, leader)}`;
-        await cluster.lab!.partition([minority, majority]);
+        detail = `${group(minority, leader)} | ${group(nats ? [...majority, BROKER_ID] : majority, leader)}`;
+        await cut(minority, majority);
         break;
       }
       case 'partition-leader': {
         const target = leader ?? pick(d0);
-        detail = `${label(target)} isolated from ${ids.filter((id) => id !== target).join(',')}`;
-        await cluster.lab!.partition([[target], ids.filter((id) => id !== target)]);
+        const others = ids.filter((id) => id !== target);
+        detail = `${label(target)} isolated from ${(nats ? [...others, BROKER_ID] : others).join(',')}`;
+        await cut([target], others);
         break;
       }
       case 'partition-ring': {
@@ -193,7 +208,8 @@ export class Nemesis {
       }
       case 'one-way': {
         const from = leaderOr(d0);
-        const to = pick(d1, ids.filter((id) => id !== from));
+        // Over NATS the only link a node has is to the broker.
+        const to = nats ? BROKER_ID : pick(d1, ids.filter((id) => id !== from));
         detail = `${label(from)} -> ${label(to)} dropped (${label(to)} -> ${label(from)} still flows)`;
         await cluster.lab!.block(from, to);
         break;
@@ -234,6 +250,18 @@ export class Nemesis {
         };
         break;
       }
+      case 'broker-restart': {
+        const broker = cluster.broker!;
+        detail = `nats-server SIGKILL, restarted after ${fault.durationMs} ms`;
+        await broker.kill();
+        heal = async () => {
+          await broker.start();
+          // The nodes reconnect by themselves; the time to the first commit is the figure that matters.
+          recoveryMs = await cluster.commitWithin(30_000);
+          outcomes.push(recoveryMs === undefined ? 'NO COMMIT within 30 s of the broker\'s return' : `a write committed ${Math.round(recoveryMs)} ms after the broker's return`);
+        };
+        break;
+      }
     }
 
     await sleep(fault.durationMs);
@@ -242,7 +270,7 @@ export class Nemesis {
     const { restarted, failed } = await cluster.restartStopped();
     if (restarted.length > 0) outcomes.push(`restarted ${restarted.join(',')}`);
     for (const failure of failed) outcomes.push(`RESTART FAILED: ${failure.error}`);
-    return { kind: fault.kind, startMs, healedMs: this.#clock(), detail, outcome: outcomes.join('; ') };
+    return { kind: fault.kind, startMs, healedMs: this.#clock(), detail, outcome: outcomes.join('; '), ...(fault.kind === 'broker-restart' ? { recoveryMs } : {}) };
   }
 
   /**

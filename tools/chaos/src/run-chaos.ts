@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkLinearizability, HistoryRecorder, kvCodec, kvModel, renderHtmlReport, type KvInput, type KvOutput, type Verdict } from '@synod/testkit';
-import { SynodClient } from '@synod/transport-grpc';
 import { ChaosCluster } from './chaos-cluster.js';
 import { compareStateHashes, findLostWrites, type LostWrite, type StateHashCheck } from './checks.js';
 import { availableFaults, Nemesis, planSchedule, type FaultKind, type FaultRecord } from './nemesis.js';
@@ -18,8 +17,12 @@ export interface ChaosOptions {
   readonly outDir: string;
   /** @default 3 */
   readonly nodes?: number;
-  /** @default 'grpc' (NATS comes once `synod serve --transport nats` exists) */
-  readonly transport?: 'grpc';
+  /**
+   * `grpc`: nodes and clients talk directly; `nats`: through a `nats-server`
+   * the run starts (in a namespace of its own when the nodes have theirs),
+   * which the `broker-restart` fault kills and restarts. @default 'grpc'
+   */
+  readonly transport?: 'grpc' | 'nats';
   /** `auto`: namespaces when root and `ip netns` works, else loopback. @default 'auto' */
   readonly network?: 'auto' | 'namespaces' | 'loopback';
   /** Only these fault kinds. @default every kind the machine allows */
@@ -40,6 +43,7 @@ export interface ChaosOptions {
 export interface ChaosResult {
   readonly seed: number;
   readonly network: 'namespaces' | 'loopback';
+  readonly transport: 'grpc' | 'nats';
   /** Why some fault kinds were not used on this machine. */
   readonly unavailable: ReadonlyMap<FaultKind, string>;
   readonly operations: number;
@@ -91,6 +95,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     dir: outDir,
     serveCommand: options.serveCommand,
     network,
+    transport: options.transport ?? 'grpc',
     leaseReads: options.leaseReads === true,
     ...(network === 'namespaces' ? { tmpfsBytes: 64 * 1024 * 1024 } : {}),
   });
@@ -98,7 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const clock = (): number => performance.now() - startedAt;
   const recorder = new HistoryRecorder<KvInput, KvOutput>({ clock });
   const workload = new ChaosWorkload({
-    endpoints: cluster.endpoints,
+    newClient: (clientOptions) => cluster.client(clientOptions),
     recorder,
     seed: options.seed,
     clients: options.clients ?? 4,
@@ -112,7 +117,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const [kind, why] of unavailable) log(`fault ${kind} unavailable: ${why}`);
     const chosen = options.faults === undefined ? kinds : kinds.filter((kind) => options.faults!.includes(kind));
     const schedule = planSchedule({ seed: options.seed, durationMs: options.durationMs, kinds: chosen });
-    log(`cluster of ${ids.length} on ${network === 'namespaces' ? `network namespaces ${cluster.lab!.prefix}-*` : 'loopback'}; ${schedule.length} faults planned over ${Math.round(options.durationMs / 1000)} s (seed ${options.seed})`);
+    log(`cluster of ${ids.length} over ${cluster.transport === 'nats' ? `NATS (${cluster.brokerUrl})` : 'gRPC'} on ${network === 'namespaces' ? `network namespaces ${cluster.lab!.prefix}-*` : 'loopback'}; ${schedule.length} faults planned over ${Math.round(options.durationMs / 1000)} s (seed ${options.seed})`);
     await waitForLeader(cluster, 60_000);
     workload.start();
     for (const fault of schedule) {
@@ -126,8 +131,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const { restarted, failed: notRestarted } = await nemesis.healAll();
     if (restarted.length > 0) log(`restarted ${restarted.join(',')} after the last fault`);
     for (const failure of notRestarted) log(`NODE DOES NOT COME BACK: ${failure.error}`);
-    const committed = await waitForCommit(cluster, recoveryBoundMs);
-    const recoveryMs = committed ? clock() - healedAt : undefined;
+    const committed = await cluster.commitWithin(recoveryBoundMs);
+    const recoveryMs = committed === undefined ? undefined : clock() - healedAt;
     log(recoveryMs === undefined ? `no write committed within ${recoveryBoundMs} ms of healing` : `a write committed ${Math.round(recoveryMs)} ms after healing`);
     // Some healthy time at the end, then every key read once more.
     await sleep(2_000);
@@ -163,7 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       join(outDir, 'summary.txt'),
       [
         summary,
-        `seed ${options.seed}, ${ids.length} nodes, ${network}, ${Math.round(options.durationMs / 1000)} s of faults${options.leaseReads === true ? ', lease reads' : ''}`,
+        `seed ${options.seed}, ${ids.length} nodes, ${cluster.transport}, ${network}, ${Math.round(options.durationMs / 1000)} s of faults${options.leaseReads === true ? ', lease reads' : ''}`,
         `operations: ${workload.counts.ok} ok, ${workload.counts.fail} failed, ${workload.counts.info} unknown`,
         `recovery: ${recoveryMs === undefined ? `none within ${recoveryBoundMs} ms` : `${Math.round(recoveryMs)} ms`}`,
         `state hashes: ${stateHashes.agreed ? `agree at index ${stateHashes.index}` : 'differ'} (${[...stateHashes.byNode].map(([id, h]) => `${id}=${h}`).join(' ')})`,
@@ -175,6 +180,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     return {
       seed: options.seed,
       network,
+      transport: cluster.transport,
       unavailable,
       operations,
       counts: { ...workload.counts },
@@ -226,30 +232,9 @@ async function waitForLeader(cluster: ChaosCluster, timeoutMs: number): Promise<
   }
 }
 
-/** Puts a marker until one commits; false when none does within `boundMs`. */
-async function waitForCommit(cluster: ChaosCluster, boundMs: number): Promise<boolean> {
-  const started = performance.now();
-  const client = new SynodClient({ endpoints: cluster.endpoints, security: { insecure: true }, attemptTimeoutMs: 1_000 });
-  try {
-    for (;;) {
-      const left = boundMs - (performance.now() - started);
-      if (left <= 0) return false;
-      try {
-        // Outside the checked key space, so it needs no place in the history.
-        await client.put('chaos/recovered', String(Date.now()), { timeoutMs: Math.min(left, 5_000) });
-        return true;
-      } catch {
-        await sleep(100);
-      }
-    }
-  } finally {
-    client.close();
-  }
-}
-
 /** Reads every key linearizably (recorded as client `final`), retrying until each read succeeds once. */
 async function finalReads(cluster: ChaosCluster, recorder: HistoryRecorder<KvInput, KvOutput>, keys: readonly string[]): Promise<Map<string, string | null>> {
-  const client = new SynodClient({ endpoints: cluster.endpoints, security: { insecure: true }, attemptTimeoutMs: 1_000 });
+  const client = cluster.client({ attemptTimeoutMs: 1_000 });
   const values = new Map<string, string | null>();
   try {
     for (const key of keys) {
@@ -259,7 +244,7 @@ async function finalReads(cluster: ChaosCluster, recorder: HistoryRecorder<KvInp
       }
     }
   } finally {
-    client.close();
+    await client.close();
   }
   return values;
 }

@@ -14,6 +14,8 @@ export interface ServeProcessOptions {
   readonly logFile: string;
   /** How long `start` waits for "serving" (a loaded 2-core machine takes seconds to load the CLI). @default 60000 */
   readonly startTimeoutMs?: number;
+  /** What the process prints (on stdout or stderr) once it serves. @default 'serving cluster' (synod serve) */
+  readonly readyText?: string;
 }
 
 /** How an incarnation ended. */
@@ -92,24 +94,26 @@ export class ServeProcess {
       });
     });
     const exited = this.#exit;
-    child.stderr!.pipe(this.#log, { end: false });
+    const readyText = this.#options.readyText ?? 'serving cluster';
     return new Promise<void>((resolve, reject) => {
       let seen = '';
       let ready = false;
       const timer = setTimeout(() => {
         reject(new Error(`${this.id} did not start serving within ${this.#options.startTimeoutMs ?? 60_000} ms (log: ${this.#options.logFile})`));
       }, this.#options.startTimeoutMs ?? 60_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
+      const onOutput = (chunk: Buffer): void => {
         const text = chunk.toString('utf8');
         this.#log.write(text);
         if (ready) return;
         seen += text;
-        if (seen.includes('serving cluster')) {
+        if (seen.includes(readyText)) {
           ready = true;
           clearTimeout(timer);
           resolve();
         }
-      });
+      };
+      child.stdout!.on('data', onOutput);
+      child.stderr!.on('data', onOutput);
       void exited.then((exit) => {
         clearTimeout(timer);
         reject(new Error(`${this.id} exited while starting (code ${exit.code}, signal ${exit.signal}; log: ${this.#options.logFile})`));

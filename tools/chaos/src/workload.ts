@@ -1,10 +1,12 @@
 import { SeededRandom, type Random } from '@synod/core';
+import type { SynodKvClient } from '@synod/protocol';
 import { HistoryRecorder, type KvInput, type KvOutput } from '@synod/testkit';
-import { SynodClient } from '@synod/transport-grpc';
+import type { ChaosClientOptions } from './chaos-cluster.js';
 
 /** Options of {@link ChaosWorkload}. */
 export interface ChaosWorkloadOptions {
-  readonly endpoints: readonly string[];
+  /** Makes one client of the cluster (over gRPC or NATS): `cluster.client(options)`. */
+  readonly newClient: (options: ChaosClientOptions) => SynodKvClient;
   readonly recorder: HistoryRecorder<KvInput, KvOutput>;
   readonly seed: number;
   /** Concurrent clients, each with one operation in flight. @default 4 */
@@ -28,7 +30,7 @@ export interface WorkloadCounts {
 
 /**
  * Concurrent clients doing gets, puts, deletes and compare-and-swaps over a
- * few keys through {@link SynodClient}, each operation recorded in a
+ * few keys through `SynodClient` or `SynodNatsClient`, each operation recorded in a
  * {@link HistoryRecorder} for the linearizability checker.
  *
  * Values are unique (`c<client>-<n>`), so a read names the write it saw.
@@ -40,7 +42,7 @@ export interface WorkloadCounts {
  *
  * @example
  * ```ts
- * const workload = new ChaosWorkload({ endpoints, recorder, seed: 1 });
+ * const workload = new ChaosWorkload({ newClient: (options) => cluster.client(options), recorder, seed: 1 });
  * workload.start();
  * // … faults …
  * await workload.stop();
@@ -53,7 +55,7 @@ export class ChaosWorkload {
   readonly #lastSeen = new Map<string, string | null>();
   #running: Promise<void>[] = [];
   #stopping = false;
-  readonly #clients: SynodClient[] = [];
+  readonly #clients: SynodKvClient[] = [];
 
   constructor(options: ChaosWorkloadOptions) {
     this.#options = options;
@@ -68,9 +70,7 @@ export class ChaosWorkload {
   start(): void {
     const clients = this.#options.clients ?? 4;
     for (let c = 0; c < clients; c++) {
-      const client = new SynodClient({
-        endpoints: [...this.#options.endpoints],
-        security: { insecure: true },
+      const client = this.#options.newClient({
         clientId: `chaos-${process.pid}-${c}`,
         timeoutMs: this.#options.operationTimeoutMs ?? 4_000,
         attemptTimeoutMs: 1_000,
@@ -86,10 +86,10 @@ export class ChaosWorkload {
     this.#stopping = true;
     await Promise.all(this.#running);
     this.#running = [];
-    for (const client of this.#clients) client.close();
+    await Promise.all(this.#clients.map((client) => client.close()));
   }
 
-  async #loop(index: number, client: SynodClient, random: Random): Promise<void> {
+  async #loop(index: number, client: SynodKvClient, random: Random): Promise<void> {
     let generation = 0;
     let n = 0;
     const keys = this.keys;
@@ -128,7 +128,7 @@ export async function runOperation(
   recorder: HistoryRecorder<KvInput, KvOutput>,
   historyClient: string,
   input: KvInput,
-  client: SynodClient,
+  client: SynodKvClient,
   options: { readonly lease?: boolean; readonly timeoutMs?: number } = {},
 ): Promise<Outcome> {
   const call = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };

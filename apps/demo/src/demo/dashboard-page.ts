@@ -15,7 +15,7 @@ export const dashboardHtml = `<!doctype html>
 <body>
 <header>
   <div>
-    <h1>Synod <span id="algorithm"></span> on the in-memory network</h1>
+    <h1>Synod <span id="algorithm"></span> <span id="network">on the in-memory network</span></h1>
     <div class="sub">Crash the leader, cut the network, slow a node: watch the detectors notice, the cluster elect, and the checker confirm that no answer was wrong.</div>
   </div>
   <div class="headline">
@@ -35,6 +35,7 @@ export const dashboardHtml = `<!doctype html>
       <button id="add-member">add member</button>
       <button id="workload-toggle">stop workload</button>
     </div>
+    <p id="unavailable" class="note" hidden></p>
   </section>
   <section class="card">
     <h2>Traffic <small>messages/s per link; red: cut, orange: delayed</small></h2>
@@ -55,7 +56,7 @@ export const dashboardHtml = `<!doctype html>
   <section class="card">
     <h2>Detectors <small>phi of each peer as seen by</small> <select id="observer"></select></h2>
     <div id="phi-chart" class="chart"></div>
-    <p class="note">A phi accrual detector per node, fed by every consensus message the node receives. In Raft a follower hears only its leader, so it watches the leader; the leader watches every follower. The dashed line is the suspicion threshold.</p>
+    <p id="detector-note" class="note"></p>
     <h2>SWIM membership <small>as each node sees every member</small></h2>
     <table id="swim"></table>
   </section>

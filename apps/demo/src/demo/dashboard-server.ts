@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '@synod/core';
-import type { DemoCluster } from './demo-cluster.js';
+import type { DemoBackend } from './demo-backend.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { dashboardHtml } from './dashboard-page.js';
 
@@ -23,7 +23,7 @@ export interface DashboardServer {
 /** Largest JSON body a control accepts. */
 const MAX_BODY_BYTES = 4096;
 
-type Handler = (cluster: DemoCluster, params: { id: string; body: Record<string, unknown> }) => Promise<unknown> | unknown;
+type Handler = (cluster: DemoBackend, params: { id: string; body: Record<string, unknown> }) => Promise<unknown> | unknown;
 
 /** POST routes: `:id` is a node id. */
 const CONTROLS: Record<string, Handler> = {
@@ -105,7 +105,7 @@ function route(path: string): { handler: Handler; id: string } | undefined {
  * await dashboard.close();
  * ```
  */
-export function startDashboard(cluster: DemoCluster, options: DashboardOptions): Promise<DashboardServer> {
+export function startDashboard(cluster: DemoBackend, options: DashboardOptions): Promise<DashboardServer> {
   const assets = loadDashboardAssets();
   const streams = new Set<ServerResponse>();
   const push = setInterval(() => {

@@ -6,6 +6,12 @@
 
 export type DemoAlgorithm = 'raft' | 'paxos';
 
+/** What carries the demo cluster: the in-memory network in this process, or `synod serve` processes over gRPC or NATS. */
+export type DemoTransport = 'memory' | 'grpc' | 'nats';
+
+/** The dashboard's controls, as a backend may lack some of them. */
+export type DemoControl = 'crash' | 'restart' | 'pause' | 'isolate' | 'transfer' | 'add' | 'remove' | 'partition' | 'heal' | 'link' | 'workload';
+
 /** How a node is doing, as the dashboard colours it. */
 export type NodeHealth = 'up' | 'down' | 'isolated' | 'paused' | 'removed';
 
@@ -91,6 +97,11 @@ export interface DashboardFrame {
   /** ms since the demo started */
   readonly atMs: number;
   readonly algorithm: DemoAlgorithm;
+  readonly transport: DemoTransport;
+  /** Controls this cluster cannot offer, each with the reason the page shows. */
+  readonly unavailable: Readonly<Partial<Record<DemoControl, string>>>;
+  /** What the phi chart is fed with, shown under it. */
+  readonly detectorNote: string;
   readonly seed: number;
   readonly leader: string | undefined;
   /** The phi above which a detector suspects a peer. */

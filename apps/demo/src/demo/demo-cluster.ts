@@ -1,4 +1,5 @@
 import {
+  encodeKvCommand,
   InvalidArgumentError,
   MemoryStorage,
   SeededRandom,
@@ -21,7 +22,8 @@ import type {
   TimelineEntry,
   TimelineKind,
 } from './dashboard-types.js';
-import { DemoWorkload } from './demo-workload.js';
+import type { DemoBackend } from './demo-backend.js';
+import { DemoWorkload, type WorkloadTarget } from './demo-workload.js';
 import { DetectorView, PHI_THRESHOLD } from './detector-view.js';
 import { LinkTraffic } from './link-traffic.js';
 
@@ -61,7 +63,7 @@ const CONTROL_TIMEOUT_MS = 3000;
  * if (leader !== undefined) await cluster.crash(leader);
  * ```
  */
-export class DemoCluster {
+export class DemoCluster implements DemoBackend {
   readonly algorithm: DemoAlgorithm;
   readonly seed: number;
   readonly #clock: Clock;
@@ -114,7 +116,10 @@ export class DemoCluster {
     this.#workload = new DemoWorkload({
       clock: this.#clock,
       random: this.#random.fork(),
-      target: () => this.#leaderMember(),
+      target: () => {
+        const leader = this.#leaderMember();
+        return leader === undefined ? undefined : memberTarget(leader);
+      },
       elapsed: () => this.#elapsed(),
     });
     for (const id of this.#ids) this.#start(id, this.#ids);
@@ -489,6 +494,10 @@ export class DemoCluster {
     return {
       atMs: this.#elapsed(),
       algorithm: this.algorithm,
+      transport: 'memory',
+      unavailable: {},
+      detectorNote:
+        'A phi accrual detector per node, fed by every consensus message the node receives. In Raft a follower hears only its leader, so it watches the leader; the leader watches every follower. The dashed line is the suspicion threshold.',
       seed: this.seed,
       leader,
       phiThreshold: PHI_THRESHOLD,
@@ -525,4 +534,17 @@ export class DemoCluster {
     this.#members.clear();
     await this.#network.close();
   }
+}
+
+/** The workload's calls on an in-process node: a proposal, and the node's linearizable read. */
+function memberTarget(member: ConsensusMember): WorkloadTarget {
+  return {
+    async put(key, value, timeoutMs) {
+      await member.propose(encodeKvCommand({ type: 'put', key, value }), timeoutMs);
+    },
+    async get(key, timeoutMs) {
+      const result = await member.read({ type: 'get', key }, timeoutMs);
+      return result.type === 'get' ? (result.kv?.value ?? null) : null;
+    },
+  };
 }

@@ -1,6 +1,5 @@
-import { encodeKvCommand, type Clock, type Random } from '@synod/core';
+import type { Clock, Random } from '@synod/core';
 import { HistoryRecorder, type History, type KvInput, type KvOutput } from '@synod/testkit';
-import type { ConsensusMember } from './consensus-member.js';
 import type { VerdictFrame, WorkloadFrame } from './dashboard-types.js';
 import { WindowChecker } from './window-check.js';
 
@@ -16,11 +15,22 @@ const KEYS_PER_EPOCH = 5;
 const WINDOW_EPOCHS = 3;
 const OPERATION_TIMEOUT_MS = 1000;
 
+/**
+ * Where the workload sends its operations: a node of the in-process cluster,
+ * or a client of real processes. Each call fails (rejects) when it cannot
+ * tell the outcome in `timeoutMs`.
+ */
+export interface WorkloadTarget {
+  put(key: string, value: string, timeoutMs: number): Promise<void>;
+  /** The key's value, or null when absent, read linearizably. */
+  get(key: string, timeoutMs: number): Promise<string | null>;
+}
+
 export interface WorkloadOptions {
   readonly clock: Clock;
   readonly random: Random;
-  /** The node to send the next operation to: the leader, or undefined while there is none. */
-  readonly target: () => ConsensusMember | undefined;
+  /** Where to send the next operation (the leader, or a client), or undefined while there is no leader. */
+  readonly target: () => WorkloadTarget | undefined;
   /** ms since the demo started, for the verdict's timestamps */
   readonly elapsed: () => number;
   /** @default 4 */
@@ -35,7 +45,8 @@ interface Completion {
 /**
  * Clients that put and read keys through the cluster, one operation in
  * flight each, recording every operation for the linearizability checker.
- * Writes go through `propose`, reads through the node's linearizable read.
+ * In process, writes go through the leader's `propose` and reads through
+ * its linearizable read; with real processes, through a Synod client.
  */
 export class DemoWorkload {
   readonly #options: WorkloadOptions;
@@ -87,14 +98,11 @@ export class DemoWorkload {
       const started = clock.now();
       try {
         if (random.int(3) === 0) {
-          await this.#recorder.record(client, { f: 'get', key }, async () => {
-            const result = await target.read({ type: 'get', key }, OPERATION_TIMEOUT_MS);
-            return { f: 'get', value: result.type === 'get' ? (result.kv?.value ?? null) : null };
-          });
+          await this.#recorder.record(client, { f: 'get', key }, async () => ({ f: 'get', value: await target.get(key, OPERATION_TIMEOUT_MS) }));
         } else {
           const value = `${client}-${++this.#sequence}`;
           await this.#recorder.record(client, { f: 'put', key, value }, async () => {
-            await target.propose(encodeKvCommand({ type: 'put', key, value }), OPERATION_TIMEOUT_MS);
+            await target.put(key, value, OPERATION_TIMEOUT_MS);
             return { f: 'put' };
           });
         }

@@ -1,16 +1,18 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from '@synod/testkit';
-import type { DashboardFrame, DemoAlgorithm } from './dashboard-types.js';
+import type { DashboardFrame, DemoAlgorithm, DemoTransport } from './dashboard-types.js';
+import type { DemoBackend } from './demo-backend.js';
 import { DemoCluster, MAX_DEMO_NODES } from './demo-cluster.js';
 import { startDashboard, type DashboardServer } from './dashboard-server.js';
 
 const USAGE =
-  'usage: synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--transport memory] [--seed N] [--no-workload] [--duration S] [--chaos]';
+  'usage: synod demo [--port 7070] [--nodes 5] [--algorithm raft|paxos] [--transport memory|grpc|nats] [--seed N] [--no-workload] [--duration S] [--chaos]';
 
 const HELP = `${USAGE}
 
-Runs a consensus cluster on the in-memory transport in this process, with a
-recorded KV workload, and serves a live dashboard on 127.0.0.1: every node's
+Runs a consensus cluster on the in-memory transport in this process (or as
+real synod serve processes over gRPC or NATS), with a recorded KV workload,
+and serves a live dashboard on 127.0.0.1: every node's
 state, the failure detectors' phi, traffic per link, throughput and latency,
 the linearizability verdict of the recent history, and controls to crash,
 partition, slow and reconfigure the cluster. It prints the address and runs
@@ -20,7 +22,12 @@ options:
   --port P            dashboard port on 127.0.0.1; 0 picks a free one (default 7070)
   --nodes K           voters at the start, 1 to ${MAX_DEMO_NODES} (default 5)
   --algorithm A       raft (default) or paxos (Multi-Paxos)
-  --transport T       memory (default); grpc and nats are not available in the demo yet
+  --transport T       memory (default): every node in this process, on the
+                      in-memory network; grpc: synod serve processes on
+                      loopback; nats: synod serve processes talking through
+                      a nats-server the demo starts (it must be installed).
+                      With grpc and nats the link and membership controls
+                      are not available (the page says why).
   --seed N            seeds the network, the nodes and the workload (default 1)
   --no-workload       start without the workload (the dashboard can start it)
   --duration S        stop after S seconds (default: run until Ctrl-C)
@@ -29,6 +36,7 @@ options:
 
 export interface DemoArgs {
   readonly port: number;
+  readonly transport: DemoTransport;
   readonly nodes: number;
   readonly algorithm: DemoAlgorithm;
   readonly seed: number;
@@ -67,14 +75,13 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | 'help' {
   const algorithm = values.algorithm ?? 'raft';
   if (algorithm !== 'raft' && algorithm !== 'paxos') throw new UsageError(`--algorithm must be raft or paxos, got '${algorithm}'`);
   const transport = values.transport ?? 'memory';
-  if (transport === 'grpc' || transport === 'nats') {
-    throw new UsageError(
-      `--transport ${transport} is not available in synod demo yet; use --transport memory (for real processes over gRPC, see 'synod cluster up')`,
-    );
+  if (transport !== 'memory' && transport !== 'grpc' && transport !== 'nats') throw new UsageError(`--transport must be memory, grpc or nats, got '${transport}'`);
+  if (transport !== 'memory' && algorithm === 'paxos') {
+    throw new UsageError(`--algorithm paxos runs on --transport memory only: synod serve runs Raft`);
   }
-  if (transport !== 'memory') throw new UsageError(`--transport must be memory, grpc or nats, got '${transport}'`);
   return {
     port: integerFlag(values.port, '--port', 7070, 0, 65535),
+    transport,
     nodes: integerFlag(values.nodes, '--nodes', 5, 1, MAX_DEMO_NODES),
     algorithm,
     seed: integerFlag(values.seed, '--seed', 1),
@@ -93,7 +100,7 @@ function describe(frame: DashboardFrame): string {
 }
 
 /** Crash the leader, restart it, cut the next leader off, heal: one step every 4 s. */
-function startChaos(cluster: DemoCluster, io: CommandIo): () => void {
+function startChaos(cluster: DemoBackend, io: CommandIo): () => void {
   let step = 0;
   let crashed: string | undefined;
   const timer = setInterval(() => {
@@ -151,7 +158,19 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
     io.stdout(HELP);
     return 0;
   }
-  const cluster = new DemoCluster({ nodes: args.nodes, seed: args.seed, algorithm: args.algorithm });
+  let cluster: DemoBackend;
+  if (args.transport === 'memory') {
+    cluster = new DemoCluster({ nodes: args.nodes, seed: args.seed, algorithm: args.algorithm });
+  } else {
+    try {
+      // Loaded here: the in-process demo needs neither gRPC nor NATS.
+      const { ProcessDemoCluster } = await import('./process-demo-cluster.js');
+      cluster = await ProcessDemoCluster.start({ transport: args.transport, nodes: args.nodes, seed: args.seed, io });
+    } catch (error) {
+      io.stderr(`synod demo: cannot start the ${args.transport} cluster: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
   let dashboard: DashboardServer;
   try {
     dashboard = await startDashboard(cluster, { port: args.port });
@@ -161,7 +180,8 @@ export async function runDemo(argv: readonly string[], io: CommandIo): Promise<n
     return 1;
   }
   const name = args.algorithm === 'raft' ? 'Raft' : 'Multi-Paxos';
-  io.stdout(`Synod demo: ${args.nodes} ${name} nodes on the in-memory transport, seed ${args.seed}`);
+  const carrier = { memory: 'on the in-memory transport', grpc: 'as synod serve processes over gRPC', nats: 'as synod serve processes over NATS' }[args.transport];
+  io.stdout(`Synod demo: ${args.nodes} ${name} nodes ${carrier}, seed ${args.seed}`);
   io.stdout(`dashboard: ${dashboard.url}`);
   if (args.workload) cluster.startWorkload();
 

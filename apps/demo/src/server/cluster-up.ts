@@ -8,6 +8,7 @@ import { NatsServer } from '@synod/transport-nats/nats-server';
 import type { ConsensusAlgorithm } from '@synod/protocol';
 import { algorithmFlag } from './algorithm-flag.js';
 import { asUsage, EXIT_USAGE, integerFlag, transportFlag, UsageError, type CommandIo } from './flags.js';
+import { StartupProgress } from './startup-progress.js';
 
 const USAGE = 'usage: synod cluster up [--nodes 3] [--algorithm raft|paxos] [--transport grpc|nats] [--nats-url URL] [--base-port 7001] [--data ./synod-data] [--insecure]';
 
@@ -42,13 +43,16 @@ function synodBin(): string {
   return fileURLToPath(new URL(fromSource ? '../../dist/bin.js' : '../bin.js', import.meta.url));
 }
 
-function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void, prefix: string): void {
+function prefixLines(stream: NodeJS.ReadableStream | null, write: (line: string) => void, prefix: string, then: (line: string) => void): void {
   let rest = '';
   stream?.setEncoding('utf8');
   stream?.on('data', (chunk: string) => {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop() ?? '';
-    for (const line of lines) write(`[${prefix}] ${line}`);
+    for (const line of lines) {
+      write(`[${prefix}] ${line}`);
+      then(line);
+    }
   });
 }
 
@@ -215,7 +219,7 @@ async function superviseNodes(
   ids: readonly string[],
   argsOf: (id: string, index: number) => string[],
   announce: () => void,
-  io: CommandIo,
+  commandIo: CommandIo,
   signals: NodeJS.EventEmitter,
 ): Promise<number> {
   const children = new Map<string, ChildProcess>();
@@ -224,11 +228,15 @@ async function superviseNodes(
   const exited = new Promise<void>((resolveExited) => {
     allExited = resolveExited;
   });
+  const startup = new StartupProgress(commandIo, ids, 'synod cluster');
+  const io = startup.io;
+  // The nodes' stderr is a pipe; on a terminal they log pretty lines anyway, since this prints them there.
+  const logFormat = commandIo.terminal?.isTTY === true ? ['--log-format', 'pretty'] : [];
   ids.forEach((id, i) => {
-    const args = [synodBin(), ...argsOf(id, i)];
+    const args = [synodBin(), ...argsOf(id, i), ...logFormat];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    prefixLines(child.stdout, io.stdout, id);
-    prefixLines(child.stderr, io.stderr, id);
+    prefixLines(child.stdout, io.stdout, id, (line) => startup.observe(id, line));
+    prefixLines(child.stderr, io.stderr, id, (line) => startup.observe(id, line));
     child.on('exit', (code, signal) => {
       children.delete(id);
       if (!stopping) io.stderr(`synod cluster: ${id} exited (${signal ?? `code ${code}`})`);
@@ -243,6 +251,7 @@ async function superviseNodes(
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    startup.finish();
     io.stdout('synod cluster: stopping every node');
     for (const child of children.values()) child.kill('SIGTERM');
     setTimeout(() => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { FileStorage, StorageLockedError } from '@synod/core';
+import { FileStorage, nodeFileSystem, StorageLockedError } from '@synod/core';
 import { paxosPayloadCodec, raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { algorithmFlag, refuseRaftOnlyFlags } from './algorithm-flag.js';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
@@ -26,8 +26,9 @@ import {
   type CommandIo,
   type NatsConnectionFlags,
 } from './flags.js';
-import { isLogLevel, lineLogger } from './line-logger.js';
+import { OPERATIONS_FLAGS, OPERATIONS_HELP, operationsConfig, ServeOperations } from './serve-operations.js';
 import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from './swim-beside-raft.js';
+import { startSwimOverUdp, SWIM_UDP_FAULT_HELP, SWIM_UDP_FLAGS, SWIM_UDP_FLAGS_HELP, swimUdpSettings } from './swim-over-udp.js';
 
 const USAGE =
   'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure) [--algorithm raft|paxos]\n' +
@@ -66,12 +67,13 @@ options:
                         heartbeat round (equal on every node; default off)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
-  --log-level LEVEL     debug, info, warn or error (default info)
+${OPERATIONS_HELP}
   --swim PROFILE        SWIM failure detection beside Raft on the same port:
                         lan (default), wan, local, or off
   --swim-probe-ms N     SWIM probe interval (default: the profile's, 1000)
   --swim-suspicion-mult N
                         SWIM suspicion multiplier (default: the profile's)
+${SWIM_UDP_FLAGS_HELP}
   --transport T         grpc (default) or nats
 ${NATS_FLAGS_HELP}
   -h, --help            this text
@@ -80,6 +82,7 @@ for fault-injection tests only:
   --inject-disk-faults FILE
                         while FILE exists, every write and sync to the data
                         directory fails with EIO (the node must fail-stop)
+${SWIM_UDP_FAULT_HELP}
 
 exit codes: 0 stopped by a signal, 64 bad flags, 66 a TLS file is missing,
 74 the node fail-stopped (its disk failed or an invariant broke; nothing it
@@ -114,11 +117,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
           'lease-reads': { type: 'boolean' },
-          'log-level': { type: 'string' },
+          ...OPERATIONS_FLAGS,
           'inject-disk-faults': { type: 'string' },
           swim: { type: 'string' },
           'swim-probe-ms': { type: 'string' },
           'swim-suspicion-mult': { type: 'string' },
+          ...SWIM_UDP_FLAGS,
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -130,8 +134,6 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values.id === undefined || values.id === '') throw new UsageError('--id is required');
     if (values.data === undefined || values.data === '') throw new UsageError('--data is required (a directory for the log and snapshots)');
-    const logLevel = values['log-level'] ?? 'info';
-    if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got '${logLevel}'`);
     const swimProfile = values.swim ?? 'lan';
     if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
@@ -158,7 +160,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
-      logLevel,
+      operations: operationsConfig(values, io.terminal?.isTTY === true),
       leaseReads: values['lease-reads'] === true,
       diskFaultTrigger: values['inject-disk-faults'],
       swim:
@@ -169,6 +171,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
               ...(values['swim-probe-ms'] === undefined ? {} : { probeIntervalMs: integerFlag(values['swim-probe-ms'], '--swim-probe-ms', 1000, 10, 60_000) }),
               ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
             }),
+      swimUdp: swimUdpSettings(values, swimProfile !== 'off'),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -183,10 +186,11 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     throw error;
   }
 
-  const logger = lineLogger(io.stderr, config.logLevel, config.id);
+  const ops = new ServeOperations(config.operations, { nodeId: config.id, clusterId: config.clusterId, write: io.stderr });
+  const logger = ops.logger;
   const network = config.network;
   if (network.transport === 'grpc' && 'insecure' in network.security) {
-    io.stderr(`synod serve: WARNING: --insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
+    logger.warn({ listen: network.listen }, `--insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
   }
   let storage: FileStorage;
   try {
@@ -194,7 +198,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       // Multi-Paxos keeps its promised ballot (round, node) in the hard state: a
       // higher ballot of the same round changes the "vote", which Raft never does.
       ...(config.algorithm === 'paxos' ? { raftRules: false } : {}),
-      ...(config.diskFaultTrigger === undefined ? {} : { fileSystem: diskFaultFileSystem(config.diskFaultTrigger) }),
+      fileSystem: ops.fileSystem(config.diskFaultTrigger === undefined ? nodeFileSystem : diskFaultFileSystem(config.diskFaultTrigger)),
     });
   } catch (error) {
     if (error instanceof StorageLockedError) {
@@ -206,6 +210,24 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
 
   let swim: SwimBesideRaft | undefined;
+  if (config.swimUdp !== undefined && config.swim !== undefined) {
+    // SWIM's own datagram path starts first: its detector (by Raft id) goes into the server.
+    try {
+      swim = await startSwimOverUdp({
+        raftId: config.id,
+        clusterId: config.clusterId,
+        settings: config.swimUdp,
+        config: config.swim,
+        logger,
+        signals,
+        memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
+      });
+    } catch (error) {
+      io.stderr(`synod serve: cannot listen for SWIM on ${config.swimUdp.listen}: ${error instanceof Error ? error.message : String(error)}`);
+      await storage.close();
+      return 1;
+    }
+  }
   const common = {
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -223,7 +245,14 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const payloadCodecs = { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec };
   const server =
     network.transport === 'grpc'
-      ? createSynodServer({ ...common, listen: network.listen, peers: network.peers, security: network.security, transport: { payloadCodecs } })
+      ? createSynodServer({
+          ...common,
+          listen: network.listen,
+          peers: network.peers,
+          security: network.security,
+          transport: { payloadCodecs },
+          ...(config.swimUdp === undefined || swim === undefined ? {} : { failureDetector: swim.detector }),
+        })
       : createSynodNatsServer({
           ...common,
           peers: network.peers,
@@ -234,6 +263,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
             ...(network.nats.tls === undefined ? {} : { tls: network.nats.tls }),
           },
         });
+  ops.observe(server);
   const where = network.transport === 'grpc' ? (): string => `on ${'boundAddress' in server ? server.boundAddress : network.listen}` : (): string => `over NATS ${network.nats.servers.join(',')}`;
   const peerIds = network.transport === 'grpc' ? Object.keys(network.peers) : network.peers;
   const peerList = network.transport === 'grpc' ? Object.entries(network.peers).map(([id, a]) => `${id}=${a}`).join(',') : network.peers.join(',');
@@ -259,21 +289,29 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   });
   try {
     try {
+      await ops.startMetrics();
+    } catch (error) {
+      io.stderr(`synod serve: cannot serve metrics on ${config.operations.metricsListen}: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+    try {
       await server.start();
     } catch (error) {
       const target = network.transport === 'grpc' ? `serve on ${network.listen}` : 'join the cluster over NATS';
       io.stderr(`synod serve: cannot ${target}: ${error instanceof Error ? error.message : String(error)}`);
+      await swim?.stop(100);
       await server.stop(100);
       return 1;
     }
-    if (config.swim !== undefined) {
+    if (config.swim !== undefined && config.swimUdp === undefined) {
       swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
+      ops.observeDetector(swim);
     }
     const runs = config.algorithm === 'paxos' ? ', Multi-Paxos' : '';
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${runs})`);
     const signal = await stopped;
     if (failure !== undefined) {
-      io.stderr(`synod serve: ${config.id} fail-stopped: ${describeFailure(failure)}`);
+      logger.fatal({ err: failure }, `${config.id} fail-stopped: ${describeFailure(failure)}`);
       await swim?.stop(100);
       await server.stop(100);
       return EXIT_FAIL_STOP;
@@ -286,6 +324,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   } finally {
     signals.off('SIGTERM', onSigterm);
     signals.off('SIGINT', onSigint);
+    await ops.stop();
     // After a disk failure closing may fail too; the exit code says enough.
     await storage.close().catch((error: unknown) => {
       if (failure === undefined) throw error;

@@ -9,6 +9,7 @@ import {
   systemRandom,
   type Logger,
   type MemberEvent,
+  type MemberInfo,
   type MemberState,
   type NodeId,
   type SwimConfig,
@@ -79,19 +80,48 @@ export function startSwimBesideRaft(options: {
   readonly config: SwimConfig;
   readonly logger: Logger;
 }): SwimBesideRaft {
-  const { server, clusterId, config, logger } = options;
+  const { server, clusterId, config } = options;
   const swim = new SwimNode({ transport: server.transport, clock: systemClock, random: systemRandom, clusterId, config });
-  // Phi's first estimate is one probe period: SWIM traffic from a member
-  // comes at least about that often in a small cluster.
-  const detector = new SwimFailureDetector({ swim, phi: new PhiAccrualDetector({ firstHeartbeatEstimateMs: config.probeIntervalMs }) });
+  const detector = new SwimFailureDetector({ swim, phi: displayPhi(config) });
   server.transport.setHandler((envelope) => {
     if (envelope.clusterId === clusterId) detector.heartbeat(envelope.from, systemClock.now());
     if (!swim.handleEnvelope(envelope)) server.node.receive(envelope);
   });
+  return runSwim({ swim, detector, config, logger: options.logger, seeds: options.peers, memberCount: options.peers.length + 1 });
+}
+
+/** Phi's first estimate is one probe period: SWIM traffic from a member comes at least about that often in a small cluster. */
+export function displayPhi(config: SwimConfig): PhiAccrualDetector {
+  return new PhiAccrualDetector({ firstHeartbeatEstimateMs: config.probeIntervalMs });
+}
+
+/**
+ * What both ways of running SWIM beside Raft share once the node and its
+ * detector exist: member changes logged at info (`swim: n3 is dead`, named
+ * by `nameOf`, with `fieldsOf`'s extra fields), the join loop through
+ * `seeds` in the background, the status view, and a graceful stop.
+ */
+export function runSwim(options: {
+  readonly swim: SwimNode;
+  readonly detector: SwimFailureDetector;
+  readonly config: SwimConfig;
+  readonly logger: Logger;
+  readonly seeds: readonly NodeId[];
+  /** The cluster's expected size, for the logged detection bound. */
+  readonly memberCount: number;
+  /** The name a member goes by in logs and the view. @default its SWIM id */
+  readonly nameOf?: (member: MemberInfo) => NodeId;
+  /** Extra log fields of a member. @default none */
+  readonly fieldsOf?: (member: MemberInfo) => Readonly<Record<string, unknown>>;
+  /** Runs after SWIM stopped (closing a transport of its own). */
+  readonly onStop?: () => Promise<void>;
+}): SwimBesideRaft {
+  const { swim, detector, config, logger } = options;
+  const nameOf = options.nameOf ?? ((member: MemberInfo): NodeId => member.id);
   const logMember = (event: MemberEvent): void =>
     logger.info(
-      { incarnation: event.member.incarnation, previous: event.previous ?? 'unknown' },
-      `swim: ${event.member.id} is ${event.member.state}`,
+      { incarnation: event.member.incarnation, previous: event.previous ?? 'unknown', ...options.fieldsOf?.(event.member) },
+      `swim: ${nameOf(event.member)} is ${event.member.state}`,
     );
   for (const type of ['alive', 'suspect', 'dead', 'left'] as const) swim.on(type, logMember);
   swim.on('refuted', ({ incarnation }) => logger.info({ incarnation }, 'swim: refuted a suspicion of this node'));
@@ -100,17 +130,17 @@ export function startSwimBesideRaft(options: {
     {
       probeMs: config.probeIntervalMs,
       suspicionMult: config.suspicionMult,
-      deadWithinMs: swimDetectionBoundMs(config, options.peers.length + 1),
+      deadWithinMs: swimDetectionBoundMs(config, options.memberCount),
     },
     'swim: started',
   );
 
   let stopped = false;
   const joinLoop = async (): Promise<void> => {
-    if (options.peers.length === 0) return;
+    if (options.seeds.length === 0) return;
     while (!stopped) {
       try {
-        const via = await swim.join(options.peers, { timeoutMs: Math.max(2_000, 3 * config.probeIntervalMs) });
+        const via = await swim.join(options.seeds, { timeoutMs: Math.max(2_000, 3 * config.probeIntervalMs) });
         logger.info({ via }, 'swim: joined');
         return;
       } catch (error) {
@@ -128,12 +158,13 @@ export function startSwimBesideRaft(options: {
       const now = systemClock.now();
       return swim
         .members()
+        .map((member) => ({ member, id: nameOf(member) }))
         .sort((a, b) => a.id.localeCompare(b.id))
-        .map((member) => ({
-          id: member.id,
+        .map(({ member, id }) => ({
+          id,
           state: member.state,
           incarnation: member.incarnation,
-          phi: member.id === swim.localId ? undefined : detector.phi(member.id, now),
+          phi: member.id === swim.localId ? undefined : detector.phi(id, now),
         }));
     },
     async stop(timeoutMs = 1_000) {
@@ -142,6 +173,7 @@ export function startSwimBesideRaft(options: {
       await swim.leave({ timeoutMs });
       swim.stop();
       detector.dispose();
+      await options.onStop?.();
     },
   };
 }

@@ -27,6 +27,11 @@ it('cluster up makes certificates, starts serve processes with mutual TLS that k
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   expect(up.out.join('\n')).toMatch(new RegExp(`endpoints: 127\\.0\\.0\\.1:${port}`));
+  // Start-up ends with one line once the node serves and leads (no progress line: this is not a terminal).
+  while (!up.out.some((line) => /^synod cluster: ready: 1\/1 nodes serving, leader n1 \(term \d+\), after [\d.]+ s$/.test(line))) {
+    if (Date.now() > deadline) throw new Error(`not ready:\n${up.out.join('\n')}\n${up.err.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   expect(statSync(join(dir, 'tls', 'n1.key')).mode & 0o777).toBe(0o600);
   const tls = ['--endpoints', `127.0.0.1:${port}`, '--tls-ca', join(dir, 'tls', 'ca.crt'), '--tls-cert', join(dir, 'tls', 'client.crt'), '--tls-key', join(dir, 'tls', 'client.key')];
 

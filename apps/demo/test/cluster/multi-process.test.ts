@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { SynodClient } from '@synod/transport-grpc';
 import { ProcessCluster, SYNOD_BIN } from './process-cluster.js';
+import { logRecords } from './log-records.js';
 
 /**
  * Three `synod serve` processes with FileStorage (fsync on) on loopback.
@@ -63,7 +64,7 @@ describe('three serve processes', () => {
     acked.set('after-kill', 'first');
     const newLeader = await cluster.waitForLeader(client);
     expect(newLeader).not.toBe(firstLeader);
-    const compactions = [...cluster.output(newLeader).matchAll(/snapshot taken index=(\d+) compactedTo=(\d+)/g)].map((m) => Number(m[2]));
+    const compactions = logRecords(cluster.output(newLeader)).filter((record) => record.msg === 'snapshot taken').map((record) => record['compactedTo'] as number);
     expect(Math.max(0, ...compactions)).toBeGreaterThan(lastIndexAtKill);
 
     for (const [key, value] of acked) expect((await client.get(key)).kv?.value, key).toBe(value);

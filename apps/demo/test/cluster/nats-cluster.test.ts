@@ -4,6 +4,7 @@ import { SynodRpcError, type SynodNatsClient } from '@synod/transport-nats';
 import { NatsServer } from '@synod/transport-nats/nats-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessCluster } from './process-cluster.js';
+import { logRecords } from './log-records.js';
 
 /**
  * Three `synod serve --transport nats` processes with FileStorage (fsync on)
@@ -70,7 +71,7 @@ describe('three serve processes over NATS', () => {
     acked.set('after-kill', 'first');
     const newLeader = await cluster.waitForLeader(client);
     expect(newLeader).not.toBe(firstLeader);
-    const compactions = [...cluster.output(newLeader).matchAll(/snapshot taken index=(\d+) compactedTo=(\d+)/g)].map((m) => Number(m[2]));
+    const compactions = logRecords(cluster.output(newLeader)).filter((record) => record.msg === 'snapshot taken').map((record) => record['compactedTo'] as number);
     expect(Math.max(0, ...compactions)).toBeGreaterThan(lastIndexAtKill);
     for (const [key, value] of acked) expect((await client.get(key)).kv?.value, key).toBe(value);
 

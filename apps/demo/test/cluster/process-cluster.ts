@@ -24,6 +24,8 @@ export interface ProcessClusterOptions {
   readonly snapshotEntries?: number;
   /** Extra flags for every `serve`. */
   readonly extraFlags?: readonly string[];
+  /** Extra flags for one member's `serve` (after `extraFlags`): its own SWIM address or metrics port, say. */
+  readonly memberFlags?: (id: string) => readonly string[];
   /** With a URL, the members talk through that NATS server (`--transport nats`); their endpoints are then their ids. */
   readonly natsUrl?: string;
 }
@@ -96,8 +98,8 @@ export class ProcessCluster {
     return member;
   }
 
-  /** Spawns `synod serve` for `id` and resolves once it serves. */
-  startMember(id: string): Promise<void> {
+  /** Spawns `synod serve` for `id` (with `extraFlags` for this start only) and resolves once it serves. */
+  startMember(id: string, extraFlags: readonly string[] = []): Promise<void> {
     const member = this.#member(id);
     if (member.process !== undefined) throw new Error(`${id} is running`);
     const others = [...this.#members.values()].filter((m) => m.id !== id);
@@ -115,6 +117,8 @@ export class ProcessCluster {
       '--tick-ms', String(this.tickMs),
       '--snapshot-entries', String(this.#options.snapshotEntries ?? 10_000),
       ...(this.#options.extraFlags ?? []),
+      ...(this.#options.memberFlags?.(id) ?? []),
+      ...extraFlags,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     member.process = child;

@@ -2,6 +2,7 @@ import { suspicionTimeout, swimDetectionBoundMs } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { swimConfigFromFlags } from '../../src/server/swim-beside-raft.js';
+import { swimStateRecords } from './log-records.js';
 import { ProcessCluster } from './process-cluster.js';
 
 /**
@@ -42,10 +43,9 @@ afterAll(async () => {
   await cluster?.destroy();
 }, 30_000);
 
-/** The `swim: <member> is <state>` lines member `at` logged after `offset`, with their incarnations. */
+/** The incarnations in the `swim: <member> is <state>` records member `at` logged after `offset`. */
 function swimLines(at: string, member: string, state: string, offset = 0): number[] {
-  const pattern = new RegExp(`swim: ${member} is ${state} incarnation=(\\d+)`, 'g');
-  return [...cluster.output(at).slice(offset).matchAll(pattern)].map((match) => Number(match[1]));
+  return swimStateRecords(cluster.output(at).slice(offset), member, state).map((record) => record['incarnation'] as number);
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {

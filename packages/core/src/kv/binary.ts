@@ -98,6 +98,14 @@ export class ByteWriter {
     return this;
   }
 
+  /** Writes raw bytes (the caller writes their length first). */
+  bytes(bytes: Uint8Array): this {
+    this.#reserve(bytes.length);
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+    return this;
+  }
+
   get length(): number {
     return this.#len;
   }
@@ -178,6 +186,14 @@ export class ByteReader {
     }
     this.#pos += len;
     return s;
+  }
+
+  /** The next `length` bytes, as a view of the input. */
+  take(length: number): Uint8Array {
+    if (length > this.remaining) this.#fail(`${length} bytes overrun the input`);
+    const slice = this.bytes.subarray(this.#pos, this.#pos + length);
+    this.#pos += length;
+    return slice;
   }
 
   /** Fails unless every byte has been consumed: trailing bytes mean the input is not what we think it is. */

@@ -1,7 +1,7 @@
 import { CorruptionError, InvalidArgumentError } from '../errors/errors.js';
 import type { CommandCodec } from '../state-machine/state-machine.js';
 import { ByteReader, ByteWriter } from './binary.js';
-import type { KvCasCondition, KvCommand, KvSession } from './types.js';
+import type { KvBatchableCommand, KvCasCondition, KvCommand, KvSession } from './types.js';
 
 /**
  * Binary encoding of KV commands for the consensus log.
@@ -10,8 +10,8 @@ import type { KvCasCondition, KvCommand, KvSession } from './types.js';
  *
  * ```
  * u8 version (= 1)
- * u8 op        1 put | 2 delete | 3 cas | 4 get | 5 expire-sessions
- * u8 flags     bit 0: a session follows; other bits must be 0
+ * u8 op        1 put | 2 delete | 3 cas | 4 get | 5 expire-sessions | 6 batch
+ * u8 flags     bit 0: a session follows; other bits must be 0 (always 0 for a batch)
  * [session]    string clientId, uint sequence (>= 1)
  * put          string key, string value
  * delete       string key
@@ -19,6 +19,8 @@ import type { KvCasCondition, KvCommand, KvSession } from './types.js';
  *              [string expected value | uint modRevision], string value
  * get          string key
  * expire       uint now
+ * batch        uint count (>= 1), then count × (uint length, a put, delete or
+ *              cas command in this layout, version byte included)
  * ```
  *
  * `uint` is an unsigned LEB128 varint (minimal form, at most 2^53 - 1) and
@@ -34,6 +36,7 @@ const OP_DELETE = 2;
 const OP_CAS = 3;
 const OP_GET = 4;
 const OP_EXPIRE = 5;
+const OP_BATCH = 6;
 
 const FLAG_SESSION = 0x01;
 
@@ -98,9 +101,44 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
       w.u8(OP_EXPIRE).u8(0);
       w.uint(command.now, 'now');
       break;
+    case 'batch':
+      return encodeBatch(command.commands);
     default:
       throw new InvalidArgumentError(`unknown KV command type ${JSON.stringify((command as { type: unknown }).type)}`);
   }
+  return w.finish();
+}
+
+/** The encoding of a batch of the given commands; see {@link encodeKvCommandBatch}. */
+function encodeBatch(commands: readonly KvBatchableCommand[]): Uint8Array {
+  if (!Array.isArray(commands) || commands.length === 0) throw new InvalidArgumentError('a batch needs at least one command');
+  const encoded = commands.map((command) => {
+    if (command?.type !== 'put' && command?.type !== 'delete' && command?.type !== 'cas') {
+      throw new InvalidArgumentError(`a batch holds puts, deletes and compare-and-swaps, not ${JSON.stringify((command as { type?: unknown })?.type)}`);
+    }
+    return encodeKvCommand(command);
+  });
+  return encodeKvCommandBatch(encoded);
+}
+
+/**
+ * A batch command from commands already encoded by {@link encodeKvCommand}
+ * (puts, deletes and compare-and-swaps), without decoding them again: a
+ * server that encoded each request as it arrived folds them into one entry.
+ * The caller vouches for the parts; `apply` rejects a batch whose parts are
+ * not writes as malformed, on every replica alike.
+ *
+ * @example
+ * ```ts
+ * const batch = encodeKvCommandBatch([encodeKvCommand({ type: 'put', key: 'a', value: '1' }), encodeKvCommand({ type: 'delete', key: 'b' })]);
+ * const result = await node.propose(batch); // { type: 'batch', results: [put result, delete result] }
+ * ```
+ */
+export function encodeKvCommandBatch(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 0) throw new InvalidArgumentError('a batch needs at least one command');
+  const w = new ByteWriter();
+  w.u8(KV_COMMAND_FORMAT_VERSION).u8(OP_BATCH).u8(0).uint(parts.length, 'batch.count');
+  for (const part of parts) w.uint(part.byteLength, 'batch.length').bytes(part);
   return w.finish();
 }
 
@@ -145,7 +183,7 @@ export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   const op = r.u8();
   const flags = r.u8();
   if ((flags & ~FLAG_SESSION) !== 0) r.fail(`unknown flags 0x${flags.toString(16)}`);
-  if (op === OP_EXPIRE && flags !== 0) r.fail('expire-sessions cannot carry a session');
+  if ((op === OP_EXPIRE || op === OP_BATCH) && flags !== 0) r.fail(`${op === OP_EXPIRE ? 'expire-sessions' : 'a batch'} cannot carry a session`);
   let session: KvSession | undefined;
   if (flags & FLAG_SESSION) {
     const clientId = r.string();
@@ -181,6 +219,19 @@ export function decodeKvCommand(bytes: Uint8Array): KvCommand {
     case OP_EXPIRE:
       command = { type: 'expire-sessions', now: r.uint() };
       break;
+    case OP_BATCH: {
+      const count = r.uint();
+      // Every part takes at least two bytes: a larger count is garbage.
+      if (count < 1 || count > r.remaining) r.fail(`batch count ${count} is out of range`);
+      const commands: KvBatchableCommand[] = [];
+      for (let i = 0; i < count; i++) {
+        const part = decodeKvCommand(r.take(r.uint()));
+        if (part.type !== 'put' && part.type !== 'delete' && part.type !== 'cas') return r.fail(`a batch cannot hold a ${part.type} command`);
+        commands.push(part);
+      }
+      command = { type: 'batch', commands };
+      break;
+    }
     default:
       return r.fail(`unknown op ${op}`);
   }

@@ -397,6 +397,12 @@ export class KvStateMachine implements StateMachine<Uint8Array, KvResult, KvQuer
   }
 
   #execute(command: KvCommand, context: ApplyContext): KvResult {
+    if (command.type === 'batch') {
+      // In order, each with its own session: a retried command inside a batch
+      // is answered from its session like a retried command alone.
+      const results = command.commands.map((part) => this.#execute(part, context));
+      return Object.freeze({ type: 'batch', revision: this.#revision, results: Object.freeze(results) });
+    }
     if (command.type === 'expire-sessions') {
       this.#logTime = Math.max(this.#logTime, command.now);
       const expired = this.#sessions.expire(this.#logTime, this.#sessionTtl);
@@ -450,7 +456,7 @@ export class KvStateMachine implements StateMachine<Uint8Array, KvResult, KvQuer
   }
 
   /** Runs a data command; events go out last, so listeners see the session table already updated. */
-  #run(command: Exclude<KvCommand, { type: 'expire-sessions' }>): KvResult {
+  #run(command: Exclude<KvCommand, { type: 'expire-sessions' | 'batch' }>): KvResult {
     const problem = this.#check(command);
     if (problem !== undefined) return rejected(problem.reason, problem.message);
     switch (command.type) {
@@ -503,6 +509,13 @@ export class KvStateMachine implements StateMachine<Uint8Array, KvResult, KvQuer
   /** The first limit a command breaks, if any. Shared by `validate` (throws) and `apply` (rejects). */
   #check(command: KvCommand): Problem | undefined {
     if (command.type === 'expire-sessions') return undefined;
+    if (command.type === 'batch') {
+      for (const part of command.commands) {
+        const problem = this.#check(part);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
     if (command.session !== undefined) {
       const idBytes = utf8ByteLength(command.session.clientId);
       if (idBytes > this.limits.maxClientIdBytes) return this.#tooLarge('client-id', idBytes);

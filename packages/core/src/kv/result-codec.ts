@@ -20,6 +20,7 @@ const RESULT_TAGS = {
   'stale-sequence': 7,
   'session-expired': 8,
   rejected: 9,
+  batch: 10,
 } as const satisfies Record<KvResult['type'], number>;
 
 const REJECT_REASONS: readonly KvRejectReason[] = [
@@ -95,6 +96,13 @@ export function writeResult(w: ByteWriter, result: KvResult): void {
     case 'rejected':
       w.u8(REJECT_REASONS.indexOf(result.reason)).string(result.message, 'message');
       return;
+    case 'batch':
+      w.uint(result.revision, 'revision').uint(result.results.length, 'results.length');
+      for (const part of result.results) {
+        if (part.type === 'batch') throw new InvalidArgumentError('a batch result cannot hold a batch result');
+        writeResult(w, part);
+      }
+      return;
     default:
       throw new InvalidArgumentError(`unknown KV result type ${JSON.stringify((result as { type: unknown }).type)}`);
   }
@@ -149,6 +157,18 @@ export function readResult(r: ByteReader): KvResult {
       const reason = REJECT_REASONS[r.u8()];
       if (reason === undefined) r.fail('unknown reject reason');
       return Object.freeze({ type: 'rejected', reason, message: r.string() });
+    }
+    case RESULT_TAGS.batch: {
+      const revision = r.uint();
+      const count = r.uint();
+      if (count > r.remaining) r.fail(`batch result count ${count} overruns the input`);
+      const results: KvResult[] = [];
+      for (let i = 0; i < count; i++) {
+        const part = readResult(r);
+        if (part.type === 'batch') r.fail('a batch result cannot hold a batch result');
+        results.push(part);
+      }
+      return Object.freeze({ type: 'batch', revision, results: Object.freeze(results) });
     }
     default:
       return r.fail(`unknown result tag ${tag}`);

@@ -90,8 +90,25 @@ export interface KvExpireSessionsCommand {
   readonly now: number;
 }
 
+/** A command that may go in a {@link KvBatchCommand}: a write. */
+export type KvBatchableCommand = KvPutCommand | KvDeleteCommand | KvCasCommand;
+
+/**
+ * Several writes in one log entry, applied in order by one `apply` call, each
+ * with its own session and its own result (see {@link KvBatchResult}). A
+ * server folds the writes of concurrent clients into one batch, so that a
+ * burst of requests costs one entry, one frame per follower and one apply.
+ * Every replica applies the whole batch at the same index: nothing can come
+ * between its commands.
+ */
+export interface KvBatchCommand {
+  readonly type: 'batch';
+  /** At least one. */
+  readonly commands: readonly KvBatchableCommand[];
+}
+
 /** Every command the KV state machine applies. */
-export type KvCommand = KvPutCommand | KvDeleteCommand | KvCasCommand | KvGetCommand | KvExpireSessionsCommand;
+export type KvCommand = KvPutCommand | KvDeleteCommand | KvCasCommand | KvGetCommand | KvExpireSessionsCommand | KvBatchCommand;
 
 /** The result of a put. `revision` is the new store revision. */
 export interface KvPutResult {
@@ -180,8 +197,16 @@ export interface KvRejectedResult {
   readonly message: string;
 }
 
+/** The result of a batch: the result of each of its commands, in order. `revision` is the store revision after the batch. */
+export interface KvBatchResult {
+  readonly type: 'batch';
+  readonly revision: number;
+  readonly results: readonly KvResult[];
+}
+
 /** Everything `apply` can return. */
 export type KvResult =
+  | KvBatchResult
   | KvPutResult
   | KvDeleteResult
   | KvCasResult

@@ -2,6 +2,7 @@ import {
   AbortError,
   BusyError,
   InvalidArgumentError,
+  MessageTooLargeError,
   NotLeaderError,
   NotStartedError,
   NotVoterError,
@@ -12,8 +13,8 @@ import type { FailureDetector } from '../detection/failure-detector.js';
 import { AppliedProposals } from '../raft/applied-proposals.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from '../raft/node-snapshot.js';
 import { PendingCall, type Pending } from '../raft/pending-call.js';
-import { encodeProposal, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from '../raft/proposal-frame.js';
-import type { OperationOptions, ReadOptions, SnapshotPolicy } from '../raft/raft-node.js';
+import { encodeProposal, proposalFrameOverhead, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from '../raft/proposal-frame.js';
+import { APPEND_FRAMING_BYTES, type OperationOptions, type ReadOptions, type SnapshotPolicy } from '../raft/raft-node.js';
 import type { ConfState, Entry } from '../raft/types.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
@@ -99,7 +100,8 @@ export interface PaxosNodeObserver {
 }
 
 export interface MultiPaxosNodeEvents {
-  role: { readonly role: PaxosRole; readonly ballot: Ballot };
+  /** `term`: the round of the ballot this node has promised, as for `leader`. */
+  role: { readonly role: PaxosRole; readonly ballot: Ballot; readonly term: number };
   /** `term`: the round of the ballot this node has promised (Raft's term's counterpart, as in `status().term`). */
   leader: { readonly leader: NodeId | undefined; readonly ballot: Ballot; readonly term: number };
   commit: { readonly index: number };
@@ -225,7 +227,13 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
     this.#core = new MultiPaxosCore(
-      { ...options.paxos, applied, reportAcceptances: options.observer !== undefined },
+      {
+        // An accept of many slots must still fit the transport's messages (less framing for ids and ballots).
+        maxBytesPerMessage: Math.max(1, options.transport.maxMessageBytes - APPEND_FRAMING_BYTES),
+        ...options.paxos,
+        applied,
+        reportAcceptances: options.observer !== undefined,
+      },
       options.storage,
       random.fork(),
     );
@@ -264,6 +272,8 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
    * call rejects with NotLeaderError naming the leader, if known.
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
+    if (!(command instanceof Uint8Array)) return Promise.reject(new InvalidArgumentError('a proposal must be a Uint8Array'));
+    if (command.byteLength > this.maxProposalBytes) return Promise.reject(new MessageTooLargeError(command.byteLength, this.maxProposalBytes));
     const call = this.#startCall<Result>(options);
     if (call instanceof Promise) return call;
     call.registerIn(this.#proposals);
@@ -388,6 +398,25 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     return Promise.reject(
       new InvalidArgumentError(`a Multi-Paxos leader cannot hand over to '${target}': ask '${target}' to take leadership (it runs phase 1)`),
     );
+  }
+
+  /**
+   * The largest command {@link propose} accepts, in bytes: the transport's
+   * `maxMessageBytes` less the value's frame and the accept's framing. A
+   * larger value could never reach an acceptor.
+   */
+  get maxProposalBytes(): number {
+    return Math.max(0, this.#options.transport.maxMessageBytes - APPEND_FRAMING_BYTES - proposalFrameOverhead(this.#origin) - 1);
+  }
+
+  /** The round of the ballot this node promised: the cheap part of {@link status}, for response headers. */
+  get term(): number {
+    return this.#core.status().promised.round;
+  }
+
+  /** The leader this node knows (itself when it leads), or undefined: the cheap part of {@link status}. */
+  get leader(): NodeId | undefined {
+    return this.#soft.leader;
   }
 
   status(): MultiPaxosNodeStatus {
@@ -714,7 +743,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     const previous = this.#soft;
     this.#soft = soft;
     if (previous.leader !== undefined && previous.leader !== soft.leader) this.#options.failureDetector?.remove(previous.leader);
-    if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, ballot: soft.ballot });
+    if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, ballot: soft.ballot, term: this.#core.status().promised.round });
     if (soft.leader !== previous.leader) {
       this.#events.emit('leader', { leader: soft.leader, ballot: soft.ballot, term: this.#core.status().promised.round });
     }

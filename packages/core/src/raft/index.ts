@@ -39,6 +39,7 @@ export * from './raft-node.js';
 // read a conf-change entry a RaftCore hands out, and the typed errors.
 export {
   isJoint,
+  MAX_CONF_CHANGE_CONTEXT_BYTES,
   isMemberOf,
   isVoterIn,
   sameConfState,

@@ -22,7 +22,9 @@ import { throwIfAborted } from '../util/abort.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { WindowMap } from '../util/window-map.js';
 import { LearnerNotCaughtUpError } from './confchange/conf-change-errors.js';
+import { decodeConfChange } from './confchange/conf-change-codec.js';
 import { isVoterIn, type ConfChangeSingle, type ConfChangeTransition } from './confchange/conf-change.js';
+import { MemberContexts } from './member-contexts.js';
 import { AppliedProposals } from './applied-proposals.js';
 import { PendingCall, type Pending } from './pending-call.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from './node-snapshot.js';
@@ -100,6 +102,12 @@ export interface MembershipOptions extends OperationOptions {
    * @default the node's `maxLearnerLag`
    */
   readonly maxLearnerLag?: number;
+  /**
+   * For `addVoter`, `addLearner` and `promoteLearner`: bytes replicated
+   * with the change for the application, typically the member's address
+   * (see `ConfChangeSingle.context` and {@link RaftNode.memberContext}).
+   */
+  readonly context?: Uint8Array;
 }
 
 /**
@@ -214,6 +222,22 @@ interface PendingRead<QueryResult> {
   readonly call: Pending<QueryResult>;
   readonly query: unknown;
   readIndex: number | undefined;
+  readonly batch: ReadBatch<QueryResult>;
+}
+
+/**
+ * The reads of one turn of the event loop with one consistency: they share
+ * one read-index request (one heartbeat round on the leader), as etcd
+ * batches its linearizable reads. The request is made at the end of the
+ * turn, after every read of the batch has started, so its read index is at
+ * least the commit index each of them saw when it began.
+ */
+interface ReadBatch<QueryResult> {
+  readonly context: string;
+  readonly mode: ReadMode;
+  readonly reads: Set<PendingRead<QueryResult>>;
+  /** The read index request went to the core. */
+  submitted: boolean;
 }
 
 /**
@@ -272,11 +296,16 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   readonly #proposals = new WindowMap<PendingCall<Result>>();
   /** Replicated: which proposals have applied, so that a duplicated one applies once. */
   readonly #appliedProposals = new AppliedProposals();
+  readonly #memberContexts = new MemberContexts();
   /** Scratch for reading the frame of the entry being applied (see readProposalLayout). */
   readonly #frameLayout: ProposalFrameLayout = { originStart: 0, originEnd: 0, sequence: 0, commandStart: 0 };
   /** index → sequence number, for proposals this node appended as leader. */
   readonly #proposalAtIndex = new WindowMap<number>();
-  readonly #reads = new Map<string, PendingRead<QueryResult>>();
+  readonly #reads = new Set<PendingRead<QueryResult>>();
+  /** Read batches not yet submitted to the core, by mode (see ReadBatch). */
+  readonly #openReadBatches = new Map<ReadMode, ReadBatch<QueryResult>>();
+  /** Submitted read batches by their context, until their reads are settled. */
+  readonly #readBatches = new Map<string, ReadBatch<QueryResult>>();
   /** Membership calls not settled yet, rejected on stop. */
   readonly #membershipOps = new Set<Pending<ConfState>>();
   /** index → the membership call whose conf-change entry this node appended there. */
@@ -302,7 +331,14 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   #tickTimer: TimerHandle | undefined;
   #started = false;
   #stopped = false;
-  #looping = false;
+  /** The Ready loop is running (see #drain). */
+  #draining = false;
+  /** The head of the pipeline is being completed (see #complete). */
+  #completing = false;
+  /** Readies handed out by the core and not yet advanced, oldest first (see #drain). */
+  readonly #inFlight: InFlightReady[] = [];
+  /** Readies in flight that make a term, vote or snapshot durable. */
+  #criticalInFlight = 0;
   /** A loop start is queued as a microtask (see #kick). */
   #kickQueued = false;
   #applied: number;
@@ -344,6 +380,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (stored.metadata.index > 0) {
       const parts = decodeNodeSnapshot(stored.data);
       this.#appliedProposals.restore(parts.appliedProposals);
+      this.#memberContexts.restore(parts.memberContexts);
       if (stored.metadata.index > applied) {
         options.stateMachine.restore(parts.stateMachine);
         applied = stored.metadata.index;
@@ -501,19 +538,45 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       }
     }
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
-    return this.#operation<QueryResult>(options, (sequence, pending) => {
-      const id = `${this.#incarnation}/${sequence}`;
-      // Asked first: when the core refuses (no leader known) the read must
-      // not stay registered, or it would count against maxPendingOperations
-      // for good.
-      this.#core.readIndex(id, mode);
-      this.#reads.set(id, { call: pending, query, readIndex: undefined });
+    return this.#operation<QueryResult>(options, (_sequence, pending) => {
+      const batch = this.#openReadBatches.get(mode) ?? this.#openReadBatch(mode);
+      const read: PendingRead<QueryResult> = { call: pending, query, readIndex: undefined, batch };
+      batch.reads.add(read);
+      this.#reads.add(read);
       return () => {
-        this.#reads.delete(id);
-        // A forwarded read whose answer was lost would otherwise stay in the core.
-        this.#core.forgetRead(id);
+        this.#reads.delete(read);
+        batch.reads.delete(read);
+        if (batch.submitted && batch.reads.size === 0) {
+          this.#readBatches.delete(batch.context);
+          // A forwarded read whose answer was lost would otherwise stay in the core.
+          this.#core.forgetRead(batch.context);
+        }
       };
     });
+  }
+
+  /** A new batch for the reads of this turn, submitted to the core at its end. */
+  #openReadBatch(mode: ReadMode): ReadBatch<QueryResult> {
+    const batch: ReadBatch<QueryResult> = { context: `${this.#incarnation}/r${++this.#sequence}`, mode, reads: new Set(), submitted: false };
+    this.#openReadBatches.set(mode, batch);
+    queueMicrotask(() => this.#submitReadBatch(batch));
+    return batch;
+  }
+
+  #submitReadBatch(batch: ReadBatch<QueryResult>): void {
+    if (this.#openReadBatches.get(batch.mode) === batch) this.#openReadBatches.delete(batch.mode);
+    if (this.#stopped || batch.reads.size === 0) return;
+    try {
+      this.#core.readIndex(batch.context, batch.mode);
+    } catch (error) {
+      // No leader known: every read of the batch fails (and unregisters).
+      const failure = asError(error);
+      for (const read of [...batch.reads]) read.call.reject(failure);
+      return;
+    }
+    batch.submitted = true;
+    this.#readBatches.set(batch.context, batch);
+    this.#kick();
   }
 
   /**
@@ -674,19 +737,41 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     );
   }
 
-  /** Adds `id` as a voter (a learner is promoted). See {@link changeMembership}. */
+  /** Adds `id` as a voter (a learner is promoted), with `options.context` replicated alongside. See {@link changeMembership}. */
   addVoter(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'add-voter', node: id }], options);
+    return this.changeMembership([withContext({ type: 'add-voter', node: id }, options.context)], options);
   }
 
   /** Adds `id` as a learner: it receives the log but does not vote. See {@link changeMembership}. */
   addLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'add-learner', node: id }], options);
+    return this.changeMembership([withContext({ type: 'add-learner', node: id }, options.context)], options);
   }
 
   /** Makes the learner `id` a voter, after it caught up when `maxLearnerLag` is set. See {@link changeMembership}. */
   promoteLearner(id: NodeId, options: MembershipOptions = {}): Promise<ConfState> {
-    return this.changeMembership([{ type: 'promote', node: id }], options);
+    return this.changeMembership([withContext({ type: 'promote', node: id }, options.context)], options);
+  }
+
+  /**
+   * The context the latest change that added (or promoted) member `id`
+   * carried, as every replica holds it at this node's applied index; for
+   * example the member's address. Undefined for a member added without one,
+   * and for a removed member.
+   *
+   * @example
+   * ```ts
+   * await leader.addVoter('n4', { context: new TextEncoder().encode('10.0.0.4:7000') });
+   * // on any node, once the change is applied there:
+   * new TextDecoder().decode(node.memberContext('n4')); // '10.0.0.4:7000'
+   * ```
+   */
+  memberContext(id: NodeId): Uint8Array | undefined {
+    return this.#memberContexts.get(id);
+  }
+
+  /** Every member's context (see {@link memberContext}), by id. */
+  memberContexts(): ReadonlyMap<NodeId, Uint8Array> {
+    return this.#memberContexts.entries();
   }
 
   /** Removes `id` (voter or learner). Removing the leader makes it step down once the change applies. */
@@ -697,6 +782,19 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   /** Leaves a joint configuration entered with `transition: 'explicit-joint'`. */
   leaveJoint(options: OperationOptions = {}): Promise<ConfState> {
     return this.changeMembership([], options);
+  }
+
+  /**
+   * This node's current term, as far as it has handed it to storage: the
+   * cheap part of {@link status}, for a response header on every call.
+   */
+  get term(): number {
+    return this.#term;
+  }
+
+  /** The leader this node follows (itself when it leads), or undefined: the cheap part of {@link status}. */
+  get leader(): NodeId | undefined {
+    return this.#soft.leader;
   }
 
   status(): RaftNodeStatus {
@@ -738,19 +836,23 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const error = new StoppedError();
     const pendingCalls: Pending<never>[] = [
       ...this.#proposals.values(),
-      ...[...this.#reads.values()].map((read) => read.call),
+      ...[...this.#reads].map((read) => read.call),
       ...this.#membershipOps,
       ...this.#leadershipWaits.values(),
     ];
     for (const pending of pendingCalls) pending.reject(error);
     this.#proposals.clear();
     this.#reads.clear();
+    this.#openReadBatches.clear();
+    this.#readBatches.clear();
     this.#proposalAtIndex.clear();
     this.#membershipOps.clear();
     this.#confAtIndex.clear();
     this.#catchUpWaits.clear();
     this.#leadershipWaits.clear();
     this.#afterAdvance = [];
+    this.#inFlight.length = 0;
+    this.#criticalInFlight = 0;
     this.#deadlines.clear();
   }
 
@@ -825,8 +927,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         // What `begin` changed in the core is not durable yet: a lone voter
         // elects itself at once, but a crash before its term and vote are
         // synced would forget that election. Then the first check waits for
-        // the loop, which polls after it has persisted the Ready.
-        const unpersisted = this.#core.hasReady();
+        // the loop, which polls once everything handed out is persisted.
+        const unpersisted = this.#core.hasReady() || this.#inFlight.length > 0;
         if (unpersisted || !poll()) this.#leadershipWaits.set(poll, pending);
         return () => this.#leadershipWaits.delete(poll);
       },
@@ -964,38 +1066,48 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
    * Ready: one storage write, one message per peer.
    */
   #kick(): void {
-    if (this.#stopped || !this.#started || this.#looping || this.#kickQueued) return;
+    if (this.#stopped || !this.#started || this.#kickQueued) return;
     this.#kickQueued = true;
     queueMicrotask(() => {
       this.#kickQueued = false;
-      if (!this.#stopped && !this.#looping) void this.#loop();
+      this.#drain();
     });
   }
 
-  async #loop(): Promise<void> {
-    this.#looping = true;
+  /**
+   * The Ready loop, pipelined: it takes Readies from the core without
+   * waiting for the sync of the previous one. Each Ready's writes go to
+   * storage at once, and what needs no sync happens at once too: the
+   * leader's appends leave (the followers write while the leader does),
+   * committed entries are applied (the core hands out only entries this node
+   * has already made durable) and reads are served. What depends on the
+   * Ready's writes being durable (acknowledgements, votes, any message after
+   * a change of term or vote) waits for its sync; Readies complete, and the
+   * core hears `advance`, strictly in order.
+   *
+   * Without the pipeline, proposals that arrived during an fdatasync reached
+   * the followers only after it, and an entry committed by an
+   * acknowledgement that arrived during an fdatasync was applied only after
+   * the next one: each commit round paid an extra fdatasync.
+   */
+  #drain(): void {
+    if (this.#draining || this.#stopped) return;
+    this.#draining = true;
     try {
-      while (!this.#stopped && this.#core.hasReady()) {
-        const ready = this.#core.ready();
-        await this.#handleReady(ready);
-        if (this.#stopped) return;
-        this.#core.advance(ready);
-        const settle = this.#afterAdvance;
-        this.#afterAdvance = [];
-        for (const done of settle) done();
-        this.#pollLeadership();
+      while (!this.#stopped && this.#inFlight.length < MAX_READIES_IN_FLIGHT && this.#core.hasReady()) {
+        this.#stage(this.#core.ready());
       }
     } catch (error) {
       // A storage or state machine failure leaves this replica in an unknown
       // state; carrying on could break safety, so the node fails stop.
-      this.#reportError(error);
-      await this.stop();
+      this.#failStop(error);
     } finally {
-      this.#looping = false;
+      this.#draining = false;
     }
   }
 
-  async #handleReady(ready: Ready): Promise<void> {
+  /** Handles everything of `ready` that needs no sync, and queues the rest behind its sync. */
+  #stage(ready: Ready): void {
     const storage = this.#options.storage;
     if (ready.softState !== undefined) this.#onSoftState(ready.softState);
     let mustSync = false;
@@ -1025,44 +1137,83 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
         this.#term = ready.hardState.term;
       }
     }
+    const stage: InFlightReady = { ready, deferred: [], synced: !mustSync, critical: newTermVoteOrSnapshot, afterAdvance: [] };
     // Entries, term and vote must be durable before any message that depends
-    // on them leaves (a vote, an append acknowledgement). A leader's appends
-    // depend on none of them (see sendsBeforeSync), so they leave first and
-    // the followers write while the leader does: a commit then costs the
-    // slower of the two fsyncs rather than both in a row. The core counts the
-    // leader's own copy only at `advance`, after this sync.
-    let sentEarly = 0;
-    if (mustSync && !newTermVoteOrSnapshot) {
-      for (const message of ready.messages) {
-        if (sendsBeforeSync(message)) {
-          this.#send(message);
-          sentEarly++;
-        }
-      }
-    }
-    if (mustSync && !mutations.ackBeforeSync) await storage.sync();
-    if (this.#stopped) return;
+    // on them leaves (a vote, an append acknowledgement), and so must those
+    // of every earlier Ready still in flight. A leader's appends depend on
+    // none of them (see sendsBeforeSync) unless a term or vote is on its way
+    // to disk, so they leave first and the followers write while the leader
+    // does: a commit then costs the slower of the two fsyncs rather than both
+    // in a row. The core counts the leader's own copy only at `advance`,
+    // after the sync.
+    const nothingPending = !mustSync && this.#inFlight.length === 0;
+    const appendsEarly = !newTermVoteOrSnapshot && this.#criticalInFlight === 0;
     for (const message of ready.messages) {
-      if (sentEarly === 0 || !sendsBeforeSync(message)) this.#send(message);
+      // Test-only mutation (see internal/test-mutations.ts): every message leaves before the sync.
+      if (nothingPending || mutations.ackBeforeSync || (appendsEarly && sendsBeforeSync(message))) this.#send(message);
+      else stage.deferred.push(message);
     }
-    // Test-only mutation (see internal/test-mutations.ts): the messages above left before the sync.
-    if (mustSync && mutations.ackBeforeSync) await storage.sync();
-    if (this.#stopped) return;
-    if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
-    for (const entry of ready.committedEntries) this.#apply(entry);
-    if (ready.committedEntries.length > 0) this.#maybeSnapshot();
+    // Committed entries are durable here already (the core hands out no
+    // others), so they apply without waiting for this Ready's sync.
+    if (ready.committedEntries.length > 0) {
+      this.#afterAdvance = stage.afterAdvance;
+      for (const entry of ready.committedEntries) this.#apply(entry);
+      this.#maybeSnapshot();
+    }
     if (ready.hardState !== undefined && ready.hardState.commit > this.#commit) {
       this.#commit = ready.hardState.commit;
       this.#events.emit('commit', { index: this.#commit });
     }
     for (const state of ready.readStates) {
-      const read = this.#reads.get(state.context);
-      if (read !== undefined) read.readIndex = state.index;
+      const batch = this.#readBatches.get(state.context);
+      if (batch !== undefined) for (const read of batch.reads) read.readIndex = state.index;
     }
     for (const context of ready.droppedReads) {
-      this.#reads.get(context)?.call.reject(new NotLeaderError(this.#soft.leader));
+      const batch = this.#readBatches.get(context);
+      if (batch !== undefined) for (const read of [...batch.reads]) read.call.reject(new NotLeaderError(this.#soft.leader));
     }
     this.#serveReads();
+    this.#inFlight.push(stage);
+    if (stage.critical) this.#criticalInFlight++;
+    if (mustSync) {
+      storage.sync().then(
+        () => {
+          stage.synced = true;
+          this.#complete();
+        },
+        (error: unknown) => this.#failStop(error),
+      );
+    } else {
+      this.#complete();
+    }
+  }
+
+  /** Completes, in order, the Readies at the head of the pipeline whose syncs are done. */
+  #complete(): void {
+    if (this.#completing) return;
+    this.#completing = true;
+    try {
+      while (!this.#stopped && this.#inFlight.length > 0 && this.#inFlight[0]!.synced) {
+        const stage = this.#inFlight.shift()!;
+        if (stage.critical) this.#criticalInFlight--;
+        for (const message of stage.deferred) this.#send(message);
+        const ready = stage.ready;
+        if (ready.snapshot !== undefined) {
+          this.#restoreSnapshot(ready);
+          this.#serveReads();
+        }
+        this.#core.advance(ready);
+        for (const done of stage.afterAdvance) done();
+      }
+      // Leadership calls settle once everything handed out is durable.
+      if (!this.#stopped && this.#inFlight.length === 0) this.#pollLeadership();
+    } catch (error) {
+      this.#failStop(error);
+      return;
+    } finally {
+      this.#completing = false;
+    }
+    this.#kick();
   }
 
   #restoreSnapshot(ready: Ready): void {
@@ -1070,6 +1221,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     if (snapshot === undefined) return;
     const parts = decodeNodeSnapshot(snapshot.data);
     this.#appliedProposals.restore(parts.appliedProposals);
+    this.#memberContexts.restore(parts.memberContexts);
     this.#options.stateMachine.restore(parts.stateMachine);
     this.#applied = snapshot.metadata.index;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
@@ -1094,6 +1246,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
     const data = encodeNodeSnapshot({
       appliedProposals: this.#appliedProposals.encode(),
+      memberContexts: this.#memberContexts.encode(),
       stateMachine: this.#options.stateMachine.snapshot(),
     });
     storage.createSnapshot(index, data, this.#core.confState());
@@ -1187,6 +1340,8 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
       if (waiter !== undefined) this.#afterAdvance.push(() => waiter.reject(failure));
       return;
     }
+    // The core validated the entry just now, so it decodes.
+    this.#memberContexts.apply(decodeConfChange(entry.data).changes, confState);
     if (waiter !== undefined) this.#afterAdvance.push(() => waiter.resolve(confState));
     this.#events.emit('membership', { confState, index: entry.index });
   }
@@ -1222,7 +1377,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   }
 
   #serveReads(): void {
-    for (const read of this.#reads.values()) {
+    for (const read of this.#reads) {
       if (read.readIndex !== undefined && read.readIndex <= this.#applied) {
         let result: QueryResult;
         try {
@@ -1267,6 +1422,25 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 }
 
 /**
+ * Readies the driver lets run ahead of their syncs. FileStorage runs one
+ * fdatasync at a time and lets the next cover everything written meanwhile,
+ * so more than a few in flight would only queue behind the same syncs.
+ */
+const MAX_READIES_IN_FLIGHT = 8;
+
+/** A Ready whose writes are made and whose sync-free work is done, waiting for its sync (see RaftNode #drain). */
+interface InFlightReady {
+  readonly ready: Ready;
+  /** Its messages that must wait for the sync. */
+  readonly deferred: RaftMessage[];
+  synced: boolean;
+  /** It makes a term, vote or snapshot durable. */
+  readonly critical: boolean;
+  /** Settlements that wait until the core has seen its `advance`. */
+  readonly afterAdvance: (() => void)[];
+}
+
+/**
  * Whether a message may leave before the writes of its Ready are synced
  * (when that Ready changes no term, vote or snapshot). Only a leader's
  * append qualifies: it carries entries of the leader's own log in a term
@@ -1290,4 +1464,8 @@ function validTimeout(value: unknown): boolean {
 function positive(value: number, name: string): number {
   if (!(Number.isFinite(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got ${value}`);
   return value;
+}
+
+function withContext(change: ConfChangeSingle, context: Uint8Array | undefined): ConfChangeSingle {
+  return context === undefined || context.length === 0 ? change : { ...change, context };
 }

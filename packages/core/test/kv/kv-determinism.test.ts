@@ -77,8 +77,8 @@ describe('KvStateMachine determinism', () => {
             version: (prev?.version ?? 0) + 1,
           });
         };
-        commands.forEach((command, i) => {
-          kv.applyCommand(command, { index: i + 1, term: 1 });
+        const applyToModel = (command: KvCommand): void => {
+          if (command.type === 'batch') return command.commands.forEach(applyToModel);
           if (command.type === 'expire-sessions' || command.type === 'get' || command.key === '') return;
           if (command.type === 'put') put(command.key, command.value);
           if (command.type === 'delete' && model.keys.delete(command.key)) model.revision++;
@@ -93,6 +93,10 @@ describe('KvStateMachine determinism', () => {
                   : (cur?.mod ?? 0) === e.modRevision;
             if (ok) put(command.key, command.value);
           }
+        };
+        commands.forEach((command, i) => {
+          kv.applyCommand(command, { index: i + 1, term: 1 });
+          applyToModel(command);
         });
         expect(kv.revision).toBe(model.revision);
         const actual = kv.range('').kvs.map((x) => [x.key, x.value, x.createRevision, x.modRevision, x.version]);

@@ -39,6 +39,15 @@ describe('Multi-Paxos batching: the core', () => {
     for (const accept of accepts) expect(accept.entries.map((e) => e.slot)).toEqual(slots);
   });
 
+  it('a batch is cut before its values pass maxBytesPerMessage (a value larger than that still goes, alone)', () => {
+    const cluster = elected(new PaxosCluster(ids, { maxBytesPerMessage: 100 }));
+    const n1 = cluster.core('n1');
+    const sizes = [60, 30, 60, 250, 10];
+    for (const size of sizes) n1.propose('normal', new Uint8Array(size));
+    const accepts = n1.ready().messages.filter((m): m is PaxosAccept => m.type === 'accept' && m.to === 'n2');
+    expect(accepts.map((m) => m.entries.map((e) => e.data.byteLength))).toEqual([[60, 30], [60], [250], [10]]);
+  });
+
   it('messages per command fall with the batch size: a batch of 64 costs 2(n-1) messages, not 64 times that', () => {
     const cluster = elected();
     cluster.sent = [];

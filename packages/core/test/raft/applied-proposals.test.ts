@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemberContexts } from '../../src/raft/member-contexts.js';
 import { CorruptionError } from '../../src/errors/errors.js';
 import { AppliedProposals } from '../../src/raft/applied-proposals.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from '../../src/raft/node-snapshot.js';
@@ -85,8 +86,31 @@ describe('RaftNode snapshot framing', () => {
     expect(() => decodeNodeSnapshot(new TextEncoder().encode('{"kv":[]}'))).toThrow(/not written by RaftNode/);
     const framed = encodeNodeSnapshot({ appliedProposals: new Uint8Array(8), stateMachine: new Uint8Array() });
     const newer = framed.slice();
-    newer[4] = 2;
-    expect(() => decodeNodeSnapshot(newer)).toThrow(/version 2/);
+    newer[4] = 3;
+    expect(() => decodeNodeSnapshot(newer)).toThrow(/version 3/);
     expect(() => decodeNodeSnapshot(framed.subarray(0, 12))).toThrow(CorruptionError);
+    const withContexts = encodeNodeSnapshot({ appliedProposals: new Uint8Array(8), memberContexts: new Uint8Array(6), stateMachine: new Uint8Array(2) });
+    expect(() => decodeNodeSnapshot(withContexts.subarray(0, 19))).toThrow(CorruptionError);
+  });
+
+  it('writes version 1 without member contexts (what earlier releases read) and version 2 with them', () => {
+    const plain = encodeNodeSnapshot({ appliedProposals: new Uint8Array([1]), memberContexts: new Uint8Array(0), stateMachine: new Uint8Array([7]) });
+    expect(plain[4]).toBe(1);
+    expect(decodeNodeSnapshot(plain).memberContexts).toBeUndefined();
+    const contexts = new MemberContexts();
+    contexts.apply([{ type: 'add-voter', node: 'n4', context: new TextEncoder().encode('10.0.0.4:7000') }], {
+      voters: ['n1', 'n4'],
+      learners: [],
+      votersOutgoing: [],
+      autoLeave: false,
+    });
+    const framed = encodeNodeSnapshot({ appliedProposals: new Uint8Array([1]), memberContexts: contexts.encode(), stateMachine: new Uint8Array([7]) });
+    expect(framed[4]).toBe(2);
+    const decoded = decodeNodeSnapshot(framed);
+    expect([...decoded.stateMachine]).toEqual([7]);
+    const restored = new MemberContexts();
+    restored.restore(decoded.memberContexts);
+    expect(new TextDecoder().decode(restored.get('n4'))).toBe('10.0.0.4:7000');
+    expect(() => restored.restore(decoded.memberContexts!.subarray(0, 5))).toThrow(CorruptionError);
   });
 });

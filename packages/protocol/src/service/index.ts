@@ -5,3 +5,5 @@ export * from './kv-handlers.js';
 export * from './cluster-handlers.js';
 export * from './kv-replica.js';
 export * from './client-api.js';
+export * from './write-batcher.js';
+export * from './kv-watch.js';

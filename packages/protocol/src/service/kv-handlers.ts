@@ -12,6 +12,7 @@ import {
 import * as kvV1 from '../gen/synod/kv/v1/kv.js';
 import { ServiceCallError, SessionExpiredError, StaleSequenceError } from './errors.js';
 import type { KvNode } from './kv-node.js';
+import { WriteBatcher } from './write-batcher.js';
 
 /**
  * The node a Synod server runs, Raft or Multi-Paxos (see {@link KvNode}).
@@ -113,7 +114,8 @@ function casCondition(condition: kvV1.CompareAndSwapRequest['expected']): KvCasC
  * reads on a follower go through its RaftNode, which forwards them to the
  * leader (proposal forwarding and ReadIndex) and answers once the entry is
  * applied here. Failures are thrown as typed errors; the transport maps them
- * with `serviceFailure`.
+ * with `serviceFailure`. The writes of one turn of the event loop go to the
+ * node as one proposal (see {@link WriteBatcher}).
  *
  * @example
  * ```ts
@@ -123,17 +125,19 @@ function casCondition(condition: kvV1.CompareAndSwapRequest['expected']): KvCasC
  */
 export function createKvHandlers(node: KvRaftNode, store: KvStateMachine): KvHandlers {
   const header = (revision?: number): kvV1.ResponseHeader => {
-    const status = node.status();
+    // Not node.status(): that builds the whole status (the leader's
+    // progress of every follower) for two fields, on every call.
     return {
       memberId: node.id,
       revision: BigInt(revision ?? store.revision),
-      raftTerm: BigInt(status.term),
-      leaderHint: status.leader ?? '',
+      raftTerm: BigInt(node.term),
+      leaderHint: node.leader ?? '',
     };
   };
+  const writes = new WriteBatcher(node);
   const propose = async (command: KvCommand, wait: CallWait): Promise<KvResult> => {
     store.validate(command);
-    return node.propose(encodeKvCommand(command), wait);
+    return writes.submit(encodeKvCommand(command), wait);
   };
   return {
     header,

@@ -21,12 +21,15 @@ export interface KvNodeStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** Proposals waiting to be applied here (this node's own callers). */
+  readonly pendingProposals: number;
   readonly stopped: boolean;
   readonly membership: ConfState;
 }
 
 /** The events a Synod server listens to. */
 export interface KvNodeEvents {
+  role: { readonly role: KvNodeStatus['role']; readonly term: number };
   leader: { readonly leader: NodeId | undefined; readonly term: number };
   membership: { readonly confState: ConfState; readonly index: number };
   snapshot: { readonly index: number; readonly compactedTo: number; readonly bytes: number };
@@ -52,6 +55,12 @@ export interface KvNode {
   /** Feeds one envelope from the transport (for servers that route other protocols, such as SWIM, elsewhere). */
   receive(envelope: Envelope): void;
   status(): KvNodeStatus;
+  /** `status().term`, without building the whole status (response headers read it on every call). */
+  readonly term: number;
+  /** `status().leader`, likewise. */
+  readonly leader: NodeId | undefined;
+  /** The largest command `propose` accepts, in bytes (the KV write batcher packs writes up to it). */
+  readonly maxProposalBytes: number;
   propose(command: Uint8Array, options?: KvNodeCallOptions): Promise<KvResult>;
   read(query: KvQuery, options?: KvNodeCallOptions & { readonly consistency?: ReadConsistency }): Promise<KvQueryResult>;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;

@@ -2,6 +2,20 @@
 export interface CommandIo {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
+  /**
+   * The stream behind `stderr` (process.stderr for the `synod` binary): when
+   * it is a TTY, long commands draw a progress line on it and `serve` logs
+   * in colour. Absent, or not a TTY, means neither.
+   */
+  readonly terminal?: TerminalStream;
+}
+
+/** What a command needs of a terminal stream (a subset of `tty.WriteStream`). */
+export interface TerminalStream {
+  readonly isTTY?: boolean;
+  /** Width in characters; progress lines are cut to fit. */
+  readonly columns?: number;
+  write(text: string): unknown;
 }
 
 /** Exit code for bad usage (BSD sysexits EX_USAGE). */
@@ -20,3 +34,5 @@ export function integerFlag(value: string | undefined, flag: string, fallback: n
   if (n < min || n > max) throw new UsageError(`${flag} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
+
+export { ProgressLine, formatRemaining, type ProgressLineOptions } from './progress-line.js';

@@ -5,13 +5,16 @@ import { serializeHistoryJsonl } from '../history/jsonl.js';
 import { kvCodec } from '../history/kv-ops.js';
 import { simulatePaxos } from '../paxos-sim/paxos-simulation.js';
 import type { CommandIo } from './cli-io.js';
+import { SeedProgress } from './seed-progress.js';
 import { replayCommand, type SimArgs } from './sim-command.js';
 
 /**
  * `synod sim --algorithm paxos`: N seeded Multi-Paxos simulations, with the
  * same flags, report format and last line (`seeds: N, violations: V`) as Raft.
  */
-export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<number> {
+export async function runPaxosSeeds(args: SimArgs, commandIo: CommandIo): Promise<number> {
+  const progress = new SeedProgress(commandIo, 'paxos', args.seeds);
+  const io = progress.io;
   const { seeds, firstSeed, nodes, steps, storage, membership } = args;
   let violations = 0;
   let failingSeeds = 0;
@@ -19,7 +22,8 @@ export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<numbe
   let recoveries = 0;
   let membershipChanges = 0;
   const started = performance.now();
-  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+  // The update clause runs after a `continue` too, so every seed is counted.
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++, progress.seedDone(violations)) {
     let result;
     try {
       result = await simulatePaxos({ seed, nodes, steps, storage, membership });
@@ -44,6 +48,7 @@ export async function runPaxosSeeds(args: SimArgs, io: CommandIo): Promise<numbe
       io.stdout(`  history: pnpm synod check-history ${path} --model kv --report ${path}.html`);
     }
   }
+  progress.finish();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const storageNote = storage === 'file' ? `, FileStorage on simulated disks (${recoveries} crash recoveries)` : '';
   const membershipNote = membership ? ` (of 9, ${membershipChanges} membership changes)` : '';

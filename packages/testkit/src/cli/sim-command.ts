@@ -7,6 +7,7 @@ import { serializeHistoryJsonl } from '../history/jsonl.js';
 import { simulateRaft, type SimStorageMode } from '../simulator/raft-simulation.js';
 import { EXIT_USAGE, integerFlag, UsageError, type CommandIo } from './cli-io.js';
 import { runPaxosSeeds } from './paxos-sim-command.js';
+import { SeedProgress } from './seed-progress.js';
 
 const USAGE =
   'usage: synod sim --algorithm raft|paxos --seeds N [--first-seed S] [--nodes K] [--steps M] [--membership] [--storage memory|file]';
@@ -42,7 +43,8 @@ The last line is 'seeds: N, violations: V'; the exit code is 1 when V > 0.`;
  * const code = await runSimCommand(['--algorithm', 'raft', '--seeds', '20'], { stdout: console.log, stderr: console.error });
  * ```
  */
-export async function runSimCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function runSimCommand(argv: readonly string[], commandIo: CommandIo): Promise<number> {
+  let io = commandIo;
   let parsed;
   try {
     parsed = parseSimArgs(argv);
@@ -56,13 +58,16 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
     return 0;
   }
   if (parsed.algorithm === 'paxos') return runPaxosSeeds(parsed, io);
+  const progress = new SeedProgress(commandIo, 'raft', parsed.seeds);
+  io = progress.io;
   const { seeds, firstSeed, nodes, steps, membership, storage } = parsed;
   let violations = 0;
   let failingSeeds = 0;
   let recoveries = 0;
   let tornTails = 0;
   const started = performance.now();
-  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+  // The update clause runs after a `continue` too, so every seed is counted.
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++, progress.seedDone(violations)) {
     let result;
     try {
       result = await simulateRaft({ seed, nodes, steps, membership, storage });
@@ -88,6 +93,7 @@ export async function runSimCommand(argv: readonly string[], io: CommandIo): Pro
       io.stdout(`  history: pnpm synod check-history ${path} --model kv --report ${path}.html`);
     }
   }
+  progress.finish();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const storageNote = storage === 'file' ? `, FileStorage on simulated disks (${recoveries} crash recoveries, ${tornTails} torn tails cut)` : '';
   io.stdout(

@@ -149,6 +149,11 @@ export class SimStorage implements Storage {
     return Promise.resolve();
   }
 
+  /** The last index of the durable log: what a crash now would keep. */
+  get durableLastIndex(): number {
+    return this.#durable.lastIndex();
+  }
+
   /** Number of writes not yet synced. */
   get unsyncedWrites(): number {
     return this.#pending.length;

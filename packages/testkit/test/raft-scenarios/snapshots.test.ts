@@ -84,3 +84,38 @@ describe('snapshots and compaction', () => {
     await cluster.driveUntil(() => cluster!.membership(id).learners.includes(id), 3000);
   });
 });
+
+describe('member contexts (an address replicated with the conf change)', () => {
+  const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));
+  const address = (id: string): Uint8Array => new TextEncoder().encode(`10.0.0.${id.slice(1)}:7000`);
+
+  it('reaches every member, a member that joins after compaction through the snapshot, a restarted one; removal forgets it', async () => {
+    cluster = new RaftTestCluster({ nodes: 3, voters: ['n1', 'n2', 'n3'], node: { snapshots: { entries: 50, retainEntries: 0 } } });
+    const leader = await cluster.waitForLeader();
+    const n4 = cluster.addNode();
+    expect((await cluster.settle(leader.addVoter(n4, { context: address(n4) }))).status).toBe('fulfilled');
+    await cluster.driveUntil(() => cluster!.running().every((node) => text(node.memberContext(n4)) === '10.0.0.4:7000'), 3000);
+    // Enough entries that the change itself is compacted away everywhere.
+    await fill(cluster, 200, 50);
+    expect(cluster.storageOf(leader.id).firstIndex()).toBeGreaterThan(10);
+    // n5 joins late: only a snapshot can tell it n4's address.
+    const n5 = cluster.addNode();
+    expect((await cluster.settle(leader.addLearner(n5, { context: address(n5) }))).status).toBe('fulfilled');
+    await cluster.driveUntil(() => cluster!.node(n5).status().appliedIndex >= leader.status().commitIndex, 5000);
+    expect(cluster.storageOf(n5).snapshot().metadata.index).toBeGreaterThan(0);
+    expect(text(cluster.node(n5).memberContext(n4))).toBe('10.0.0.4:7000');
+    expect(text(cluster.node(n5).memberContext(n5))).toBe('10.0.0.5:7000');
+    // A restart reads it back from its own snapshot.
+    const follower = cluster.followers().find((node) => node.id !== n4 && node.id !== n5)!;
+    await cluster.crash(follower.id);
+    cluster.restart(follower.id);
+    expect(text(cluster.node(follower.id).memberContext(n4))).toBe('10.0.0.4:7000');
+    // n5's change came after that snapshot: the log replay brings it back.
+    await cluster.driveUntil(() => cluster!.node(follower.id).status().appliedIndex >= leader.status().commitIndex, 5000);
+    expect([...cluster.node(follower.id).memberContexts().keys()].sort()).toEqual([n4, n5]);
+    // Removing n4 forgets its address on every member.
+    const current = await cluster.waitForLeader();
+    expect((await cluster.settle(current.removeMember(n4))).status).toBe('fulfilled');
+    await cluster.driveUntil(() => cluster!.running().filter((node) => node.id !== n4).every((node) => node.memberContext(n4) === undefined), 3000);
+  });
+});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { AbortError, InvalidArgumentError, TimeoutError, type KeyValue } from '@synod/core';
+import { AbortError, InvalidArgumentError, TimeoutError } from '@synod/core';
 import {
   backoffDelay,
   casConditionOf,
@@ -20,11 +20,14 @@ import {
   type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
+  type WatchEvent,
+  type WatchOptions,
+  watchEventOf,
 } from '@synod/protocol';
 import { createChannelCredentials, type ClientSecurity, type GrpcSecurity } from '../security.js';
 import { callFailure, isRetryable, SynodRpcError, type CallFailure } from './client-errors.js';
 
-export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult } from '@synod/protocol';
+export type { CallOptions, CasExpectation, CasResult, DeleteResult, GetOptions, GetResult, MemberStatus, MemberStatusOptions, PutResult, WatchEvent, WatchOptions } from '@synod/protocol';
 
 /** Options of {@link SynodClient}. */
 export interface SynodClientOptions {
@@ -44,22 +47,6 @@ export interface SynodClientOptions {
   readonly random?: () => number;
   /** Extra grpc-js channel options. */
   readonly channelOptions?: grpc.ChannelOptions;
-}
-
-/** One change seen by {@link SynodClient.watch}. For deletes `kv` has the key and `modRevision` only. */
-export interface WatchEvent {
-  readonly type: 'put' | 'delete';
-  readonly revision: number;
-  readonly kv: KeyValue;
-}
-
-export interface WatchOptions {
-  /** Watch every key starting with `key`. */
-  readonly prefix?: boolean;
-  /** First revision to deliver; by default the changes after the current revision. */
-  readonly startRevision?: number;
-  /** Ends the iteration. */
-  readonly signal?: AbortSignal;
 }
 
 interface Stubs {
@@ -132,6 +119,11 @@ export class SynodClient implements SynodKvClient {
       // Come back quickly to a member that restarts.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1_000,
+      // The client retries by itself (following leader hints, with its
+      // sessions); grpc-js's own retries would only buffer every message.
+      'grpc.enable_retries': 0,
+      // No channelz bookkeeping (timestamps and counters) on every call.
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     };
   }
@@ -198,6 +190,24 @@ export class SynodClient implements SynodKvClient {
     return memberStatusOf(endpoint, response, includeStateHash);
   }
 
+  /**
+   * Cluster/TransferLeadership sent to the member at `endpoint` (the leader:
+   * a follower answers NOT_LEADER with the hint), without retries. Resolves
+   * with the new leader's id once `targetId` leads.
+   *
+   * @example
+   * ```ts
+   * const leader = await client.transferLeadership('127.0.0.1:7001', 'n2');
+   * ```
+   */
+  async transferLeadership(endpoint: string, targetId: string, options: CallOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#call<clusterV1.TransferLeadershipResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
+      stubs.cluster.transferLeadership({ targetId }, new grpc.Metadata(), callOptions, done),
+    );
+    return response.leaderId;
+  }
+
   /** Status of every known member; a member that does not answer gets the failure instead. */
   async status(options: CallOptions = {}): Promise<(MemberStatus | { readonly endpoint: string; readonly error: SynodRpcError })[]> {
     await this.#discover(options.signal).catch(() => undefined);
@@ -234,10 +244,9 @@ export class SynodClient implements SynodKvClient {
       try {
         for await (const message of stream as AsyncIterable<kvV1.WatchResponse>) {
           failures = 0;
-          const revision = revisionOf(message.header);
-          const kv = keyValue(message.kv) ?? { key: '', value: '', createRevision: 0, modRevision: revision, version: 0 };
-          next = revision + 1;
-          yield { type: message.type === kvV1.EventType.EVENT_TYPE_DELETE ? 'delete' : 'put', revision, kv };
+          const event = watchEventOf(message);
+          next = event.revision + 1;
+          yield event;
         }
         // The server ended the stream with OK: treat it like a break.
       } catch (error) {

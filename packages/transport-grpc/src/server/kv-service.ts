@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, type KvEvent, type KvStateMachine, type Logger } from '@synod/core';
-import { createKvHandlers, kvV1, ServiceCallError, wireKv, type KvRaftNode } from '@synod/protocol';
+import { InvalidArgumentError, type KvStateMachine, type Logger } from '@synod/core';
+import { createKvHandlers, KvWatchRegistry, kvV1, openKvWatch, ServiceCallError, type KvRaftNode } from '@synod/protocol';
 import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED, type MalformedRequest } from './tolerant-service.js';
 import { callWait, type CallWait } from './call-wait.js';
@@ -32,7 +32,7 @@ function malformed(request: MalformedRequest): InvalidArgumentError {
  */
 export function createKvService(context: KvServiceContext): { service: kvV1.KVServer; closeWatches(): void } {
   const { node, store, logger } = context;
-  const watches = new Set<() => void>();
+  const watches = new KvWatchRegistry();
 
   const handlers = createKvHandlers(node, store);
   const header = handlers.header;
@@ -80,55 +80,21 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
         call.emit('error', fail(malformed(request), 'Watch'));
         return;
       }
-      const end = (error: unknown): void => {
-        stop();
-        call.emit('error', fail(error, 'Watch'));
-      };
-      let unsubscribe: (() => void) | undefined;
-      let ended = false;
-      const stop = (): void => {
-        if (ended) return;
-        ended = true;
-        unsubscribe?.();
-        watches.delete(closeThis);
-      };
-      const closeThis = (): void => end(new ServiceCallError('STOPPED', 'the node is shutting down; resume the watch on another node'));
-      call.on('cancelled', stop);
-      call.on('error', stop);
-      if (request.startRevision > BigInt(Number.MAX_SAFE_INTEGER)) {
-        end(new InvalidArgumentError('start_revision is too large'));
-        return;
-      }
-      const start = request.startRevision === 0n ? undefined : Number(request.startRevision);
-      const target = request.prefix ? { prefix: request.key } : { key: request.key };
-      const send = (event: KvEvent): void => {
-        if (ended) return;
-        const kv: kvV1.KeyValue | undefined =
-          event.type === 'put'
-            ? wireKv(event.kv)
-            : { key: event.key, value: Buffer.alloc(0), createRevision: 0n, modRevision: BigInt(event.revision), version: 0n };
-        call.write({
-          header: header(event.revision),
-          type: event.type === 'put' ? kvV1.EventType.EVENT_TYPE_PUT : kvV1.EventType.EVENT_TYPE_DELETE,
-          kv,
-        });
-        if (call.writableLength > context.maxWatchBufferBytes) {
-          end(new ServiceCallError('WATCH_TOO_SLOW', `the watcher fell more than ${context.maxWatchBufferBytes} bytes behind; resume from revision ${event.revision + 1}`));
-        }
-      };
-      try {
-        watches.add(closeThis);
-        unsubscribe = store.watch(target, start, send, { onCancel: (error) => end(error) });
-        if (ended) unsubscribe();
-      } catch (error) {
-        end(error);
-      }
+      const watch = openKvWatch(store, watches, request, header, {
+        send: (response, revision) => {
+          call.write(response);
+          return call.writableLength > context.maxWatchBufferBytes
+            ? new ServiceCallError('WATCH_TOO_SLOW', `the watcher fell more than ${context.maxWatchBufferBytes} bytes behind; resume from revision ${revision + 1}`)
+            : undefined;
+        },
+        end: (error) => call.emit('error', fail(error, 'Watch')),
+      });
+      call.on('cancelled', () => watch.stop());
+      call.on('error', () => watch.stop());
     },
   };
   return {
     service,
-    closeWatches: () => {
-      for (const close of [...watches]) close();
-    },
+    closeWatches: () => watches.closeAll(),
   };
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Logger, type NodeId } from '@synod/core';
 import { clusterV1, kvV1, serviceFailure, type ClusterHandlers, type KvHandlers, type LeaderView } from '@synod/protocol';
 import { API_METHODS, API_ROOT, apiQueueGroup, type ApiMethod } from '../subjects.js';
 import { failureReply, TIMEOUT_HEADER } from './replies.js';
+import type { WatchService } from './watch-service.js';
 
 /** What the API subscriptions of one node serve. */
 export interface ApiServiceContext {
@@ -10,6 +11,8 @@ export interface ApiServiceContext {
   readonly nodeId: NodeId;
   readonly kv: KvHandlers;
   readonly cluster: ClusterHandlers;
+  /** The `KV.Watch` streams and their control subject. */
+  readonly watches: WatchService;
   /** Longest a call waits for consensus when the client asked for no less, in ms. */
   readonly defaultTimeoutMs: number;
   readonly logger: Logger;
@@ -41,7 +44,7 @@ function route<Req, Res>(request: Codec<Req>, response: Codec<Res>, handle: (req
 }
 
 /** The handlers of every method, by `<Service>.<Method>`. */
-function routes(context: ApiServiceContext): Readonly<Record<ApiMethod, Route>> {
+function routes(context: ApiServiceContext): Readonly<Record<Exclude<ApiMethod, 'KV.Watch'>, Route>> {
   const { kv, cluster } = context;
   return {
     'KV.Put': route(kvV1.PutRequest, kvV1.PutResponse, (r, w) => kv.put(r, w)),
@@ -70,7 +73,8 @@ export interface ApiService {
  * reads to the leader through Raft) and the node's own
  * `synod-api.<cluster>.<node>.*.*`. Requests and responses are the protobuf
  * messages of `synod.kv.v1` and `synod.cluster.v1`; a failure is answered
- * as described in `failureReply`.
+ * as described in `failureReply`. `KV.Watch` opens a stream and
+ * `Watch.Control` carries its acknowledgements (see watch-protocol.ts).
  */
 export function serveApi(connection: NatsConnection, context: ApiServiceContext): ApiService {
   const table = routes(context);
@@ -80,13 +84,16 @@ export function serveApi(connection: NatsConnection, context: ApiServiceContext)
       context.logger.warn({ err, node: context.nodeId }, 'the NATS server ended an API subscription');
       return;
     }
-    if (msg.reply === undefined || msg.reply === '') return;
     const tokens = msg.subject.split('.');
     const method = `${tokens[tokens.length - 2]}.${tokens[tokens.length - 1]}`;
+    // Acks and cancels expect no reply.
+    if (method === 'Watch.Control') return context.watches.control(msg);
+    if (msg.reply === undefined || msg.reply === '') return;
+    if (method === 'KV.Watch') return context.watches.open(msg);
     const asked = Number(msg.headers?.get(TIMEOUT_HEADER) ?? '');
     const timeoutMs = Number.isFinite(asked) && asked > 0 ? Math.min(context.defaultTimeoutMs, asked) : context.defaultTimeoutMs;
     const answer = known.has(method)
-      ? table[method as ApiMethod].handle(msg.data, { timeoutMs })
+      ? table[method as Exclude<ApiMethod, 'KV.Watch'>].handle(msg.data, { timeoutMs })
       : Promise.reject(new InvalidArgumentError(`unknown method '${method}' (subject ${msg.subject})`));
     answer.then(
       (data) => {

@@ -22,10 +22,14 @@ import {
   type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
+  type WatchEvent,
+  type WatchOptions,
 } from '@synod/protocol';
 import { replyFailure, TIMEOUT_HEADER } from '../api/replies.js';
+import { DEFAULT_WATCH_HEARTBEAT_MS, DEFAULT_WATCH_WINDOW, WATCH_HEADERS } from '../api/watch-protocol.js';
 import { authenticator, type NatsAuth, type NatsTlsOptions } from '../options.js';
 import { apiSubject, assertSubjectToken, type ApiMethod } from '../subjects.js';
+import { WatchStream } from './watch-stream.js';
 
 /** Options of {@link SynodNatsClient}. */
 export interface SynodNatsClientOptions {
@@ -55,6 +59,10 @@ export interface SynodNatsClientOptions {
   readonly name?: string;
   /** A member believed to lead: KV calls go to its subject from the first one (until it fails to answer). @default the queue group */
   readonly leaderHint?: string;
+  /** Watch flow control: events a member may have in flight before this client acknowledges them. @default 256 */
+  readonly watchWindow?: number;
+  /** Watch heartbeats, in ms; three missed ones make the watch resume on another member. @default 1000 */
+  readonly watchHeartbeatMs?: number;
 }
 
 const RPC = { UNAVAILABLE: 14, DEADLINE_EXCEEDED: 4, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16, CANCELLED: 1 } as const;
@@ -79,6 +87,11 @@ interface Codec<T> {
  *   the call's deadline or its `signal`.
  * - **Exactly-once writes**: every write carries a session of its own,
  *   repeated on retries.
+ * - **watch()** is an async iterator, as over gRPC: events in revision
+ *   order, flow-controlled by the consumer, resumed on another member from
+ *   the revision after the last event delivered when the stream breaks (the
+ *   member stopped or fell silent, messages were lost while the NATS server
+ *   restarted).
  * - **Errors of NATS itself** are typed too: `NATS_AUTHORIZATION` (the
  *   server refused the credentials; its URL is in the message),
  *   `NATS_CONNECT`, `NATS_NO_RESPONDERS`, `NATS_TIMEOUT`,
@@ -183,12 +196,99 @@ export class SynodNatsClient implements SynodKvClient {
     return { revision: revisionOf(response.header), succeeded: response.succeeded, kv: keyValueOf(response.kv) };
   }
 
+  /**
+   * Streams the changes of `key` (or of every key under it with `prefix`)
+   * from `startRevision`, like `SynodClient.watch`. When the stream breaks
+   * it reopens, through the queue group, from the revision after the last
+   * event delivered, with backoff. Throws `SynodRpcError` with reason
+   * `WATCH_COMPACTED` when that revision has left the history; returns when
+   * `signal` fires or the consumer stops iterating.
+   *
+   * @example
+   * ```ts
+   * const stop = new AbortController();
+   * for await (const event of client.watch('config/', { prefix: true, signal: stop.signal })) {
+   *   console.log(event.type, event.kv.key, event.revision);
+   * }
+   * ```
+   */
+  async *watch(key: string, options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    if (this.#closed) throw new InvalidArgumentError('the client is closed');
+    const signal = options.signal;
+    let next = options.startRevision;
+    if (next === undefined) {
+      // "From now" must survive a resume too, so pin it to a revision.
+      next = (await this.get(key, { consistency: 'serializable', ...(signal ? { signal } : {}) })).revision + 1;
+    }
+    const settings = {
+      clusterId: this.clusterId,
+      window: this.#options.watchWindow ?? DEFAULT_WATCH_WINDOW,
+      heartbeatMs: this.#options.watchHeartbeatMs ?? DEFAULT_WATCH_HEARTBEAT_MS,
+    };
+    let failures = 0;
+    for (;;) {
+      if (signal?.aborted || this.#closed) return;
+      const nc = await this.#connection();
+      const stream = new WatchStream(nc, settings);
+      const onAbort = (): void => stream.close();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const subject = apiSubject(this.clusterId, 'KV.Watch');
+        let reply: Msg;
+        try {
+          const request = kvV1.WatchRequest.encode({ key, prefix: options.prefix === true, startRevision: BigInt(next) }).finish();
+          reply = await nc.request(subject, request, { timeout: this.#attemptTimeoutMs, headers: stream.requestHeaders() });
+        } catch (error) {
+          throw this.#requestFailure(error, subject, nc);
+        }
+        const refused = replyFailure(reply.headers, reply.data);
+        if (refused !== undefined) throw new SynodRpcError(refused.grpcCode, refused.reason, refused.message, refused.leaderId);
+        stream.opened(reply.headers?.get(WATCH_HEADERS.member) ?? '');
+        for (;;) {
+          const item = await stream.next();
+          if (item === undefined) return;
+          if ('revision' in item) {
+            failures = 0;
+            next = item.revision + 1;
+            yield item;
+            continue;
+          }
+          if (item.kind === 'failure') throw item.error;
+          break; // messages lost or the member silent: resume
+        }
+      } catch (error) {
+        if (signal?.aborted || this.#closed) return;
+        if (!(error instanceof SynodRpcError) || (!isRetryable(error) && error.reason !== 'NATS_CONNECT')) throw error;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        stream.close();
+      }
+      await sleep(backoffDelay(failures++, this.#backoffInitialMs, this.#backoffMaxMs, this.#random), signal).catch(() => undefined);
+    }
+  }
+
   /** Cluster/Status of member `id` (or of whichever node answers, without an id), without retries. */
   async memberStatus(id?: string, options: MemberStatusOptions = {}): Promise<MemberStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
     const includeStateHash = options.includeStateHash === true;
     const response = await this.#attempt('Cluster.Status', clusterV1.StatusRequest, clusterV1.StatusResponse, { includeStateHash }, id, deadline, options.signal);
     return memberStatusOf(response.memberId, response, includeStateHash);
+  }
+
+  /**
+   * Cluster/TransferLeadership sent to member `id` (the leader: a follower
+   * answers NOT_LEADER with the hint), without retries. Resolves with the
+   * new leader's id once `targetId` leads.
+   *
+   * @example
+   * ```ts
+   * const leader = await client.transferLeadership('n1', 'n2');
+   * ```
+   */
+  async transferLeadership(id: string, targetId: string, options: CallOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#attempt('Cluster.TransferLeadership', clusterV1.TransferLeadershipRequest, clusterV1.TransferLeadershipResponse, { targetId }, id, deadline, options.signal);
+    return response.leaderId;
   }
 
   /** Status of every member the first answer lists; a member that does not answer gets the failure instead. */

@@ -9,8 +9,19 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { createClusterHandlers, createKvHandlers, createKvReplica, type DetectionViewEntry, type ConsensusAlgorithm, type KvRaftNode, type KvReplicaOptions, type LeaderView } from '@synod/protocol';
+import {
+  createClusterHandlers,
+  createKvHandlers,
+  createKvReplica,
+  KvWatchRegistry,
+  type DetectionViewEntry,
+  type ConsensusAlgorithm,
+  type KvRaftNode,
+  type KvReplicaOptions,
+  type LeaderView,
+} from '@synod/protocol';
 import { serveApi, type ApiService } from '../api/api-service.js';
+import { createWatchService, type WatchService } from '../api/watch-service.js';
 import { NatsConnectError, NatsTransport } from '../nats-transport.js';
 import { peerIds, type NatsPeers, type NatsTransportOptions } from '../options.js';
 
@@ -42,6 +53,8 @@ export interface SynodNatsServerOptions {
   readonly snapshots?: SnapshotPolicy | false;
   /** How often the leader proposes session expiry, in ms. @default 10000 */
   readonly sessionExpiryIntervalMs?: number;
+  /** Bytes of events a slow watcher may leave unsent before its watch ends with WATCH_TOO_SLOW. @default 16777216 */
+  readonly maxWatchBufferBytes?: number;
   /** @default silentLogger */
   readonly logger?: Logger;
   /** This node's failure-detector view for Cluster/Status (`swim_members`), as in the gRPC server. @default none */
@@ -54,6 +67,8 @@ export interface SynodNatsServer {
   readonly node: KvRaftNode;
   readonly store: KvStateMachine;
   readonly transport: NatsTransport;
+  /** Watches this node serves now. */
+  readonly watchCount: number;
   /** Connects, subscribes (peer and API subjects) and starts the node. @throws NatsConnectError */
   start(): Promise<void>;
   /**
@@ -73,7 +88,8 @@ export interface SynodNatsServer {
  * node of the cluster's queue group; writes and linearizable reads on a
  * follower are forwarded to the leader by Raft. The messages are those of
  * the gRPC API (`synod.kv.v1`, `synod.cluster.v1`); `SynodNatsClient` is
- * the matching client. Watch is served over gRPC only.
+ * the matching client. Watches stream on `synod-watch.<cluster>.<id>` with
+ * flow control and heartbeats (see the README's Watch section).
  *
  * @example
  * ```ts
@@ -130,9 +146,12 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     defaultTimeoutMs,
     addressOf: () => undefined,
     addMemberRefusal: 'AddMember is not supported over NATS yet: restart the members with the new one in --peers',
+    stateHash: replica.stateHash,
     ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
   });
 
+  const registry = new KvWatchRegistry();
+  let watches: WatchService | undefined;
   let api: ApiService | undefined;
   let started: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
@@ -141,11 +160,24 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     node,
     store,
     transport,
+    get watchCount() {
+      return watches?.size ?? 0;
+    },
     start() {
       started ??= (async () => {
         await transport.start();
         const connection = transport.connection!;
-        api = serveApi(connection, { clusterId: options.clusterId, nodeId: options.nodeId, kv, cluster, defaultTimeoutMs, logger, leaderView });
+        watches = createWatchService(connection, {
+          clusterId: options.clusterId,
+          nodeId: options.nodeId,
+          store,
+          registry,
+          header: kv.header,
+          maxWatchBufferBytes: options.maxWatchBufferBytes ?? 16 * 1024 * 1024,
+          logger,
+          leaderView,
+        });
+        api = serveApi(connection, { clusterId: options.clusterId, nodeId: options.nodeId, kv, cluster, watches, defaultTimeoutMs, logger, leaderView });
         try {
           await api.ready();
         } catch (error) {
@@ -161,6 +193,9 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     stop(_graceMs?: number) {
       stopping ??= (async () => {
         await started?.catch(() => undefined);
+        // Watchers hear STOPPED and resume on another member.
+        registry.closeAll();
+        watches?.stop();
         api?.stop();
         await replica.stop();
         await transport.close();

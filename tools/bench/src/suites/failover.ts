@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Progress } from '../progress.js';
+import { Progress, stdoutLog } from '../progress.js';
 import { quantile, type BenchResult } from '../results.js';
 import { waitForLeader, type BenchCluster } from '../systems/cluster.js';
 import { sleep } from '../systems/process.js';
@@ -106,8 +106,8 @@ const round = (v: number): number => Math.round(v * 10) / 10;
  * each variant after the first, `medianRatio` to the first variant's median
  * (etcd comes first).
  */
-export async function realFailoverSuite(variants: readonly FailoverVariant[], options: RealFailoverOptions, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<BenchResult[]> {
-  const progress = new Progress(variants.length * options.kills * (options.steadyMs + 2_500), log);
+export async function realFailoverSuite(variants: readonly FailoverVariant[], options: RealFailoverOptions, log: (line: string) => void = stdoutLog): Promise<BenchResult[]> {
+  const progress = new Progress(variants.length * options.kills * (options.steadyMs + 2_500), log, log === stdoutLog ? { terminal: process.stdout } : {});
   const rows: BenchResult[] = [];
   for (const variant of variants) {
     const loadAtStart = loadavg()[0]!;
@@ -133,6 +133,7 @@ export async function realFailoverSuite(variants: readonly FailoverVariant[], op
     rows.push(base === undefined || base.p50Ms === 0 ? row : { ...row, ratioTo: `${base.system} ${base.scenario}`, medianRatio: Math.round((row.p50Ms / base.p50Ms) * 100) / 100 });
     progress.note(`${variant.system} ${variant.scenario}: median ${row.p50Ms} ms, p99 ${row.p99Ms} ms over ${sorted.length} kills (load ${row.loadAverage1m})`);
   }
+  progress.finish();
   return rows;
 }
 
@@ -153,8 +154,8 @@ export interface LeaderPauseOptions {
  * leadership. Rows: `leaderChanges` (changes of the polled leader),
  * `pauses`, and `p50Ms`/`p99Ms` 0.
  */
-export async function leaderPauseSuite(variants: readonly FailoverVariant[], options: LeaderPauseOptions, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<BenchResult[]> {
-  const progress = new Progress(variants.length * options.runMs, log);
+export async function leaderPauseSuite(variants: readonly FailoverVariant[], options: LeaderPauseOptions, log: (line: string) => void = stdoutLog): Promise<BenchResult[]> {
+  const progress = new Progress(variants.length * options.runMs, log, log === stdoutLog ? { terminal: process.stdout } : {});
   const rows: BenchResult[] = [];
   for (const variant of variants) {
     progress.step(`${variant.system} ${variant.scenario}: ${Math.round(options.runMs / 1000)} s with a ${options.pauseMs} ms leader pause every ${Math.round(options.everyMs / 1000)} s`, options.runMs);
@@ -202,5 +203,6 @@ export async function leaderPauseSuite(variants: readonly FailoverVariant[], opt
     });
     progress.note(`${variant.system} ${variant.scenario}: ${changes} leader changes in ${pauses} pauses (load ${round(loadAtStart)})`);
   }
+  progress.finish();
   return rows;
 }

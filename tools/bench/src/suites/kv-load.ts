@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Progress } from '../progress.js';
+import { Progress, stdoutLog } from '../progress.js';
 import { quantile, type BenchResult } from '../results.js';
 import { waitForLeader, type BenchCluster, type KvConnection } from '../systems/cluster.js';
 import { cpuSeconds } from '../systems/process.js';
@@ -98,13 +98,13 @@ const round = (value: number, digits = 2): number => Math.round(value * 10 ** di
  * gets its ratio to the first system's row at the same point
  * (`throughputRatio`, `p50Ratio`, `p99Ratio`, and `ratioTo`).
  */
-export async function runKvLoad(systems: readonly KvSystem[], options: KvLoadOptions, log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<Map<string, BenchResult[]>> {
+export async function runKvLoad(systems: readonly KvSystem[], options: KvLoadOptions, log: (line: string) => void = stdoutLog): Promise<Map<string, BenchResult[]>> {
   const valueBytes = options.valueBytes ?? 256;
   const keys = options.keys ?? 10_000;
   const value = Buffer.alloc(valueBytes, 'v');
   const points = options.mixes.length * options.clients.length;
   const perPoint = systems.length * (options.warmupMs + options.runs * options.runMs);
-  const progress = new Progress(points * perPoint, log);
+  const progress = new Progress(points * perPoint, log, log === stdoutLog ? { terminal: process.stdout } : {});
   const dirs: string[] = [];
   const clusters: BenchCluster[] = [];
   const results = new Map<string, BenchResult[]>(systems.map((system) => [system.suite, []]));
@@ -199,6 +199,7 @@ export async function runKvLoad(systems: readonly KvSystem[], options: KvLoadOpt
       }
     }
   } finally {
+    progress.finish();
     await Promise.all(clusters.map((cluster) => cluster.stop()));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }

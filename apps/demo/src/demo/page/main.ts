@@ -4,7 +4,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import type { DashboardFrame } from '../dashboard-types.js';
+import type { DashboardFrame, DemoControl } from '../dashboard-types.js';
 import { control } from './api.js';
 import { PALETTE, RollingChart, SeriesBuffer } from './charts.js';
 import { byId, el } from './dom.js';
@@ -51,10 +51,45 @@ function drawPhi(frame: DashboardFrame): void {
   phiChart.draw(series, data);
 }
 
+const NETWORK_TEXT: Readonly<Record<DashboardFrame['transport'], string>> = {
+  memory: 'on the in-memory network',
+  grpc: 'as synod serve processes over gRPC',
+  nats: 'as synod serve processes over NATS',
+};
+
+/** The page-wide buttons of each control, disabled (with the reason as tooltip) when the cluster cannot offer it. */
+const CONTROL_BUTTONS: Readonly<Partial<Record<DemoControl, readonly string[]>>> = {
+  add: ['add-member'],
+  partition: ['partition', 'clear-groups'],
+  heal: ['heal'],
+  link: ['link-drop', 'link-delay', 'link-undelay'],
+  workload: ['workload-toggle'],
+};
+
+function showUnavailable(frame: DashboardFrame): void {
+  for (const [control, ids] of Object.entries(CONTROL_BUTTONS) as [DemoControl, readonly string[]][]) {
+    const reason = frame.unavailable[control];
+    for (const id of ids) {
+      const button = byId<HTMLButtonElement>(id);
+      button.disabled = reason !== undefined;
+      button.title = reason ?? '';
+    }
+  }
+  const note = byId('unavailable');
+  const reasons = new Map<string, DemoControl[]>();
+  for (const [control, reason] of Object.entries(frame.unavailable) as [DemoControl, string][]) reasons.set(reason, [...(reasons.get(reason) ?? []), control]);
+  const text = [...reasons].map(([reason, controls]) => `Not available here: ${controls.join(', ')} (${reason}).`).join(' ');
+  note.hidden = text === '';
+  if (note.textContent !== text) note.textContent = text;
+}
+
 function render(frame: DashboardFrame): void {
   last = frame;
   const t = frame.atMs / 1000;
   byId('algorithm').textContent = frame.algorithm === 'raft' ? 'Raft' : 'Multi-Paxos';
+  byId('network').textContent = NETWORK_TEXT[frame.transport];
+  byId('detector-note').textContent = frame.detectorNote;
+  showUnavailable(frame);
   byId('term-header').textContent = frame.algorithm === 'raft' ? 'term' : 'ballot';
   byId('leader').textContent = frame.leader ?? 'none';
   const verdict = byId('verdict');

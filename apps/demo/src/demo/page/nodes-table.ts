@@ -1,4 +1,4 @@
-import type { DashboardFrame, NodeFrame } from '../dashboard-types.js';
+import type { DashboardFrame, DemoControl, NodeFrame } from '../dashboard-types.js';
 import { control } from './api.js';
 import { el } from './dom.js';
 
@@ -61,7 +61,7 @@ export class NodesTable {
         const text = value === undefined ? '–' : String(value);
         if (entry.cells[i]!.textContent !== text) entry.cells[i]!.textContent = text;
       });
-      const actions = actionsFor(node, frame.leader);
+      const actions = actionsFor(node, frame.leader).filter((action) => frame.unavailable[action.name as DemoControl] === undefined);
       const key = actions.map((a) => a.name).join(',');
       if (key !== entry.actions) {
         entry.actions = key;

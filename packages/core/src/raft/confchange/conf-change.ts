@@ -41,7 +41,19 @@ export type ConfChangeType =
 export interface ConfChangeSingle {
   readonly type: ConfChangeType;
   readonly node: NodeId;
+  /**
+   * Opaque bytes replicated with an `add-voter`, `add-learner` or
+   * `promote` step, for the application: typically how to reach the
+   * member (its address). RaftNode keeps the latest context of every member
+   * (`RaftNode.memberContext`), in its snapshots too, so a node that
+   * restarts or joins later knows it. Ignored on `remove`. At most
+   * {@link MAX_CONF_CHANGE_CONTEXT_BYTES}.
+   */
+  readonly context?: Uint8Array;
 }
+
+/** The largest context one step may carry, in bytes. */
+export const MAX_CONF_CHANGE_CONTEXT_BYTES = 4096;
 
 /** How a change moves the cluster to its new configuration; see the module documentation. */
 export type ConfChangeTransition = 'auto' | 'simple' | 'implicit' | 'explicit-joint';

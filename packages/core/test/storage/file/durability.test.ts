@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../src/errors/errors.js';
 import { FileStorage } from '../../../src/storage/file/file-storage.js';
+import { nodeFileSystem, type FileSystem } from '../../../src/storage/file/file-system.js';
+import { SEGMENT_HEADER_BYTES } from '../../../src/storage/file/segment-format.js';
 import { StorageCorruptionError } from '../../../src/storage/file/file-storage-errors.js';
 import { entry, removeDir, tempDir } from './helpers.js';
 
@@ -170,6 +172,46 @@ describe('FileStorage refuses to drop synced state', () => {
     const r = await FileStorage.open(dir);
     expect([r.firstIndex(), r.lastIndex()]).toEqual([6, 10]);
     await r.close();
+  });
+
+  it('one-entry commits without a close lose no more than the last 32 to a cut tail undetected', async () => {
+    const s = await FileStorage.open(dir);
+    for (let i = 1; i <= 70; i++) {
+      s.append([entry(i, 2, 20)]);
+      await s.sync();
+    }
+    const crashed = tempDir();
+    try {
+      cpSync(dir, crashed, { recursive: true });
+      const size = readFileSync(seg(crashed, 1)).length;
+      // Each entry record is 12 + 1 + 29 + 20 = 62 bytes: cut the last 40 commits.
+      truncateSync(seg(crashed, 1), size - 40 * 62 - 10);
+      expect((await openError(crashed)).reason).toMatch(/synced/);
+    } finally {
+      removeDir(crashed);
+      await s.close();
+    }
+  });
+
+  it('small commits rewrite the segment header at most once every 32 commits (its page costs each fdatasync a write)', async () => {
+    let headerWrites = 0;
+    const counting: FileSystem = {
+      ...nodeFileSystem,
+      writeSync(fd, buffer, offset, length, position) {
+        if (position !== null && position < SEGMENT_HEADER_BYTES) headerWrites++;
+        return nodeFileSystem.writeSync(fd, buffer, offset, length, position);
+      },
+    };
+    const s = await FileStorage.open(dir, { fileSystem: counting });
+    s.setHardState({ term: 2, vote: 'n1', commit: 0 });
+    await s.sync();
+    const before = headerWrites;
+    for (let i = 1; i <= 256; i++) {
+      s.append([entry(i, 2, 256)]);
+      await s.sync();
+    }
+    expect(headerWrites - before).toBeLessThanOrEqual(256 / 32);
+    await s.close();
   });
 
   it('synced state survives a reopen that is followed by more writes and another reopen', async () => {

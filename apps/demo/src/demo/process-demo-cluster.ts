@@ -1,0 +1,539 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, SeededRandom, systemClock, type NodeId } from '@synod/core';
+import type { MemberStatus } from '@synod/protocol';
+import { freePorts, type CommandIo } from '@synod/testkit';
+import { SynodClient } from '@synod/transport-grpc';
+import { SynodNatsClient } from '@synod/transport-nats';
+import { NatsServer } from '@synod/transport-nats/nats-server';
+import { StartupProgress } from '../server/startup-progress.js';
+import type { DemoBackend } from './demo-backend.js';
+import type { DashboardFrame, DemoControl, LinkFrame, NodeFrame, PhiFrame, SwimFrame, TimelineEntry, TimelineKind } from './dashboard-types.js';
+import { DemoWorkload, type WorkloadTarget } from './demo-workload.js';
+import { PHI_THRESHOLD } from './detector-view.js';
+
+/** Options of {@link ProcessDemoCluster.start}. */
+export interface ProcessDemoOptions {
+  readonly transport: 'grpc' | 'nats';
+  /** Voters, 1 to 9. */
+  readonly nodes: number;
+  readonly seed: number;
+  /** Raft tick of the nodes, ms. @default 50 */
+  readonly tickMs?: number;
+  /** Where start-up progress and the nodes' failures are reported. */
+  readonly io: CommandIo;
+}
+
+const NO_FAULT_HOOKS = 'the gRPC and NATS transports have no fault hooks to cut or slow a link; synod chaos does it with network namespaces';
+const NO_MEMBERSHIP = 'a serve process takes its peers from the command line, so members cannot be added or removed while the demo runs';
+
+/** What a real-process demo cannot do, as the page shows it. */
+export const PROCESS_DEMO_UNAVAILABLE: Readonly<Partial<Record<DemoControl, string>>> = {
+  isolate: NO_FAULT_HOOKS,
+  partition: NO_FAULT_HOOKS,
+  heal: NO_FAULT_HOOKS,
+  link: NO_FAULT_HOOKS,
+  add: NO_MEMBERSHIP,
+  remove: NO_MEMBERSHIP,
+};
+
+const STATUS_INTERVAL_MS = 200;
+const TRAFFIC_INTERVAL_MS = 1000;
+const CALL_TIMEOUT_MS = 3000;
+const TIMELINE_LENGTH = 200;
+
+interface Member {
+  readonly id: NodeId;
+  /** gRPC `host:port`, or the id over NATS. */
+  readonly endpoint: string;
+  readonly metricsPort: number;
+  child: ChildProcess | undefined;
+  status: MemberStatus | undefined;
+  pausedUntil: number | undefined;
+  /** Messages sent to each peer at the last scrape, and when. */
+  sent: { readonly at: number; readonly totals: Map<string, number> } | undefined;
+  /** Messages per second to each peer over the last scrape interval. */
+  rates: Map<string, number>;
+}
+
+/** The client calls the demo makes, over gRPC or NATS. */
+interface DemoClient {
+  memberStatus(endpoint: string, options: { timeoutMs: number }): Promise<MemberStatus>;
+  transferLeadership(endpoint: string, target: string, options: { timeoutMs: number }): Promise<string>;
+  put(key: string, value: string, options: { timeoutMs: number }): Promise<unknown>;
+  get(key: string, options: { timeoutMs: number }): Promise<{ readonly kv: { readonly value: string } | undefined }>;
+  close(): void | Promise<void>;
+}
+
+/**
+ * The demo cluster as real `synod serve` processes (FileStorage with fsync,
+ * SWIM beside Raft) over gRPC on loopback or through a nats-server it
+ * starts, driven through their Cluster API: the same dashboard as the
+ * in-process demo, fed by each node's Cluster/Status (role, term, indexes,
+ * its SWIM view and phi) and its Prometheus metrics (messages per link).
+ *
+ * Crash is SIGKILL, restart spawns the node again on its data, pause is
+ * SIGSTOP then SIGCONT, and leadership moves with Cluster/TransferLeadership.
+ * Cutting or slowing links and changing membership are not offered (see
+ * {@link PROCESS_DEMO_UNAVAILABLE}).
+ *
+ * @example
+ * ```ts
+ * const cluster = await ProcessDemoCluster.start({ transport: 'grpc', nodes: 3, seed: 1, io });
+ * const dashboard = await startDashboard(cluster, { port: 7070 });
+ * ```
+ */
+export class ProcessDemoCluster implements DemoBackend {
+  readonly algorithm = 'raft' as const;
+  readonly transport: 'grpc' | 'nats';
+  readonly seed: number;
+  readonly #dir: string;
+  readonly #tickMs: number;
+  readonly #io: CommandIo;
+  readonly #members = new Map<NodeId, Member>();
+  readonly #client: DemoClient;
+  readonly #nats: NatsServer | undefined;
+  readonly #workload: DemoWorkload;
+  readonly #timeline: TimelineEntry[] = [];
+  readonly #startedAt = systemClock.now();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  /** observer>member@incarnation already put on the timeline as dead */
+  readonly #swimDeaths = new Set<string>();
+  #lastLeader: { readonly id: NodeId; readonly term: number } | undefined;
+  #leaderChanges = 0;
+  #polling = false;
+  #stopping = false;
+
+  private constructor(options: ProcessDemoOptions, dir: string, ports: readonly number[], nats: NatsServer | undefined) {
+    this.transport = options.transport;
+    this.seed = options.seed;
+    this.#dir = dir;
+    this.#tickMs = options.tickMs ?? 50;
+    this.#io = options.io;
+    this.#nats = nats;
+    for (let i = 0; i < options.nodes; i++) {
+      const id = `n${i + 1}`;
+      const endpoint = nats === undefined ? `127.0.0.1:${ports[2 * i]}` : id;
+      this.#members.set(id, { id, endpoint, metricsPort: ports[2 * i + 1]!, child: undefined, status: undefined, pausedUntil: undefined, sent: undefined, rates: new Map() });
+    }
+    this.#client =
+      nats === undefined
+        ? new SynodClient({ endpoints: [...this.#members.values()].map((m) => m.endpoint), security: { insecure: true }, timeoutMs: 1_000, attemptTimeoutMs: 500 })
+        : new SynodNatsClient({ servers: nats.url, clusterId: 'demo', timeoutMs: 1_000, attemptTimeoutMs: 500 });
+    this.#workload = new DemoWorkload({
+      clock: systemClock,
+      random: new SeededRandom(options.seed),
+      target: () => (this.leader() === undefined ? undefined : this.#workloadTarget),
+      elapsed: () => this.#elapsed(),
+    });
+  }
+
+  /**
+   * Starts the nodes (and a nats-server for NATS) and resolves once every
+   * node serves and one leads. Rejects, with everything started stopped
+   * again, when that fails (nats-server missing, a node exits).
+   */
+  static async start(options: ProcessDemoOptions): Promise<ProcessDemoCluster> {
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) {
+      throw new InvalidArgumentError(`nodes must be an integer from 1 to 9, got ${options.nodes}`);
+    }
+    const nats = options.transport === 'nats' ? await NatsServer.start() : undefined;
+    const dir = mkdtempSync(join(tmpdir(), `synod-demo-${options.transport}-`));
+    const cluster = new ProcessDemoCluster(options, dir, await freePorts(2 * options.nodes), nats);
+    try {
+      await cluster.#startAll();
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    cluster.#timers.push(setInterval(() => void cluster.#poll(), STATUS_INTERVAL_MS));
+    cluster.#timers.push(setInterval(() => void cluster.#scrapeTraffic(), TRAFFIC_INTERVAL_MS));
+    return cluster;
+  }
+
+  get ids(): readonly NodeId[] {
+    return [...this.#members.keys()];
+  }
+
+  get leaderChanges(): number {
+    return this.#leaderChanges;
+  }
+
+  /** Where the nats-server listens (NATS only). */
+  get natsUrl(): string | undefined {
+    return this.#nats?.url;
+  }
+
+  readonly #workloadTarget: WorkloadTarget = {
+    put: async (key, value, timeoutMs) => {
+      await this.#client.put(key, value, { timeoutMs });
+    },
+    get: async (key, timeoutMs) => (await this.#client.get(key, { timeoutMs })).kv?.value ?? null,
+  };
+
+  #elapsed(): number {
+    return systemClock.now() - this.#startedAt;
+  }
+
+  #log(kind: TimelineKind, text: string): void {
+    this.#timeline.push({ atMs: this.#elapsed(), kind, text });
+    if (this.#timeline.length > TIMELINE_LENGTH) this.#timeline.shift();
+  }
+
+  async #startAll(): Promise<void> {
+    const startup = new StartupProgress(this.#io, this.ids, 'synod demo');
+    await Promise.all(this.ids.map((id) => this.#spawn(id, (line) => startup.observe(id, line))));
+    // Serving is not leading: wait for the first election as the dashboard will show it.
+    const deadline = Date.now() + 30_000;
+    while (!startup.ready) {
+      if (Date.now() > deadline) {
+        startup.finish();
+        throw new Error('no leader was elected within 30 s');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.#poll();
+  }
+
+  /** Spawns `synod serve` for `id`; resolves once it serves. */
+  #spawn(id: NodeId, onLine: (line: string) => void = () => undefined): Promise<void> {
+    const member = this.#member(id);
+    const others = [...this.#members.values()].filter((m) => m.id !== id);
+    const network =
+      this.#nats === undefined
+        ? ['--listen', member.endpoint, '--peers', others.map((m) => `${m.id}=${m.endpoint}`).join(','), '--insecure']
+        : ['--transport', 'nats', '--nats-url', this.#nats.url, '--peers', others.map((m) => m.id).join(',')];
+    const args = [
+      fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/bin.js' : '../bin.js', import.meta.url)),
+      'serve',
+      '--id', id,
+      ...network,
+      '--data', join(this.#dir, id),
+      '--cluster-id', 'demo',
+      '--tick-ms', String(this.#tickMs),
+      '--snapshot-entries', '2000',
+      '--swim', 'local',
+      '--metrics-listen', `127.0.0.1:${member.metricsPort}`,
+      '--log-format', 'json',
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    member.child = child;
+    let output = '';
+    return new Promise<void>((resolve, reject) => {
+      let serving = false;
+      const reader = (): ((chunk: Buffer) => void) => {
+        let rest = '';
+        return (chunk) => {
+          const text = chunk.toString('utf8');
+          if (!serving) output += text;
+          const lines = (rest + text).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) onLine(line);
+          if (!serving && output.includes(`${id} serving cluster`)) {
+            serving = true;
+            output = '';
+            resolve();
+          }
+        };
+      };
+      child.stdout.on('data', reader());
+      child.stderr.on('data', reader());
+      child.once('exit', (code, signal) => {
+        if (member.child === child) {
+          member.child = undefined;
+          member.status = undefined;
+          if (!this.#stopping && serving) this.#log('fault', `${id} exited (${signal ?? `code ${code}`})`);
+        }
+        if (!serving) reject(new Error(`${id} exited (${signal ?? `code ${code}`}) before serving:\n${output.slice(-2000)}`));
+      });
+    });
+  }
+
+  #member(id: NodeId): Member {
+    const member = this.#members.get(id);
+    if (member === undefined) throw new InvalidArgumentError(`no node '${id}' in this demo (nodes: ${this.ids.join(', ')})`);
+    return member;
+  }
+
+  #running(id: NodeId): Member {
+    const member = this.#member(id);
+    if (member.child === undefined) throw new InvalidArgumentError(`node '${id}' is down`);
+    return member;
+  }
+
+  /** Reads every running node's status; keeps the last answer of a node that does not answer (paused). */
+  async #poll(): Promise<void> {
+    if (this.#polling || this.#stopping) return;
+    this.#polling = true;
+    try {
+      await Promise.all(
+        [...this.#members.values()]
+          .filter((member) => member.child !== undefined && member.pausedUntil === undefined)
+          .map(async (member) => {
+            try {
+              const status = await this.#client.memberStatus(member.endpoint, { timeoutMs: STATUS_INTERVAL_MS * 2 });
+              if (member.child !== undefined) member.status = status;
+            } catch {
+              // Starting, stopping or overloaded: the next poll asks again.
+            }
+          }),
+      );
+      this.#noteElections();
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #noteElections(): void {
+    const leader = this.#leaderStatus();
+    if (leader !== undefined && (this.#lastLeader === undefined || this.#lastLeader.id !== leader.id || this.#lastLeader.term !== leader.term)) {
+      if (this.#lastLeader !== undefined && this.#lastLeader.id !== leader.id) this.#leaderChanges++;
+      this.#lastLeader = { id: leader.id, term: leader.term };
+      this.#log('election', `${leader.id} elected leader (term ${leader.term})`);
+    }
+    for (const member of this.#members.values()) {
+      for (const view of member.status?.swim ?? []) {
+        const key = `${view.id}@${view.incarnation}`;
+        if (view.state !== 'dead' || this.#swimDeaths.has(key)) continue;
+        this.#swimDeaths.add(key);
+        this.#log('fault', `SWIM: ${member.id} declares ${view.id} dead`);
+      }
+    }
+  }
+
+  /** Messages per second on each link, from each node's `synod_transport_sent_messages_total`. */
+  async #scrapeTraffic(): Promise<void> {
+    await Promise.all(
+      [...this.#members.values()].map(async (member) => {
+        if (member.child === undefined || member.pausedUntil !== undefined) {
+          member.rates = new Map();
+          member.sent = undefined;
+          return;
+        }
+        try {
+          const response = await fetch(`http://127.0.0.1:${member.metricsPort}/metrics`, { signal: AbortSignal.timeout(TRAFFIC_INTERVAL_MS) });
+          const totals = sentMessages(await response.text());
+          const at = systemClock.now();
+          const previous = member.sent;
+          if (previous !== undefined && at > previous.at) {
+            member.rates = new Map([...totals].map(([peer, total]) => [peer, Math.max(0, Math.round(((total - (previous.totals.get(peer) ?? 0)) * 1000) / (at - previous.at)))]));
+          }
+          member.sent = { at, totals };
+        } catch {
+          member.rates = new Map();
+        }
+      }),
+    );
+  }
+
+  #leaderStatus(): MemberStatus | undefined {
+    let best: MemberStatus | undefined;
+    for (const member of this.#members.values()) {
+      const status = member.status;
+      if (member.child === undefined || member.pausedUntil !== undefined || status?.role !== 'leader') continue;
+      if (best === undefined || status.term > best.term) best = status;
+    }
+    return best;
+  }
+
+  leader(): NodeId | undefined {
+    return this.#leaderStatus()?.id;
+  }
+
+  async crash(id: NodeId): Promise<void> {
+    const member = this.#running(id);
+    const child = member.child!;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    member.child = undefined;
+    member.status = undefined;
+    member.pausedUntil = undefined;
+    this.#log('fault', `${id} crashed (SIGKILL)`);
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(id: NodeId): Promise<void> {
+    const member = this.#member(id);
+    if (member.child !== undefined) throw new InvalidArgumentError(`node '${id}' is already up`);
+    this.#log('fault', `${id} restarting`);
+    await this.#spawn(id);
+    this.#log('fault', `${id} restarted`);
+  }
+
+  /** SIGSTOP, then SIGCONT after `ms`: a stop-the-world pause of the whole process. */
+  pause(id: NodeId, ms = 2000): void {
+    const member = this.#running(id);
+    if (!Number.isInteger(ms) || ms < 100 || ms > 10_000) throw new InvalidArgumentError(`pause must be an integer from 100 to 10000 ms, got ${ms}`);
+    const child = member.child!;
+    const until = systemClock.now() + ms;
+    member.pausedUntil = until;
+    child.kill('SIGSTOP');
+    this.#log('fault', `${id} paused for ${ms} ms (SIGSTOP)`);
+    setTimeout(() => {
+      if (member.pausedUntil !== until) return;
+      member.pausedUntil = undefined;
+      if (member.child === child) {
+        child.kill('SIGCONT');
+        this.#log('fault', `${id} resumed (SIGCONT)`);
+      }
+    }, ms);
+  }
+
+  async transferLeadership(target: NodeId): Promise<void> {
+    this.#running(target);
+    const leader = this.#leaderStatus();
+    if (leader === undefined) throw new InvalidArgumentError('no leader to hand over from; wait for one');
+    if (leader.id === target) throw new InvalidArgumentError(`${target} is already the leader`);
+    this.#log('election', `leadership transfer to ${target} requested`);
+    await this.#client.transferLeadership(this.#member(leader.id).endpoint, target, { timeoutMs: CALL_TIMEOUT_MS });
+  }
+
+  isolate(): void {
+    throw new InvalidArgumentError(`isolate is not available: ${NO_FAULT_HOOKS}`);
+  }
+
+  partition(): void {
+    throw new InvalidArgumentError(`partition is not available: ${NO_FAULT_HOOKS}`);
+  }
+
+  dropLink(): void {
+    throw new InvalidArgumentError(`dropping a link is not available: ${NO_FAULT_HOOKS}`);
+  }
+
+  delayLink(): void {
+    throw new InvalidArgumentError(`delaying a link is not available: ${NO_FAULT_HOOKS}`);
+  }
+
+  heal(): void {
+    throw new InvalidArgumentError(`heal is not available: ${NO_FAULT_HOOKS}`);
+  }
+
+  addMember(): Promise<NodeId> {
+    return Promise.reject(new InvalidArgumentError(`adding a member is not available: ${NO_MEMBERSHIP}`));
+  }
+
+  removeMember(): Promise<void> {
+    return Promise.reject(new InvalidArgumentError(`removing a member is not available: ${NO_MEMBERSHIP}`));
+  }
+
+  startWorkload(): void {
+    if (this.#workload.running) return;
+    this.#workload.start();
+    this.#log('workload', 'workload started');
+  }
+
+  stopWorkload(): void {
+    if (!this.#workload.running) return;
+    this.#workload.stop();
+    this.#log('workload', 'workload stopped');
+  }
+
+  async checkRecentWindow(timeoutMs?: number): Promise<void> {
+    const before = this.#workload.verdict().verdict;
+    const after = (await this.#workload.checkRecentWindow(timeoutMs)).verdict;
+    if (after === 'not-linearizable' && before !== after) this.#log('workload', 'the checker found a NON-linearizable history');
+  }
+
+  htmlReport(): Promise<string> {
+    return this.#workload.htmlReport();
+  }
+
+  frame(): DashboardFrame {
+    const leaderStatus = this.#leaderStatus();
+    const voters = new Set((leaderStatus?.members ?? []).filter((m) => !m.learner).map((m) => m.id));
+    const nodes: NodeFrame[] = [...this.#members.values()].map((member) => {
+      const status = member.status;
+      const health = member.child === undefined ? 'down' : member.pausedUntil !== undefined ? 'paused' : 'up';
+      if (member.child === undefined || status === undefined) {
+        return { id: member.id, health, role: health === 'down' ? 'down' : 'starting', term: 0, leader: undefined, commitIndex: 0, appliedIndex: 0, logLength: 0, snapshotIndex: 0, voter: voters.has(member.id) };
+      }
+      return {
+        id: member.id,
+        health,
+        role: status.role,
+        term: status.term,
+        leader: status.leaderId,
+        commitIndex: status.commitIndex,
+        appliedIndex: status.appliedIndex,
+        // Cluster/Status does not report the snapshot index: the log is counted from the start.
+        logLength: status.lastIndex,
+        snapshotIndex: 0,
+        voter: voters.size === 0 || voters.has(member.id),
+      };
+    });
+    const links: LinkFrame[] = [];
+    for (const from of this.#members.values()) {
+      for (const to of this.#members.keys()) {
+        if (to === from.id) continue;
+        links.push({ from: from.id, to, perSecond: from.rates.get(to) ?? 0, cut: false, delayMs: 0 });
+      }
+    }
+    const phi: PhiFrame[] = [];
+    const swim: SwimFrame[] = [];
+    for (const member of this.#members.values()) {
+      if (member.child === undefined) continue;
+      for (const view of member.status?.swim ?? []) {
+        swim.push({ observer: member.id, member: view.id, state: swimState(view.state), incarnation: view.incarnation });
+        if (view.id !== member.id && view.phi !== undefined) phi.push({ observer: member.id, peer: view.id, phi: Number.isFinite(view.phi) ? Math.round(view.phi * 100) / 100 : 99 });
+      }
+    }
+    return {
+      atMs: this.#elapsed(),
+      algorithm: this.algorithm,
+      transport: this.transport,
+      unavailable: PROCESS_DEMO_UNAVAILABLE,
+      detectorNote:
+        'Each serve process runs SWIM beside Raft and a phi accrual detector fed by every message it receives from a peer (SWIM probes and Raft alike), read from its Cluster/Status. The dashed line is the suspicion threshold.',
+      seed: this.seed,
+      leader: leaderStatus?.id,
+      phiThreshold: PHI_THRESHOLD,
+      nodes,
+      links,
+      phi,
+      swim,
+      workload: this.#workload.frame(),
+      verdict: this.#workload.verdict(),
+      timeline: this.#timeline.slice(-50),
+    };
+  }
+
+  /** Stops the workload and every node (SIGTERM, SIGKILL after 5 s), the nats-server, and removes the data. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#workload.close();
+    await Promise.all(
+      [...this.#members.values()].map(async (member) => {
+        const child = member.child;
+        if (child === undefined) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (member.pausedUntil !== undefined) child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(kill);
+        member.child = undefined;
+      }),
+    );
+    await this.#client.close();
+    await this.#nats?.dispose();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+function swimState(state: string): SwimFrame['state'] {
+  return state === 'suspect' || state === 'dead' || state === 'left' ? state : 'alive';
+}
+
+/** `synod_transport_sent_messages_total{peer="n2"} 123` lines → peer → total. */
+export function sentMessages(metrics: string): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const match of metrics.matchAll(/^synod_transport_sent_messages_total\{peer="([^"]+)"\} (\d+(?:\.\d+)?(?:e\+?\d+)?)$/gm)) {
+    totals.set(match[1]!, Number(match[2]));
+  }
+  return totals;
+}
