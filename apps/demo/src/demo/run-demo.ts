@@ -78,7 +78,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | 'help' {
   const transport = values.transport ?? 'memory';
   if (transport !== 'memory' && transport !== 'grpc' && transport !== 'nats') throw new UsageError(`--transport must be memory, grpc or nats, got '${transport}'`);
   if (transport !== 'memory' && algorithm === 'paxos') {
-    throw new UsageError(`--algorithm paxos runs on --transport memory only: synod serve runs Raft`);
+    throw new UsageError(`--algorithm paxos runs on --transport memory only in the demo (its process controls drive Raft); 'synod cluster up --algorithm paxos' runs Multi-Paxos processes`);
   }
   return {
     port: integerFlag(values.port, '--port', 7070, 0, 65535),
