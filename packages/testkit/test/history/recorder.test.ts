@@ -126,4 +126,10 @@ describe('operationsFromHistory', () => {
       ]),
     ).toThrow(/invoked by client a but completed by b/);
   });
+
+  it('rejects a history with a hole instead of skipping or crashing on it', () => {
+    const history = [{ type: 'invoke' as const, id: 0, client: 'a', time: 0, input: null }];
+    history.length = 3;
+    expect(() => operationsFromHistory(history)).toThrow(/event 1: missing/);
+  });
 });
