@@ -63,6 +63,15 @@ export interface KvNode {
   readonly maxProposalBytes: number;
   propose(command: Uint8Array, options?: KvNodeCallOptions): Promise<KvResult>;
   read(query: KvQuery, options?: KvNodeCallOptions & { readonly consistency?: ReadConsistency }): Promise<KvQueryResult>;
+  /**
+   * Adds a voter (or a learner) with `context` (the member's address)
+   * replicated with the change; only a node that can add members has them
+   * (RaftNode; Multi-Paxos runs a fixed membership).
+   */
+  addVoter?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  addLearner?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  /** The context the change that added member `id` carried (see `RaftNode.memberContext`); absent without membership changes. */
+  memberContext?(id: NodeId): Uint8Array | undefined;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   promoteLearner(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   transferLeadership(target: NodeId, options?: KvNodeCallOptions): Promise<void>;
