@@ -362,8 +362,15 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     return call.promise;
   }
 
-  /** Adds `id` as a voter. See {@link changeVoters}. */
-  addVoter(id: NodeId, options: OperationOptions = {}): Promise<ConfState> {
+  /**
+   * Adds `id` as a voter. See {@link changeVoters}. Multi-Paxos replicates the
+   * voter list only: a `context` (a member's address, say) is refused with
+   * InvalidArgumentError rather than dropped.
+   */
+  addVoter(id: NodeId, options: OperationOptions & { readonly context?: Uint8Array } = {}): Promise<ConfState> {
+    if (options.context !== undefined) {
+      return Promise.reject(new InvalidArgumentError(`Multi-Paxos does not replicate member contexts (adding '${id}'): give every member its peers' addresses`));
+    }
     const voters = this.#core.status().voters;
     return this.changeVoters(voters.includes(id) ? voters : [...voters, id], options);
   }
@@ -371,6 +378,16 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Removes `id`. See {@link changeVoters}. */
   removeMember(id: NodeId, options: OperationOptions = {}): Promise<ConfState> {
     return this.changeVoters(this.#core.status().voters.filter((v) => v !== id), options);
+  }
+
+  /** Multi-Paxos has no learners (every member is a voter): always rejects with InvalidArgumentError. */
+  addLearner(id: NodeId, _options: OperationOptions & { readonly context?: Uint8Array } = {}): Promise<ConfState> {
+    return Promise.reject(new InvalidArgumentError(`Multi-Paxos has no learners ('${id}'): add it as a voter`));
+  }
+
+  /** Always undefined: Multi-Paxos replicates no member contexts (see {@link addVoter}). */
+  memberContext(_id: NodeId): Uint8Array | undefined {
+    return undefined;
   }
 
   /**

@@ -114,9 +114,7 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
       const id = nonEmpty(member.id, 'member.id');
       const address = context.memberAddress({ id, address: member.address });
       const add = { ...options, context: encodeMemberContext({ id, address }) };
-      const addMember = member.learner ? node.addLearner?.bind(node) : node.addVoter?.bind(node);
-      if (addMember === undefined) throw new ServiceCallError('UNIMPLEMENTED', 'this node cannot add members');
-      return { members: members(await addMember(id, add)) };
+      return { members: members(await (member.learner ? node.addLearner(id, add) : node.addVoter(id, add))) };
     },
     async removeMember(request) {
       return { members: members(await node.removeMember(nonEmpty(request.id, 'id'), options)) };

@@ -64,14 +64,15 @@ export interface KvNode {
   propose(command: Uint8Array, options?: KvNodeCallOptions): Promise<KvResult>;
   read(query: KvQuery, options?: KvNodeCallOptions & { readonly consistency?: ReadConsistency }): Promise<KvQueryResult>;
   /**
-   * Adds a voter (or a learner) with `context` (the member's address)
-   * replicated with the change; only a node that can add members has them
-   * (RaftNode; Multi-Paxos runs a fixed membership).
+   * Adds a voter. `context` is replicated with the change (AddMember puts the
+   * new member's address there); a node that cannot replicate it rejects the
+   * call rather than drop it.
    */
-  addVoter?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
-  addLearner?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
-  /** The context the change that added member `id` carried (see `RaftNode.memberContext`); absent without membership changes. */
-  memberContext?(id: NodeId): Uint8Array | undefined;
+  addVoter(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  /** Adds a learner, likewise; rejects where the algorithm has no learners. */
+  addLearner(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  /** The bytes replicated with `id`'s addition, or undefined (none, or an algorithm that replicates none). */
+  memberContext(id: NodeId): Uint8Array | undefined;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   promoteLearner(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   transferLeadership(target: NodeId, options?: KvNodeCallOptions): Promise<void>;
