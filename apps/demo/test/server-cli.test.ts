@@ -44,7 +44,8 @@ describe('synod serve, cluster, kv, status: bad input', () => {
     [['cluster', 'up', '--nats-url', 'nats://127.0.0.1:1'], /--nats-url needs --transport nats/],
     [['kv', 'get', 'k', '--nats-url', 'nats://127.0.0.1:1', '--endpoints', '127.0.0.1:1'], /--endpoints \(gRPC\) or --nats-url \(NATS\), not both/],
     [['chaos', '--nodes', '4'], /--nodes must be 3 or 5/],
-    [['chaos', '--transport', 'nats'], /--transport nats is not supported yet/],
+    [['chaos', '--transport', 'carrier-pigeon'], /--transport must be grpc or nats, got 'carrier-pigeon'/],
+    [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--join=yes'], /--join/],
     [['chaos', '--faults', 'meteor'], /unknown kind 'meteor'/],
   ])('%j exits 64 with a message', async (args, message) => {
     const { io, err } = capture();

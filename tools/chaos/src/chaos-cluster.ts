@@ -11,8 +11,14 @@ import { run, runQuietlySync } from './shell.js';
 
 /** Options of {@link ChaosCluster.start}. */
 export interface ChaosClusterOptions {
-  /** Node ids. @default ['n1', 'n2', 'n3'] */
+  /** Node ids of the founding members. @default ['n1', 'n2', 'n3'] */
   readonly ids?: readonly string[];
+  /**
+   * How many more nodes to prepare (ids after the founders', each with its
+   * host, endpoint and disk) but not start: {@link ChaosCluster.addMember}
+   * starts one with `--join` and adds it. @default 0
+   */
+  readonly spares?: number;
   /** The run's directory: data, disks and logs go under it. */
   readonly dir: string;
   /** The command that runs `synod serve` (its flags are appended). */
@@ -31,6 +37,8 @@ export interface ChaosClusterOptions {
   readonly tickMs?: number;
   /** Start every node with `--lease-reads`. @default false */
   readonly leaseReads?: boolean;
+  /** `synod serve --snapshot-entries`: small values make joining nodes catch up from a snapshot. @default serve's */
+  readonly snapshotEntries?: number;
   /**
    * `grpc`: the nodes talk to each other and to clients directly;
    * `nats`: through a `nats-server` the cluster starts (in a namespace of
@@ -69,7 +77,8 @@ export const BROKER_ID = 'nats';
  * ```
  */
 export class ChaosCluster {
-  readonly ids: readonly string[];
+  /** Every node id, members and spares. */
+  readonly allIds: readonly string[];
   readonly lab: NetworkLab | undefined;
   readonly nodes: ReadonlyMap<string, ServeProcess>;
   readonly transport: 'grpc' | 'nats';
@@ -81,11 +90,15 @@ export class ChaosCluster {
   readonly #disks: ReadonlyMap<string, string>;
   readonly #tmpfs: boolean;
   readonly #statusClient: SynodClient | SynodNatsClient;
+  readonly #members: Set<string>;
+  readonly #argsOf: (id: string, join: boolean) => string[];
   #destroyed = false;
   readonly #onExit = (): void => this.#unmountSync();
 
   private constructor(
-    ids: readonly string[],
+    allIds: readonly string[],
+    members: readonly string[],
+    argsOf: (id: string, join: boolean) => string[],
     lab: NetworkLab | undefined,
     nodes: Map<string, ServeProcess>,
     endpoints: Map<string, string>,
@@ -93,7 +106,9 @@ export class ChaosCluster {
     tmpfs: boolean,
     broker: { readonly process: ServeProcess; readonly url: string } | undefined,
   ) {
-    this.ids = ids;
+    this.allIds = allIds;
+    this.#members = new Set(members);
+    this.#argsOf = argsOf;
     this.lab = lab;
     this.nodes = nodes;
     this.transport = broker === undefined ? 'grpc' : 'nats';
@@ -122,9 +137,23 @@ export class ChaosCluster {
     return new SynodClient({ endpoints: [...this.#endpoints.values()], security: { insecure: true }, ...common });
   }
 
-  /** Builds the network and disks, starts every node and waits until each serves. */
+  /** The members as far as the suite changed them: the founders, plus added, minus removed. Nodes not among them are not started. */
+  get ids(): readonly string[] {
+    return this.allIds.filter((id) => this.#members.has(id));
+  }
+
+  /** Prepared nodes that are not members (and not running). */
+  get spares(): readonly string[] {
+    return this.allIds.filter((id) => !this.#members.has(id));
+  }
+
+  /** Builds the network and disks, starts every founding node and waits until each serves. */
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
-    const ids = options.ids ?? ['n1', 'n2', 'n3'];
+    const founders = options.ids ?? ['n1', 'n2', 'n3'];
+    const taken = new Set(founders);
+    const spares: string[] = [];
+    for (let n = 1; spares.length < (options.spares ?? 0); n++) if (!taken.has(`n${n}`)) spares.push(`n${n}`);
+    const ids = [...founders, ...spares];
     const nats = options.transport === 'nats';
     const natsBinary = nats ? findNatsServer() : undefined;
     if (nats && natsBinary === undefined) throw new Error(NATS_SERVER_INSTALL_HINT);
@@ -161,6 +190,26 @@ export class ChaosCluster {
         }),
       };
     }
+    // A founder lists the other founders (its first configuration); a node
+    // that joins lists everyone, members or not: it only needs addresses.
+    const argsOf = (id: string, joining: boolean): string[] => {
+      const others = (joining ? ids : founders).filter((other) => other !== id);
+      const network =
+        brokerUrl === undefined
+          ? ['--listen', endpoints.get(id)!, '--peers', others.map((other) => `${other}=${endpoints.get(other)}`).join(','), '--insecure']
+          : ['--transport', 'nats', '--nats-url', brokerUrl, '--peers', others.join(',')];
+      return [
+        '--id', id,
+        ...network,
+        ...(joining ? ['--join'] : []),
+        '--data', join(disks.get(id)!, 'data'),
+        '--log-level', 'warn',
+        '--tick-ms', String(options.tickMs ?? 100),
+        '--inject-disk-faults', join(options.dir, 'disks', `${id}.eio`),
+        ...(options.leaseReads === true ? ['--lease-reads'] : []),
+        ...(options.snapshotEntries === undefined ? [] : ['--snapshot-entries', String(options.snapshotEntries)]),
+      ];
+    };
     try {
       await broker?.process.start();
       for (const id of ids) {
@@ -171,33 +220,20 @@ export class ChaosCluster {
           mounted.push(disk);
         }
         disks.set(id, disk);
-        const others = ids.filter((other) => other !== id);
-        const network =
-          broker === undefined
-            ? ['--listen', endpoints.get(id)!, '--peers', others.map((other) => `${other}=${endpoints.get(other)}`).join(','), '--insecure']
-            : ['--transport', 'nats', '--nats-url', broker.url, '--peers', others.join(',')];
         nodes.set(
           id,
           new ServeProcess({
             id,
             command: options.serveCommand,
             ...(lab === undefined ? {} : { wrapper: lab.execPrefix(id) }),
-            args: [
-              '--id', id,
-              ...network,
-              '--data', join(disk, 'data'),
-              '--log-level', 'warn',
-              '--tick-ms', String(options.tickMs ?? 100),
-              '--inject-disk-faults', join(options.dir, 'disks', `${id}.eio`),
-              ...(options.leaseReads === true ? ['--lease-reads'] : []),
-            ],
+            args: argsOf(id, false),
             logFile: join(options.dir, 'logs', `${id}.log`),
           }),
         );
       }
-      const cluster = new ChaosCluster(ids, lab, nodes, endpoints, disks, options.tmpfsBytes !== undefined, broker);
+      const cluster = new ChaosCluster(ids, founders, argsOf, lab, nodes, endpoints, disks, options.tmpfsBytes !== undefined, broker);
       try {
-        await Promise.all([...nodes.values()].map((node) => node.start()));
+        await Promise.all(founders.map((id) => nodes.get(id)!.start()));
       } catch (error) {
         await cluster.destroy();
         throw error;
@@ -223,6 +259,11 @@ export class ChaosCluster {
     const endpoint = this.#endpoints.get(id);
     if (endpoint === undefined) throw new RangeError(`no node '${id}'`);
     return endpoint;
+  }
+
+  /** The data directory of `id` (FileStorage's). */
+  dataDir(id: string): string {
+    return join(this.#disk(id), 'data');
   }
 
   /** Whether each node's data sits on a small tmpfs that {@link fillDisk} can fill. */
@@ -282,6 +323,68 @@ export class ChaosCluster {
     return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
   }
 
+  /**
+   * Adds spare `id`: wipes its data, starts it with `--join` and asks the
+   * cluster (Cluster/AddMember, with its endpoint) to add it as a voter.
+   * Resolves with whether it became a member; when the outcome is unclear
+   * (the call timed out), the leader's configuration decides. A spare that
+   * did not become a member is stopped again.
+   */
+  async addMember(id: string, timeoutMs = 20_000): Promise<{ readonly added: boolean; readonly error?: string }> {
+    if (this.#members.has(id)) throw new RangeError(`${id} is a member already`);
+    const node = this.nodes.get(id)!;
+    await node.stop(3_000);
+    rmSync(join(this.#disk(id), 'data'), { recursive: true, force: true });
+    node.setArgs(this.#argsOf(id, true));
+    await node.start();
+    const client = this.client({ timeoutMs, attemptTimeoutMs: 2_000 });
+    let error: string | undefined;
+    try {
+      await client.addMember(id, this.transport === 'nats' ? '' : this.endpointOf(id));
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+    } finally {
+      await client.close();
+    }
+    const added = error === undefined || (await this.configuration())?.includes(id) === true;
+    if (added) this.#members.add(id);
+    else await node.stop(3_000);
+    return { added, ...(error === undefined ? {} : { error }) };
+  }
+
+  /**
+   * Removes member `id` (Cluster/RemoveMember through the leader) and stops
+   * its process; its data is wiped when it is added again. Resolves with
+   * whether it left the configuration.
+   */
+  async removeMember(id: string, timeoutMs = 20_000): Promise<{ readonly removed: boolean; readonly error?: string }> {
+    const client = this.client({ timeoutMs, attemptTimeoutMs: 2_000 });
+    let error: string | undefined;
+    try {
+      await client.removeMember(id);
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+    } finally {
+      await client.close();
+    }
+    const configuration = error === undefined ? undefined : await this.configuration();
+    const removed = error === undefined || (configuration !== undefined && !configuration.includes(id));
+    if (removed) {
+      this.#members.delete(id);
+      const node = this.nodes.get(id)!;
+      node.resume();
+      await node.stop(3_000);
+    }
+    return { removed, ...(error === undefined ? {} : { error }) };
+  }
+
+  /** The voters and learners the leader (or, without one, most members) reports, if any member answers. */
+  async configuration(): Promise<string[] | undefined> {
+    const statuses = (await Promise.all(this.ids.map((id) => this.status(id, { timeoutMs: 2_000 })))).filter((s) => s !== undefined);
+    const leader = statuses.find((s) => s.role === 'leader') ?? statuses[0];
+    return leader?.members.map((m) => m.id).sort();
+  }
+
   /** Makes every later write and sync of `id`'s storage fail with EIO. */
   failDisk(id: string): void {
     writeFileSync(this.#eioTrigger(id), 'injected by synod chaos\n');
@@ -335,7 +438,7 @@ export class ChaosCluster {
         brokerFailed.push({ id: BROKER_ID, error: error instanceof Error ? error.message : String(error) });
       }
     }
-    const stopped = [...this.nodes.values()].filter((node) => !node.running);
+    const stopped = this.ids.map((id) => this.nodes.get(id)!).filter((node) => !node.running);
     const results = await Promise.allSettled(stopped.map((node) => node.start()));
     const failed = results.flatMap((result, i) =>
       result.status === 'rejected' ? [{ id: stopped[i]!.id, error: result.reason instanceof Error ? result.reason.message : String(result.reason) }] : [],

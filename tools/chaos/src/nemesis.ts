@@ -15,6 +15,7 @@ export const FAULT_KINDS = [
   'disk-full',
   'disk-eio',
   'broker-restart',
+  'membership',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -57,6 +58,7 @@ const DURATIONS: Readonly<Record<FaultKind, readonly [number, number]>> = {
   'disk-full': [3_000, 8_000],
   'disk-eio': [3_000, 8_000],
   'broker-restart': [500, 5_000],
+  membership: [3_000, 8_000],
 };
 
 /**
@@ -98,6 +100,7 @@ export function availableFaults(cluster: ChaosCluster): { readonly kinds: FaultK
     if (!cluster.lab.capabilities.netem) unavailable.set('delay', 'this kernel has no tc netem (sch_netem)');
   }
   if (!cluster.hasSmallDisks) unavailable.set('disk-full', 'the data directories are not on small tmpfs disks (needs root)');
+  if (cluster.spares.length === 0) unavailable.set('membership', 'no spare node to add (the cluster was started without spares)');
   if (cluster.transport !== 'nats') unavailable.set('broker-restart', 'no NATS server: the nodes talk over gRPC (--transport nats)');
   else if (cluster.lab !== undefined) {
     unavailable.set('partition-ring', 'over NATS every message passes the one broker, so no ring or bridge of nodes can be cut');
@@ -151,6 +154,7 @@ export class Nemesis {
     const outcomes: string[] = [];
     let heal: () => Promise<void> | void = () => undefined;
     let recoveryMs: number | undefined;
+    let holdMs = fault.durationMs;
     // Over NATS nodes hear each other only through the broker, which stays
     // with the majority: a node cut off from the others is cut off from it.
     const nats = cluster.transport === 'nats';
@@ -250,6 +254,27 @@ export class Nemesis {
         };
         break;
       }
+      case 'membership': {
+        // Add a spare (fresh data, `--join`: it catches up from a snapshot),
+        // give it the fault's time, then remove a member (the leader half the
+        // time), which becomes the next spare.
+        const spare = pick(d2, cluster.spares);
+        const joined = await cluster.addMember(spare);
+        outcomes.push(joined.added ? `${spare} added` : `ADD OF ${spare} FAILED: ${joined.error ?? 'not in the configuration'}`);
+        await sleep(fault.durationMs);
+        let removedDetail = 'nobody removed';
+        if (joined.added) {
+          const now = await cluster.leader();
+          const candidates = cluster.ids.filter((id) => id !== spare);
+          const target = now !== undefined && d0 < 0.5 && candidates.includes(now) ? now : pick(d1, candidates);
+          const left = await cluster.removeMember(target);
+          removedDetail = `${target === now ? `${target} (leader)` : target} removed`;
+          outcomes.push(left.removed ? `${target} removed and stopped` : `REMOVAL OF ${target} FAILED: ${left.error ?? 'still in the configuration'}`);
+        }
+        detail = `${spare} joined (serve --join, AddMember), ${removedDetail}; members now ${cluster.ids.join(',')}`;
+        holdMs = 0; // held above, between the add and the removal
+        break;
+      }
       case 'broker-restart': {
         const broker = cluster.broker!;
         detail = `nats-server SIGKILL, restarted after ${fault.durationMs} ms`;
@@ -264,7 +289,7 @@ export class Nemesis {
       }
     }
 
-    await sleep(fault.durationMs);
+    await sleep(holdMs);
     await heal();
     await cluster.lab?.heal();
     const { restarted, failed } = await cluster.restartStopped();

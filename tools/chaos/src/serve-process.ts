@@ -40,7 +40,7 @@ export interface ServeExit {
  */
 export class ServeProcess {
   readonly id: string;
-  readonly #options: ServeProcessOptions;
+  #options: ServeProcessOptions;
   readonly #log: WriteStream;
   #child: ChildProcess | undefined;
   #exit: Promise<ServeExit> | undefined;
@@ -52,6 +52,11 @@ export class ServeProcess {
     this.id = options.id;
     this.#options = options;
     this.#log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+
+  /** Replaces the serve flags for the next incarnations (a node that rejoins starts with `--join`). */
+  setArgs(args: readonly string[]): void {
+    this.#options = { ...this.#options, args };
   }
 
   /** Whether an incarnation is running (it may be paused). */

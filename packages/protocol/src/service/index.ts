@@ -7,3 +7,4 @@ export * from './kv-replica.js';
 export * from './client-api.js';
 export * from './write-batcher.js';
 export * from './kv-watch.js';
+export * from './member-directory.js';

@@ -20,6 +20,9 @@ import {
   type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
+  clusterMembersOf,
+  type AddMemberOptions,
+  type ClusterMember,
   type WatchEvent,
   type WatchOptions,
   watchEventOf,
@@ -191,9 +194,38 @@ export class SynodClient implements SynodKvClient {
   }
 
   /**
+   * Adds member `id` at `address` (`host:port`, where it listens) as a voter,
+   * or a learner with `learner: true`; see {@link SynodKvClient.addMember}.
+   *
+   * @example
+   * ```ts
+   * await client.addMember('n4', '10.0.0.4:7000'); // n4 runs `synod serve --join …`
+   * ```
+   */
+  async addMember(id: string, address: string, options: AddMemberOptions = {}): Promise<ClusterMember[]> {
+    const request: clusterV1.AddMemberRequest = { member: { id, address, learner: options.learner === true } };
+    const response = await this.#retrying(options, (endpoint, deadline, signal) =>
+      this.#call<clusterV1.AddMemberResponse>(endpoint, deadline, signal, (stubs, callOptions, done) =>
+        stubs.cluster.addMember(request, new grpc.Metadata(), callOptions, done),
+      ),
+    );
+    return clusterMembersOf(response.members);
+  }
+
+  /** Removes member `id` through the leader; resolves with the members after the change. */
+  async removeMember(id: string, options: CallOptions = {}): Promise<ClusterMember[]> {
+    const response = await this.#retrying(options, (endpoint, deadline, signal) =>
+      this.#call<clusterV1.RemoveMemberResponse>(endpoint, deadline, signal, (stubs, callOptions, done) =>
+        stubs.cluster.removeMember({ id }, new grpc.Metadata(), callOptions, done),
+      ),
+    );
+    return clusterMembersOf(response.members);
+  }
+
+  /**
    * Cluster/TransferLeadership sent to the member at `endpoint` (the leader:
    * a follower answers NOT_LEADER with the hint), without retries. Resolves
-   * with the new leader's id once `targetId` leads.
+   * with the new leader's id once `targetId` leads; fails with SynodRpcError.
    *
    * @example
    * ```ts
@@ -204,7 +236,10 @@ export class SynodClient implements SynodKvClient {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
     const response = await this.#call<clusterV1.TransferLeadershipResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
       stubs.cluster.transferLeadership({ targetId }, new grpc.Metadata(), callOptions, done),
-    );
+    ).catch((error: unknown) => {
+      // Typed like every other failure: a follower's NOT_LEADER (with the hint), NOT_VOTER, a timeout.
+      throw this.#typed(callFailure(error));
+    });
     return response.leaderId;
   }
 

@@ -11,6 +11,8 @@ export interface ClusterServiceContext {
   readonly defaultTimeoutMs: number;
   /** The `host:port` of a member, when known. */
   addressOf(id: NodeId): string | undefined;
+  /** Checks the address AddMember replicates for a new member (see `ClusterHandlersContext.memberAddress`). */
+  memberAddress(member: { readonly id: NodeId; readonly address: string }): string;
   leaderView(): LeaderView;
   /**
    * A digest of the replicated state and the log index it has applied, for
@@ -23,17 +25,16 @@ export interface ClusterServiceContext {
 
 /**
  * The `synod.cluster.v1.Cluster` service of one node over gRPC: the
- * transport-neutral handlers of `@synod/protocol`. AddMember answers
- * UNIMPLEMENTED: a new member's address would have to reach every node's
- * transport, which this version does not replicate (start the cluster with
- * every member in `--peers` instead).
+ * transport-neutral handlers of `@synod/protocol`. AddMember replicates
+ * the new member's `host:port` with the conf change, so every node's
+ * transport (and a node that restarts or joins later) can reach it.
  */
 export function createClusterService(context: ClusterServiceContext): clusterV1.ClusterServer {
   const handlers = createClusterHandlers({
     node: context.node,
     defaultTimeoutMs: context.defaultTimeoutMs,
     addressOf: (id) => context.addressOf(id),
-    addMemberRefusal: 'AddMember is not supported over gRPC yet: every node would need the new address; restart the members with it in --peers',
+    memberAddress: (member) => context.memberAddress(member),
     ...(context.stateHash === undefined ? {} : { stateHash: context.stateHash }),
     ...(context.detectionView === undefined ? {} : { detectionView: context.detectionView }),
   });

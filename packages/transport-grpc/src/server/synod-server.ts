@@ -12,7 +12,7 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { clusterV1, createKvReplica, kvV1, type DetectionViewEntry, type ConsensusAlgorithm, type KvRaftNode, type KvReplicaOptions, type LeaderView } from '@synod/protocol';
+import { clusterV1, createKvReplica, kvV1, MemberDirectory, type ConsensusAlgorithm, type DetectionViewEntry, type KvRaftNode, type KvReplicaOptions, type LeaderView } from '@synod/protocol';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport } from '../grpc-transport.js';
 import { createPeerServerOptions, peerMap, type GrpcTransportOptions, type PeerAddresses } from '../options.js';
@@ -46,6 +46,14 @@ export interface SynodServerOptions {
    * hand clients as the leader's endpoint.
    */
   readonly peers: PeerAddresses;
+  /**
+   * Join an existing cluster instead of founding one: start with no
+   * configuration (`peers` only say where members are) and wait until a
+   * member adds this node (Cluster/AddMember); it then catches up from the
+   * leader's snapshot and log. Ignored once the node has a configuration of
+   * its own in `storage`. @default false
+   */
+  readonly join?: boolean;
   /** Mutual TLS (`{ tls: { cert, key, ca } }`) or plaintext spelled out (`{ insecure: true }`). */
   readonly security: GrpcSecurity;
   /** Where the Raft log and snapshots go; usually `await FileStorage.open(dir)`. The caller closes it after `stop()`. */
@@ -168,7 +176,7 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
   const replica = createKvReplica({
     nodeId: options.nodeId,
     clusterId: options.clusterId,
-    voters: [options.nodeId, ...peers.keys()],
+    voters: options.join === true ? [] : [options.nodeId, ...peers.keys()],
     transport,
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
@@ -186,7 +194,14 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
   const { node, store } = replica;
 
   let boundAddress: string | undefined;
-  const addressOf = (id: NodeId): string | undefined => (id === options.nodeId ? (boundAddress ?? options.listen) : peers.get(id));
+  // Members added later are reached at the address replicated with their change.
+  const directory = new MemberDirectory({
+    node,
+    configured: peers,
+    logger,
+    onPeers: (next) => transport.setPeers(Object.fromEntries([...next].filter(([, address]) => address !== ''))),
+  });
+  const addressOf = (id: NodeId): string | undefined => (id === options.nodeId ? (boundAddress ?? options.listen) : directory.addressOf(id));
   const leaderView = (): LeaderView => {
     const leaderId = node.status().leader;
     return { leaderId, leaderEndpoint: leaderId === undefined ? undefined : addressOf(leaderId) };
@@ -206,6 +221,10 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       logger,
       defaultTimeoutMs,
       addressOf,
+      memberAddress: ({ id, address }) => {
+        if (!/^[^\s]+:\d{1,5}$/.test(address)) throw new InvalidArgumentError(`member.address of ${id} must be host:port (where the new member listens), got '${address}'`);
+        return address;
+      },
       leaderView,
       stateHash: replica.stateHash,
       ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
@@ -241,6 +260,7 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       boundAddress = `${options.listen.slice(0, options.listen.lastIndexOf(':'))}:${port}`;
       await transport.start();
       replica.start();
+      directory.start();
       health.setStatus(HEALTH_SERVICES.server, 'SERVING');
       health.setStatus(HEALTH_SERVICES.cluster, 'SERVING');
       health.setStatus(HEALTH_SERVICES.kv, node.status().leader === undefined ? 'NOT_SERVING' : 'SERVING');
@@ -249,12 +269,13 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     setPeers(next) {
       const map = peerMap(next, options.nodeId);
       for (const [id, address] of map) peers.set(id, address);
-      transport.setPeers(peers);
+      directory.setConfigured(peers);
     },
     stop(graceMs = 2_000) {
       stopping ??= (async () => {
         for (const name of Object.values(HEALTH_SERVICES)) health.setStatus(name, 'NOT_SERVING');
         kv.closeWatches();
+        directory.stop();
         await replica.stop();
         await transport.close();
         await new Promise<void>((resolve) => {

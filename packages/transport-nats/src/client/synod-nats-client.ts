@@ -22,6 +22,9 @@ import {
   type MemberStatusOptions,
   type PutResult,
   type SynodKvClient,
+  clusterMembersOf,
+  type AddMemberOptions,
+  type ClusterMember,
   type WatchEvent,
   type WatchOptions,
 } from '@synod/protocol';
@@ -276,6 +279,29 @@ export class SynodNatsClient implements SynodKvClient {
   }
 
   /**
+   * Adds member `id` as a voter, or a learner with `learner: true`; see
+   * `SynodKvClient.addMember`. Over NATS members are reached by id, so
+   * `address` is only recorded (it may be empty).
+   *
+   * @example
+   * ```ts
+   * await client.addMember('n4', ''); // n4 runs `synod serve --transport nats --join …`
+   * ```
+   */
+  async addMember(id: string, address: string, options: AddMemberOptions = {}): Promise<ClusterMember[]> {
+    const response = await this.#retrying(options, 'Cluster.AddMember', clusterV1.AddMemberRequest, clusterV1.AddMemberResponse, {
+      member: { id, address, learner: options.learner === true },
+    });
+    return clusterMembersOf(response.members);
+  }
+
+  /** Removes member `id` through the leader; resolves with the members after the change. */
+  async removeMember(id: string, options: CallOptions = {}): Promise<ClusterMember[]> {
+    const response = await this.#retrying(options, 'Cluster.RemoveMember', clusterV1.RemoveMemberRequest, clusterV1.RemoveMemberResponse, { id });
+    return clusterMembersOf(response.members);
+  }
+
+  /**
    * Cluster/TransferLeadership sent to member `id` (the leader: a follower
    * answers NOT_LEADER with the hint), without retries. Resolves with the
    * new leader's id once `targetId` leads.
@@ -410,7 +436,8 @@ export class SynodNatsClient implements SynodKvClient {
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     let last: SynodRpcError | undefined;
     for (let tries = 0; ; tries++) {
-      const member = method.startsWith('KV.') ? this.#leader : undefined;
+      // Status asks whichever member answers; everything else is the leader's to do.
+      const member = method === 'Cluster.Status' ? undefined : this.#leader;
       try {
         const result = await this.#attempt(method, request, response, message, member, Math.min(deadline, Date.now() + this.#attemptTimeoutMs), signal);
         this.#noteLeader(result);

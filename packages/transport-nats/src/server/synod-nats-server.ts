@@ -14,6 +14,7 @@ import {
   createKvHandlers,
   createKvReplica,
   KvWatchRegistry,
+  MemberDirectory,
   type DetectionViewEntry,
   type ConsensusAlgorithm,
   type KvRaftNode,
@@ -24,6 +25,7 @@ import { serveApi, type ApiService } from '../api/api-service.js';
 import { createWatchService, type WatchService } from '../api/watch-service.js';
 import { NatsConnectError, NatsTransport } from '../nats-transport.js';
 import { peerIds, type NatsPeers, type NatsTransportOptions } from '../options.js';
+import { assertSubjectToken } from '../subjects.js';
 
 /** Options of {@link createSynodNatsServer}. */
 export interface SynodNatsServerOptions {
@@ -33,6 +35,13 @@ export interface SynodNatsServerOptions {
   readonly clusterId: string;
   /** The other voters (ids; the voters of a new cluster are this node plus these). */
   readonly peers: NatsPeers;
+  /**
+   * Join an existing cluster instead of founding one: start with no
+   * configuration and wait until a member adds this node
+   * (Cluster/AddMember); it then catches up from the leader's snapshot and
+   * log. Ignored once the node has a configuration in `storage`. @default false
+   */
+  readonly join?: boolean;
   /** NATS server URLs. */
   readonly servers: string | readonly string[];
   /** Credentials, TLS, reconnection and the rest of the transport's options (see NatsTransportOptions). */
@@ -125,7 +134,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
   const replica = createKvReplica({
     nodeId: options.nodeId,
     clusterId: options.clusterId,
-    voters: [options.nodeId, ...peers],
+    voters: options.join === true ? [] : [options.nodeId, ...peers],
     transport,
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
@@ -141,11 +150,22 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
   const { node, store } = replica;
   const leaderView = (): LeaderView => ({ leaderId: node.status().leader, leaderEndpoint: undefined });
   const kv = createKvHandlers(node, store);
+  // Over NATS a member's id is its route: members added later become peers as their change applies.
+  const directory = new MemberDirectory({
+    node,
+    configured: new Map([...peers].map((id) => [id, ''])),
+    logger,
+    onPeers: (next) => transport.setPeers([...next.keys()]),
+  });
   const cluster = createClusterHandlers({
     node,
     defaultTimeoutMs,
-    addressOf: () => undefined,
-    addMemberRefusal: 'AddMember is not supported over NATS yet: restart the members with the new one in --peers',
+    addressOf: (id) => directory.addressOf(id),
+    // Nodes reach each other by id; an address, if given, is replicated for Status only.
+    memberAddress: ({ id, address }) => {
+      assertSubjectToken('member.id', id);
+      return address;
+    },
     stateHash: replica.stateHash,
     ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
   });
@@ -186,6 +206,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
           throw new NatsConnectError(error instanceof Error ? error.message : String(error), [connection.getServer()], { cause: error });
         }
         replica.start();
+        directory.start();
         logger.info({ node: options.nodeId, server: connection.getServer() }, 'synod server started');
       })();
       return started;
@@ -197,6 +218,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
         registry.closeAll();
         watches?.stop();
         api?.stop();
+        directory.stop();
         await replica.stop();
         await transport.close();
         logger.info({ node: options.nodeId }, 'synod server stopped');
