@@ -375,6 +375,23 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
 
   /**
    * Multi-Paxos has no learners (every member is a voter): always rejects
+   * with InvalidArgumentError, as {@link promoteLearner} does.
+   */
+  addLearner(id: NodeId, _options: OperationOptions = {}): Promise<ConfState> {
+    return Promise.reject(new InvalidArgumentError(`Multi-Paxos has no learners: add '${id}' as a voter`));
+  }
+
+  /**
+   * The context replicated with a member's addition: always undefined, as
+   * Multi-Paxos configurations carry voter ids only (servers fall back to
+   * the addresses they were configured with).
+   */
+  memberContext(_id: NodeId): Uint8Array | undefined {
+    return undefined;
+  }
+
+  /**
+   * Multi-Paxos has no learners (every member is a voter): always rejects
    * with InvalidArgumentError. It exists so that the node serves the same
    * Cluster calls as `RaftNode`.
    */

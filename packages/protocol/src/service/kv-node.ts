@@ -63,6 +63,12 @@ export interface KvNode {
   readonly maxProposalBytes: number;
   propose(command: Uint8Array, options?: KvNodeCallOptions): Promise<KvResult>;
   read(query: KvQuery, options?: KvNodeCallOptions & { readonly consistency?: ReadConsistency }): Promise<KvQueryResult>;
+  /** Adds a voter; `context` (the member's address, say) is replicated with the change where the algorithm can. */
+  addVoter(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  /** Adds a learner (Raft); Multi-Paxos has none and refuses. */
+  addLearner(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  /** The context replicated with the member's addition, if any (Multi-Paxos replicates none). */
+  memberContext(id: NodeId): Uint8Array | undefined;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   promoteLearner(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   transferLeadership(target: NodeId, options?: KvNodeCallOptions): Promise<void>;
