@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createKvReplica, type KvReplicaOptions } from '../src/index.js';
 
 /** A transport that is never started: the replicas here are only built. */
-const idleTransport = { localId: 'n1', send: () => undefined, setHandler: () => undefined } as unknown as Transport;
+const idleTransport = { localId: 'n1', maxMessageBytes: 4 * 1024 * 1024, send: () => undefined, setHandler: () => undefined } as unknown as Transport;
 
 function options(extra: Partial<KvReplicaOptions>): KvReplicaOptions {
   return {
