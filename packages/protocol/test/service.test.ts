@@ -42,6 +42,20 @@ describe('the transport-neutral service pieces', () => {
     expect(seen).toEqual(['c/0#1', 'c/0#2', 'c/0#3', 'c/0#4', 'c/1#1']);
   });
 
+  it('starts a fresh session instead of one idle long enough for the store to expire it', async () => {
+    let now = 0;
+    const pool = new SessionPool('c', { maxIdleMs: 30_000, now: () => now });
+    const seen: string[] = [];
+    const write = () => pool.run(async (session) => void seen.push(`${session.clientId}#${session.sequence}`));
+    await write();
+    now += 30_000;
+    await write(); // idle exactly maxIdleMs: still used
+    now += 30_001;
+    await write(); // idle longer: the store may have forgotten it (sequence 3 would be refused as expired)
+    expect(seen).toEqual(['c/0#1', 'c/0#2', 'c/1#1']);
+    expect(() => new SessionPool('c', { maxIdleMs: 0 })).toThrow(RangeError);
+  });
+
   it('backs off with full jitter under a cap', () => {
     expect(backoffDelay(0, 50, 1000, () => 0.5)).toBe(25);
     expect(backoffDelay(10, 50, 1000, () => 0.999)).toBeLessThan(1000);

@@ -298,7 +298,7 @@ export class UdpSwimTransport implements Transport {
     const key = `${sender} ${what}`;
     if (this.#loggedRejections.has(key)) return;
     this.#loggedRejections.add(key);
-    this.#logger.warn({ sender, node: this.localId }, `swim-udp: dropped ${what} from ${sender} (logged once per sender)`);
+    this.#logger.warn({ sender, local: this.localId }, `swim-udp: dropped ${what} from ${sender} (logged once per sender)`);
   }
 
   #sendTcp(to: NodeId, host: string, port: number, frame: Buffer): void {

@@ -101,6 +101,14 @@ describe('KV and Cluster over NATS request/reply (three in-process nodes, docume
     for (const hashes of atIndex.values()) expect(hashes.size).toBe(1);
   });
 
+  it('TransferLeadership on the leader hands over to the named member; a follower answers NOT_LEADER', async () => {
+    const leader = servers.find((server) => server.node.status().role === 'leader')!;
+    const [target, other] = IDS.filter((id) => id !== leader.nodeId) as [string, string];
+    await expect(client.transferLeadership(other, target)).rejects.toMatchObject({ reason: 'NOT_LEADER' });
+    expect(IDS).toContain(await client.transferLeadership(leader.nodeId, target, { timeoutMs: 5_000 }));
+    await eventually(() => servers.every((s) => s.node.status().leader === target), 5_000, 'the new leader');
+  });
+
   it('bad input gets a typed INVALID_ARGUMENT at once, not retries', async () => {
     const started = Date.now();
     const error = await client.put('k', new Uint8Array([0xff, 0xfe])).catch((err: unknown) => err);

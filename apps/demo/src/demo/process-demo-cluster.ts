@@ -187,11 +187,12 @@ export class ProcessDemoCluster implements DemoBackend {
     const startup = new StartupProgress(this.#io, this.ids, 'synod demo');
     await Promise.all(this.ids.map((id) => this.#spawn(id, (line) => startup.observe(id, line))));
     // Serving is not leading: wait for the first election as the dashboard will show it.
-    const deadline = Date.now() + 30_000;
+    // Generous: on a loaded machine the first election among fresh processes can take a while.
+    const deadline = Date.now() + 60_000;
     while (!startup.ready) {
       if (Date.now() > deadline) {
         startup.finish();
-        throw new Error('no leader was elected within 30 s');
+        throw new Error('no leader was elected within 60 s');
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -32,6 +32,7 @@ options:
   --no-workload       start without the workload (the dashboard can start it)
   --duration S        stop after S seconds (default: run until Ctrl-C)
   --chaos             also crash, restart, cut off and heal the leader every 4 s
+                      (with grpc and nats: crash, restart and pause it)
   -h, --help          this text`;
 
 export interface DemoArgs {
@@ -77,7 +78,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs | 'help' {
   const transport = values.transport ?? 'memory';
   if (transport !== 'memory' && transport !== 'grpc' && transport !== 'nats') throw new UsageError(`--transport must be memory, grpc or nats, got '${transport}'`);
   if (transport !== 'memory' && algorithm === 'paxos') {
-    throw new UsageError(`--algorithm paxos runs on --transport memory only: synod serve runs Raft`);
+    throw new UsageError(`--algorithm paxos runs on --transport memory only in the demo (its process controls drive Raft); 'synod cluster up --algorithm paxos' runs Multi-Paxos processes`);
   }
   return {
     port: integerFlag(values.port, '--port', 7070, 0, 65535),
@@ -111,22 +112,29 @@ function startChaos(cluster: DemoBackend, io: CommandIo): () => void {
           if (leader !== undefined) {
             crashed = leader;
             io.stdout(`chaos: crashing leader ${leader}`);
-            void cluster.crash(leader);
+            cluster.crash(leader).catch((error: unknown) => io.stdout(`chaos: crash failed (${error instanceof Error ? error.message : String(error)})`));
           }
           break;
         case 1:
           if (crashed !== undefined) {
             io.stdout(`chaos: restarting ${crashed}`);
-            cluster.restart(crashed);
+            // A process restart is asynchronous; its failure is reported, not thrown.
+            Promise.resolve(cluster.restart(crashed)).catch((error: unknown) => io.stdout(`chaos: restart failed (${error instanceof Error ? error.message : String(error)})`));
           }
           break;
         case 2:
-          if (leader !== undefined) {
+          if (leader === undefined) break;
+          if (cluster.frame().unavailable.isolate === undefined) {
             io.stdout(`chaos: cutting leader ${leader} off the network`);
             cluster.isolate(leader);
+          } else {
+            // Real processes cannot be cut off (no fault hooks); a stalled leader is the next best fault.
+            io.stdout(`chaos: pausing leader ${leader} for 2 s`);
+            cluster.pause(leader, 2000);
           }
           break;
         case 3:
+          if (cluster.frame().unavailable.heal !== undefined) break;
           io.stdout('chaos: healing the network');
           cluster.heal();
           break;

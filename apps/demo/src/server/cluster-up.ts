@@ -5,10 +5,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCertificateAuthority, createClientCertificate, createNodeCertificate } from '@synod/transport-grpc/certificates';
 import { NatsServer } from '@synod/transport-nats/nats-server';
+import type { ConsensusAlgorithm } from '@synod/protocol';
+import { algorithmFlag } from './algorithm-flag.js';
 import { asUsage, EXIT_USAGE, integerFlag, transportFlag, UsageError, type CommandIo } from './flags.js';
 import { StartupProgress } from './startup-progress.js';
 
-const USAGE = 'usage: synod cluster up [--nodes 3] [--transport grpc|nats] [--nats-url URL] [--base-port 7001] [--data ./synod-data] [--insecure]';
+const USAGE = 'usage: synod cluster up [--nodes 3] [--algorithm raft|paxos] [--transport grpc|nats] [--nats-url URL] [--base-port 7001] [--data ./synod-data] [--insecure]';
 
 const HELP = `${USAGE}
 
@@ -29,6 +31,7 @@ options:
                      of its own is started on a free loopback port (the
                      nats-server binary must be installed)
   --tick-ms N        passed to every serve (default 100)
+  --algorithm A      raft (default) or paxos, passed to every serve
   -h, --help         this text`;
 
 /**
@@ -74,6 +77,7 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
           transport: { type: 'string' },
           'nats-url': { type: 'string' },
           'tick-ms': { type: 'string' },
+          algorithm: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -94,6 +98,7 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
       transport: transportFlag(values.transport),
       natsUrl: values['nats-url'],
       tickMs: integerFlag(values['tick-ms'], '--tick-ms', 100, 1, 10_000),
+      algorithm: algorithmFlag(values.algorithm),
     };
     if (config.transport === 'grpc' && config.natsUrl !== undefined) throw new UsageError('--nats-url needs --transport nats');
   } catch (error) {
@@ -138,13 +143,14 @@ export async function runClusterUp(argv: readonly string[], io: CommandIo, signa
         '--data', join(config.data, id),
         '--cluster-id', config.clusterId,
         '--tick-ms', String(config.tickMs),
+        '--algorithm', config.algorithm,
         ...(config.insecure
           ? ['--insecure']
           : ['--tls-cert', join(tlsDir, `${id}.crt`), '--tls-key', join(tlsDir, `${id}.key`), '--tls-ca', join(tlsDir, 'ca.crt')]),
       ];
     },
     () => {
-      io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'`);
+      io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'${config.algorithm === 'paxos' ? ' (Multi-Paxos)' : ''}`);
       ids.forEach((id, i) => io.stdout(`  ${id}  ${address(i)}  data ${join(config.data, id)}`));
       io.stdout(`endpoints: ${endpoints}`);
       io.stdout(`try:       synod kv put hello world --endpoints ${endpoints} ${connectFlags}`);
@@ -161,6 +167,7 @@ interface ClusterConfig {
   readonly clusterId: string;
   readonly natsUrl: string | undefined;
   readonly tickMs: number;
+  readonly algorithm: ConsensusAlgorithm;
 }
 
 /** The cluster over NATS: the given server, or a nats-server of its own on a free port, stopped after the nodes. */
@@ -191,9 +198,10 @@ async function runNatsCluster(config: ClusterConfig, ids: readonly string[], io:
         '--data', join(config.data, id),
         '--cluster-id', config.clusterId,
         '--tick-ms', String(config.tickMs),
+        '--algorithm', config.algorithm,
       ],
       () => {
-        io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}' over NATS ${natsUrl}`);
+        io.stdout(`synod cluster: ${config.nodes} nodes of cluster '${config.clusterId}'${config.algorithm === 'paxos' ? ' (Multi-Paxos)' : ''} over NATS ${natsUrl}`);
         ids.forEach((id) => io.stdout(`  ${id}  data ${join(config.data, id)}`));
         io.stdout(`try:       synod kv put hello world --nats-url ${natsUrl}${clusterFlag}`);
         io.stdout(`           synod status --nats-url ${natsUrl}${clusterFlag}`);

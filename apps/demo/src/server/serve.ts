@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { FileStorage, nodeFileSystem, StorageLockedError } from '@synod/core';
-import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
+import { paxosPayloadCodec, raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
+import { algorithmFlag, refuseRaftOnlyFlags } from './algorithm-flag.js';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
 import { createSynodNatsServer } from '@synod/transport-nats';
 import { diskFaultFileSystem } from './disk-fault-file-system.js';
@@ -30,8 +31,8 @@ import { startSwimBesideRaft, swimConfigFromFlags, type SwimBesideRaft } from '.
 import { startSwimOverUdp, SWIM_UDP_FAULT_HELP, SWIM_UDP_FLAGS, SWIM_UDP_FLAGS_HELP, swimUdpSettings } from './swim-over-udp.js';
 
 const USAGE =
-  'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure)\n' +
-  '       synod serve --transport nats --nats-url URL --id ID --peers ID[,…] --data DIR [NATS auth/TLS flags]';
+  'usage: synod serve --id ID --listen HOST:PORT --peers ID=HOST:PORT[,…] --data DIR (--tls-cert F --tls-key F --tls-ca F | --insecure) [--algorithm raft|paxos]\n' +
+  '       synod serve --transport nats --nats-url URL --id ID --peers ID[,…] --data DIR [NATS auth/TLS flags] [--algorithm raft|paxos]';
 
 const HELP = `${USAGE}
 
@@ -61,7 +62,11 @@ options:
   --tls-key FILE        its private key
   --tls-ca FILE         the CA that signs the members' and clients' certificates
   --insecure            plaintext, no authentication (a warning is printed)
-  --tick-ms N           Raft tick; the election timeout is 10 ticks (default 100)
+  --algorithm A         raft (default) or paxos (Multi-Paxos: the same KV,
+                        Cluster and client API; every node must run the same
+                        algorithm, and a data directory belongs to one)
+  --tick-ms N           Raft (or Multi-Paxos) tick; the election timeout is 10
+                        ticks (default 100)
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
   --lease-reads         answer lease reads from the leader's lease without a
                         heartbeat round (equal on every node; default off)
@@ -113,6 +118,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           ...TLS_FLAGS,
           ...NATS_FLAGS,
           transport: { type: 'string' },
+          algorithm: { type: 'string' },
           'tick-ms': { type: 'string' },
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
@@ -137,6 +143,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     const swimProfile = values.swim ?? 'lan';
     if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
+    const algorithm = algorithmFlag(values.algorithm);
+    refuseRaftOnlyFlags(algorithm, { '--lease-reads': values['lease-reads'] === true });
     let network: { transport: 'grpc'; listen: string; peers: Record<string, string>; security: GrpcSecurity } | { transport: 'nats'; peers: string[]; nats: NatsConnectionFlags };
     if (transport === 'nats') {
       if (values.listen !== undefined) throw new UsageError('--listen does not apply with --transport nats: the node connects to --nats-url');
@@ -151,6 +159,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     }
     config = {
       id: values.id,
+      algorithm,
       network,
       data: values.data,
       clusterId: values['cluster-id'] ?? 'synod',
@@ -192,10 +201,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   }
   let storage: FileStorage;
   try {
-    storage = await FileStorage.open(
-      config.data,
-      { fileSystem: ops.fileSystem(config.diskFaultTrigger === undefined ? nodeFileSystem : diskFaultFileSystem(config.diskFaultTrigger)) },
-    );
+    storage = await FileStorage.open(config.data, {
+      // Multi-Paxos keeps its promised ballot (round, node) in the hard state: a
+      // higher ballot of the same round changes the "vote", which Raft never does.
+      ...(config.algorithm === 'paxos' ? { raftRules: false } : {}),
+      fileSystem: ops.fileSystem(config.diskFaultTrigger === undefined ? nodeFileSystem : diskFaultFileSystem(config.diskFaultTrigger)),
+    });
   } catch (error) {
     if (error instanceof StorageLockedError) {
       io.stderr(`synod serve: refusing to start: ${error.message}; one node per data directory (stop the other serve, or pick another --data)`);
@@ -218,6 +229,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
         signals,
         memberCount: (network.transport === 'grpc' ? Object.keys(network.peers).length : network.peers.length) + 1,
       });
+      ops.observeDetector(swim);
     } catch (error) {
       io.stderr(`synod serve: cannot listen for SWIM on ${config.swimUdp.listen}: ${error instanceof Error ? error.message : String(error)}`);
       await storage.close();
@@ -228,6 +240,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     nodeId: config.id,
     clusterId: config.clusterId,
     join: config.join,
+    algorithm: config.algorithm,
     storage,
     tickIntervalMs: config.tickMs,
     ...(config.leaseReads ? { raft: { leaseReads: true } } : {}),
@@ -237,8 +250,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     // `synod status` shows it: each member's SWIM state and phi as this node sees them.
     detectionView: () => swim?.view() ?? [],
   };
-  // SWIM shares the peer transport with Raft.
-  const payloadCodecs = { raft: raftPayloadCodec, swim: swimPayloadCodec };
+  // SWIM shares the peer transport with Raft (or Multi-Paxos).
+  const payloadCodecs = { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec };
   const server =
     network.transport === 'grpc'
       ? createSynodServer({
@@ -288,6 +301,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       await ops.startMetrics();
     } catch (error) {
       io.stderr(`synod serve: cannot serve metrics on ${config.operations.metricsListen}: ${error instanceof Error ? error.message : String(error)}`);
+      await swim?.stop(100);
       return 1;
     }
     try {
@@ -303,7 +317,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
       ops.observeDetector(swim);
     }
-    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${config.join ? ', joining: waiting to be added' : ''})`);
+    const runs = config.algorithm === 'paxos' ? ', Multi-Paxos' : '';
+    io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${runs}${config.join ? ', joining: waiting to be added' : ''})`);
     const signal = await stopped;
     if (failure !== undefined) {
       logger.fatal({ err: failure }, `${config.id} fail-stopped: ${describeFailure(failure)}`);

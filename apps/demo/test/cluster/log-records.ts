@@ -17,3 +17,11 @@ export function swimStateRecords(output: string, member: string, state: string):
   const pattern = new RegExp(`^swim: ${member} is ${state}$`);
   return logRecords(output).filter((record) => pattern.test(record.msg));
 }
+
+/** The highest `compactedTo` of the `snapshot taken` records in `output`, 0 when there is none. */
+export function highestCompaction(output: string): number {
+  const compactions = logRecords(output)
+    .filter((record) => record.msg === 'snapshot taken')
+    .map((record) => record['compactedTo'] as number);
+  return Math.max(0, ...compactions);
+}

@@ -46,7 +46,7 @@ describe.each(['grpc', 'nats'] as const)('the demo over %s', (transport) => {
   it('elects a leader, shows every node, SWIM and traffic, and says which controls it lacks', async () => {
     expect(lines.some((line) => /^synod demo: ready: 3\/3 nodes serving, leader n[1-3]/.test(line))).toBe(true);
     cluster.startWorkload();
-    const frame = await waitFor('traffic, phi and a full SWIM view', 20_000, async () => {
+    const frame = await waitFor('traffic, phi and a full SWIM view', 30_000, async () => {
       const f = await status();
       const full = f.swim.filter((s) => s.state === 'alive').length === 9;
       return f.leader !== undefined && f.links.some((l) => l.perSecond > 0) && f.phi.length > 0 && full && f.workload.ok > 0 ? f : undefined;
@@ -66,14 +66,14 @@ describe.each(['grpc', 'nats'] as const)('the demo over %s', (transport) => {
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatch(/no fault hooks/);
     expect((await post('link/drop', { a: 'n1', b: 'n2' })).status).toBe(400);
-  }, 60_000);
+  }, 120_000);
 
   it('crashing the leader (SIGKILL) leads to a new leader; the crashed node restarts and follows', async () => {
     const before = await status();
     const old = before.leader!;
     const crashed = await post(`crash/${old}`);
     expect(crashed).toEqual({ status: 200, body: { ok: true } });
-    const after = await waitFor('a new leader', 20_000, async () => {
+    const after = await waitFor('a new leader', 30_000, async () => {
       const f = await status();
       return f.leader !== undefined && f.leader !== old ? f : undefined;
     });
@@ -82,12 +82,12 @@ describe.each(['grpc', 'nats'] as const)('the demo over %s', (transport) => {
     expect(after.timeline.some((entry) => entry.text === `${old} crashed (SIGKILL)`)).toBe(true);
 
     expect((await post(`restart/${old}`)).status).toBe(200);
-    await waitFor(`${old} following again`, 20_000, async () => {
+    await waitFor(`${old} following again`, 30_000, async () => {
       const f = await status();
       const node = f.nodes.find((n) => n.id === old)!;
       return node.health === 'up' && node.role === 'follower' && node.leader === f.leader ? true : undefined;
     });
-  }, 60_000);
+  }, 120_000);
 
   it('pauses a node with SIGSTOP and moves leadership with TransferLeadership; the history stays linearizable', async () => {
     const frame = await status();
@@ -97,24 +97,26 @@ describe.each(['grpc', 'nats'] as const)('the demo over %s', (transport) => {
     await waitFor(`${follower} resumed`, 10_000, async () => ((await status()).nodes.find((n) => n.id === follower)!.health === 'up' ? true : undefined));
 
     const target = frame.nodes.find((n) => n.id !== frame.leader && n.id !== follower)?.id ?? follower;
-    const moved = await waitFor('a leadership transfer', 20_000, async () => ((await post(`transfer/${target}`)).status === 200 ? true : undefined));
+    const moved = await waitFor('a leadership transfer', 30_000, async () => ((await post(`transfer/${target}`)).status === 200 ? true : undefined));
     expect(moved).toBe(true);
     await waitFor(`${target} leading`, 10_000, async () => ((await status()).leader === target ? true : undefined));
 
     await cluster.checkRecentWindow(5_000);
     expect(['linearizable', 'unknown']).toContain((await status()).verdict.verdict);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('synod demo --transport grpc from the command line', () => {
-  it('starts the processes, prints the address, runs for --duration and stops them', async () => {
+  it('starts the processes, prints the address, runs --chaos (crash and restart of the leader) for --duration and stops them', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(['demo', '--transport', 'grpc', '--port', '0', '--nodes', '3', '--duration', '4'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    const code = await main(['demo', '--transport', 'grpc', '--port', '0', '--nodes', '3', '--duration', '9', '--chaos'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(out).toContain('Synod demo: 3 Raft nodes as synod serve processes over gRPC, seed 1');
     expect(out.some((line) => /^dashboard: http:\/\/127\.0\.0\.1:\d+$/.test(line))).toBe(true);
+    expect(out.some((line) => /^chaos: crashing leader n[1-3]$/.test(line))).toBe(true);
+    expect(out.some((line) => /^chaos: restarting n[1-3]$/.test(line))).toBe(true);
     expect(out.at(-1)).toMatch(/^done: \d+ operations ok, .* recent history (linearizable|unknown|pending)$/);
   }, 90_000);
 });

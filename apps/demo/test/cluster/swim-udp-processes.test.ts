@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { swimDetectionBoundMs } from '@synod/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +17,12 @@ import { freePorts, ProcessCluster, SYNOD_BIN } from './process-cluster.js';
  * keyring, members joined by `host:port` seeds and named by the Raft id they
  * gossip. A SIGKILLed member is dead at every other within the documented
  * bound; a member with the wrong key cannot join and each member it tries
- * logs it once; a member that loses 40 % of its datagrams each way is never
- * declared dead, because pings it does not answer by UDP are repeated over
- * TCP.
+ * logs it once; keys rotate with SIGHUP; a member that loses 40 % of its
+ * datagrams each way is never declared dead, and pings it does not answer by
+ * UDP are repeated over TCP. (What the fallback buys is measured by
+ * `pnpm bench detection-processes --scenario lossy-member`: without it such a
+ * member was suspected 100 times in 3 minutes and refuted each time; with
+ * it, never.)
  *
  * Probes every 500 ms and suspicion multiplier 8, as in the peer-transport
  * test (swim-processes.test.ts), for the same reason: a loaded 2-core machine.
@@ -71,13 +74,15 @@ function swimLines(at: string, member: string, state: string, offset = 0): numbe
   return swimStateRecords(cluster.output(at).slice(offset), member, state).map((record) => record['incarnation'] as number);
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
+/** Polls `condition` every 20 ms (running `between` before each check, if given) until it holds. */
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string, between?: () => Promise<void>): Promise<number> {
   const start = Date.now();
-  while (!condition()) {
+  for (;;) {
+    await between?.();
+    if (condition()) return Date.now() - start;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return Date.now() - start;
 }
 
 const others = (id: string): string[] => IDS.filter((other) => other !== id);
@@ -96,11 +101,21 @@ describe('SWIM over UDP between five serve processes', () => {
         expect(swimStateRecords(cluster.output(id), other, 'alive').map((record) => record['address'])).toContain(swimAddress.get(other));
       }
     }
-    // `synod status` shows the datagram path's view by Raft id.
-    const out: string[] = [];
-    expect(await main(['status', '--endpoints', cluster.endpoints.join(','), '--insecure'], { stdout: (line) => out.push(line), stderr: () => undefined })).toBe(0);
-    const rows = out.slice(out.findIndex((line) => line.startsWith('VIEWER')) + 1).map((line) => line.trim().split(/\s+/));
-    expect(rows.map(([viewer, member]) => `${viewer}>${member}`).sort()).toEqual(IDS.flatMap((v) => IDS.map((m) => `${v}>${m}`)).sort());
+    // `synod status` shows the datagram path's view by Raft id (asked again
+    // while a member answers too late on a loaded machine and is left out).
+    const everyPair = IDS.flatMap((v) => IDS.map((m) => `${v}>${m}`)).sort();
+    let pairs: string[] = [];
+    await waitFor(
+      () => pairs.length === everyPair.length,
+      30_000,
+      'a full status table',
+      async () => {
+        const out: string[] = [];
+        expect(await main(['status', '--endpoints', cluster.endpoints.join(','), '--insecure'], { stdout: (line) => out.push(line), stderr: () => undefined })).toBe(0);
+        pairs = out.slice(out.findIndex((line) => line.startsWith('VIEWER')) + 1).map((line) => line.trim().split(/\s+/)).map(([viewer, member]) => `${viewer}>${member}`).sort();
+      },
+    );
+    expect(pairs).toEqual(everyPair);
   }, 90_000);
 
   it('a member with the wrong key cannot join, and each member it tries logs it once', async () => {
@@ -121,20 +136,25 @@ describe('SWIM over UDP between five serve processes', () => {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    // Its join is retried every 2 s (a push-pull to every seed each time): several attempts.
-    await waitFor(() => IDS.every((id) => cluster.output(id).slice(before.get(id)).match(WRONG_KEY_LINE) !== null), 20_000, 'every member to log the wrong key');
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    expect(stranger.output).toContain('n6 serving cluster');
+    try {
+      // Start-up takes a while on a loaded machine; then its join is retried
+      // every 2 s (a push-pull to every seed each time): several attempts.
+      await waitFor(() => stranger!.output.includes('n6 serving cluster'), 60_000, 'n6 to start');
+      await waitFor(() => IDS.every((id) => cluster.output(id).slice(before.get(id)).match(WRONG_KEY_LINE) !== null), 30_000, 'every member to log the wrong key');
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+    } finally {
+      // Stopped even when the test fails, or its retries would show up in the next test.
+      child.kill('SIGTERM');
+      await exited;
+    }
     expect(stranger.output).not.toMatch(/swim: joined|swim: n\d is alive/);
     for (const id of IDS) {
       const log = cluster.output(id).slice(before.get(id));
       expect(log.match(WRONG_KEY_LINE), `${id}'s log:\n${log}`).toHaveLength(1);
       expect(log).not.toMatch(/swim: (n6|127\.0\.0\.1:\d+) is/);
     }
-  }, 60_000);
+  }, 120_000);
 
   it('keys rotate without a restart: three rounds of editing the keyring file and SIGHUP to every member, and no message is dropped', async () => {
     const before = offsets();
@@ -179,14 +199,22 @@ describe('SWIM over UDP between five serve processes', () => {
     }
   }, 60_000);
 
-  it(`restarted losing ${LOSS * 100} % of its datagrams each way, it rejoins with a higher incarnation and the TCP fallback keeps it from being declared dead`, async () => {
+  it(`restarted losing ${LOSS * 100} % of its datagrams each way, it rejoins with a higher incarnation, and with the TCP fallback it is never declared dead`, async () => {
     const before = offsets();
     await cluster.startMember('n4', ['--inject-udp-loss', String(LOSS)]);
     await waitFor(() => others('n4').every((id) => swimLines(id, 'n4', 'alive', before.get(id)).some((incarnation) => incarnation > 0)), 30_000, 'n4 alive again everywhere');
+    const watchFrom = offsets();
     await new Promise((resolve) => setTimeout(resolve, LOSSY_WATCH_MS));
     for (const id of IDS) {
       expect(swimLines(id, '.+?', 'dead', before.get(id)), `${id} declared someone dead:\n${cluster.output(id).slice(before.get(id))}`).toEqual([]);
     }
+    // Suspicions are printed, not asserted: the fallback ping leaves 100 ms
+    // after the UDP one and its ack counts until the end of the 500 ms probe
+    // period, which a machine at a load average of 30 does not always give
+    // (22 in 30 s there). The bench's lossy-member rows compare with the
+    // fallback off.
+    const suspicions = others('n4').reduce((total, id) => total + swimLines(id, 'n4', 'suspect', watchFrom.get(id)).length, 0);
+    console.info(`suspicions of the lossy n4 in ${LOSSY_WATCH_MS} ms: ${suspicions} (load average ${loadavg()[0]!.toFixed(1)})`);
     // The fallback did the work: stop n1 and n4 gracefully to read their datagram-path stats.
     const stats = async (id: string): Promise<Record<string, number>> => {
       const offset = cluster.output(id).length;

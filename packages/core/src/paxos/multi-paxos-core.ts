@@ -51,6 +51,13 @@ export interface MultiPaxosConfig {
   readonly heartbeatTicks?: number;
   /** Entries per accept, learn or promise message. @default 512 */
   readonly maxEntriesPerMessage?: number;
+  /**
+   * Value bytes per accept or learn message: a batch is cut before it would
+   * pass this (a single larger value still goes alone). A driver sets it
+   * below its transport's message cap, which a message of many large slots
+   * would otherwise exceed and never arrive. @default 1048576
+   */
+  readonly maxBytesPerMessage?: number;
   /** The highest slot already applied to the state machine when the node starts. @default the snapshot index */
   readonly applied?: number;
   /** Report this node's acceptances in `PaxosReady.accepted` (for checkers). @default false */
@@ -156,6 +163,7 @@ export class MultiPaxosCore {
   readonly #electionTicks: number;
   readonly #heartbeatTicks: number;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #mutations: PaxosMutations;
   readonly #reportAcceptances: boolean;
 
@@ -236,6 +244,7 @@ export class MultiPaxosCore {
     this.#electionTicks = positiveInteger(config.electionTicks ?? 10, 'electionTicks');
     this.#heartbeatTicks = positiveInteger(config.heartbeatTicks ?? 1, 'heartbeatTicks');
     this.#maxEntries = positiveInteger(config.maxEntriesPerMessage ?? 512, 'maxEntriesPerMessage');
+    this.#maxBytes = positiveInteger(config.maxBytesPerMessage ?? 1024 * 1024, 'maxBytesPerMessage');
     this.#mutations = config.mutations ?? {};
     this.#reportAcceptances = config.reportAcceptances === true;
 
@@ -624,7 +633,13 @@ export class MultiPaxosCore {
     }
     const entries: AcceptedSlot[] = [];
     const to = Math.min(this.#commit, m.fromSlot + this.#maxEntries - 1);
-    for (let slot = m.fromSlot; slot <= to; slot++) entries.push(this.#log.get(slot)!);
+    let bytes = 0;
+    for (let slot = m.fromSlot; slot <= to; slot++) {
+      const value = this.#log.get(slot)!;
+      bytes += value.data.byteLength;
+      if (entries.length > 0 && bytes > this.#maxBytes) break; // it asks again for the rest
+      entries.push(value);
+    }
     this.#send({ type: 'learn', from: this.id, to: m.from, ballot: this.#promised, entries, commit: this.#commit });
   }
 
@@ -822,14 +837,17 @@ export class MultiPaxosCore {
     while (this.#sendFrom <= last) {
       const to = Math.min(last, this.#sendFrom + this.#maxEntries - 1);
       const entries: StoredSlot[] = [];
-      for (let slot = this.#sendFrom; slot <= to; slot++) {
+      let bytes = 0;
+      let slot = this.#sendFrom;
+      for (; slot <= to; slot++) {
         const inFlight = this.#inFlight.get(slot);
-        if (inFlight !== undefined) {
-          inFlight.sentAt = this.#ticks;
-          entries.push(inFlight.value);
-        }
+        if (inFlight === undefined) continue;
+        bytes += inFlight.value.data.byteLength;
+        if (entries.length > 0 && bytes > this.#maxBytes) break; // the rest goes in the next accept
+        inFlight.sentAt = this.#ticks;
+        entries.push(inFlight.value);
       }
-      this.#sendFrom = to + 1;
+      this.#sendFrom = slot;
       this.#sendAccepts(entries, undefined);
     }
   }
@@ -863,9 +881,12 @@ export class MultiPaxosCore {
   #heartbeat(): void {
     const resend: StoredSlot[] = [];
     const end = Math.min(this.#sendFrom - 1, this.#commit + this.#maxEntries);
+    let bytes = 0;
     for (let slot = this.#commit + 1; slot <= end; slot++) {
       const inFlight = this.#inFlight.get(slot);
       if (inFlight !== undefined && this.#ticks - inFlight.sentAt > this.#heartbeatTicks) {
+        bytes += inFlight.value.data.byteLength;
+        if (resend.length > 0 && bytes > this.#maxBytes) break; // the rest on a later heartbeat
         inFlight.sentAt = this.#ticks;
         resend.push(inFlight.value);
       }

@@ -2,6 +2,7 @@ import {
   AbortError,
   BusyError,
   InvalidArgumentError,
+  MessageTooLargeError,
   NotLeaderError,
   NotStartedError,
   NotVoterError,
@@ -12,8 +13,8 @@ import type { FailureDetector } from '../detection/failure-detector.js';
 import { AppliedProposals } from '../raft/applied-proposals.js';
 import { decodeNodeSnapshot, encodeNodeSnapshot } from '../raft/node-snapshot.js';
 import { PendingCall, type Pending } from '../raft/pending-call.js';
-import { encodeProposal, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from '../raft/proposal-frame.js';
-import type { OperationOptions, ReadOptions, SnapshotPolicy } from '../raft/raft-node.js';
+import { encodeProposal, proposalFrameOverhead, readProposalLayout, sameOriginAt, type ProposalFrameLayout } from '../raft/proposal-frame.js';
+import { APPEND_FRAMING_BYTES, type OperationOptions, type ReadOptions, type SnapshotPolicy } from '../raft/raft-node.js';
 import type { ConfState, Entry } from '../raft/types.js';
 import type { StateMachine } from '../state-machine/state-machine.js';
 import type { Storage } from '../storage/storage.js';
@@ -99,8 +100,10 @@ export interface PaxosNodeObserver {
 }
 
 export interface MultiPaxosNodeEvents {
-  role: { readonly role: PaxosRole; readonly ballot: Ballot };
-  leader: { readonly leader: NodeId | undefined; readonly ballot: Ballot };
+  /** `term`: the round of the ballot this node has promised, as for `leader`. */
+  role: { readonly role: PaxosRole; readonly ballot: Ballot; readonly term: number };
+  /** `term`: the round of the ballot this node has promised (Raft's term's counterpart, as in `status().term`). */
+  leader: { readonly leader: NodeId | undefined; readonly ballot: Ballot; readonly term: number };
   commit: { readonly index: number };
   apply: { readonly index: number; readonly term: number };
   membership: { readonly confState: ConfState; readonly index: number };
@@ -224,7 +227,13 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
             retainEntries: Math.max(0, Math.floor(options.snapshots?.retainEntries ?? 1000)),
           };
     this.#core = new MultiPaxosCore(
-      { ...options.paxos, applied, reportAcceptances: options.observer !== undefined },
+      {
+        // An accept of many slots must still fit the transport's messages (less framing for ids and ballots).
+        maxBytesPerMessage: Math.max(1, options.transport.maxMessageBytes - APPEND_FRAMING_BYTES),
+        ...options.paxos,
+        applied,
+        reportAcceptances: options.observer !== undefined,
+      },
       options.storage,
       random.fork(),
     );
@@ -263,6 +272,8 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
    * call rejects with NotLeaderError naming the leader, if known.
    */
   propose(command: Uint8Array, options: OperationOptions = {}): Promise<Result> {
+    if (!(command instanceof Uint8Array)) return Promise.reject(new InvalidArgumentError('a proposal must be a Uint8Array'));
+    if (command.byteLength > this.maxProposalBytes) return Promise.reject(new MessageTooLargeError(command.byteLength, this.maxProposalBytes));
     const call = this.#startCall<Result>(options);
     if (call instanceof Promise) return call;
     call.registerIn(this.#proposals);
@@ -360,6 +371,52 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Removes `id`. See {@link changeVoters}. */
   removeMember(id: NodeId, options: OperationOptions = {}): Promise<ConfState> {
     return this.changeVoters(this.#core.status().voters.filter((v) => v !== id), options);
+  }
+
+  /**
+   * Multi-Paxos has no learners (every member is a voter): always rejects
+   * with InvalidArgumentError. It exists so that the node serves the same
+   * Cluster calls as `RaftNode`.
+   */
+  promoteLearner(id: NodeId, _options: OperationOptions = {}): Promise<ConfState> {
+    return Promise.reject(new InvalidArgumentError(`Multi-Paxos has no learners to promote ('${id}'): every member is a voter`));
+  }
+
+  /**
+   * Makes `target` the leader, when `target` is this node: it runs phase 1
+   * (see {@link campaign}). A Paxos leader has no way to hand over to
+   * another node, which must take over with a higher ballot itself; for
+   * any other target the call rejects with InvalidArgumentError saying so.
+   *
+   * @example
+   * ```ts
+   * await nodes.get('n2')!.transferLeadership('n2', { timeoutMs: 3000 });
+   * ```
+   */
+  transferLeadership(target: NodeId, options: OperationOptions = {}): Promise<void> {
+    if (target === this.id) return this.campaign(options);
+    return Promise.reject(
+      new InvalidArgumentError(`a Multi-Paxos leader cannot hand over to '${target}': ask '${target}' to take leadership (it runs phase 1)`),
+    );
+  }
+
+  /**
+   * The largest command {@link propose} accepts, in bytes: the transport's
+   * `maxMessageBytes` less the value's frame and the accept's framing. A
+   * larger value could never reach an acceptor.
+   */
+  get maxProposalBytes(): number {
+    return Math.max(0, this.#options.transport.maxMessageBytes - APPEND_FRAMING_BYTES - proposalFrameOverhead(this.#origin) - 1);
+  }
+
+  /** The round of the ballot this node promised: the cheap part of {@link status}, for response headers. */
+  get term(): number {
+    return this.#core.status().promised.round;
+  }
+
+  /** The leader this node knows (itself when it leads), or undefined: the cheap part of {@link status}. */
+  get leader(): NodeId | undefined {
+    return this.#soft.leader;
   }
 
   status(): MultiPaxosNodeStatus {
@@ -494,27 +551,52 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   async #handleReady(ready: PaxosReady): Promise<void> {
     const storage = this.#options.storage;
     if (ready.softState !== undefined) this.#onSoftState(ready.softState);
-    let wrote = false;
+    let mustSync = false;
+    /** This Ready makes a new promise or a snapshot durable: then every message waits for it. */
+    let newPromiseOrSnapshot = false;
     if (ready.snapshot !== undefined) {
       storage.applySnapshot(ready.snapshot);
-      wrote = true;
+      mustSync = true;
+      newPromiseOrSnapshot = true;
     }
     if (ready.entries.length > 0) {
       storage.append(ready.entries);
-      wrote = true;
+      mustSync = true;
     }
     if (ready.hardState !== undefined) {
+      // A new promise must be durable before any reply leaves; a chosen
+      // prefix (commit) need not be: a restarted replica learns it again from
+      // the leader, so a change of commit alone rides with the next sync
+      // instead of costing a sync (an fdatasync with FileStorage) of its own.
+      const previous = storage.initialState().hardState;
+      if (ready.hardState.term !== previous.term || ready.hardState.vote !== previous.vote) {
+        mustSync = true;
+        newPromiseOrSnapshot = true;
+      }
       storage.setHardState(ready.hardState);
-      wrote = true;
     }
     const early = this.#options.mutations?.replyBeforePersist === true;
-    if (early) this.#sendAll(ready);
+    // The leader's accepts (phase 2a) report nothing about its own acceptor
+    // state, so they leave before its sync and the acceptors write while it
+    // does: a slot then costs the slower of two syncs instead of both in a
+    // row. The core counts the leader's own acceptance only in `advance`,
+    // after the sync. Everything else (promises, acceptances, learns) waits.
+    let sentEarly = 0;
+    if (mustSync && !newPromiseOrSnapshot && !early) {
+      for (const message of ready.messages) {
+        if (sendsBeforeSync(message, this.id)) {
+          this.#send(message);
+          sentEarly++;
+        }
+      }
+    }
+    if (early) this.#sendAll(ready, 0);
     // An acceptor's promise and accepted values must be durable before any
     // reply that reports them leaves (Paxos Made Simple §2.3).
-    if (wrote && !early) await storage.sync();
+    if (mustSync && !early) await storage.sync();
     if (this.#stopped) return;
-    if (!early) this.#sendAll(ready);
-    if (early && wrote) await storage.sync();
+    if (!early) this.#sendAll(ready, sentEarly);
+    if (early && mustSync) await storage.sync();
     if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
     for (const entry of ready.committedEntries) this.#apply(entry);
@@ -526,12 +608,13 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     }
   }
 
-  #sendAll(ready: PaxosReady): void {
+  /** Sends the Ready's messages (but those sent before the sync, when `sentEarly` > 0) and steps those addressed here. */
+  #sendAll(ready: PaxosReady, sentEarly: number): void {
     if (ready.accepted.length > 0) this.#options.observer?.accepted(ready.accepted);
     const local: PaxosMessage[] = [];
     for (const message of ready.messages) {
       if (message.to === this.id) local.push(message);
-      else this.#send(message);
+      else if (sentEarly === 0 || !sendsBeforeSync(message, this.id)) this.#send(message);
     }
     for (const message of local) this.#core.step(message);
   }
@@ -660,13 +743,20 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     const previous = this.#soft;
     this.#soft = soft;
     if (previous.leader !== undefined && previous.leader !== soft.leader) this.#options.failureDetector?.remove(previous.leader);
-    if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, ballot: soft.ballot });
-    if (soft.leader !== previous.leader) this.#events.emit('leader', { leader: soft.leader, ballot: soft.ballot });
+    if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, ballot: soft.ballot, term: this.#core.status().promised.round });
+    if (soft.leader !== previous.leader) {
+      this.#events.emit('leader', { leader: soft.leader, ballot: soft.ballot, term: this.#core.status().promised.round });
+    }
   }
 
   #reportError(error: unknown): void {
     this.#events.emit('error', { error });
   }
+}
+
+/** A leader's accept to another acceptor: it may leave before the leader's own writes are durable. */
+function sendsBeforeSync(message: PaxosMessage, self: NodeId): boolean {
+  return message.type === 'accept' && message.from === self && message.to !== self;
 }
 
 function asError(error: unknown): Error {

@@ -1140,17 +1140,17 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const stage: InFlightReady = { ready, deferred: [], synced: !mustSync, critical: newTermVoteOrSnapshot, afterAdvance: [] };
     // Entries, term and vote must be durable before any message that depends
     // on them leaves (a vote, an append acknowledgement), and so must those
-    // of every earlier Ready still in flight. A leader's appends depend on
-    // none of them (see sendsBeforeSync) unless a term or vote is on its way
-    // to disk, so they leave first and the followers write while the leader
-    // does: a commit then costs the slower of the two fsyncs rather than both
-    // in a row. The core counts the leader's own copy only at `advance`,
-    // after the sync.
+    // of every earlier Ready still in flight. A leader's appends (and
+    // heartbeats and their answers) depend on none of them (see
+    // sendsBeforeSync) unless a term or vote is on its way to disk, so they
+    // leave first and the followers write while the leader does: a commit
+    // then costs the slower of the two fsyncs rather than both in a row. The
+    // core counts the leader's own copy only at `advance`, after the sync.
     const nothingPending = !mustSync && this.#inFlight.length === 0;
-    const appendsEarly = !newTermVoteOrSnapshot && this.#criticalInFlight === 0;
+    const earlyAllowed = !newTermVoteOrSnapshot && this.#criticalInFlight === 0;
     for (const message of ready.messages) {
       // Test-only mutation (see internal/test-mutations.ts): every message leaves before the sync.
-      if (nothingPending || mutations.ackBeforeSync || (appendsEarly && sendsBeforeSync(message))) this.#send(message);
+      if (nothingPending || mutations.ackBeforeSync || (earlyAllowed && sendsBeforeSync(message))) this.#send(message);
       else stage.deferred.push(message);
     }
     // Committed entries are durable here already (the core hands out no
@@ -1441,16 +1441,20 @@ interface InFlightReady {
 }
 
 /**
- * Whether a message may leave before the writes of its Ready are synced
- * (when that Ready changes no term, vote or snapshot). Only a leader's
- * append qualifies: it carries entries of the leader's own log in a term
- * whose vote was made durable before the leader's campaign began, and
- * claims nothing about what the leader has persisted. Acknowledgements,
- * votes and everything else wait. etcd's leader writes in parallel with
- * replication the same way.
+ * Whether a message may leave before the writes of its Ready (and of the
+ * Readies before it) are synced, when none of them changes a term, vote or
+ * snapshot. A leader's append qualifies: it carries entries of the leader's
+ * own log in a term whose vote was made durable before the leader's campaign
+ * began, and claims nothing about what the leader has persisted (etcd's
+ * leader writes in parallel with replication the same way). So do
+ * heartbeats and their answers: a heartbeat's commit index is never past what
+ * the follower holds, and an answer only echoes the round's context; neither
+ * claims anything about the sender's log, and the term they carry is already
+ * durable. They leave at once so that a read-index round does not wait for
+ * an unrelated fdatasync. Acknowledgements, votes and everything else wait.
  */
 function sendsBeforeSync(message: RaftMessage): boolean {
-  return message.type === 'append';
+  return message.type === 'append' || message.type === 'heartbeat' || message.type === 'heartbeat-response';
 }
 
 function asError(error: unknown): Error {

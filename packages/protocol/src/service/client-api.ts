@@ -218,21 +218,65 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 export interface ClientSession {
   readonly clientId: string;
   next: number;
+  /** When its last write settled, on the pool's clock. */
+  lastUsedMs: number;
+}
+
+/** Options of {@link SessionPool}. */
+export interface SessionPoolOptions {
+  /**
+   * A session idle longer than this is not used again: the next write starts
+   * a fresh one. Keep it below the store's `sessionTtl` (60 s by default),
+   * with room for clock drift, so that no write ever continues a session the
+   * store has expired (it would be refused as `SESSION_EXPIRED`, and the
+   * client could not tell whether an earlier attempt of it was applied).
+   * @default 30000
+   */
+  readonly maxIdleMs?: number;
+  /** The clock idle time is measured with. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
  * The sessions of one client: each write in flight holds one of its own; a
  * write whose outcome is unknown retires its session (its late application
- * must not be overtaken by a later sequence), others hand it back.
+ * must not be overtaken by a later sequence), others hand it back. Sessions
+ * idle past `maxIdleMs` are dropped rather than reused.
+ *
+ * @example
+ * ```ts
+ * const pool = new SessionPool('client-1');
+ * await pool.run((session) => kv.put({ key: 'k', value, session }));
+ * ```
  */
 export class SessionPool {
   readonly #free: ClientSession[] = [];
+  readonly #maxIdleMs: number;
+  readonly #now: () => number;
   #count = 0;
-  constructor(readonly clientId: string) {}
+  constructor(
+    readonly clientId: string,
+    options: SessionPoolOptions = {},
+  ) {
+    this.#maxIdleMs = options.maxIdleMs ?? 30_000;
+    if (!Number.isFinite(this.#maxIdleMs) || this.#maxIdleMs <= 0) throw new RangeError(`maxIdleMs must be a positive number of milliseconds, got ${this.#maxIdleMs}`);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** A free session used recently enough, or a new one. Free sessions are stacked, most recently used last. */
+  #take(): ClientSession {
+    const now = this.#now();
+    for (let session = this.#free.pop(); session !== undefined; session = this.#free.pop()) {
+      // The rest of the stack was used even earlier: every one of them is stale too.
+      if (now - session.lastUsedMs <= this.#maxIdleMs) return session;
+      this.#free.length = 0;
+    }
+    return { clientId: `${this.clientId}/${this.#count++}`, next: 1, lastUsedMs: now };
+  }
 
   /** Runs `write` with a session and its next sequence. */
   async run<T>(write: (session: kvV1.Session) => Promise<T>): Promise<T> {
-    const session = this.#free.pop() ?? { clientId: `${this.clientId}/${this.#count++}`, next: 1 };
+    const session = this.#take();
     const sequence = session.next++;
     let settled = false;
     try {
@@ -245,7 +289,10 @@ export class SessionPool {
       settled = error instanceof SynodRpcError && !isRetryable(error) && error.reason !== 'SESSION_EXPIRED';
       throw error;
     } finally {
-      if (settled) this.#free.push(session);
+      if (settled) {
+        session.lastUsedMs = this.#now();
+        this.#free.push(session);
+      }
     }
   }
 }

@@ -4,20 +4,21 @@ import {
   type KeyValue,
   type KvCasCondition,
   type KvCommand,
-  type KvQuery,
-  type KvQueryResult,
   type KvResult,
   type KvSession,
   type KvStateMachine,
-  type RaftNode,
   type ReadConsistency,
 } from '@synod/core';
 import * as kvV1 from '../gen/synod/kv/v1/kv.js';
 import { ServiceCallError, SessionExpiredError, StaleSequenceError } from './errors.js';
+import type { KvNode } from './kv-node.js';
 import { WriteBatcher } from './write-batcher.js';
 
-/** The RaftNode type a Synod server runs: the KV state machine's results and queries. */
-export type KvRaftNode = RaftNode<KvResult, KvQuery, KvQueryResult>;
+/**
+ * The node a Synod server runs, Raft or Multi-Paxos (see {@link KvNode}).
+ * @deprecated The name predates Multi-Paxos serving; use KvNode.
+ */
+export type KvRaftNode = KvNode;
 
 /** How long one call may wait for consensus, and what ends it early (the caller gave up). */
 export interface CallWait {

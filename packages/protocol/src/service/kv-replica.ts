@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  InvalidArgumentError,
   KvStateMachine,
+  MultiPaxosNode,
   RaftNode,
   startSessionExpiry,
   type KvQuery,
@@ -10,12 +12,13 @@ import {
   type FailureDetector,
   type Logger,
   type NodeId,
+  type MultiPaxosConfig,
   type RaftConfig,
   type SnapshotPolicy,
   type Storage,
   type Transport,
 } from '@synod/core';
-import type { KvRaftNode } from './kv-handlers.js';
+import type { ConsensusAlgorithm, KvNode } from './kv-node.js';
 
 /** Options of {@link createKvReplica}: what every Synod server builds its node from, whatever its transport. */
 export interface KvReplicaOptions {
@@ -26,10 +29,15 @@ export interface KvReplicaOptions {
   readonly transport: Transport;
   readonly storage: Storage;
   readonly kv?: KvStateMachineOptions;
+  /** Raft (the default) or Multi-Paxos; equal on every node. The two keep their logs alike in Storage but do not read each other's. */
+  readonly algorithm?: ConsensusAlgorithm;
+  /** Raft settings other than the id and voters (with `algorithm: 'raft'`). */
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /** Multi-Paxos settings other than the id and voters (with `algorithm: 'paxos'`). */
+  readonly paxos?: Omit<MultiPaxosConfig, 'id' | 'voters' | 'applied' | 'reportAcceptances' | 'mutations'>;
   /** Detector-assisted elections (RaftNode's `failureDetector`); one instance per node. @default none */
   readonly failureDetector?: FailureDetector;
-  /** RaftNode's `toleratedLeaderPauseMs`. @default RaftNode's */
+  /** RaftNode's `toleratedLeaderPauseMs` (Raft only). @default RaftNode's */
   readonly toleratedLeaderPauseMs?: number;
   readonly tickIntervalMs?: number;
   readonly snapshots?: SnapshotPolicy | false;
@@ -39,9 +47,9 @@ export interface KvReplicaOptions {
   readonly logger: Logger;
 }
 
-/** A node's RaftNode and KV store, not yet started. */
+/** A node's consensus node and KV store, not yet started. */
 export interface KvReplica {
-  readonly node: KvRaftNode;
+  readonly node: KvNode;
   readonly store: KvStateMachine;
   /** SHA-256 of the store's snapshot and the index it has applied (the snapshot encoding is canonical, so equal states give equal digests). */
   stateHash(): { readonly hash: Uint8Array; readonly index: number };
@@ -52,7 +60,8 @@ export interface KvReplica {
 }
 
 /**
- * The RaftNode with the KV state machine that a Synod server runs, with its
+ * The node (a RaftNode, or a MultiPaxosNode with `algorithm: 'paxos'`) with
+ * the KV state machine that a Synod server runs, with its
  * events logged and, on the leader, session expiry proposed. The transport
  * is the caller's, started before `start` and closed after `stop`.
  *
@@ -66,19 +75,9 @@ export interface KvReplica {
 export function createKvReplica(options: KvReplicaOptions): KvReplica {
   const { logger } = options;
   const store = new KvStateMachine(options.kv);
-  const node: KvRaftNode = new RaftNode<KvResult, KvQuery, KvQueryResult>({
-    raft: { ...options.raft, id: options.nodeId, voters: [...options.voters].sort() },
-    clusterId: options.clusterId,
-    transport: options.transport,
-    storage: options.storage,
-    stateMachine: store,
-    ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
-    ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
-    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
-    ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
-    defaultTimeoutMs: options.defaultTimeoutMs,
-  });
-  node.on('error', ({ error }) => logger.error({ err: error }, 'raft node error'));
+  const node = createNode(options, store);
+  const algorithm = options.algorithm ?? 'raft';
+  node.on('error', ({ error }) => logger.error({ err: error }, `${algorithm} node error`));
   node.on('snapshot', ({ index, compactedTo, bytes }) => logger.info({ index, compactedTo, bytes }, 'snapshot taken'));
   node.on('membership', ({ index, confState }) => logger.info({ index, voters: confState.voters.join(',') }, 'configuration in effect'));
   node.on('leader', ({ leader, term }) => logger.info({ leader: leader ?? 'unknown', term }, 'leader changed'));
@@ -101,4 +100,34 @@ export function createKvReplica(options: KvReplicaOptions): KvReplica {
       await node.stop();
     },
   };
+}
+
+/** The consensus node of {@link createKvReplica}. @throws InvalidArgumentError for an unknown algorithm or an option of the other one. */
+function createNode(options: KvReplicaOptions, store: KvStateMachine): KvNode {
+  const common = {
+    clusterId: options.clusterId,
+    transport: options.transport,
+    storage: options.storage,
+    stateMachine: store,
+    ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
+    ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
+    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
+    defaultTimeoutMs: options.defaultTimeoutMs,
+  };
+  const voters = [...options.voters].sort();
+  switch (options.algorithm ?? 'raft') {
+    case 'raft':
+      if (options.paxos !== undefined) throw new InvalidArgumentError("paxos options given with algorithm 'raft'");
+      return new RaftNode<KvResult, KvQuery, KvQueryResult>({
+        ...common,
+        raft: { ...options.raft, id: options.nodeId, voters },
+        ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
+      });
+    case 'paxos':
+      if (options.raft !== undefined) throw new InvalidArgumentError("raft options given with algorithm 'paxos'");
+      if (options.toleratedLeaderPauseMs !== undefined) throw new InvalidArgumentError("toleratedLeaderPauseMs is a Raft option; algorithm is 'paxos'");
+      return new MultiPaxosNode<KvResult, KvQuery, KvQueryResult>({ ...common, paxos: { ...options.paxos, id: options.nodeId, voters } });
+    default:
+      throw new InvalidArgumentError(`algorithm must be 'raft' or 'paxos', got '${String(options.algorithm)}'`);
+  }
 }

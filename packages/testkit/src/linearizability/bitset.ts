@@ -19,9 +19,22 @@ export class Bitset {
   readonly words: Uint32Array;
   #hash = 0;
 
-  /** @param size - the number of indexes the set can hold (0 .. size-1). */
-  constructor(size: number) {
-    this.words = new Uint32Array(Math.max(1, Math.ceil(size / 32)));
+  /**
+   * @param size - the number of indexes the set can hold (0 .. size-1).
+   * @param words - zeroed storage of {@link Bitset.wordsFor}(size) words to use
+   *   instead of a new array (the checker cuts them from one shared buffer).
+   */
+  constructor(size: number, words?: Uint32Array) {
+    const length = Bitset.wordsFor(size);
+    if (words !== undefined && words.length !== length) {
+      throw new RangeError(`a bitset of ${size} needs ${length} words, not ${words.length}`);
+    }
+    this.words = words ?? new Uint32Array(length);
+  }
+
+  /** The words a set of `size` indexes takes. */
+  static wordsFor(size: number): number {
+    return Math.max(1, Math.ceil(size / 32));
   }
 
   /** The Zobrist hash of the members; equal sets have equal hashes. */

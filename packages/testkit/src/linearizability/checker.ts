@@ -187,7 +187,8 @@ export function checkOperations<S, I, O>(
   const limits: StoreLimits = { budget, now, deadline };
   const maxConfigurations = options.maxConfigurations ?? Number.POSITIVE_INFINITY;
   const partitions: Partition<I, O>[] = model.partition ? model.partition(operations) : [{ key: '', operations }];
-  const searches = partitions.map((p) => new PartitionSearch(model, p, limits, maxConfigurations));
+  const arena = new SearchArena();
+  const searches = partitions.map((p) => new PartitionSearch(model, p, limits, maxConfigurations, arena));
 
   // Partitions are searched round-robin in slices that double each round. A
   // history is not linearizable as soon as one partition is not, and some
@@ -229,12 +230,54 @@ export function checkOperations<S, I, O>(
   };
 }
 
+/**
+ * The per-operation arrays of every partition's search, cut from a few large
+ * buffers shared by the whole check instead of a dozen small typed arrays
+ * per partition: each typed array of its own costs a backing-store
+ * allocation (and the garbage collector a finalizer), which with a hundred
+ * small partitions is most of what a check spends outside the search. The
+ * memory is counted per partition in the budget (SEARCH_BYTES_PER_OPERATION),
+ * as before.
+ */
+class SearchArena {
+  #chunk = new Int32Array(0);
+  #used = 0;
+  /** Reused by each partition's setup in turn (setup is synchronous). */
+  #scratch = new Float64Array(0);
+
+  /** `words` zeroed 32-bit words, valid for the rest of the check. */
+  take(words: number): Int32Array {
+    if (this.#used + words > this.#chunk.length) {
+      this.#chunk = new Int32Array(Math.max(ARENA_CHUNK_WORDS, words));
+      this.#used = 0;
+    }
+    const view = this.#chunk.subarray(this.#used, this.#used + words);
+    this.#used += words;
+    return view;
+  }
+
+  /** `words` zeroed unsigned words, valid for the rest of the check. */
+  takeUnsigned(words: number): Uint32Array {
+    const view = this.take(words);
+    return new Uint32Array(view.buffer, view.byteOffset, words);
+  }
+
+  /** A scratch array of `n` doubles, valid until the next call. */
+  scratch(n: number): Float64Array {
+    if (this.#scratch.length < n) this.#scratch = new Float64Array(Math.max(n, 2 * this.#scratch.length, 1024));
+    return this.#scratch.subarray(0, n);
+  }
+}
+
+/** Words per arena buffer (256 KiB); a partition needing more gets a buffer of its own size. */
+const ARENA_CHUNK_WORDS = 1 << 16;
+
 /** The entries of the search list: an operation's call and its return, in real-time order. */
 interface EntryTable {
   /** Entry index -> operation index. */
   readonly op: Int32Array;
   /** Entry index -> 1 for a call, 0 for a return. */
-  readonly isCall: Uint8Array;
+  readonly isCall: Int32Array;
   /** Operation index -> its call entry. */
   readonly callOf: Int32Array;
   /** Operation index -> its return entry. */
@@ -250,39 +293,93 @@ interface EntryTable {
 const SEARCH_BYTES_PER_OPERATION = 80;
 const SEARCH_BYTES_FIXED = 1024;
 
-/** `ops` in invoke order (the array itself when it already is). */
-function inInvokeOrder<I, O>(ops: readonly Operation<I, O>[]): readonly Operation<I, O>[] {
-  for (let i = 1; i < ops.length; i++) {
-    if ((ops[i] as Operation<I, O>).invokeIndex < (ops[i - 1] as Operation<I, O>).invokeIndex) {
-      return [...ops].sort((a, b) => a.invokeIndex - b.invokeIndex);
-    }
+/**
+ * The operations of a partition that happened (`fail` ones removed), in
+ * invoke order, with their inputs and outputs: one pass, no closures, so the
+ * first check in a process (run by V8's interpreter) does little work per
+ * operation.
+ */
+function prepareOperations<I, O>(
+  source: readonly Operation<I, O>[],
+): { ops: Operation<I, O>[]; inputs: I[]; outputs: (O | UnknownOutput)[] } {
+  let ops: Operation<I, O>[] = [];
+  let ordered = true;
+  let lastInvoke = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < source.length; i++) {
+    const op = source[i] as Operation<I, O>;
+    if (op.status === 'fail') continue;
+    if (op.invokeIndex < lastInvoke) ordered = false;
+    lastInvoke = op.invokeIndex;
+    ops.push(op);
   }
-  return ops;
+  if (!ordered) ops = ops.sort((a, b) => a.invokeIndex - b.invokeIndex);
+  const n = ops.length;
+  const inputs = new Array<I>(n);
+  const outputs = new Array<O | UnknownOutput>(n);
+  for (let i = 0; i < n; i++) {
+    const op = ops[i] as Operation<I, O>;
+    inputs[i] = op.input;
+    outputs[i] = op.status === 'ok' ? (op.output as O) : UNKNOWN_OUTPUT;
+  }
+  return { ops, inputs, outputs };
+}
+
+/** Return times below this, with fewer operations than PACKED_OPS, are sorted as packed numbers. */
+const PACKED_TIMES = 2 ** 31;
+const PACKED_OPS = 2 ** 21;
+
+/**
+ * Operation indexes ordered by return time, ties (open operations) by index.
+ * Return times are history positions, so they usually pack with the index
+ * into one exact double, and a numeric sort without a comparator needs no
+ * call into JavaScript per comparison (which is what a cold check pays most
+ * for); anything else takes the comparator.
+ */
+function sortedReturns(returnAt: Float64Array, returns: Int32Array, keys: Float64Array): Int32Array {
+  const n = returnAt.length;
+  let finiteMax = 0;
+  let packable = n < PACKED_OPS;
+  for (let i = 0; i < n && packable; i++) {
+    const t = returnAt[i] as number;
+    if (t === Number.POSITIVE_INFINITY) continue;
+    if (!Number.isInteger(t) || t < 0 || t >= PACKED_TIMES) packable = false;
+    else if (t > finiteMax) finiteMax = t;
+  }
+  if (packable) {
+    for (let i = 0; i < n; i++) {
+      const t = returnAt[i] as number;
+      keys[i] = (t === Number.POSITIVE_INFINITY ? finiteMax + 1 : t) * PACKED_OPS + i;
+    }
+    keys.sort();
+    for (let i = 0; i < n; i++) returns[i] = (keys[i] as number) % PACKED_OPS;
+    return returns;
+  }
+  for (let i = 0; i < n; i++) returns[i] = i;
+  return returns.sort((a, b) => (returnAt[a] as number) - (returnAt[b] as number) || a - b);
 }
 
 /**
  * The search list for operations in invoke order: calls come in operation
  * order, so only the returns need sorting, and the two runs are merged.
  */
-function buildEntries<I, O>(ops: readonly Operation<I, O>[]): EntryTable {
+function buildEntries<I, O>(ops: readonly Operation<I, O>[], arena: SearchArena): EntryTable {
   const n = ops.length;
   // An unknown outcome may take effect at any time after the invoke, so its
   // "return" is at the end of time, after every call; open returns keep
   // operation order among themselves.
-  const returnAt = new Float64Array(n);
+  const scratch = arena.scratch(2 * n);
+  const returnAt = scratch.subarray(0, n);
   for (let i = 0; i < n; i++) {
     const op = ops[i] as Operation<I, O>;
     returnAt[i] = op.status !== 'ok' || op.completeIndex === undefined ? Number.POSITIVE_INFINITY : op.completeIndex;
   }
-  const returns = new Int32Array(n);
-  for (let i = 0; i < n; i++) returns[i] = i;
-  returns.sort((a, b) => (returnAt[a] as number) - (returnAt[b] as number) || a - b);
+  const returns = sortedReturns(returnAt, arena.take(n), scratch.subarray(n, 2 * n));
 
   const table: EntryTable = {
-    op: new Int32Array(2 * n),
-    isCall: new Uint8Array(2 * n),
-    callOf: new Int32Array(n),
-    returnOf: new Int32Array(n),
+    op: arena.take(2 * n),
+    isCall: arena.take(2 * n),
+    callOf: arena.take(n),
+    returnOf: arena.take(n),
   };
   let call = 0;
   let ret = 0;
@@ -351,24 +448,30 @@ class PartitionSearch<S, I, O> {
   #undecided: UndecidedReason | undefined;
   elapsedMs = 0;
 
-  constructor(model: Model<S, I, O>, partition: Partition<I, O>, limits: StoreLimits, maxConfigurations: number) {
+  constructor(
+    model: Model<S, I, O>,
+    partition: Partition<I, O>,
+    limits: StoreLimits,
+    maxConfigurations: number,
+    arena: SearchArena,
+  ) {
     this.#model = model;
     this.#key = partition.key;
     this.#maxConfigurations = maxConfigurations;
-    const ops = inInvokeOrder(partition.operations.filter((op) => op.status !== 'fail'));
+    const { ops, inputs, outputs } = prepareOperations(partition.operations);
     this.#ops = ops;
     this.#removed = partition.operations.length - ops.length;
     const n = ops.length;
-    this.#inputs = ops.map((op) => op.input);
-    this.#outputs = ops.map((op) => (op.status === 'ok' ? (op.output as O) : UNKNOWN_OUTPUT));
-    this.#entries = buildEntries(ops);
+    this.#inputs = inputs;
+    this.#outputs = outputs;
+    this.#entries = buildEntries(ops, arena);
 
     // A doubly linked list over the entries with a head sentinel at index 2n.
     // Linearizing an operation unlinks its call and return; backtracking
     // links them back (Knuth's dancing links), so both are O(1).
     this.#head = 2 * n;
-    this.#next = new Int32Array(2 * n + 1);
-    this.#prev = new Int32Array(2 * n + 1);
+    this.#next = arena.take(2 * n + 1);
+    this.#prev = arena.take(2 * n + 1);
     for (let e = 0; e < 2 * n; e++) {
       this.#next[e] = e + 1 < 2 * n ? e + 1 : -1;
       this.#prev[e] = e === 0 ? this.#head : e - 1;
@@ -376,12 +479,12 @@ class PartitionSearch<S, I, O> {
     this.#next[this.#head] = n > 0 ? 0 : -1;
     this.#prev[this.#head] = -1;
 
-    this.#linearized = new Bitset(n);
+    this.#linearized = new Bitset(n, arena.takeUnsigned(Bitset.wordsFor(n)));
     this.#states = new StateTable<S>(model.equal, limits.budget);
-    this.#store = new ConfigurationStore(limits, this.#linearized.words.length);
-    this.#stackOp = new Int32Array(n);
-    this.#stackState = new Int32Array(n);
-    this.#stackMax = new Int32Array(n);
+    this.#store = new ConfigurationStore(limits, this.#linearized.words.length, n);
+    this.#stackOp = arena.take(n);
+    this.#stackState = arena.take(n);
+    this.#stackMax = arena.take(n);
     this.#entry = this.#next[this.#head] as number;
     if (n === 0) {
       this.verdict = 'linearizable';
@@ -446,9 +549,11 @@ class PartitionSearch<S, I, O> {
       }
       if (entries.isCall[entry] === 1) {
         const op = entries.op[entry] as number;
-        const result = model.step(states.state(stateId), this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
+        const state = states.state(stateId);
+        const result = model.step(state, this.#inputs[op] as I, this.#outputs[op] as O | UnknownOutput);
         if (result.ok) {
-          const newId = states.intern(result.newState, model.hash(result.newState));
+          // A read leaves the state as it was: same id, no hashing or lookup.
+          const newId = result.newState === state ? stateId : states.intern(result.newState, model.hash(result.newState));
           if (newId === NO_ROOM) {
             this.#giveUp('memory-budget');
             break;
@@ -536,6 +641,14 @@ class PartitionSearch<S, I, O> {
     return Math.max(this.#peakBytes, this.#searchBytes + this.#store.reservedBytes + this.#states.reservedBytes);
   }
 
+  #longestPrefixIds(): number[] {
+    const best = this.#best;
+    const ops = this.#ops;
+    const ids = new Array<number>(best.length);
+    for (let k = 0; k < best.length; k++) ids[k] = (ops[best[k] as number] as Operation<I, O>).id;
+    return ids;
+  }
+
   /** The result so far; an undecided search reports `unknown` for `reason`. */
   result(reason: UndecidedReason): PartitionResult<I, O> {
     const ops = this.#ops;
@@ -545,7 +658,7 @@ class PartitionSearch<S, I, O> {
       verdict,
       operations: ops,
       removed: this.#removed,
-      longestPrefix: this.#best.map((i) => (ops[i] as Operation<I, O>).id),
+      longestPrefix: this.#longestPrefixIds(),
       explored: this.#store.size,
       elapsedMs: this.elapsedMs,
       peakBytes: this.heldBytes,

@@ -18,6 +18,8 @@ const FIRST_CHUNK_WORDS = 256;
 const CHUNK_BITS = 18;
 /** Table slots when the first configuration arrives. */
 const FIRST_CAPACITY = 64;
+/** The most table slots a store starts with, however many configurations are expected (512 KiB). */
+const MAX_FIRST_CAPACITY = 2 ** 16;
 /** The table doubles when this full... */
 const GROW_LOAD = 0.7;
 /** ...or, when the budget has no room for a doubled table, fills up to this before the store stops. */
@@ -69,6 +71,9 @@ export class ConfigurationStore {
   #capacity = 0;
   #growAt = 0;
   #squeezed = false;
+  /** Table slots and first-chunk words to start with, sized for the expected number of configurations. */
+  readonly #firstCapacity: number;
+  readonly #firstChunkWords: number;
   #size = 0;
   #reservedBytes = 0;
   /** Set when {@link add} returns {@link STOPPED}. */
@@ -77,11 +82,17 @@ export class ConfigurationStore {
   /**
    * @param limits - the budget, the clock and the deadline.
    * @param maxKeyWords - the longest run of words a key can have (the bitset's length).
+   * @param expected - configurations the search will likely store (one per
+   *   operation for a history without backtracking): the table and the first
+   *   chunk start at that size instead of doubling their way up to it, which
+   *   spares a small partition several rehashes and copies.
    */
-  constructor(limits: StoreLimits, maxKeyWords: number) {
+  constructor(limits: StoreLimits, maxKeyWords: number, expected = 0) {
     this.#limits = limits;
     this.#chunkBits = Math.max(CHUNK_BITS, Math.ceil(Math.log2(maxKeyWords + HEADER_WORDS)));
     this.#chunkWords = 2 ** this.#chunkBits;
+    this.#firstCapacity = Math.min(MAX_FIRST_CAPACITY, Math.max(FIRST_CAPACITY, nextPowerOfTwo(expected / GROW_LOAD)));
+    this.#firstChunkWords = Math.min(this.#chunkWords, Math.max(FIRST_CHUNK_WORDS, nextPowerOfTwo(expected * (HEADER_WORDS + 1))));
   }
 
   /** The number of configurations stored. */
@@ -181,7 +192,7 @@ export class ConfigurationStore {
     if (at + count >= 2 ** 32 - 1) return this.#noRoom();
     const chunk = this.#chunks[index];
     if (chunk === undefined) {
-      const words = index === 0 ? Math.min(chunkWords, Math.max(FIRST_CHUNK_WORDS, count)) : chunkWords;
+      const words = index === 0 ? Math.min(chunkWords, Math.max(this.#firstChunkWords, count)) : chunkWords;
       if (!this.#reserve(4 * words)) return this.#noRoom();
       this.#chunks[index] = new Uint32Array(words);
     } else if (offset + count > chunk.length) {
@@ -202,7 +213,7 @@ export class ConfigurationStore {
   /** Makes room for one more configuration: doubles the table, or squeezes it when the budget says no. */
   #grow(): boolean {
     if (this.#squeezed) return this.#stop('memory-budget');
-    const capacity = this.#capacity === 0 ? FIRST_CAPACITY : this.#capacity * 2;
+    const capacity = this.#capacity === 0 ? this.#firstCapacity : this.#capacity * 2;
     if (!this.#reserve(8 * capacity)) {
       if (this.#capacity === 0) return this.#stop('memory-budget');
       this.#squeezed = true;
@@ -251,4 +262,9 @@ export function configurationHash(setHash: number, stateId: number): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h >>> 0;
+}
+
+/** The smallest power of two ≥ `x` (1 for x ≤ 1). */
+function nextPowerOfTwo(x: number): number {
+  return x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
 }

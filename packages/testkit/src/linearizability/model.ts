@@ -88,17 +88,22 @@ export function partitionByKey<I, O>(
   operations: readonly Operation<I, O>[],
   keyOf: (input: I) => string,
 ): Partition<I, O>[] {
+  // Indexed loops, no iterator protocol or destructuring: the first check in
+  // a process runs this in V8's interpreter, where those cost per element.
   const groups = new Map<string, Operation<I, O>[]>();
-  for (const op of operations) {
+  const partitions: Partition<I, O>[] = [];
+  for (let i = 0; i < operations.length; i++) {
+    const op = operations[i] as Operation<I, O>;
     const key = keyOf(op.input);
     let group = groups.get(key);
     if (group === undefined) {
       group = [];
       groups.set(key, group);
+      partitions.push({ key, operations: group });
     }
     group.push(op);
   }
-  return [...groups].map(([key, ops]) => ({ key, operations: ops }));
+  return partitions;
 }
 
 /**

@@ -131,6 +131,25 @@ describe('RaftNode: the Ready loop does not wait for one sync before taking the 
     cluster.assertSafe();
   });
 
+  it('a read-index round does not wait for a follower’s fdatasync: heartbeats and their answers leave at once', async () => {
+    const { cluster, leader } = await leaderOf(3);
+    const [follower, other] = cluster.followers();
+    cluster.disconnect(other!.id);
+    const gate = holdSyncs(cluster, follower!.id);
+    const write = track(leader.propose(put('a', '1')));
+    await cluster.run(20);
+    expect(gate.held).toBe(1);
+    // The follower's sync of entry a is held; the read needs its heartbeat answer.
+    const read = track(leader.read({ type: 'get', key: 'k' }));
+    await cluster.run(20);
+    expect(read.outcome?.status).toBe('fulfilled');
+    expect(write.outcome).toBeUndefined();
+    gate.releaseAll();
+    await cluster.driveUntil(() => write.outcome !== undefined);
+    expect(write.outcome?.status).toBe('fulfilled');
+    cluster.assertSafe();
+  });
+
   it('has teeth: acknowledging before the sync commits while the follower still syncs', async () => {
     const { cluster, leader } = await leaderOf(3);
     const [follower, other] = cluster.followers();

@@ -225,7 +225,7 @@ export class SynodClient implements SynodKvClient {
   /**
    * Cluster/TransferLeadership sent to the member at `endpoint` (the leader:
    * a follower answers NOT_LEADER with the hint), without retries. Resolves
-   * with the new leader's id once `targetId` leads.
+   * with the new leader's id once `targetId` leads; fails with SynodRpcError.
    *
    * @example
    * ```ts
@@ -236,7 +236,10 @@ export class SynodClient implements SynodKvClient {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
     const response = await this.#call<clusterV1.TransferLeadershipResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
       stubs.cluster.transferLeadership({ targetId }, new grpc.Metadata(), callOptions, done),
-    );
+    ).catch((error: unknown) => {
+      // Typed like every other failure: a follower's NOT_LEADER (with the hint), NOT_VOTER, a timeout.
+      throw this.#typed(callFailure(error));
+    });
     return response.leaderId;
   }
 

@@ -12,7 +12,7 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { clusterV1, createKvReplica, kvV1, MemberDirectory, type DetectionViewEntry, type KvRaftNode, type LeaderView } from '@synod/protocol';
+import { clusterV1, createKvReplica, kvV1, MemberDirectory, type ConsensusAlgorithm, type DetectionViewEntry, type KvRaftNode, type KvReplicaOptions, type LeaderView } from '@synod/protocol';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport } from '../grpc-transport.js';
 import { createPeerServerOptions, peerMap, type GrpcTransportOptions, type PeerAddresses } from '../options.js';
@@ -62,6 +62,10 @@ export interface SynodServerOptions {
   readonly kv?: KvStateMachineOptions;
   /** Raft settings other than the id and voters. */
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /** Raft (default) or Multi-Paxos (`'paxos'`), equal on every node; see createKvReplica. @default 'raft' */
+  readonly algorithm?: ConsensusAlgorithm;
+  /** Multi-Paxos settings other than the id and voters, with `algorithm: 'paxos'`. */
+  readonly paxos?: KvReplicaOptions['paxos'];
   /**
    * Detector-assisted elections: followers feed this detector with the
    * leader's heartbeats and campaign early once it suspects the leader (see
@@ -177,6 +181,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
     ...(options.raft === undefined ? {} : { raft: options.raft }),
+    ...(options.algorithm === undefined ? {} : { algorithm: options.algorithm }),
+    ...(options.paxos === undefined ? {} : { paxos: options.paxos }),
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.sessionExpiryIntervalMs === undefined ? {} : { sessionExpiryIntervalMs: options.sessionExpiryIntervalMs }),

@@ -179,3 +179,16 @@ describe('Cluster/Status', () => {
     expect((await client.memberStatus(cluster.endpoints[0]!)).stateHash).toBeUndefined();
   });
 });
+
+describe('Cluster/TransferLeadership', () => {
+  it('the leader hands over to the named member; a follower answers NOT_LEADER', async () => {
+    const leader = cluster.leader()!;
+    const [target, other] = cluster.servers.filter((s) => s !== leader) as [(typeof cluster.servers)[number], (typeof cluster.servers)[number]];
+    await expect(client.transferLeadership(other.boundAddress!, target.nodeId)).rejects.toMatchObject({ reason: 'NOT_LEADER' });
+    expect(cluster.servers.map((s) => s.nodeId)).toContain(await client.transferLeadership(leader.boundAddress!, target.nodeId, { timeoutMs: 5_000 }));
+    for (const deadline = Date.now() + 5_000; !cluster.servers.every((s) => s.node.status().leader === target.nodeId); ) {
+      if (Date.now() > deadline) throw new Error('no hand-over within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+});

@@ -16,7 +16,9 @@ import {
   KvWatchRegistry,
   MemberDirectory,
   type DetectionViewEntry,
+  type ConsensusAlgorithm,
   type KvRaftNode,
+  type KvReplicaOptions,
   type LeaderView,
 } from '@synod/protocol';
 import { serveApi, type ApiService } from '../api/api-service.js';
@@ -49,6 +51,10 @@ export interface SynodNatsServerOptions {
   /** Options of the KV state machine. Must be equal on every node. */
   readonly kv?: KvStateMachineOptions;
   readonly raft?: Omit<RaftConfig, 'id' | 'voters'>;
+  /** Raft (default) or Multi-Paxos (`'paxos'`), equal on every node; see createKvReplica. @default 'raft' */
+  readonly algorithm?: ConsensusAlgorithm;
+  /** Multi-Paxos settings other than the id and voters, with `algorithm: 'paxos'`. */
+  readonly paxos?: KvReplicaOptions['paxos'];
   /** Milliseconds per Raft tick. @default 100 */
   readonly tickIntervalMs?: number;
   /** Longest a client call waits for consensus, in ms (less when the request says so). @default 5000 */
@@ -133,6 +139,8 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
     ...(options.raft === undefined ? {} : { raft: options.raft }),
+    ...(options.algorithm === undefined ? {} : { algorithm: options.algorithm }),
+    ...(options.paxos === undefined ? {} : { paxos: options.paxos }),
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.sessionExpiryIntervalMs === undefined ? {} : { sessionExpiryIntervalMs: options.sessionExpiryIntervalMs }),

@@ -237,7 +237,7 @@ export async function detectionProcessesSuite(options: DetectionProcessesOptions
       for (let elapsed = 0; elapsed < runMs; elapsed += 60_000) {
         await sleep(Math.min(60_000, runMs - elapsed));
         const sofar = events.filter((e) => e.atMs >= watchFrom);
-        log(`    ${Math.round((elapsed + Math.min(60_000, runMs - elapsed)) / 60_000)} min: ${sofar.filter((e) => e.state === 'suspect').length} suspicions, ${sofar.filter((e) => e.state === 'dead').length} dead verdicts`);
+        log(`    ${Number(((elapsed + Math.min(60_000, runMs - elapsed)) / 60_000).toFixed(1))} min: ${sofar.filter((e) => e.state === 'suspect').length} suspicions, ${sofar.filter((e) => e.state === 'dead').length} dead verdicts`);
       }
       const during = events.filter((e) => e.atMs >= watchFrom && e.atMs <= watchFrom + runMs);
       for (const m of members) if (!m.running) throw new Error(`${m.id} exited during ${label}:\n${m.output}`);

@@ -141,9 +141,9 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024;
  *
  * Why 32: a small commit (one proposer, one entry per fdatasync) writes one
  * data page, so a mark every K commits adds 1/K of a page write to each.
- * At K = 8 that was measured as 3.2 disk write requests per one-entry
- * commit instead of 3.05 (ext4) and about 10 % of one-proposer throughput;
- * at 32 it is within the noise. Large group commits reach MARK_EVERY_BYTES
+ * At K = 8 that was 3.13–3.22 disk write requests per one-entry commit
+ * instead of 3.07 (ext4), and the storage bench lost about 10 % of its
+ * one-proposer throughput; at 32 it is 3.05–3.12. Large group commits reach MARK_EVERY_BYTES
  * first, so they still move the mark at every commit.
  */
 const MARK_EVERY_BYTES = 64 * 1024;
