@@ -103,5 +103,9 @@ describe('member addresses replicated with the conf change', () => {
     await expect(handlers.addMember({ member: { id: '', address: 'a:1', learner: false } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const refusing = createClusterHandlers({ node: fake.node, defaultTimeoutMs: 1_000, addressOf: () => undefined });
     await expect(refusing.addMember({ member: { id: 'n4', address: 'a:1', learner: false } })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
+    // A node that does not replicate contexts (Multi-Paxos) cannot tell the others where the new member is.
+    const withoutContexts = { ...(fake.node as object), memberContext: undefined } as unknown as KvRaftNode;
+    const paxosLike = createClusterHandlers({ node: withoutContexts, defaultTimeoutMs: 1_000, addressOf: () => undefined, memberAddress: ({ address }) => address });
+    await expect(paxosLike.addMember({ member: { id: 'n4', address: 'a:1', learner: false } })).rejects.toMatchObject({ code: 'UNIMPLEMENTED' });
   });
 });

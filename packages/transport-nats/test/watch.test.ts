@@ -161,6 +161,20 @@ describe('KV watch over NATS (three in-process nodes, a real nats-server with th
     expectContiguous(watch.events, base, last);
   }, 40_000);
 
+  it('a watch started while no NATS server is reachable keeps trying (until its signal), rather than failing', async () => {
+    const nowhere = new SynodNatsClient({ servers: 'nats://127.0.0.1:1', clusterId: CLUSTER, connectTimeoutMs: 200 });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 1_500);
+    const seen: WatchEvent[] = [];
+    try {
+      for await (const event of nowhere.watch('k', { startRevision: 1, signal: abort.signal })) seen.push(event);
+    } finally {
+      await nowhere.close();
+    }
+    expect(seen).toEqual([]);
+    expect(abort.signal.aborted).toBe(true);
+  });
+
   describe('the protocol as a raw NATS client speaks it', () => {
     let nc: NatsConnection;
     beforeAll(async () => {

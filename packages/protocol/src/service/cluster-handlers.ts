@@ -109,12 +109,17 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
       if (context.memberAddress === undefined) {
         throw new ServiceCallError('UNIMPLEMENTED', context.addMemberRefusal ?? 'AddMember is not supported by this server');
       }
+      const { addVoter, addLearner, memberContext } = node;
+      if (addVoter === undefined || addLearner === undefined || memberContext === undefined) {
+        // Without replicated contexts the other members could not learn the new one's address.
+        throw new ServiceCallError('UNIMPLEMENTED', 'AddMember needs a consensus node that replicates member addresses (Raft)');
+      }
       const member = request.member;
       if (member === undefined) throw new InvalidArgumentError('member is required');
       const id = nonEmpty(member.id, 'member.id');
       const address = context.memberAddress({ id, address: member.address });
       const add = { ...options, context: encodeMemberContext({ id, address }) };
-      return { members: members(await (member.learner ? node.addLearner(id, add) : node.addVoter(id, add))) };
+      return { members: members(await (member.learner ? addLearner.call(node, id, add) : addVoter.call(node, id, add))) };
     },
     async removeMember(request) {
       return { members: members(await node.removeMember(nonEmpty(request.id, 'id'), options)) };

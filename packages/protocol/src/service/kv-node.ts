@@ -74,6 +74,15 @@ export interface KvNode {
   /** The bytes replicated with `id`'s addition, or undefined (none, or an algorithm that replicates none). */
   memberContext(id: NodeId): Uint8Array | undefined;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
+  /**
+   * Adds a voter, or a learner, with `context` (the member's address)
+   * replicated with the change; and reads every member's latest context.
+   * Raft has them (`RaftNode.memberContext`); a node without them answers
+   * AddMember with UNIMPLEMENTED.
+   */
+  addVoter?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  addLearner?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
+  memberContext?(id: NodeId): Uint8Array | undefined;
   promoteLearner(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   transferLeadership(target: NodeId, options?: KvNodeCallOptions): Promise<void>;
   on<K extends keyof KvNodeEvents>(name: K, listener: (event: KvNodeEvents[K]) => void): () => void;

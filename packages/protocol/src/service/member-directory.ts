@@ -78,7 +78,7 @@ export class MemberDirectory {
 
   /** The member's address: replicated, else configured, else undefined. */
   addressOf(id: NodeId): string | undefined {
-    const context = this.#options.node.memberContext(id);
+    const context = this.#options.node.memberContext?.(id);
     if (context !== undefined) {
       try {
         const { address } = decodeMemberContext(id, context);

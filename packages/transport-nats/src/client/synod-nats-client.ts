@@ -231,7 +231,15 @@ export class SynodNatsClient implements SynodKvClient {
     let failures = 0;
     for (;;) {
       if (signal?.aborted || this.#closed) return;
-      const nc = await this.#connection();
+      let nc: NatsConnection;
+      try {
+        nc = await this.#connection();
+      } catch (error) {
+        // No server reachable yet: keep trying, as after any break.
+        if (!(error instanceof SynodRpcError) || error.reason !== 'NATS_CONNECT') throw error;
+        await sleep(backoffDelay(failures++, this.#backoffInitialMs, this.#backoffMaxMs, this.#random), signal).catch(() => undefined);
+        continue;
+      }
       const stream = new WatchStream(nc, settings);
       const onAbort = (): void => stream.close();
       signal?.addEventListener('abort', onAbort, { once: true });
