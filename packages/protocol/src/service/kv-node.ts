@@ -63,22 +63,13 @@ export interface KvNode {
   readonly maxProposalBytes: number;
   propose(command: Uint8Array, options?: KvNodeCallOptions): Promise<KvResult>;
   read(query: KvQuery, options?: KvNodeCallOptions & { readonly consistency?: ReadConsistency }): Promise<KvQueryResult>;
-  /**
-   * Adds a voter. `context` is replicated with the change (AddMember puts the
-   * new member's address there); a node that cannot replicate it rejects the
-   * call rather than drop it.
-   */
-  addVoter(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
-  /** Adds a learner, likewise; rejects where the algorithm has no learners. */
-  addLearner(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
-  /** The bytes replicated with `id`'s addition, or undefined (none, or an algorithm that replicates none). */
-  memberContext(id: NodeId): Uint8Array | undefined;
   removeMember(id: NodeId, options?: KvNodeCallOptions): Promise<ConfState>;
   /**
    * Adds a voter, or a learner, with `context` (the member's address)
    * replicated with the change; and reads every member's latest context.
    * Raft has them (`RaftNode.memberContext`); a node without them answers
-   * AddMember with UNIMPLEMENTED.
+   * AddMember with UNIMPLEMENTED. `MultiPaxosNode` has them but replicates
+   * no context: it refuses an addition that carries one (INVALID_ARGUMENT).
    */
   addVoter?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
   addLearner?(id: NodeId, options?: KvNodeCallOptions & { readonly context?: Uint8Array }): Promise<ConfState>;
