@@ -456,9 +456,13 @@ export class SynodClient implements SynodKvClient {
         return await attempt(endpoint, attemptDeadline, signal);
       } catch (error) {
         if (signal?.aborted) throw new AbortError('call aborted; its outcome is unknown', { cause: error });
-        last = callFailure(error);
-        if (!isRetryable(last)) throw this.#typed(last);
-        this.#follow(last, endpoint);
+        const failure = callFailure(error);
+        if (!isRetryable(failure)) throw this.#typed(failure);
+        // An attempt cut short by the call's own deadline tells nothing about the cluster:
+        // the TimeoutError names the failure before it, when there was one.
+        const cutByCallDeadline = failure.grpcCode === grpc.status.DEADLINE_EXCEEDED && attemptDeadline === deadline;
+        last = cutByCallDeadline && last !== undefined ? last : failure;
+        this.#follow(failure, endpoint);
       }
       const pause = this.#delay(tries);
       if (Date.now() + pause >= deadline) {
