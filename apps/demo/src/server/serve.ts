@@ -5,6 +5,7 @@ import { algorithmFlag, refuseRaftOnlyFlags } from './algorithm-flag.js';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
 import { createSynodNatsServer } from '@synod/transport-nats';
 import { diskFaultFileSystem } from './disk-fault-file-system.js';
+import { ELECTION_DETECTOR_FLAGS, ELECTION_DETECTOR_HELP, electionDetectorSettings, electionPhiDetector, LateFailureDetector } from './election-detector.js';
 import {
   EXIT_FAIL_STOP,
   EXIT_IN_USE,
@@ -79,6 +80,7 @@ ${OPERATIONS_HELP}
   --swim-suspicion-mult N
                         SWIM suspicion multiplier (default: the profile's)
 ${SWIM_UDP_FLAGS_HELP}
+${ELECTION_DETECTOR_HELP}
   --transport T         grpc (default) or nats
 ${NATS_FLAGS_HELP}
   -h, --help            this text
@@ -129,6 +131,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'swim-probe-ms': { type: 'string' },
           'swim-suspicion-mult': { type: 'string' },
           ...SWIM_UDP_FLAGS,
+          ...ELECTION_DETECTOR_FLAGS,
           help: { type: 'boolean', short: 'h' },
         },
       }),
@@ -144,7 +147,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
     const algorithm = algorithmFlag(values.algorithm);
-    refuseRaftOnlyFlags(algorithm, { '--lease-reads': values['lease-reads'] === true });
+    refuseRaftOnlyFlags(algorithm, { '--lease-reads': values['lease-reads'] === true, '--leader-pause-ms': values['leader-pause-ms'] !== undefined });
     let network: { transport: 'grpc'; listen: string; peers: Record<string, string>; security: GrpcSecurity } | { transport: 'nats'; peers: string[]; nats: NatsConnectionFlags };
     if (transport === 'nats') {
       if (values.listen !== undefined) throw new UsageError('--listen does not apply with --transport nats: the node connects to --nats-url');
@@ -179,6 +182,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
               ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
             }),
       swimUdp: swimUdpSettings(values, swimProfile !== 'off'),
+      electionDetector: electionDetectorSettings(values, { running: swimProfile !== 'off', overUdp: values['swim-transport'] === 'udp' }),
     };
   } catch (error) {
     if (error instanceof UsageError) {
@@ -236,6 +240,13 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       return 1;
     }
   }
+  // Detector-assisted elections. SWIM over UDP exists already; SWIM on the
+  // peer transport starts after the server, so the node gets a stand-in it
+  // attaches to then.
+  const electionDetector = config.electionDetector;
+  const lateSwimDetector = electionDetector.kind === 'swim' && swim === undefined ? new LateFailureDetector() : undefined;
+  const failureDetector =
+    electionDetector.kind === 'phi' ? electionPhiDetector(config.tickMs) : electionDetector.kind === 'swim' ? (swim?.detector ?? lateSwimDetector) : undefined;
   const common = {
     nodeId: config.id,
     clusterId: config.clusterId,
@@ -249,6 +260,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     logger,
     // `synod status` shows it: each member's SWIM state and phi as this node sees them.
     detectionView: () => swim?.view() ?? [],
+    ...(failureDetector === undefined ? {} : { failureDetector }),
+    ...(electionDetector.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: electionDetector.toleratedLeaderPauseMs }),
   };
   // SWIM shares the peer transport with Raft (or Multi-Paxos).
   const payloadCodecs = { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec };
@@ -260,7 +273,6 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           peers: network.peers,
           security: network.security,
           transport: { payloadCodecs },
-          ...(config.swimUdp === undefined || swim === undefined ? {} : { failureDetector: swim.detector }),
         })
       : createSynodNatsServer({
           ...common,
@@ -316,6 +328,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (config.swim !== undefined && config.swimUdp === undefined) {
       swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
       ops.observeDetector(swim);
+      lateSwimDetector?.attach(swim.detector);
     }
     const runs = config.algorithm === 'paxos' ? ', Multi-Paxos' : '';
     io.stdout(`synod serve: ${config.id} serving cluster '${config.clusterId}' ${where()} (data ${config.data}, peers ${peerList || 'none'}${runs}${config.join ? ', joining: waiting to be added' : ''})`);

@@ -66,6 +66,10 @@ export interface SynodNatsServerOptions {
   readonly maxWatchBufferBytes?: number;
   /** @default silentLogger */
   readonly logger?: Logger;
+  /** Detector-assisted elections (the node's `failureDetector`), as in the gRPC server; one instance per node. @default none */
+  readonly failureDetector?: KvReplicaOptions['failureDetector'];
+  /** RaftNode's `toleratedLeaderPauseMs` (Raft only), for detector-assisted elections. @default half the minimum election timeout */
+  readonly toleratedLeaderPauseMs?: number;
   /** This node's failure-detector view for Cluster/Status (`swim_members`), as in the gRPC server. @default none */
   readonly detectionView?: () => readonly DetectionViewEntry[];
 }
@@ -144,6 +148,8 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     ...(options.tickIntervalMs === undefined ? {} : { tickIntervalMs: options.tickIntervalMs }),
     ...(options.snapshots === undefined ? {} : { snapshots: options.snapshots }),
     ...(options.sessionExpiryIntervalMs === undefined ? {} : { sessionExpiryIntervalMs: options.sessionExpiryIntervalMs }),
+    ...(options.failureDetector === undefined ? {} : { failureDetector: options.failureDetector }),
+    ...(options.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: options.toleratedLeaderPauseMs }),
     defaultTimeoutMs,
     logger,
   });

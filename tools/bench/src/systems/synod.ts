@@ -12,12 +12,12 @@ import { freePorts, MemberProcess } from './process.js';
 // depends on its build for that reason.
 /** `synod serve` itself (the demo CLI's entry), as users run it. */
 const SYNOD_SERVE = fileURLToPath(new URL('../../dist/suites/kv-grpc-serve.js', import.meta.url));
-/** The same server with a phi accrual detector for detector-assisted elections. */
-const DETECTOR_SERVE = fileURLToPath(new URL('../../dist/systems/synod-detector-serve.js', import.meta.url));
-
 export interface SynodClusterOptions {
-  /** Detector-assisted elections (a bench-side serve with a phi accrual detector). @default false */
-  readonly detector?: boolean;
+  /**
+   * Extra `synod serve` flags, e.g. `['--election-detector', 'phi']` for
+   * detector-assisted elections. @default none
+   */
+  readonly serveFlags?: readonly string[];
   /** Node flags for the serve processes, e.g. `--cpu-prof --cpu-prof-dir=DIR`. */
   readonly execArgv?: readonly string[];
 }
@@ -37,9 +37,7 @@ export async function startSynodCluster(dir: string, options: SynodClusterOption
     const data = join(dir, id);
     mkdirSync(data, { recursive: true });
     const peers = ids.filter((other) => other !== id).map((other) => `${other}=${endpointOf(other)}`).join(',');
-    const args = options.detector
-      ? [DETECTOR_SERVE, id, endpointOf(id), peers, data]
-      : [SYNOD_SERVE, '--id', id, '--listen', endpointOf(id), '--peers', peers, '--data', data, '--insecure', '--log-level', 'warn'];
+    const args = [SYNOD_SERVE, '--id', id, '--listen', endpointOf(id), '--peers', peers, '--data', data, '--insecure', '--log-level', 'warn', ...(options.serveFlags ?? [])];
     return new MemberProcess({
       id,
       command: process.execPath,
@@ -60,7 +58,7 @@ export async function startSynodCluster(dir: string, options: SynodClusterOption
   };
   return {
     system: 'synod',
-    version: options.detector ? 'serve+phi-detector' : 'synod serve',
+    version: ['synod serve', ...(options.serveFlags ?? [])].join(' '),
     members,
     endpointOf,
     async leader() {
