@@ -3,7 +3,18 @@ import { raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { describe, expect, it } from 'vitest';
 import { closeAll, eventually, introduce, startTransport } from './helpers.js';
 
-const CONFIG = swimConfig('local', { probeIntervalMs: 100, probeTimeoutMs: 40, gossipIntervalMs: 30, pushPullIntervalMs: 1_000 });
+// All four members share this process's event loop, so a stall on a loaded CI
+// machine delays every ack at once: the suspicion timeout (6 × 250 ms, at
+// most twice that) is kept well above such stalls, so that a healthy member
+// refutes in time, and a crashed one is still dead within a few seconds.
+const CONFIG = swimConfig('local', {
+  probeIntervalMs: 250,
+  probeTimeoutMs: 100,
+  gossipIntervalMs: 30,
+  pushPullIntervalMs: 1_000,
+  suspicionMult: 6,
+  suspicionMaxTimeoutMult: 2,
+});
 
 describe('SwimNode over GrpcTransport (swimPayloadCodec)', () => {
   it('four members join through one seed, then all mark a crashed member dead', async () => {

@@ -36,7 +36,11 @@ export class NotLeaderError extends SynodError {
   }
 }
 
-/** Thrown when an operation did not finish within its deadline. Its outcome is unknown. */
+/**
+ * Thrown when an operation did not finish within its deadline, or when a
+ * follower lost the leader it forwarded a proposal to before the answer
+ * came. Its outcome is unknown: retry with the same session.
+ */
 export class TimeoutError extends SynodError {
   readonly code = 'TIMEOUT';
   constructor(message = 'operation timed out', options?: { cause?: unknown }) {

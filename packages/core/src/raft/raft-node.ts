@@ -1401,9 +1401,27 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     }
     // A new leader's silence counts from when we learned of it.
     if (soft.leader !== previous.leader) this.#leaderHeardAt = this.#clock.now();
+    if (previous.leader !== undefined && previous.leader !== soft.leader && previous.role !== 'leader') {
+      this.#abandonForwardedProposals(previous.leader);
+    }
     const term = this.#core.status().term;
     if (soft.role !== previous.role) this.#events.emit('role', { role: soft.role, term });
     if (soft.leader !== previous.leader) this.#events.emit('leader', { leader: soft.leader, term });
+  }
+
+  /**
+   * A follower's proposals went to its leader (as MsgProp). Once that
+   * leader is gone, an answer could only come from a commit under a later
+   * leader, or never, at each call's deadline. They fail now instead, as
+   * outcome-unknown (TimeoutError: a client retries with the same session,
+   * and the session dedupes the write if it did commit), so clients turn to
+   * the next leader as soon as there is one rather than when their calls
+   * time out. etcd's followers make their clients wait out the deadline.
+   */
+  #abandonForwardedProposals(lostLeader: NodeId): void {
+    if (this.#proposals.size === 0) return;
+    const error = new TimeoutError(`the leader this proposal was forwarded to (${lostLeader}) was lost before it answered; its outcome is unknown`);
+    for (const pending of [...this.#proposals.values()]) pending.reject(error);
   }
 
   #reportError(error: unknown): void {

@@ -293,3 +293,34 @@ describe('RaftNode.campaign', () => {
     await expect(follower.campaign()).rejects.toBeInstanceOf(StoppedError);
   });
 });
+
+describe('RaftNode: proposals forwarded to a leader that is lost', () => {
+  it('fail as outcome-unknown once the follower sees its leader go, not at their deadline', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await cluster.run(50); // the followers hear from the leader
+    const follower = cluster.followers()[0]!;
+    cluster.disconnect(leader.id);
+    const put = follower.propose(encodeKvCommand({ type: 'put', key: 'k', value: 'v' }), { timeoutMs: 100 * ELECTION_MS });
+    const outcome = await cluster.settle(put, 10 * ELECTION_MS);
+    const error = expectRejected(outcome);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).message).toMatch(new RegExp(`forwarded to \\(${leader.id}\\) was lost.*outcome is unknown`));
+    // By then a new leader is there, and the retry commits.
+    const next = await cluster.waitForLeader({ not: leader.id });
+    expect((await cluster.settle(next.propose(encodeKvCommand({ type: 'put', key: 'k', value: 'v' })))).status).toBe('fulfilled');
+  });
+
+  it('a proposal that committed before its leader was lost stays answered by its commit, once', async () => {
+    cluster = new RaftTestCluster({ nodes: 3 });
+    const leader = await cluster.waitForLeader();
+    await cluster.run(50);
+    const follower = cluster.followers()[0]!;
+    const seen = record(follower.propose(encodeKvCommand({ type: 'put', key: 'x', value: '1' }), { timeoutMs: 100 * ELECTION_MS }));
+    await cluster.run(30); // forwarded, appended, committed and applied everywhere
+    expect(seen).toEqual(['resolved']);
+    await cluster.crash(leader.id);
+    await cluster.waitForLeader({ not: leader.id });
+    expect(seen).toEqual(['resolved']); // settled once, by its commit
+  });
+});
