@@ -3,6 +3,7 @@ import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/t
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
 import type { NodeId } from '../transport/transport.js';
+import { Acceptances } from './acceptances.js';
 import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.js';
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
@@ -80,41 +81,6 @@ export interface MultiPaxosStatus {
   readonly voters: readonly NodeId[];
   /** The slot whose membership change put `voters` in effect (or the snapshot's index). */
   readonly confSlot: number;
-}
-
-/** The leader's per-slot bookkeeping for its own proposals in its ballot. */
-interface InFlight {
-  /** The value as accepted in the leader's ballot (what the leader stores and sends). */
-  readonly value: StoredSlot;
-  /**
-   * Acceptors that accepted it in this ballot: the first in a field of its
-   * own, any others in an array made when the second arrives (with three
-   * voters a slot is chosen at the second acceptance, so most slots never
-   * need the array).
-   */
-  firstAck: NodeId | undefined;
-  moreAcks: NodeId[] | undefined;
-  /** The tick at which it was last sent (-1: not yet). */
-  sentAt: number;
-}
-
-function hasAcked(inFlight: InFlight, from: NodeId): boolean {
-  return inFlight.firstAck === from || (inFlight.moreAcks !== undefined && inFlight.moreAcks.includes(from));
-}
-
-/** How many acceptors have accepted. */
-function countAcks(inFlight: InFlight): number {
-  return inFlight.firstAck === undefined ? 0 : 1 + (inFlight.moreAcks === undefined ? 0 : inFlight.moreAcks.length);
-}
-
-/** Records an acceptance; returns how many acceptors have accepted. */
-function addAck(inFlight: InFlight, from: NodeId): number {
-  if (inFlight.firstAck === undefined) {
-    inFlight.firstAck = from;
-    return 1;
-  }
-  (inFlight.moreAcks ??= []).push(from);
-  return 1 + inFlight.moreAcks.length;
 }
 
 /** Candidate state during phase 1. */
@@ -201,8 +167,12 @@ export class MultiPaxosCore {
   #ballot: Ballot = ZERO_BALLOT;
   #highestSeen: Ballot;
   #phase1: Phase1 | undefined;
-  /** In-flight proposals by slot, above the commit (an array: slots come and go in order). */
-  #inFlight = new SlotLog<InFlight>();
+  /** The leader's proposals in its ballot by slot, above the commit (an array: slots come and go in order). */
+  #inFlight = new SlotLog<StoredSlot>();
+  /** The tick at which each in-flight slot was last sent (-1: not yet), beside `#inFlight`. */
+  #sentAt = new SlotLog<number>();
+  /** Which acceptors accepted which in-flight slots, as ranges. */
+  readonly #acceptances = new Acceptances();
   #nextSlot = 1;
   /** The first slot not sent to the acceptors yet (leader). */
   #sendFrom = 1;
@@ -448,7 +418,7 @@ export class MultiPaxosCore {
     const selfAcks = this.#selfAcks;
     this.#selfAcks = undefined;
     if (selfAcks !== undefined && this.#role === 'leader' && sameBallot(selfAcks.ballot, this.#ballot)) {
-      for (const slot of selfAcks.slots) this.#ack(slot, this.id);
+      this.#recordAcceptances(this.id, selfAcks.slots);
     }
   }
 
@@ -587,18 +557,24 @@ export class MultiPaxosCore {
     this.#hardDirty = true;
     this.#maybeAdoptConf(slot);
     this.#inFlight.deleteThrough(slot);
+    this.#sentAt.deleteThrough(slot);
     if (this.#pendingConfSlot === slot) this.#pendingConfSlot = undefined;
   }
 
   /** Puts the leader's `value` in phase 2 (not a slot already known chosen: its value is settled). */
   #track(value: StoredSlot): void {
-    if (value.slot > this.#commit) this.#inFlight.set(value.slot, { value, firstAck: undefined, moreAcks: undefined, sentAt: -1 });
+    if (value.slot <= this.#commit) return;
+    this.#inFlight.set(value.slot, value);
+    this.#sentAt.set(value.slot, -1);
   }
 
   /** Forgets every in-flight proposal (a new campaign, or no longer leading). */
   #clearInFlight(): void {
-    this.#inFlight = new SlotLog<InFlight>();
+    this.#inFlight = new SlotLog<StoredSlot>();
     this.#inFlight.deleteThrough(this.#commit);
+    this.#sentAt = new SlotLog<number>();
+    this.#sentAt.deleteThrough(this.#commit);
+    this.#acceptances.clear();
   }
 
   /** A chosen conf-change takes effect for quorum counting at once (every later slot uses it). */
@@ -680,6 +656,7 @@ export class MultiPaxosCore {
     if (index <= this.#commit || m.snapshot.data.length === 0) return;
     this.#log.deleteThrough(index);
     this.#inFlight.deleteThrough(index);
+    this.#sentAt.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
@@ -811,23 +788,37 @@ export class MultiPaxosCore {
   #onAccepted(m: PaxosAccepted): void {
     if (this.#role !== 'leader' || !sameBallot(m.ballot, this.#ballot)) return;
     this.#recentlyActive.add(m.from);
-    for (const slot of m.slots) this.#ack(slot, m.from);
+    this.#recordAcceptances(m.from, m.slots);
   }
 
-  #ack(slot: number, from: NodeId): void {
-    const inFlight = this.#inFlight.get(slot);
-    if (inFlight === undefined) return;
+  /** `from` accepted `slots` in this leader's ballot: count them, and choose what has a phase-2 quorum. */
+  #recordAcceptances(from: NodeId, slots: readonly number[]): void {
     if (!this.#voters.includes(from)) return;
-    if (hasAcked(inFlight, from)) return;
     const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    if (slot === this.#commit + 1 && countAcks(inFlight) + 1 >= needed) {
-      // The usual case: the acceptance that completes the quorum of the next
-      // slot. Choosing it drops its bookkeeping, so it need not be recorded
-      // (with three voters that saves the array of a second acceptance per slot).
-      this.#markChosen(slot);
-      return;
+    for (const slot of slots) {
+      if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) continue;
+      // Past a gap (a lost or reordered accept): counted on its own; it waits in #chosenAbove if chosen.
+      if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
     }
-    if (addAck(inFlight, from) >= needed) this.#markChosen(slot);
+    this.#chooseAccepted();
+  }
+
+  /** Chooses the in-flight slots after the commit, in order, that a phase-2 quorum accepted. */
+  #chooseAccepted(): void {
+    let voters = this.#voters;
+    let needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+    let upTo = this.#acceptances.quorumMatch(voters, needed, this.#commit);
+    while (this.#inFlight.get(this.#commit + 1) !== undefined) {
+      const next = this.#commit + 1;
+      if (next > upTo && this.#acceptances.count(voters, next) < needed) return;
+      this.#markChosen(next);
+      if (this.#voters !== voters) {
+        // A membership change took effect: later slots need a quorum of the new voters.
+        voters = this.#voters;
+        needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+        upTo = this.#acceptances.quorumMatch(voters, needed, this.#commit);
+      }
+    }
   }
 
   /** True when the leader has proposals it may send now. */
@@ -851,12 +842,12 @@ export class MultiPaxosCore {
       let bytes = 0;
       let slot = this.#sendFrom;
       for (; slot <= to; slot++) {
-        const inFlight = this.#inFlight.get(slot);
-        if (inFlight === undefined) continue;
-        bytes += inFlight.value.data.byteLength;
+        const value = this.#inFlight.get(slot);
+        if (value === undefined) continue;
+        bytes += value.data.byteLength;
         if (entries.length > 0 && bytes > this.#maxBytes) break; // the rest goes in the next accept
-        inFlight.sentAt = this.#ticks;
-        entries.push(inFlight.value);
+        this.#sentAt.set(slot, this.#ticks);
+        entries.push(value);
       }
       this.#sendFrom = slot;
       this.#sendAccepts(entries, undefined);
@@ -894,15 +885,15 @@ export class MultiPaxosCore {
     const end = Math.min(this.#sendFrom - 1, this.#commit + this.#maxEntries);
     let bytes = 0;
     for (let slot = this.#commit + 1; slot <= end; slot++) {
-      const inFlight = this.#inFlight.get(slot);
-      if (inFlight !== undefined && this.#ticks - inFlight.sentAt > this.#heartbeatTicks) {
-        bytes += inFlight.value.data.byteLength;
+      const value = this.#inFlight.get(slot);
+      if (value !== undefined && this.#ticks - this.#sentAt.get(slot)! > this.#heartbeatTicks) {
+        bytes += value.data.byteLength;
         if (resend.length > 0 && bytes > this.#maxBytes) break; // the rest on a later heartbeat
-        inFlight.sentAt = this.#ticks;
-        resend.push(inFlight.value);
+        this.#sentAt.set(slot, this.#ticks);
+        resend.push(value);
       }
     }
-    this.#sendAccepts(resend, (peer, slot) => !hasAcked(this.#inFlight.get(slot)!, peer));
+    this.#sendAccepts(resend, (peer, slot) => !this.#acceptances.has(peer, slot));
   }
 
   // ================= helpers =================
