@@ -7,7 +7,15 @@ import { Acceptances } from './acceptances.js';
 import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.js';
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
-import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry, StoredSlot } from './slot-entry.js';
+import {
+  chosenEntry,
+  decodeSlotEntry,
+  encodeSlotEntry,
+  gapEntry,
+  storagePrefixBytes,
+  StoredSlot,
+  writeStoragePrefix,
+} from './slot-entry.js';
 import { SlotLog } from './slot-log.js';
 import type {
   AcceptedSlot,
@@ -325,6 +333,33 @@ export class MultiPaxosCore {
     return slot;
   }
 
+  /**
+   * Bytes a value proposed through {@link proposeInPlace} leaves free in
+   * front of it, for its storage form; undefined when this node's id is too
+   * long for one (then use {@link propose}).
+   */
+  get storageHeadroom(): number | undefined {
+    return storagePrefixBytes(this.id);
+  }
+
+  /**
+   * {@link propose} for a value that starts `headroom` bytes into `buffer`,
+   * where `headroom` is {@link storageHeadroom}: the leader writes its
+   * ballot there, and `buffer` becomes the value's storage form as it
+   * stands, so that the value is not copied for storage.
+   *
+   * @throws NotLeaderError when this node is not the leader.
+   * @throws InvalidArgumentError for a second membership change while one is pending.
+   */
+  proposeInPlace(type: EntryType, buffer: Uint8Array, headroom: number): number {
+    const value = buffer.subarray(headroom);
+    if (this.#role !== 'leader' || type === 'conf-change' || headroom !== storagePrefixBytes(this.#ballot.node)) return this.propose(type, value);
+    writeStoragePrefix(buffer, this.#ballot.node);
+    const slot = this.#nextSlot++;
+    this.#track(new StoredSlot(slot, this.#ballot, type, value, { index: slot, term: this.#ballot.round, type, data: buffer }));
+    return slot;
+  }
+
   /** Feeds one message from the network (or from this node to itself). Malformed or foreign ones are ignored. */
   step(message: PaxosMessage): void {
     if (message.to !== this.id) return;
@@ -380,15 +415,18 @@ export class MultiPaxosCore {
     const soft = this.#soft();
     const softState = sameSoft(soft, this.#softReported) ? undefined : soft;
     this.#softReported = soft;
-    const entries: Entry[] = [];
+    let entries: readonly Entry[] = NO_ENTRIES;
     if (this.#dirtyFrom !== Infinity) {
       // Storage logs are contiguous and an append replaces the suffix from
       // its first index: rewrite every slot from the lowest one changed.
       const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1);
+      // Sized up front: arrays grown by push showed in allocation profiles, on every node for every slot.
+      const dirty = new Array<Entry>(Math.max(0, this.#lastSlot - from + 1));
       for (let slot = from; slot <= this.#lastSlot; slot++) {
         const accepted = this.#log.get(slot);
-        entries.push(accepted === undefined ? gapEntry(slot) : encodeSlotEntry(accepted));
+        dirty[slot - from] = accepted === undefined ? gapEntry(slot) : encodeSlotEntry(accepted);
       }
+      entries = dirty;
       this.#dirtyFrom = Infinity;
       this.#storedLast = this.#lastSlot;
     }
@@ -396,15 +434,22 @@ export class MultiPaxosCore {
       ? { term: this.#promised.round, vote: this.#promised.round === 0 ? undefined : this.#promised.node, commit: this.#commit }
       : undefined;
     this.#hardDirty = false;
-    const committedEntries: Entry[] = [];
     const snapshot = this.#pendingSnapshot;
     this.#pendingSnapshot = undefined;
     if (snapshot !== undefined) this.#appliedHandedOut = Math.max(this.#appliedHandedOut, snapshot.metadata.index);
-    for (let slot = this.#appliedHandedOut + 1; slot <= this.#commit; slot++) {
-      const value = this.#log.get(slot);
-      if (value === undefined) break; // cannot happen: the chosen prefix is in the log
-      committedEntries.push(chosenEntry(value));
-      this.#appliedHandedOut = slot;
+    let committedEntries: readonly Entry[] = NO_ENTRIES;
+    if (this.#appliedHandedOut < this.#commit) {
+      const first = this.#appliedHandedOut + 1;
+      const chosen = new Array<Entry>(this.#commit - this.#appliedHandedOut);
+      let count = 0;
+      for (let slot = first; slot <= this.#commit; slot++) {
+        const value = this.#log.get(slot);
+        if (value === undefined) break; // cannot happen: the chosen prefix is in the log
+        chosen[count++] = chosenEntry(value);
+        this.#appliedHandedOut = slot;
+      }
+      chosen.length = count;
+      committedEntries = chosen;
     }
     const messages = this.#messages;
     this.#messages = [];
@@ -478,15 +523,17 @@ export class MultiPaxosCore {
       if (this.#role !== 'follower' || this.#leader !== m.from) this.#becomeFollower(m.from);
       this.#electionElapsed = 0;
     }
-    const slots: number[] = [];
+    // Sized up front, cut to what was accepted (pushing grew it on every acceptor for every slot).
+    const slots = new Array<number>(m.entries.length);
+    let count = 0;
     for (const entry of m.entries) {
       if (entry.slot <= this.#commit) {
-        slots.push(entry.slot); // already chosen here; the leader's value is the same one
+        slots[count++] = entry.slot; // already chosen here; the leader's value is the same one
         continue;
       }
       const mine = this.#log.get(entry.slot);
       if (mine !== undefined && sameBallot(mine.ballot, m.ballot)) {
-        slots.push(entry.slot); // a retransmission: already accepted (and durable) in this ballot
+        slots[count++] = entry.slot; // a retransmission: already accepted (and durable) in this ballot
         continue;
       }
       // Accept in slot order only: a slot beyond the end would leave a gap, and
@@ -497,8 +544,9 @@ export class MultiPaxosCore {
       const accepted = entry instanceof StoredSlot && sameBallot(entry.ballot, m.ballot) ? entry : new StoredSlot(entry.slot, m.ballot, entry.type, entry.data);
       this.#write(accepted);
       if (this.#reportAcceptances) this.#accepted.push(accepted);
-      slots.push(entry.slot);
+      slots[count++] = entry.slot;
     }
+    slots.length = count;
     this.#learnCommit(m.ballot, m.commit, m.from);
     if (m.from !== this.id) {
       this.#send({ type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots, commit: this.#commit });
@@ -911,6 +959,9 @@ export class MultiPaxosCore {
     this.#randomizedTimeout = this.#electionTicks + this.#random.int(this.#electionTicks);
   }
 }
+
+/** Shared by every Ready without entries (a Ready's arrays are read-only). */
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 function sameSoft(a: PaxosSoftState, b: PaxosSoftState): boolean {
   return a.role === b.role && a.leader === b.leader && sameBallot(a.ballot, b.ballot);

@@ -493,9 +493,12 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Frames and proposes a command or read barrier for `call`; false (and the call rejected) when refused. */
   #place(call: { readonly sequence: number; reject(error: Error): void }, kind: number, command: Uint8Array): boolean {
     try {
-      const value = encodeProposal(this.#origin, call.sequence, command, 1);
-      value[0] = kind;
-      const slot = this.#core.propose('normal', value);
+      // Room in front for the kind byte and, before it, the ballot of the
+      // value's storage form, so that storing the value does not copy it.
+      const headroom = this.#core.storageHeadroom ?? 0;
+      const buffer = encodeProposal(this.#origin, call.sequence, command, headroom + 1);
+      buffer[headroom] = kind;
+      const slot = this.#core.proposeInPlace('normal', buffer, headroom);
       this.#proposalAtSlot.set(slot, call.sequence);
       return true;
     } catch (error) {
@@ -622,7 +625,9 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     if (early && mustSync) await storage.sync();
     if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
-    for (const entry of ready.committedEntries) this.#apply(entry);
+    // Indexed: for-of in this async function allocated an iterator result per entry.
+    const committed = ready.committedEntries;
+    for (let i = 0; i < committed.length; i++) this.#apply(committed[i]!);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
     const commit = this.#core.status().commit;
     if (commit > this.#commit) {
@@ -759,6 +764,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   }
 
   #pollLeadership(): void {
+    if (this.#leadershipWaits.size === 0) return;
     for (const [check] of [...this.#leadershipWaits]) if (check()) this.#leadershipWaits.delete(check);
   }
 
