@@ -29,6 +29,7 @@ interface AcceptorProgress {
  */
 export class Acceptances {
   readonly #progress = new Map<NodeId, AcceptorProgress>();
+  readonly #matches: number[] = [];
 
   /**
    * Records that `from` accepted `slot`; `floor` is the chosen prefix.
@@ -49,13 +50,34 @@ export class Acceptances {
     }
     if (slot === progress.match + 1) progress.match = slot;
     // The gap may have closed (by this slot, or by the chosen prefix passing it).
-    const beyond = progress.beyond;
-    if (beyond !== undefined) {
-      while (beyond.delete(progress.match + 1)) progress.match++;
-      for (const above of beyond) if (above <= progress.match) beyond.delete(above);
-      if (beyond.size === 0) progress.beyond = undefined;
-    }
+    if (progress.beyond !== undefined) this.#absorb(progress);
     return false;
+  }
+
+  /** Moves `match` over the slots past the gap that now continue it, and drops those it passed. */
+  #absorb(progress: AcceptorProgress): void {
+    const beyond = progress.beyond!;
+    while (beyond.delete(progress.match + 1)) progress.match++;
+    for (const above of beyond) if (above <= progress.match) beyond.delete(above);
+    if (beyond.size === 0) progress.beyond = undefined;
+  }
+
+  /**
+   * Records that `from` accepted every slot from `first` to `last` when the
+   * run continues (or overlaps) what it accepted before, and returns true;
+   * otherwise records nothing and returns false (then {@link add} each).
+   */
+  addRun(from: NodeId, first: number, last: number, floor: number): boolean {
+    const progress = this.#progress.get(from);
+    const match = progress === undefined ? floor : Math.max(progress.match, floor);
+    if (first > match + 1) return false;
+    if (progress === undefined) {
+      this.#progress.set(from, { match: Math.max(match, last), beyond: undefined });
+      return true;
+    }
+    progress.match = Math.max(match, last);
+    if (progress.beyond !== undefined) this.#absorb(progress);
+    return true;
   }
 
   /** Whether `from` accepted `slot` (a slot above the chosen prefix). */
@@ -76,14 +98,21 @@ export class Acceptances {
    * above `floor` (`floor` when none did): the quorum-th highest match.
    */
   quorumMatch(voters: readonly NodeId[], quorum: number, floor: number): number {
-    if (quorum <= 0) return floor;
-    const matches: number[] = [];
+    if (quorum <= 0 || voters.length < quorum) return floor;
+    // Reused, sorted by insertion: this runs once per acceptance message.
+    const matches = this.#matches;
+    matches.length = 0;
     for (const voter of voters) {
-      const match = this.#progress.get(voter)?.match ?? floor;
-      matches.push(match > floor ? match : floor);
+      const progress = this.#progress.get(voter);
+      const match = progress !== undefined && progress.match > floor ? progress.match : floor;
+      let at = matches.length;
+      matches.push(match);
+      while (at > 0 && matches[at - 1]! < match) {
+        matches[at] = matches[at - 1]!;
+        at--;
+      }
+      matches[at] = match;
     }
-    if (matches.length < quorum) return floor;
-    matches.sort((a, b) => b - a);
     return matches[quorum - 1]!;
   }
 

@@ -145,6 +145,7 @@ export class MultiPaxosCore {
   readonly #maxBytes: number;
   readonly #mutations: PaxosMutations;
   readonly #reportAcceptances: boolean;
+  readonly #storageHeadroom: number | undefined;
 
   #voters: NodeId[];
   #quorums: QuorumSizes;
@@ -230,6 +231,7 @@ export class MultiPaxosCore {
     this.#maxBytes = positiveInteger(config.maxBytesPerMessage ?? 1024 * 1024, 'maxBytesPerMessage');
     this.#mutations = config.mutations ?? {};
     this.#reportAcceptances = config.reportAcceptances === true;
+    this.#storageHeadroom = storagePrefixBytes(this.id);
 
     const { hardState, confState } = storage.initialState();
     const snapshot = storage.snapshot();
@@ -339,7 +341,7 @@ export class MultiPaxosCore {
    * long for one (then use {@link propose}).
    */
   get storageHeadroom(): number | undefined {
-    return storagePrefixBytes(this.id);
+    return this.#storageHeadroom;
   }
 
   /**
@@ -353,8 +355,11 @@ export class MultiPaxosCore {
    */
   proposeInPlace(type: EntryType, buffer: Uint8Array, headroom: number): number {
     const value = buffer.subarray(headroom);
-    if (this.#role !== 'leader' || type === 'conf-change' || headroom !== storagePrefixBytes(this.#ballot.node)) return this.propose(type, value);
-    writeStoragePrefix(buffer, this.#ballot.node);
+    // A leader's ballot is its own: the prefix for this node's id fits.
+    if (this.#role !== 'leader' || type === 'conf-change' || headroom !== this.#storageHeadroom || this.#ballot.node !== this.id) {
+      return this.propose(type, value);
+    }
+    writeStoragePrefix(buffer, this.id);
     const slot = this.#nextSlot++;
     this.#track(new StoredSlot(slot, this.#ballot, type, value, { index: slot, term: this.#ballot.round, type, data: buffer }));
     return slot;
@@ -406,7 +411,7 @@ export class MultiPaxosCore {
       this.#pendingSnapshot !== undefined ||
       this.#appliedHandedOut < this.#commit ||
       this.#sendable() ||
-      !sameSoft(this.#soft(), this.#softReported)
+      !this.#softUnchanged()
     );
   }
 
@@ -842,6 +847,23 @@ export class MultiPaxosCore {
   /** `from` accepted `slots` in this leader's ballot: count them, and choose what has a phase-2 quorum. */
   #recordAcceptances(from: NodeId, slots: readonly number[]): void {
     if (!this.#voters.includes(from)) return;
+    const count = slots.length;
+    const first = slots[0];
+    if (
+      first !== undefined &&
+      first > this.#commit &&
+      isRun(slots) &&
+      this.#chosenAbove.size === 0 &&
+      this.#inFlight.get(first) !== undefined &&
+      this.#inFlight.get(first + count - 1) !== undefined &&
+      this.#acceptances.addRun(from, first, first + count - 1, this.#commit)
+    ) {
+      // The usual case: a run of in-flight slots (with nothing chosen out of
+      // order, every slot between two in-flight ones is in flight too) that
+      // continues what `from` accepted before.
+      this.#chooseAccepted();
+      return;
+    }
     const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
     for (const slot of slots) {
       if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) continue;
@@ -950,6 +972,12 @@ export class MultiPaxosCore {
     this.#messages.push(message);
   }
 
+  /** Whether the soft state is as last reported (without building it: hasReady runs on every turn of the loop). */
+  #softUnchanged(): boolean {
+    const reported = this.#softReported;
+    return reported.role === this.#role && reported.leader === this.#leader && sameBallot(reported.ballot, this.#ballot);
+  }
+
   #soft(): PaxosSoftState {
     return { role: this.#role, leader: this.#leader, ballot: this.#ballot };
   }
@@ -958,6 +986,12 @@ export class MultiPaxosCore {
     this.#electionElapsed = 0;
     this.#randomizedTimeout = this.#electionTicks + this.#random.int(this.#electionTicks);
   }
+}
+
+/** Whether `slots` are consecutive and ascending (as an acceptor reports a run of accepts). */
+function isRun(slots: readonly number[]): boolean {
+  for (let i = 1; i < slots.length; i++) if (slots[i] !== slots[i - 1]! + 1) return false;
+  return true;
 }
 
 /** Shared by every Ready without entries (a Ready's arrays are read-only). */

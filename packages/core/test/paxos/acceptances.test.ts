@@ -52,4 +52,17 @@ describe('Acceptances', () => {
     acceptances.clear();
     expect(acceptances.has('n1', 1)).toBe(false);
   });
+
+  it('records a run that continues an acceptor\'s match at once, and refuses one past a gap', () => {
+    const acceptances = new Acceptances();
+    expect(acceptances.addRun('n1', 1, 100, 0)).toBe(true);
+    expect(acceptances.addRun('n1', 50, 150, 0)).toBe(true); // overlapping: a retransmission and more
+    expect(acceptances.addRun('n2', 5, 10, 0)).toBe(false); // past a gap: nothing recorded
+    expect(acceptances.has('n2', 5)).toBe(false);
+    expect(acceptances.addRun('n2', 1, 120, 0)).toBe(true);
+    expect(acceptances.quorumMatch(voters, 2, 0)).toBe(120);
+    expect(acceptances.quorumMatch(voters, 1, 0)).toBe(150);
+    expect(acceptances.addRun('n3', 201, 210, 200)).toBe(true); // slots up to 200 are chosen
+    expect(acceptances.quorumMatch(voters, 3, 200)).toBe(200);
+  });
 });
