@@ -472,6 +472,16 @@ export class MultiPaxosCore {
     }
   }
 
+  /** Every slot up to here is chosen and known here: the cheap part of {@link status}, read once per Ready. */
+  get commit(): number {
+    return this.#commit;
+  }
+
+  /** The round of the ballot this node promised: the cheap part of {@link status}. */
+  get promisedRound(): number {
+    return this.#promised.round;
+  }
+
   status(): MultiPaxosStatus {
     return {
       role: this.#role,

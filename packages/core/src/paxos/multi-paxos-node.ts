@@ -434,7 +434,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
 
   /** The round of the ballot this node promised: the cheap part of {@link status}, for response headers. */
   get term(): number {
-    return this.#core.status().promised.round;
+    return this.#core.promisedRound;
   }
 
   /** The leader this node knows (itself when it leads), or undefined: the cheap part of {@link status}. */
@@ -629,7 +629,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     const committed = ready.committedEntries;
     for (let i = 0; i < committed.length; i++) this.#apply(committed[i]!);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
-    const commit = this.#core.status().commit;
+    const commit = this.#core.commit;
     if (commit > this.#commit) {
       this.#commit = commit;
       this.#events.emit('commit', { index: commit });
