@@ -3,10 +3,19 @@ import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/t
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
 import type { NodeId } from '../transport/transport.js';
+import { Acceptances } from './acceptances.js';
 import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ballot } from './ballot.js';
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
-import { chosenEntry, decodeSlotEntry, encodeSlotEntry, gapEntry, StoredSlot } from './slot-entry.js';
+import {
+  chosenEntry,
+  decodeSlotEntry,
+  encodeSlotEntry,
+  gapEntry,
+  storagePrefixBytes,
+  StoredSlot,
+  writeStoragePrefix,
+} from './slot-entry.js';
 import { SlotLog } from './slot-log.js';
 import type {
   AcceptedSlot,
@@ -82,36 +91,6 @@ export interface MultiPaxosStatus {
   readonly confSlot: number;
 }
 
-/** The leader's per-slot bookkeeping for its own proposals in its ballot. */
-interface InFlight {
-  /** The value as accepted in the leader's ballot (what the leader stores and sends). */
-  readonly value: StoredSlot;
-  /**
-   * Acceptors that accepted it in this ballot: the first in a field of its
-   * own, any others in an array made when the second arrives (with three
-   * voters a slot is chosen at the second acceptance, so most slots never
-   * need the array).
-   */
-  firstAck: NodeId | undefined;
-  moreAcks: NodeId[] | undefined;
-  /** The tick at which it was last sent (-1: not yet). */
-  sentAt: number;
-}
-
-function hasAcked(inFlight: InFlight, from: NodeId): boolean {
-  return inFlight.firstAck === from || (inFlight.moreAcks !== undefined && inFlight.moreAcks.includes(from));
-}
-
-/** Records an acceptance; returns how many acceptors have accepted. */
-function addAck(inFlight: InFlight, from: NodeId): number {
-  if (inFlight.firstAck === undefined) {
-    inFlight.firstAck = from;
-    return 1;
-  }
-  (inFlight.moreAcks ??= []).push(from);
-  return 1 + inFlight.moreAcks.length;
-}
-
 /** Candidate state during phase 1. */
 interface Phase1 {
   readonly ballot: Ballot;
@@ -166,6 +145,7 @@ export class MultiPaxosCore {
   readonly #maxBytes: number;
   readonly #mutations: PaxosMutations;
   readonly #reportAcceptances: boolean;
+  readonly #storageHeadroom: number | undefined;
 
   #voters: NodeId[];
   #quorums: QuorumSizes;
@@ -196,8 +176,12 @@ export class MultiPaxosCore {
   #ballot: Ballot = ZERO_BALLOT;
   #highestSeen: Ballot;
   #phase1: Phase1 | undefined;
-  /** In-flight proposals by slot, above the commit (an array: slots come and go in order). */
-  #inFlight = new SlotLog<InFlight>();
+  /** The leader's proposals in its ballot by slot, above the commit (an array: slots come and go in order). */
+  #inFlight = new SlotLog<StoredSlot>();
+  /** The tick at which each in-flight slot was last sent (-1: not yet), beside `#inFlight`. */
+  #sentAt = new SlotLog<number>();
+  /** Which acceptors accepted which in-flight slots, as ranges. */
+  readonly #acceptances = new Acceptances();
   #nextSlot = 1;
   /** The first slot not sent to the acceptors yet (leader). */
   #sendFrom = 1;
@@ -247,6 +231,7 @@ export class MultiPaxosCore {
     this.#maxBytes = positiveInteger(config.maxBytesPerMessage ?? 1024 * 1024, 'maxBytesPerMessage');
     this.#mutations = config.mutations ?? {};
     this.#reportAcceptances = config.reportAcceptances === true;
+    this.#storageHeadroom = storagePrefixBytes(this.id);
 
     const { hardState, confState } = storage.initialState();
     const snapshot = storage.snapshot();
@@ -350,6 +335,36 @@ export class MultiPaxosCore {
     return slot;
   }
 
+  /**
+   * Bytes a value proposed through {@link proposeInPlace} leaves free in
+   * front of it, for its storage form; undefined when this node's id is too
+   * long for one (then use {@link propose}).
+   */
+  get storageHeadroom(): number | undefined {
+    return this.#storageHeadroom;
+  }
+
+  /**
+   * {@link propose} for a value that starts `headroom` bytes into `buffer`,
+   * where `headroom` is {@link storageHeadroom}: the leader writes its
+   * ballot there, and `buffer` becomes the value's storage form as it
+   * stands, so that the value is not copied for storage.
+   *
+   * @throws NotLeaderError when this node is not the leader.
+   * @throws InvalidArgumentError for a second membership change while one is pending.
+   */
+  proposeInPlace(type: EntryType, buffer: Uint8Array, headroom: number): number {
+    const value = buffer.subarray(headroom);
+    // A leader's ballot is its own: the prefix for this node's id fits.
+    if (this.#role !== 'leader' || type === 'conf-change' || headroom !== this.#storageHeadroom || this.#ballot.node !== this.id) {
+      return this.propose(type, value);
+    }
+    writeStoragePrefix(buffer, this.id);
+    const slot = this.#nextSlot++;
+    this.#track(new StoredSlot(slot, this.#ballot, type, value, { index: slot, term: this.#ballot.round, type, data: buffer }));
+    return slot;
+  }
+
   /** Feeds one message from the network (or from this node to itself). Malformed or foreign ones are ignored. */
   step(message: PaxosMessage): void {
     if (message.to !== this.id) return;
@@ -396,7 +411,7 @@ export class MultiPaxosCore {
       this.#pendingSnapshot !== undefined ||
       this.#appliedHandedOut < this.#commit ||
       this.#sendable() ||
-      !sameSoft(this.#soft(), this.#softReported)
+      !this.#softUnchanged()
     );
   }
 
@@ -405,15 +420,18 @@ export class MultiPaxosCore {
     const soft = this.#soft();
     const softState = sameSoft(soft, this.#softReported) ? undefined : soft;
     this.#softReported = soft;
-    const entries: Entry[] = [];
+    let entries: readonly Entry[] = NO_ENTRIES;
     if (this.#dirtyFrom !== Infinity) {
       // Storage logs are contiguous and an append replaces the suffix from
       // its first index: rewrite every slot from the lowest one changed.
       const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1);
+      // Sized up front: arrays grown by push showed in allocation profiles, on every node for every slot.
+      const dirty = new Array<Entry>(Math.max(0, this.#lastSlot - from + 1));
       for (let slot = from; slot <= this.#lastSlot; slot++) {
         const accepted = this.#log.get(slot);
-        entries.push(accepted === undefined ? gapEntry(slot) : encodeSlotEntry(accepted));
+        dirty[slot - from] = accepted === undefined ? gapEntry(slot) : encodeSlotEntry(accepted);
       }
+      entries = dirty;
       this.#dirtyFrom = Infinity;
       this.#storedLast = this.#lastSlot;
     }
@@ -421,15 +439,22 @@ export class MultiPaxosCore {
       ? { term: this.#promised.round, vote: this.#promised.round === 0 ? undefined : this.#promised.node, commit: this.#commit }
       : undefined;
     this.#hardDirty = false;
-    const committedEntries: Entry[] = [];
     const snapshot = this.#pendingSnapshot;
     this.#pendingSnapshot = undefined;
     if (snapshot !== undefined) this.#appliedHandedOut = Math.max(this.#appliedHandedOut, snapshot.metadata.index);
-    for (let slot = this.#appliedHandedOut + 1; slot <= this.#commit; slot++) {
-      const value = this.#log.get(slot);
-      if (value === undefined) break; // cannot happen: the chosen prefix is in the log
-      committedEntries.push(chosenEntry(value));
-      this.#appliedHandedOut = slot;
+    let committedEntries: readonly Entry[] = NO_ENTRIES;
+    if (this.#appliedHandedOut < this.#commit) {
+      const first = this.#appliedHandedOut + 1;
+      const chosen = new Array<Entry>(this.#commit - this.#appliedHandedOut);
+      let count = 0;
+      for (let slot = first; slot <= this.#commit; slot++) {
+        const value = this.#log.get(slot);
+        if (value === undefined) break; // cannot happen: the chosen prefix is in the log
+        chosen[count++] = chosenEntry(value);
+        this.#appliedHandedOut = slot;
+      }
+      chosen.length = count;
+      committedEntries = chosen;
     }
     const messages = this.#messages;
     this.#messages = [];
@@ -443,8 +468,18 @@ export class MultiPaxosCore {
     const selfAcks = this.#selfAcks;
     this.#selfAcks = undefined;
     if (selfAcks !== undefined && this.#role === 'leader' && sameBallot(selfAcks.ballot, this.#ballot)) {
-      for (const slot of selfAcks.slots) this.#ack(slot, this.id);
+      this.#recordAcceptances(this.id, selfAcks.slots);
     }
+  }
+
+  /** Every slot up to here is chosen and known here: the cheap part of {@link status}, read once per Ready. */
+  get commit(): number {
+    return this.#commit;
+  }
+
+  /** The round of the ballot this node promised: the cheap part of {@link status}. */
+  get promisedRound(): number {
+    return this.#promised.round;
   }
 
   status(): MultiPaxosStatus {
@@ -503,15 +538,17 @@ export class MultiPaxosCore {
       if (this.#role !== 'follower' || this.#leader !== m.from) this.#becomeFollower(m.from);
       this.#electionElapsed = 0;
     }
-    const slots: number[] = [];
+    // Sized up front, cut to what was accepted (pushing grew it on every acceptor for every slot).
+    const slots = new Array<number>(m.entries.length);
+    let count = 0;
     for (const entry of m.entries) {
       if (entry.slot <= this.#commit) {
-        slots.push(entry.slot); // already chosen here; the leader's value is the same one
+        slots[count++] = entry.slot; // already chosen here; the leader's value is the same one
         continue;
       }
       const mine = this.#log.get(entry.slot);
       if (mine !== undefined && sameBallot(mine.ballot, m.ballot)) {
-        slots.push(entry.slot); // a retransmission: already accepted (and durable) in this ballot
+        slots[count++] = entry.slot; // a retransmission: already accepted (and durable) in this ballot
         continue;
       }
       // Accept in slot order only: a slot beyond the end would leave a gap, and
@@ -522,8 +559,9 @@ export class MultiPaxosCore {
       const accepted = entry instanceof StoredSlot && sameBallot(entry.ballot, m.ballot) ? entry : new StoredSlot(entry.slot, m.ballot, entry.type, entry.data);
       this.#write(accepted);
       if (this.#reportAcceptances) this.#accepted.push(accepted);
-      slots.push(entry.slot);
+      slots[count++] = entry.slot;
     }
+    slots.length = count;
     this.#learnCommit(m.ballot, m.commit, m.from);
     if (m.from !== this.id) {
       this.#send({ type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, slots, commit: this.#commit });
@@ -582,18 +620,24 @@ export class MultiPaxosCore {
     this.#hardDirty = true;
     this.#maybeAdoptConf(slot);
     this.#inFlight.deleteThrough(slot);
+    this.#sentAt.deleteThrough(slot);
     if (this.#pendingConfSlot === slot) this.#pendingConfSlot = undefined;
   }
 
   /** Puts the leader's `value` in phase 2 (not a slot already known chosen: its value is settled). */
   #track(value: StoredSlot): void {
-    if (value.slot > this.#commit) this.#inFlight.set(value.slot, { value, firstAck: undefined, moreAcks: undefined, sentAt: -1 });
+    if (value.slot <= this.#commit) return;
+    this.#inFlight.set(value.slot, value);
+    this.#sentAt.set(value.slot, -1);
   }
 
   /** Forgets every in-flight proposal (a new campaign, or no longer leading). */
   #clearInFlight(): void {
-    this.#inFlight = new SlotLog<InFlight>();
+    this.#inFlight = new SlotLog<StoredSlot>();
     this.#inFlight.deleteThrough(this.#commit);
+    this.#sentAt = new SlotLog<number>();
+    this.#sentAt.deleteThrough(this.#commit);
+    this.#acceptances.clear();
   }
 
   /** A chosen conf-change takes effect for quorum counting at once (every later slot uses it). */
@@ -675,6 +719,7 @@ export class MultiPaxosCore {
     if (index <= this.#commit || m.snapshot.data.length === 0) return;
     this.#log.deleteThrough(index);
     this.#inFlight.deleteThrough(index);
+    this.#sentAt.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
@@ -806,17 +851,54 @@ export class MultiPaxosCore {
   #onAccepted(m: PaxosAccepted): void {
     if (this.#role !== 'leader' || !sameBallot(m.ballot, this.#ballot)) return;
     this.#recentlyActive.add(m.from);
-    for (const slot of m.slots) this.#ack(slot, m.from);
+    this.#recordAcceptances(m.from, m.slots);
   }
 
-  #ack(slot: number, from: NodeId): void {
-    const inFlight = this.#inFlight.get(slot);
-    if (inFlight === undefined) return;
+  /** `from` accepted `slots` in this leader's ballot: count them, and choose what has a phase-2 quorum. */
+  #recordAcceptances(from: NodeId, slots: readonly number[]): void {
     if (!this.#voters.includes(from)) return;
-    if (hasAcked(inFlight, from)) return;
-    const acks = addAck(inFlight, from);
+    const count = slots.length;
+    const first = slots[0];
+    if (
+      first !== undefined &&
+      first > this.#commit &&
+      isRun(slots) &&
+      this.#chosenAbove.size === 0 &&
+      this.#inFlight.get(first) !== undefined &&
+      this.#inFlight.get(first + count - 1) !== undefined &&
+      this.#acceptances.addRun(from, first, first + count - 1, this.#commit)
+    ) {
+      // The usual case: a run of in-flight slots (with nothing chosen out of
+      // order, every slot between two in-flight ones is in flight too) that
+      // continues what `from` accepted before.
+      this.#chooseAccepted();
+      return;
+    }
     const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    if (acks >= needed) this.#markChosen(slot);
+    for (const slot of slots) {
+      if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) continue;
+      // Past a gap (a lost or reordered accept): counted on its own; it waits in #chosenAbove if chosen.
+      if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
+    }
+    this.#chooseAccepted();
+  }
+
+  /** Chooses the in-flight slots after the commit, in order, that a phase-2 quorum accepted. */
+  #chooseAccepted(): void {
+    let voters = this.#voters;
+    let needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+    let upTo = this.#acceptances.quorumMatch(voters, needed, this.#commit);
+    while (this.#inFlight.get(this.#commit + 1) !== undefined) {
+      const next = this.#commit + 1;
+      if (next > upTo && this.#acceptances.count(voters, next) < needed) return;
+      this.#markChosen(next);
+      if (this.#voters !== voters) {
+        // A membership change took effect: later slots need a quorum of the new voters.
+        voters = this.#voters;
+        needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+        upTo = this.#acceptances.quorumMatch(voters, needed, this.#commit);
+      }
+    }
   }
 
   /** True when the leader has proposals it may send now. */
@@ -840,12 +922,12 @@ export class MultiPaxosCore {
       let bytes = 0;
       let slot = this.#sendFrom;
       for (; slot <= to; slot++) {
-        const inFlight = this.#inFlight.get(slot);
-        if (inFlight === undefined) continue;
-        bytes += inFlight.value.data.byteLength;
+        const value = this.#inFlight.get(slot);
+        if (value === undefined) continue;
+        bytes += value.data.byteLength;
         if (entries.length > 0 && bytes > this.#maxBytes) break; // the rest goes in the next accept
-        inFlight.sentAt = this.#ticks;
-        entries.push(inFlight.value);
+        this.#sentAt.set(slot, this.#ticks);
+        entries.push(value);
       }
       this.#sendFrom = slot;
       this.#sendAccepts(entries, undefined);
@@ -883,21 +965,27 @@ export class MultiPaxosCore {
     const end = Math.min(this.#sendFrom - 1, this.#commit + this.#maxEntries);
     let bytes = 0;
     for (let slot = this.#commit + 1; slot <= end; slot++) {
-      const inFlight = this.#inFlight.get(slot);
-      if (inFlight !== undefined && this.#ticks - inFlight.sentAt > this.#heartbeatTicks) {
-        bytes += inFlight.value.data.byteLength;
+      const value = this.#inFlight.get(slot);
+      if (value !== undefined && this.#ticks - this.#sentAt.get(slot)! > this.#heartbeatTicks) {
+        bytes += value.data.byteLength;
         if (resend.length > 0 && bytes > this.#maxBytes) break; // the rest on a later heartbeat
-        inFlight.sentAt = this.#ticks;
-        resend.push(inFlight.value);
+        this.#sentAt.set(slot, this.#ticks);
+        resend.push(value);
       }
     }
-    this.#sendAccepts(resend, (peer, slot) => !hasAcked(this.#inFlight.get(slot)!, peer));
+    this.#sendAccepts(resend, (peer, slot) => !this.#acceptances.has(peer, slot));
   }
 
   // ================= helpers =================
 
   #send(message: PaxosMessage): void {
     this.#messages.push(message);
+  }
+
+  /** Whether the soft state is as last reported (without building it: hasReady runs on every turn of the loop). */
+  #softUnchanged(): boolean {
+    const reported = this.#softReported;
+    return reported.role === this.#role && reported.leader === this.#leader && sameBallot(reported.ballot, this.#ballot);
   }
 
   #soft(): PaxosSoftState {
@@ -909,6 +997,15 @@ export class MultiPaxosCore {
     this.#randomizedTimeout = this.#electionTicks + this.#random.int(this.#electionTicks);
   }
 }
+
+/** Whether `slots` are consecutive and ascending (as an acceptor reports a run of accepts). */
+function isRun(slots: readonly number[]): boolean {
+  for (let i = 1; i < slots.length; i++) if (slots[i] !== slots[i - 1]! + 1) return false;
+  return true;
+}
+
+/** Shared by every Ready without entries (a Ready's arrays are read-only). */
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 function sameSoft(a: PaxosSoftState, b: PaxosSoftState): boolean {
   return a.role === b.role && a.leader === b.leader && sameBallot(a.ballot, b.ballot);

@@ -28,6 +28,7 @@ import { WindowMap } from '../util/window-map.js';
 import type { Ballot } from './ballot.js';
 import { encodeVoters } from './membership.js';
 import { MultiPaxosCore, type MultiPaxosConfig } from './multi-paxos-core.js';
+import { SlotLog } from './slot-log.js';
 import type { AcceptedSlot, PaxosMessage, PaxosReady, PaxosRole, PaxosSoftState } from './types.js';
 
 /**
@@ -176,8 +177,12 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Sequence → this run's proposals and read barriers waiting to be applied. */
   readonly #proposals = new WindowMap<PendingCall<Result>>();
   readonly #reads = new Map<number, { readonly call: PendingCall<QueryResult>; readonly query: Query }>();
-  /** slot → sequence, for values this node proposed as leader. */
-  readonly #proposalAtSlot = new Map<number, number>();
+  /**
+   * slot → sequence, for values this node proposed as leader. Slots are
+   * proposed and applied in order, so an array with a moving start serves
+   * (a Map of numbers hashed, rehashed and deleted one key per slot).
+   */
+  #proposalAtSlot = new SlotLog<number>();
   readonly #membershipCalls = new Map<number, PendingCall<ConfState>>();
   readonly #leadershipWaits = new Map<() => boolean, Pending<void>>();
   readonly #appliedProposals = new AppliedProposals();
@@ -239,6 +244,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     );
     this.#random = random.fork();
     this.#applied = applied;
+    this.#proposalAtSlot.deleteThrough(applied);
     const status = this.#core.status();
     this.#commit = status.commit;
     this.#soft = { role: status.role, leader: status.leader, ballot: status.ballot };
@@ -428,7 +434,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
 
   /** The round of the ballot this node promised: the cheap part of {@link status}, for response headers. */
   get term(): number {
-    return this.#core.status().promised.round;
+    return this.#core.promisedRound;
   }
 
   /** The leader this node knows (itself when it leads), or undefined: the cheap part of {@link status}. */
@@ -476,7 +482,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     for (const call of calls) call.reject(error);
     this.#proposals.clear();
     this.#reads.clear();
-    this.#proposalAtSlot.clear();
+    this.#proposalAtSlot = new SlotLog<number>();
     this.#membershipCalls.clear();
     this.#leadershipWaits.clear();
     this.#deadlines.clear();
@@ -487,9 +493,12 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   /** Frames and proposes a command or read barrier for `call`; false (and the call rejected) when refused. */
   #place(call: { readonly sequence: number; reject(error: Error): void }, kind: number, command: Uint8Array): boolean {
     try {
-      const value = encodeProposal(this.#origin, call.sequence, command, 1);
-      value[0] = kind;
-      const slot = this.#core.propose('normal', value);
+      // Room in front for the kind byte and, before it, the ballot of the
+      // value's storage form, so that storing the value does not copy it.
+      const headroom = this.#core.storageHeadroom ?? 0;
+      const buffer = encodeProposal(this.#origin, call.sequence, command, headroom + 1);
+      buffer[headroom] = kind;
+      const slot = this.#core.proposeInPlace('normal', buffer, headroom);
       this.#proposalAtSlot.set(slot, call.sequence);
       return true;
     } catch (error) {
@@ -616,9 +625,11 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     if (early && mustSync) await storage.sync();
     if (this.#stopped) return;
     if (ready.snapshot !== undefined) this.#restoreSnapshot(ready);
-    for (const entry of ready.committedEntries) this.#apply(entry);
+    // Indexed: for-of in this async function allocated an iterator result per entry.
+    const committed = ready.committedEntries;
+    for (let i = 0; i < committed.length; i++) this.#apply(committed[i]!);
     if (ready.committedEntries.length > 0) this.#maybeSnapshot();
-    const commit = this.#core.status().commit;
+    const commit = this.#core.commit;
     if (commit > this.#commit) {
       this.#commit = commit;
       this.#events.emit('commit', { index: commit });
@@ -663,7 +674,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     this.#appliedProposals.restore(parts.appliedProposals);
     this.#options.stateMachine.restore(parts.stateMachine);
     // Calls whose slots the snapshot covers cannot tell how they ended: they run to their deadline.
-    for (const slot of [...this.#proposalAtSlot.keys()]) if (slot <= snapshot.metadata.index) this.#proposalAtSlot.delete(slot);
+    this.#proposalAtSlot.deleteThrough(snapshot.metadata.index);
     this.#applied = snapshot.metadata.index;
     this.#sinceSnapshot = { entries: 0, bytes: 0 };
     this.#options.observer?.installed(snapshot.metadata.index);
@@ -698,7 +709,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     this.#sinceSnapshot.entries++;
     this.#sinceSnapshot.bytes += entry.data.byteLength;
     const own = this.#proposalAtSlot.get(entry.index);
-    if (own !== undefined) this.#proposalAtSlot.delete(entry.index);
+    this.#proposalAtSlot.deleteThrough(entry.index);
     let settled = false;
     if (entry.type === 'conf-change') {
       const confState = this.#core.confState();
@@ -753,6 +764,7 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
   }
 
   #pollLeadership(): void {
+    if (this.#leadershipWaits.size === 0) return;
     for (const [check] of [...this.#leadershipWaits]) if (check()) this.#leadershipWaits.delete(check);
   }
 

@@ -14,10 +14,10 @@ import type { AcceptedSlot } from './types.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Encoded node ids: a log holds few distinct ballot owners, and encoding one per entry showed in profiles. */
+/** Encoded node ids (utf8): a log holds few distinct ballot owners, and encoding one per entry showed in profiles. */
 const nodeBytes = new Map<string, Uint8Array>();
 
-function encodeNode(node: string): Uint8Array {
+export function encodeNode(node: string): Uint8Array {
   let bytes = nodeBytes.get(node);
   if (bytes === undefined) {
     bytes = encoder.encode(node);
@@ -27,6 +27,26 @@ function encodeNode(node: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Bytes in front of a value that its storage form needs for a ballot owned
+ * by `node` (`[node id length][node id]`), or undefined when the id is too
+ * long to store.
+ */
+export function storagePrefixBytes(node: string): number | undefined {
+  const length = encodeNode(node).length;
+  return length > 255 ? undefined : 1 + length;
+}
+
+/**
+ * Writes the storage prefix for a ballot owned by `node` into the first
+ * {@link storagePrefixBytes} bytes of `buffer`, whose rest is the value:
+ * `buffer` is then the storage form's data as it stands.
+ */
+export function writeStoragePrefix(buffer: Uint8Array, node: string): void {
+  const bytes = encodeNode(node);
+  buffer[0] = bytes.length;
+  buffer.set(bytes, 1);
+}
 
 /** The storage form of `slot`: `[node id length][node id][value]` after the ballot's round as the term. */
 function encodeStored(slot: AcceptedSlot): Entry {
@@ -61,10 +81,6 @@ export class StoredSlot implements AcceptedSlot, Entry {
   readonly ballot: Ballot;
   readonly type: EntryType;
   readonly data: Uint8Array;
-  /** Entry's `index`: the slot (an own field, so that a spread copy keeps it). */
-  readonly index: number;
-  /** Entry's `term`: the ballot's round. */
-  readonly term: number;
   #stored: Entry | undefined;
 
   constructor(slot: number, ballot: Ballot, type: EntryType, data: Uint8Array, stored?: Entry) {
@@ -72,9 +88,21 @@ export class StoredSlot implements AcceptedSlot, Entry {
     this.ballot = ballot;
     this.type = type;
     this.data = data;
-    this.index = slot;
-    this.term = ballot.round;
     this.#stored = stored;
+  }
+
+  /**
+   * Entry's `index`: the slot. Getters rather than copies in fields of their
+   * own keep the object (held for every slot until compaction) smaller and
+   * the in-memory transport's size estimate of accepts shorter.
+   */
+  get index(): number {
+    return this.slot;
+  }
+
+  /** Entry's `term`: the ballot's round. */
+  get term(): number {
+    return this.ballot.round;
   }
 
   /** The storage form (see {@link encodeSlotEntry}), encoded on first use. */

@@ -156,6 +156,37 @@ describe('Multi-Paxos core: learning, durability, configuration', () => {
     expect(status.lastSlot).toBe(2);
   });
 
+  it('a value proposed in place is stored without a copy, in the same form as a copied one, and survives a restart', () => {
+    const cluster = elected();
+    const leader = cluster.core('n1');
+    const headroom = leader.storageHeadroom!;
+    expect(headroom).toBe(1 + 'n1'.length);
+    const buffer = new Uint8Array(headroom + 3);
+    buffer.set(text('abc'), headroom);
+    const slot = leader.proposeInPlace('normal', buffer, headroom);
+    leader.propose('normal', text('abc'));
+    cluster.settle();
+    cluster.tick(1);
+    const stored = cluster.storages.get('n1')!.entries(slot, slot + 2);
+    expect(stored[0]!.data).toBe(buffer); // the proposer's own bytes, prefixed with its ballot
+    expect([...stored[0]!.data]).toEqual([...stored[1]!.data]);
+    for (const id of ids) expect(cluster.appliedText(id).slice(-2)).toEqual(['abc', 'abc']);
+    cluster.restart('n2');
+    cluster.restart('n1');
+    expect(cluster.core('n1').status().lastSlot).toBe(slot + 1);
+  });
+
+  it('a value proposed in place with the wrong headroom, or off the leader, is handled like propose', () => {
+    const cluster = elected();
+    const buffer = new Uint8Array(5);
+    buffer.set(text('xyz'), 2);
+    expect(() => cluster.core('n2').proposeInPlace('normal', buffer, 2)).toThrow(NotLeaderError);
+    cluster.core('n1').proposeInPlace('normal', buffer, 2); // 'n1' needs 3 bytes: copied instead
+    cluster.settle();
+    cluster.tick(1);
+    for (const id of ids) expect(cluster.appliedText(id).at(-1)).toBe('xyz');
+  });
+
   it('refuses quorum sizes that may not intersect', () => {
     expect(() => new MultiPaxosCore({ id: 'n1', voters: ['n1', 'n2', 'n3', 'n4'], quorums: { phase1: 2, phase2: 2 } }, new MemoryStorage(), new SeededRandom(1))).toThrow(
       InvalidArgumentError,

@@ -45,4 +45,19 @@ describe('SlotLog', () => {
     }
     for (let slot = deleted - 3; slot <= 50_000; slot++) expect(log.get(slot)).toBe(slot > deleted ? slot : undefined);
   });
+
+  it('keeps slots in place while its window wraps around the ring and grows', () => {
+    const log = new SlotLog<number>();
+    for (let slot = 1; slot <= 10; slot++) log.set(slot, slot);
+    log.deleteThrough(8);
+    // Slots 9..40 wrap past the end of the first ring and make it grow.
+    for (let slot = 11; slot <= 40; slot++) log.set(slot, slot);
+    log.set(45, 45); // a hole at 41..44
+    expect(log.get(8)).toBeUndefined();
+    for (let slot = 9; slot <= 40; slot++) expect(log.get(slot)).toBe(slot);
+    expect([log.get(41), log.get(44), log.get(45), log.get(46)]).toEqual([undefined, undefined, 45, undefined]);
+    log.deleteThrough(45);
+    log.set(46, 46);
+    expect([log.get(45), log.get(46)]).toEqual([undefined, 46]);
+  });
 });
