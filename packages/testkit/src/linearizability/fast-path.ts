@@ -85,7 +85,7 @@ export interface FastPathOutcome<I, O> {
  * gives it to the full search. A history with little concurrency needs about
  * one step per entry; a hard one should not be searched twice at length.
  */
-const STEPS_PER_ENTRY = 8;
+const STEPS_PER_ENTRY = 2;
 const STEPS_FIXED = 256;
 
 /**
