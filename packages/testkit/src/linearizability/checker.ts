@@ -1,6 +1,7 @@
 import { operationsFromHistory } from '../history/operations.js';
 import type { History, Operation } from '../history/types.js';
 import { Bitset } from './bitset.js';
+import { FAST_PATH_BYTES_PER_OPERATION, fastPathCheck, type FastPartition } from './fast-path.js';
 import { ADDED, ConfigurationStore, configurationHash, STOPPED, type StoreLimits } from './configuration-store.js';
 import { defaultMemoryBudgetBytes, MemoryBudget } from './memory-budget.js';
 import { UNKNOWN_OUTPUT, type Model, type Partition, type UnknownOutput } from './model.js';
@@ -186,9 +187,34 @@ export function checkOperations<S, I, O>(
   const budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMemoryBudgetBytes());
   const limits: StoreLimits = { budget, now, deadline };
   const maxConfigurations = options.maxConfigurations ?? Number.POSITIVE_INFINITY;
-  const partitions: Partition<I, O>[] = model.partition ? model.partition(operations) : [{ key: '', operations }];
+  // The built-in models first try the fast path, which proves most
+  // partitions of an ordinary history linearizable in one cheap pass; the
+  // full search below decides the rest (and everything for other models).
+  // The deprecated configuration cap keeps its old meaning: full search only.
+  const fast = options.maxConfigurations === undefined ? fastPathCheck(model, operations, limits) : undefined;
+  const slots: (PartitionResult<I, O> | PartitionSearch<S, I, O>)[] = [];
+  const searches: PartitionSearch<S, I, O>[] = [];
   const arena = new SearchArena();
-  const searches = partitions.map((p) => new PartitionSearch(model, p, limits, maxConfigurations, arena));
+  if (fast === undefined) {
+    const partitions: Partition<I, O>[] = model.partition ? model.partition(operations) : [{ key: '', operations }];
+    for (let i = 0; i < partitions.length; i++) {
+      const search = new PartitionSearch(model, partitions[i] as Partition<I, O>, limits, maxConfigurations, arena);
+      searches.push(search);
+      slots.push(search);
+    }
+  } else {
+    for (let i = 0; i < fast.partitions.length; i++) {
+      const p = fast.partitions[i] as FastPartition<I, O>;
+      if (p.witness !== undefined) {
+        slots.push(provedResult(p));
+        continue;
+      }
+      const search = new PartitionSearch(model, { key: p.key, operations: p.operations }, limits, maxConfigurations, arena, p.removed);
+      search.elapsedMs += p.elapsedMs;
+      searches.push(search);
+      slots.push(search);
+    }
+  }
 
   // Partitions are searched round-robin in slices that double each round. A
   // history is not linearizable as soon as one partition is not, and some
@@ -218,7 +244,8 @@ export function checkOperations<S, I, O>(
     slice *= 2;
   }
   const failed = searches.some((s) => s.verdict === 'not-linearizable');
-  const results = searches.map((s) => s.result(failed && options.checkAllPartitions !== true ? 'stopped-after-failure' : 'timeout'));
+  const reason: UndecidedReason = failed && options.checkAllPartitions !== true ? 'stopped-after-failure' : 'timeout';
+  const results = slots.map((s) => (s instanceof PartitionSearch ? s.result(reason) : s));
   const verdict: Verdict = failed ? 'not-linearizable' : results.some((r) => r.verdict === 'unknown') ? 'unknown' : 'linearizable';
   return {
     verdict,
@@ -227,6 +254,20 @@ export function checkOperations<S, I, O>(
     elapsedMs: now() - start,
     memory: { budgetBytes: budget.limitBytes, peakBytes: budget.peakBytes },
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
+}
+
+/** The result for a partition the fast path proved linearizable, with its witness. */
+function provedResult<I, O>(p: FastPartition<I, O>): PartitionResult<I, O> {
+  return {
+    key: p.key,
+    verdict: 'linearizable',
+    operations: p.operations,
+    removed: p.removed,
+    longestPrefix: p.witness ?? [],
+    explored: p.visited,
+    elapsedMs: p.elapsedMs,
+    peakBytes: FAST_PATH_BYTES_PER_OPERATION * p.operations.length,
   };
 }
 
@@ -454,13 +495,14 @@ class PartitionSearch<S, I, O> {
     limits: StoreLimits,
     maxConfigurations: number,
     arena: SearchArena,
+    removedBefore = 0,
   ) {
     this.#model = model;
     this.#key = partition.key;
     this.#maxConfigurations = maxConfigurations;
     const { ops, inputs, outputs } = prepareOperations(partition.operations);
     this.#ops = ops;
-    this.#removed = partition.operations.length - ops.length;
+    this.#removed = removedBefore + partition.operations.length - ops.length;
     const n = ops.length;
     this.#inputs = inputs;
     this.#outputs = outputs;

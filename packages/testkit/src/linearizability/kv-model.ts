@@ -1,4 +1,5 @@
 import type { KvInput, KvOutput } from '../history/kv-ops.js';
+import { markRegisterSemantics } from './fast-path.js';
 import { hashString, partitionByKey, UNKNOWN_OUTPUT, type Model, type StepResult, type UnknownOutput } from './model.js';
 
 /**
@@ -43,7 +44,7 @@ export function createKvModel(options: KvModelOptions = {}): Model<KvState, KvIn
   const same = (state: KvState): StepResult<KvState> => ({ ok: true, newState: state });
   const no: StepResult<KvState> = { ok: false };
 
-  return {
+  const model: Model<KvState, KvInput, KvOutput> = {
     name: options.name ?? 'kv',
     init: () => null,
     step(state: KvState, input: KvInput, output: KvOutput | UnknownOutput): StepResult<KvState> {
@@ -97,6 +98,7 @@ export function createKvModel(options: KvModelOptions = {}): Model<KvState, KvIn
     },
     describeState: (state) => show(state),
   };
+  return markRegisterSemantics(model, 'kv', absent);
 }
 
 /**

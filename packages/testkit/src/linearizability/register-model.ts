@@ -1,4 +1,5 @@
 import type { RegisterInput, RegisterOutput, RegisterValue } from '../history/register-ops.js';
+import { markRegisterSemantics } from './fast-path.js';
 import { hashString, UNKNOWN_OUTPUT, type Model, type StepResult } from './model.js';
 
 const NULL_HASH = 0x6a09e667;
@@ -17,7 +18,7 @@ function show(value: RegisterValue): string {
  * const result = checkLinearizability(registerModel, parseJepsenHistory(text));
  * ```
  */
-export const registerModel: Model<RegisterValue, RegisterInput, RegisterOutput> = {
+export const registerModel: Model<RegisterValue, RegisterInput, RegisterOutput> = markRegisterSemantics({
   name: 'register',
   init: () => null,
   step(state, input, output): StepResult<RegisterValue> {
@@ -53,4 +54,4 @@ export const registerModel: Model<RegisterValue, RegisterInput, RegisterOutput> 
     }
   },
   describeState: show,
-};
+}, 'register', null);

@@ -60,9 +60,12 @@ export interface CheckerRunReport {
   readonly pairMs: number;
   /**
    * The first check of the process (the first warm-up: for generated histories
-   * one of the same size, on code not yet optimised), for the cold-start figure.
+   * one of the same size, on code not yet optimised), for the cold-start
+   * figure: `checkOperations` alone, everything a fresh process does in it.
    */
   readonly firstCheckMs: number;
+  /** The pairing (`operationsFromHistory`) before that first check, also cold, timed on its own. */
+  readonly firstPairMs: number;
   readonly explored: number;
   /** The checker's own accounting: the most bytes of its budget held at once. */
   readonly checkerPeakBytes: number;
@@ -152,11 +155,17 @@ function checkAll(
 /** Runs one measurement in this process (the worker calls it; see `checkerSuite`). */
 export async function measureCheck(config: CheckerRunConfig): Promise<CheckerRunReport> {
   let firstCheckMs = Number.NaN;
+  let firstPairMs = Number.NaN;
   for (let i = 0; i < config.warmups; i++) {
     const warm = job(config, config.seed + 1000 + i, isExponentialShape(config.scenario) ? 0.2 : 1);
+    const pairing = performance.now();
+    const paired = warm.histories.map(operationsFromHistory);
     const started = performance.now();
-    checkAll(warm.model, warm.histories.map(operationsFromHistory), {});
-    if (i === 0) firstCheckMs = performance.now() - started;
+    checkAll(warm.model, paired, {});
+    if (i === 0) {
+      firstCheckMs = performance.now() - started;
+      firstPairMs = started - pairing;
+    }
   }
   const measured = job(config, config.seed, 1);
   const operations = measured.histories.reduce((n, h) => n + h.filter((e) => e.type === 'invoke').length, 0);
@@ -169,7 +178,10 @@ export async function measureCheck(config: CheckerRunConfig): Promise<CheckerRun
   const outcome = checkAll(measured.model, paired, {});
   const checkMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  if (config.warmups === 0) firstCheckMs = checkMs;
+  if (config.warmups === 0) {
+    firstCheckMs = checkMs;
+    firstPairMs = pairMs;
+  }
   return {
     operations,
     verdict: outcome.verdict,
@@ -178,6 +190,7 @@ export async function measureCheck(config: CheckerRunConfig): Promise<CheckerRun
     pairMs,
     cpuMs: (used.user + used.system) / 1000,
     firstCheckMs,
+    firstPairMs,
     explored: outcome.explored,
     checkerPeakBytes: outcome.peakBytes,
     budgetBytes: outcome.budgetBytes,
