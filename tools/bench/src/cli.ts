@@ -44,6 +44,7 @@ function kvLoadOptions(quick: boolean): KvLoadOptions {
     clients: [1, 16, 64, 256],
     mixes: ['put', 'put-get'],
     warmupMs: quick ? 500 : 2_000,
+    startupWarmupMs: quick ? 2_000 : 5_000,
     runMs: quick ? 1_000 : 5_000,
     runs: quick ? 2 : 3,
     valueBytes: 256,

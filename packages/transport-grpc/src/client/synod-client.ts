@@ -52,6 +52,33 @@ export interface SynodClientOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
+/**
+ * A call interceptor that hands over a unary call's response as soon as its
+ * message arrives, before the status that follows it.
+ *
+ * A Synod server sends a response message only for a call that succeeded,
+ * and its status (OK) after it. Node's HTTP/2 sends that status (the
+ * trailers) only once the message has been written, in a second write one
+ * turn of the server's event loop later, so waiting for it costs the client
+ * a second wake-up on every call. A complete message already says the call
+ * succeeded: failures are answered with a status alone. The status still
+ * arrives and ends the call; it is ignored.
+ */
+function settleOnMessage<Res>(onMessage: (message: Res) => void): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, _listener, next) {
+        next(metadata, {
+          onReceiveMessage(message: Res | null | undefined, nextMessage: (message: Res | null | undefined) => void) {
+            nextMessage(message);
+            // grpc-js passes no message (null) down this path for a call that failed.
+            if (message !== null && message !== undefined) onMessage(message);
+          },
+        });
+      },
+    });
+}
+
 interface Stubs {
   readonly kv: kvV1.KVClient;
   readonly cluster: clusterV1.ClusterClient;
@@ -426,11 +453,16 @@ export class SynodClient implements SynodKvClient {
   ): Promise<Res> {
     this.#ensureOpen();
     return new Promise<Res>((resolve, reject) => {
-      const call = start(this.#stubsFor(endpoint), { deadline }, (error, response) => {
+      let settled = false;
+      const settle = (error: unknown, response: Res | undefined): void => {
+        if (settled) return;
+        settled = true;
         signal?.removeEventListener('abort', onAbort);
-        if (error !== null || response === undefined) reject(error ?? new Error('empty response'));
+        if (error !== null || response === undefined || response === null) reject(error ?? new Error('empty response'));
         else resolve(response);
-      });
+      };
+      const options: grpc.CallOptions = { deadline, interceptors: [settleOnMessage((message: Res) => settle(null, message))] };
+      const call = start(this.#stubsFor(endpoint), options, (error, response) => settle(error, response));
       const onAbort = (): void => call.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -156,13 +156,12 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     throw new InvalidArgumentError(`listen must be host:port, got '${String(options.listen)}'`);
   }
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 5_000;
-  const server = new grpc.Server({
-    ...createPeerServerOptions({ maxMessageBytes, ...(options.transport?.keepalive ? { keepalive: options.transport.keepalive } : {}) }),
-    // Channelz (grpc-js's introspection service) is not served here, but
-    // while enabled grpc-js keeps its per-call statistics anyway: a tracker
-    // object with four closures and clock reads for every KV call.
-    'grpc.enable_channelz': 0,
-  });
+  // The peer server options turn channelz off too: grpc-js would otherwise
+  // keep per-call statistics (a tracker with four closures and clock reads)
+  // for every KV call.
+  const server = new grpc.Server(
+    createPeerServerOptions({ maxMessageBytes, ...(options.transport?.keepalive ? { keepalive: options.transport.keepalive } : {}) }),
+  );
   const transport = new GrpcTransport({
     ...options.transport,
     localId: options.nodeId,
