@@ -78,7 +78,7 @@ describe('synod serve, cluster, kv, status: bad input', () => {
     const { io, out } = capture();
     expect(await main(['serve', '--help'], io)).toBe(0);
     const help = out.join('\n');
-    expect(help).toMatch(/for demos and fault-injection tests only:\n  --fault-hooks/);
+    expect(help).toMatch(/for demos and fault-injection tests only:\n {2}--fault-hooks/);
     expect(help).toMatch(/Off by\s+default; without it that call fails with\s+FAILED_PRECONDITION/);
   });
 });

@@ -1,4 +1,4 @@
-import { TransportClosedError, VirtualClock, type ConfState, type Envelope, type EnvelopeHandler, type NodeId, type Transport, type UnreachableListener } from '@synod/core';
+import { TransportClosedError, VirtualClock, type Envelope, type EnvelopeHandler, type NodeId, type Transport, type UnreachableListener } from '@synod/core';
 import { describe, expect, it } from 'vitest';
 import { createClusterHandlers, FaultInjectingTransport, LinkFaultHooks, serviceFailure, type KvRaftNode } from '../src/index.js';
 
@@ -172,7 +172,7 @@ describe('FaultInjectingTransport', () => {
 });
 
 describe('LinkFaultHooks and Cluster/SetLinkFaults', () => {
-  const node = { id: 'n1', status: () => ({ membership: { voters: ['n1'], learners: [] } as ConfState }) } as unknown as KvRaftNode;
+  const node = { id: 'n1', status: () => ({ membership: { voters: ['n1'], learners: [] } }) } as unknown as KvRaftNode;
 
   it('wraps one transport and sets its faults through the Cluster handler', async () => {
     const hooks = new LinkFaultHooks(new VirtualClock());
