@@ -8,9 +8,11 @@ import { ensureChromium } from './ensure-chromium.js';
 
 /**
  * The dashboard of `synod demo --transport grpc` (three `synod serve`
- * processes) in headless chromium: it names the transport, greys out the
- * controls that need fault hooks and says why, and a crash of the leader
- * (SIGKILL) shows a new leader. Saves test-results/browser/dashboard-grpc.png.
+ * processes, with --fault-hooks) in headless chromium: it names the
+ * transport, offers the network and membership controls, a crash of the
+ * leader (SIGKILL) shows a new leader, and cutting the next leader off
+ * draws its links red until a heal. Saves
+ * test-results/browser/dashboard-grpc.png.
  */
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/browser/', import.meta.url));
@@ -73,10 +75,18 @@ it('names the transport, offers the network and membership controls, and fails o
   expect(await page.locator(`button[data-action="pause"][data-id="${first}"]`).count()).toBe(1);
 
   await page.click(`button[data-action="crash"][data-id="${first}"]`);
-  await waitForLeader(first, 15_000);
+  const second = await waitForLeader(first, 15_000);
   await page.waitForFunction((id) => document.querySelector(`tr[data-node="${id}"] td.state`)?.textContent === 'down', first, { timeout: 5000 });
   await page.waitForFunction(() => document.querySelectorAll('#phi-chart .u-legend, #phi-chart canvas').length > 0, undefined, { timeout: 5000 });
+  await page.click(`button[data-action="restart"][data-id="${first}"]`);
+  await page.waitForFunction((id) => document.querySelector(`tr[data-node="${id}"] td.state`)?.textContent === 'up', first, { timeout: 20_000 });
 
+  // Cut the new leader off (Cluster/SetLinkFaults on every process): its edges turn red, another leads.
+  await page.click(`button[data-action="isolate"][data-id="${second}"]`);
+  await page.waitForFunction(() => document.querySelectorAll('line.edge.cut').length > 0, undefined, { timeout: 5000 });
+  await waitForLeader(second, 20_000);
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: `${OUTPUT}dashboard-grpc.png`, fullPage: true });
-}, 60_000);
+  await page.click('#heal');
+  await page.waitForFunction(() => document.querySelectorAll('line.edge.cut').length === 0, undefined, { timeout: 5000 });
+}, 90_000);
