@@ -236,6 +236,18 @@ describe('the demo of Multi-Paxos processes over gRPC', () => {
     await cluster.checkRecentWindow(5_000);
     expect(['linearizable', 'unknown']).toContain((await status()).verdict.verdict);
   }, 120_000);
+
+  it('removes a member through the Multi-Paxos leader and stops it; the other two keep committing', async () => {
+    const frame = await status();
+    const follower = frame.nodes.find((n) => n.id !== frame.leader && n.health === 'up')!.id;
+    expect(await post(`remove/${follower}`)).toEqual({ status: 200, body: { ok: true } });
+    expect((await status()).nodes.find((n) => n.id === follower)!.health).toBe('removed');
+    const before = Math.max(...(await status()).nodes.map((n) => n.commitIndex));
+    await waitFor('commits by the remaining two', 20_000, async () => {
+      const f = await status();
+      return f.leader !== undefined && Math.max(...f.nodes.map((n) => n.commitIndex)) > before ? true : undefined;
+    });
+  }, 60_000);
 });
 
 describe('synod demo --transport grpc from the command line', () => {
