@@ -14,6 +14,7 @@ import type { DemoBackend } from './demo-backend.js';
 import type { DashboardFrame, DemoAlgorithm, DemoControl, LinkFrame, NodeFrame, NodeHealth, PhiFrame, SwimFrame, TimelineEntry, TimelineKind } from './dashboard-types.js';
 import { MAX_DEMO_NODES } from './demo-cluster.js';
 import { DemoWorkload, type WorkloadTarget } from './demo-workload.js';
+import { LinkFaultPlan } from './link-fault-plan.js';
 import { PHI_THRESHOLD } from './detector-view.js';
 
 /** Options of {@link ProcessDemoCluster.start}. */
@@ -117,13 +118,7 @@ export class ProcessDemoCluster implements DemoBackend {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   /** observer>member@incarnation already put on the timeline as dead */
   readonly #swimDeaths = new Set<string>();
-  readonly #isolated = new Set<NodeId>();
-  /** Partition groups as asked for; nodes in none of them form one more group. */
-  #groups: readonly (readonly NodeId[])[] | undefined;
-  /** Cut links, as `a|b` with a < b. */
-  readonly #cutLinks = new Set<string>();
-  /** Delayed links (ms), as `a|b` with a < b. */
-  readonly #delays = new Map<string, number>();
+  readonly #faults = new LinkFaultPlan();
   /** Link-fault pushes run one after another, so a node never ends with an older set. */
   #pushing: Promise<void> = Promise.resolve();
   #changingMembership = false;
@@ -446,7 +441,7 @@ export class ProcessDemoCluster implements DemoBackend {
   /** Cuts every link to and from `id` until {@link heal}. */
   isolate(id: NodeId): Promise<void> {
     this.#member(id);
-    this.#isolated.add(id);
+    this.#faults.isolate(id);
     this.#log('fault', `${id} cut off from the others`);
     return this.#pushFaults();
   }
@@ -457,20 +452,11 @@ export class ProcessDemoCluster implements DemoBackend {
    * @throws InvalidArgumentError for unknown nodes, a node in two groups, or no non-empty group
    */
   partition(groups: readonly (readonly NodeId[])[]): Promise<void> {
-    const seen = new Set<NodeId>();
-    for (const group of groups) {
-      for (const id of group) {
-        this.#member(id);
-        if (seen.has(id)) throw new InvalidArgumentError(`node '${id}' is in two groups`);
-        seen.add(id);
-      }
-    }
-    const named = groups.filter((g) => g.length > 0);
-    if (named.length === 0) throw new InvalidArgumentError('a partition needs at least one non-empty group');
-    this.#groups = named.map((g) => [...g]);
+    for (const id of groups.flat()) this.#member(id);
+    const named = this.#faults.partition(groups);
     const rest = this.#present()
       .map((m) => m.id)
-      .filter((id) => !seen.has(id));
+      .filter((id) => !named.some((group) => group.includes(id)));
     const shown = rest.length > 0 ? [...named, rest] : named;
     this.#log('fault', `partition ${shown.map((g) => `{${g.join(' ')}}`).join(' | ')}`);
     return this.#pushFaults();
@@ -478,68 +464,27 @@ export class ProcessDemoCluster implements DemoBackend {
 
   /** Cuts the link between `a` and `b` in both directions. */
   dropLink(a: NodeId, b: NodeId): Promise<void> {
-    this.#cutLinks.add(this.#pair(a, b));
+    this.#member(a);
+    this.#member(b);
+    this.#faults.drop(a, b);
     this.#log('fault', `link ${a} - ${b} cut`);
     return this.#pushFaults([a, b]);
   }
 
   /** Delays every message between `a` and `b` by `ms` (both directions); 0 removes the delay. */
   delayLink(a: NodeId, b: NodeId, ms: number): Promise<void> {
-    const key = this.#pair(a, b);
-    if (!Number.isInteger(ms) || ms < 0 || ms > 10_000) throw new InvalidArgumentError(`delay must be an integer from 0 to 10000 ms, got ${ms}`);
-    if (ms === 0) this.#delays.delete(key);
-    else this.#delays.set(key, ms);
+    this.#member(a);
+    this.#member(b);
+    this.#faults.delay(a, b, ms);
     this.#log('fault', ms === 0 ? `link ${a} - ${b} back to normal speed` : `link ${a} - ${b} delayed by ${ms} ms`);
     return this.#pushFaults([a, b]);
   }
 
   /** Removes every partition, cut link, isolation and link delay. Crashed nodes stay down. */
   heal(): Promise<void> {
-    this.#isolated.clear();
-    this.#groups = undefined;
-    this.#cutLinks.clear();
-    this.#delays.clear();
+    this.#faults.heal();
     this.#log('fault', 'network healed');
     return this.#pushFaults();
-  }
-
-  /** `a|b` with a < b, for two different present nodes. */
-  #pair(a: NodeId, b: NodeId): string {
-    this.#member(a);
-    this.#member(b);
-    if (a === b) throw new InvalidArgumentError(`a link joins two different nodes, got ${a} twice`);
-    return a < b ? `${a}|${b}` : `${b}|${a}`;
-  }
-
-  #groupOf(id: NodeId): number {
-    return this.#groups?.findIndex((group) => group.includes(id)) ?? -1;
-  }
-
-  /** Whether the link between `a` and `b` is cut (both directions alike). */
-  #isCut(a: NodeId, b: NodeId): boolean {
-    if (this.#isolated.has(a) || this.#isolated.has(b)) return true;
-    if (this.#cutLinks.has(a < b ? `${a}|${b}` : `${b}|${a}`)) return true;
-    return this.#groups !== undefined && this.#groupOf(a) !== this.#groupOf(b);
-  }
-
-  #delayOf(a: NodeId, b: NodeId): number {
-    return this.#delays.get(a < b ? `${a}|${b}` : `${b}|${a}`) ?? 0;
-  }
-
-  /**
-   * The faults node `id` injects. A cut is set on both ends (either one
-   * alone cuts both directions; both keep it cut while one end restarts). A
-   * delay is set on the lower id only: it delays both what that node sends
-   * and what it receives, so each direction is delayed once.
-   */
-  #faultsOf(id: NodeId): LinkFault[] {
-    const faults: LinkFault[] = [];
-    for (const peer of this.#present()) {
-      if (peer.id === id) continue;
-      if (this.#isCut(id, peer.id)) faults.push({ peerId: peer.id, drop: true, delayMs: 0 });
-      else if (id < peer.id && this.#delayOf(id, peer.id) > 0) faults.push({ peerId: peer.id, drop: false, delayMs: this.#delayOf(id, peer.id) });
-    }
-    return faults;
   }
 
   /**
@@ -558,7 +503,7 @@ export class ProcessDemoCluster implements DemoBackend {
           const deadline = systemClock.now() + CALL_TIMEOUT_MS;
           for (;;) {
             try {
-              await this.#client.setLinkFaults(member.endpoint, this.#faultsOf(member.id), { timeoutMs: CALL_TIMEOUT_MS });
+              await this.#client.setLinkFaults(member.endpoint, this.#faults.faultsOf(member.id, this.#present().map((m) => m.id)), { timeoutMs: CALL_TIMEOUT_MS });
               return;
             } catch (error) {
               if (!member.serving || member.pausedUntil !== undefined) return;
@@ -693,9 +638,9 @@ export class ProcessDemoCluster implements DemoBackend {
 
   /** Cut off from every other present node that is up. */
   #isCutOff(id: NodeId): boolean {
-    if (this.#isolated.has(id)) return true;
+    if (this.#faults.isIsolated(id)) return true;
     const others = this.#present().filter((m) => m.id !== id && m.child !== undefined);
-    return others.length > 0 && others.every((m) => this.#isCut(id, m.id));
+    return others.length > 0 && others.every((m) => this.#faults.isCut(id, m.id));
   }
 
   #health(member: Member): NodeHealth {
@@ -733,7 +678,7 @@ export class ProcessDemoCluster implements DemoBackend {
     for (const from of present) {
       for (const to of present) {
         if (to.id === from.id) continue;
-        links.push({ from: from.id, to: to.id, perSecond: from.rates.get(to.id) ?? 0, cut: this.#isCut(from.id, to.id), delayMs: this.#delayOf(from.id, to.id) });
+        links.push({ from: from.id, to: to.id, perSecond: from.rates.get(to.id) ?? 0, cut: this.#faults.isCut(from.id, to.id), delayMs: this.#faults.delayOf(from.id, to.id) });
       }
     }
     const phi: PhiFrame[] = [];
