@@ -547,7 +547,8 @@ export class ProcessDemoCluster implements DemoBackend {
         this.#members.delete(id);
         throw error;
       }
-      await this.#pushFaults([id]).catch(() => undefined);
+      // Its own faults, and the others learn of it (a cut on one end is enough, but both keep it cut across restarts).
+      await this.#pushFaults().catch(() => undefined);
       this.#log('membership', `${id} started; asking ${leader.id} to add it as a voter`);
       try {
         // Over NATS members are reached by id; the address is only recorded.

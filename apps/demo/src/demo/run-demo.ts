@@ -21,7 +21,8 @@ until Ctrl-C or --duration.
 options:
   --port P            dashboard port on 127.0.0.1; 0 picks a free one (default 7070)
   --nodes K           voters at the start, 1 to ${MAX_DEMO_NODES} (default 5)
-  --algorithm A       raft (default) or paxos (Multi-Paxos)
+  --algorithm A       raft (default) or paxos (Multi-Paxos; with grpc and nats
+                      it cannot add members: it replicates no addresses)
   --transport T       memory (default): every node in this process, on the
                       in-memory network; grpc: synod serve processes on
                       loopback; nats: synod serve processes talking through
