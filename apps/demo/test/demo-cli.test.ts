@@ -20,6 +20,9 @@ describe('synod demo flags', () => {
     ).toEqual({ port: 0, transport: 'memory', nodes: 3, algorithm: 'paxos', seed: 42, workload: false, durationS: 30, chaos: true });
     expect(parseDemoArgs(['--transport', 'grpc'])).toMatchObject({ transport: 'grpc', algorithm: 'raft' });
     expect(parseDemoArgs(['--transport', 'nats', '--nodes', '3'])).toMatchObject({ transport: 'nats', nodes: 3 });
+    // Real Multi-Paxos processes: serve --algorithm paxos.
+    expect(parseDemoArgs(['--transport', 'grpc', '--algorithm', 'paxos'])).toMatchObject({ transport: 'grpc', algorithm: 'paxos' });
+    expect(parseDemoArgs(['--transport', 'nats', '--algorithm', 'paxos'])).toMatchObject({ transport: 'nats', algorithm: 'paxos' });
     expect(parseDemoArgs(['--help'])).toBe('help');
     expect(parseDemoArgs(['-h'])).toBe('help');
   });
@@ -32,8 +35,8 @@ describe('synod demo flags', () => {
     [['--nodes', '10'], /--nodes must be between 1 and 9/],
     [['--nodes', 'three'], /--nodes must be a whole number/],
     [['--algorithm', 'zab'], /--algorithm must be raft or paxos, got 'zab'/],
-    [['--transport', 'grpc', '--algorithm', 'paxos'], /--algorithm paxos runs on --transport memory only/],
-    [['--transport', 'nats', '--algorithm', 'paxos'], /--algorithm paxos runs on --transport memory only/],
+    [['--transport', 'grpc', '--algorithm', 'Paxos'], /--algorithm must be raft or paxos, got 'Paxos'/],
+    [['--transport', 'grpc', '--algorithm'], /argument missing|Option '--algorithm/i],
     [['--transport', 'GRPC'], /--transport must be memory, grpc or nats, got 'GRPC'/],
     [['--transport'], /argument missing|Option '--transport/i],
     [['--transport', 'udp'], /--transport must be memory, grpc or nats, got 'udp'/],

@@ -47,6 +47,7 @@ describe('synod serve, cluster, kv, status: bad input', () => {
     [['chaos', '--transport', 'carrier-pigeon'], /--transport must be grpc or nats, got 'carrier-pigeon'/],
     [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--join=yes'], /--join/],
     [['chaos', '--faults', 'meteor'], /unknown kind 'meteor'/],
+    [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--fault-hooks=yes'], /--fault-hooks/],
   ])('%j exits 64 with a message', async (args, message) => {
     const { io, err } = capture();
     expect(await main(args, io)).toBe(64);
@@ -71,5 +72,13 @@ describe('synod serve, cluster, kv, status: bad input', () => {
       expect(await main([...command, '--help'], io)).toBe(0);
       expect(out.join('\n')).toMatch(/usage: synod (serve|cluster up|kv|status|chaos)/);
     }
+  });
+
+  it('serve --help documents --fault-hooks as for demos and tests only, off by default', async () => {
+    const { io, out } = capture();
+    expect(await main(['serve', '--help'], io)).toBe(0);
+    const help = out.join('\n');
+    expect(help).toMatch(/for demos and fault-injection tests only:\n {2}--fault-hooks/);
+    expect(help).toMatch(/Off by\s+default; without it that call fails with\s+FAILED_PRECONDITION/);
   });
 });

@@ -103,6 +103,7 @@ export const API_METHODS = [
   'Cluster.RemoveMember',
   'Cluster.PromoteLearner',
   'Cluster.TransferLeadership',
+  'Cluster.SetLinkFaults',
 ] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
 

@@ -15,12 +15,15 @@ export interface DemoBackend {
   frame(): DashboardFrame;
   crash(id: NodeId): Promise<void>;
   restart(id: NodeId): void | Promise<void>;
-  isolate(id: NodeId): void;
-  partition(groups: readonly (readonly NodeId[])[]): void;
-  dropLink(a: NodeId, b: NodeId): void;
-  delayLink(a: NodeId, b: NodeId, ms: number): void;
+  // The network controls check their arguments synchronously (throwing
+  // InvalidArgumentError); a backend of real processes then resolves once
+  // every running node has its new link faults.
+  isolate(id: NodeId): void | Promise<void>;
+  partition(groups: readonly (readonly NodeId[])[]): void | Promise<void>;
+  dropLink(a: NodeId, b: NodeId): void | Promise<void>;
+  delayLink(a: NodeId, b: NodeId, ms: number): void | Promise<void>;
   pause(id: NodeId, ms?: number): void;
-  heal(): void;
+  heal(): void | Promise<void>;
   transferLeadership(target: NodeId): Promise<void>;
   addMember(): Promise<NodeId>;
   removeMember(id: NodeId): Promise<void>;

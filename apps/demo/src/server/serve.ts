@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { FileStorage, nodeFileSystem, StorageLockedError } from '@synod/core';
-import { paxosPayloadCodec, raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
+import { FileStorage, nodeFileSystem, StorageLockedError, systemClock } from '@synod/core';
+import { LinkFaultHooks, paxosPayloadCodec, raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { algorithmFlag, refuseRaftOnlyFlags } from './algorithm-flag.js';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
 import { createSynodNatsServer } from '@synod/transport-nats';
@@ -85,7 +85,13 @@ ${ELECTION_DETECTOR_HELP}
 ${NATS_FLAGS_HELP}
   -h, --help            this text
 
-for fault-injection tests only:
+for demos and fault-injection tests only:
+  --fault-hooks         wrap the peer transport in a fault injector that
+                        Cluster/SetLinkFaults controls: drop or delay the
+                        messages to and from chosen peers (Raft, Multi-Paxos
+                        and SWIM beside them; not SWIM over UDP). Off by
+                        default; without it that call fails with
+                        FAILED_PRECONDITION. Never on a production node.
   --inject-disk-faults FILE
                         while FILE exists, every write and sync to the data
                         directory fails with EIO (the node must fail-stop)
@@ -127,6 +133,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'lease-reads': { type: 'boolean' },
           ...OPERATIONS_FLAGS,
           'inject-disk-faults': { type: 'string' },
+          'fault-hooks': { type: 'boolean' },
           swim: { type: 'string' },
           'swim-probe-ms': { type: 'string' },
           'swim-suspicion-mult': { type: 'string' },
@@ -173,6 +180,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       operations: operationsConfig(values, io.terminal?.isTTY === true),
       leaseReads: values['lease-reads'] === true,
       diskFaultTrigger: values['inject-disk-faults'],
+      faultHooks: values['fault-hooks'] === true,
       swim:
         swimProfile === 'off'
           ? undefined
@@ -203,6 +211,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
   if (network.transport === 'grpc' && 'insecure' in network.security) {
     logger.warn({ listen: network.listen }, `--insecure: peers and clients talk plaintext without authentication; anyone who can reach ${network.listen} can join the cluster and read or write every key`);
   }
+  // Demos and tests only: the peer transport goes through a fault injector that Cluster/SetLinkFaults drives.
+  const faultHooks = config.faultHooks ? new LinkFaultHooks(systemClock) : undefined;
+  if (faultHooks !== undefined) logger.warn('--fault-hooks: any client can cut or slow this node\'s links (Cluster/SetLinkFaults); for demos and tests only');
   let storage: FileStorage;
   try {
     storage = await FileStorage.open(config.data, {
@@ -262,6 +273,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     detectionView: () => swim?.view() ?? [],
     ...(failureDetector === undefined ? {} : { failureDetector }),
     ...(electionDetector.toleratedLeaderPauseMs === undefined ? {} : { toleratedLeaderPauseMs: electionDetector.toleratedLeaderPauseMs }),
+    ...(faultHooks === undefined ? {} : { faultHooks }),
   };
   // SWIM shares the peer transport with Raft (or Multi-Paxos).
   const payloadCodecs = { raft: raftPayloadCodec, paxos: paxosPayloadCodec, swim: swimPayloadCodec };
@@ -326,7 +338,9 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       return 1;
     }
     if (config.swim !== undefined && config.swimUdp === undefined) {
-      swim = startSwimBesideRaft({ server, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
+      // Beside Raft, SWIM shares the (possibly fault-injecting) transport the node was given.
+      const peerServer = { transport: faultHooks?.transport ?? server.transport, node: server.node };
+      swim = startSwimBesideRaft({ server: peerServer, clusterId: config.clusterId, peers: peerIds, config: config.swim, logger });
       ops.observeDetector(swim);
       lateSwimDetector?.attach(swim.detector);
     }

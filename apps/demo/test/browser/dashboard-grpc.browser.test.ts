@@ -8,9 +8,11 @@ import { ensureChromium } from './ensure-chromium.js';
 
 /**
  * The dashboard of `synod demo --transport grpc` (three `synod serve`
- * processes) in headless chromium: it names the transport, greys out the
- * controls that need fault hooks and says why, and a crash of the leader
- * (SIGKILL) shows a new leader. Saves test-results/browser/dashboard-grpc.png.
+ * processes, with --fault-hooks) in headless chromium: it names the
+ * transport, offers the network and membership controls, a crash of the
+ * leader (SIGKILL) shows a new leader, and cutting the next leader off
+ * draws its links red until a heal. Saves
+ * test-results/browser/dashboard-grpc.png.
  */
 
 const OUTPUT = fileURLToPath(new URL('../../test-results/browser/', import.meta.url));
@@ -62,22 +64,29 @@ afterAll(async () => {
   }
 }, 30_000);
 
-it('names the transport, says which controls need fault hooks, and fails over after a crash', async () => {
+it('names the transport, offers the network and membership controls, and fails over after a crash', async () => {
   const first = await waitForLeader(undefined, 20_000);
   expect(await page.locator('#network').innerText()).toBe('as synod serve processes over gRPC');
-  expect(await page.locator('#partition').isDisabled()).toBe(true);
-  expect(await page.locator('#link-drop').isDisabled()).toBe(true);
-  expect(await page.locator('#add-member').isDisabled()).toBe(true);
+  expect(await page.locator('#partition').isDisabled()).toBe(false);
+  expect(await page.locator('#link-drop').isDisabled()).toBe(false);
+  expect(await page.locator('#add-member').isDisabled()).toBe(false);
   expect(await page.locator('#workload-toggle').isDisabled()).toBe(false);
-  expect(await page.locator('#unavailable').innerText()).toMatch(/Not available here: isolate, partition, heal, link \(the gRPC and NATS transports have no fault hooks/);
-  expect(await page.locator('button[data-action="isolate"]').count()).toBe(0);
+  expect(await page.locator('button[data-action="isolate"]').count()).toBeGreaterThan(0);
   expect(await page.locator(`button[data-action="pause"][data-id="${first}"]`).count()).toBe(1);
 
   await page.click(`button[data-action="crash"][data-id="${first}"]`);
-  await waitForLeader(first, 15_000);
+  const second = await waitForLeader(first, 15_000);
   await page.waitForFunction((id) => document.querySelector(`tr[data-node="${id}"] td.state`)?.textContent === 'down', first, { timeout: 5000 });
   await page.waitForFunction(() => document.querySelectorAll('#phi-chart .u-legend, #phi-chart canvas').length > 0, undefined, { timeout: 5000 });
+  await page.click(`button[data-action="restart"][data-id="${first}"]`);
+  await page.waitForFunction((id) => document.querySelector(`tr[data-node="${id}"] td.state`)?.textContent === 'up', first, { timeout: 20_000 });
 
+  // Cut the new leader off (Cluster/SetLinkFaults on every process): its edges turn red, another leads.
+  await page.click(`button[data-action="isolate"][data-id="${second}"]`);
+  await page.waitForFunction(() => document.querySelectorAll('line.edge.cut').length > 0, undefined, { timeout: 5000 });
+  await waitForLeader(second, 20_000);
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: `${OUTPUT}dashboard-grpc.png`, fullPage: true });
-}, 60_000);
+  await page.click('#heal');
+  await page.waitForFunction(() => document.querySelectorAll('line.edge.cut').length === 0, undefined, { timeout: 5000 });
+}, 90_000);

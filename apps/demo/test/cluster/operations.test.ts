@@ -115,4 +115,14 @@ describe('synod serve operations: logs and metrics', () => {
     expect(messages).toContain('election started');
     expect(messages.some((m) => m !== undefined && m.startsWith('metrics on http://127.0.0.1:'))).toBe(true);
   });
+
+  it('without --fault-hooks Cluster/SetLinkFaults is refused with FAILED_PRECONDITION, and Status carries the snapshot index', async () => {
+    const running = cluster.ids.find((id) => cluster.isRunning(id))!;
+    const refused = await client.setLinkFaults(cluster.endpointOf(running), [{ peerId: 'nx', drop: true, delayMs: 0 }]).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ grpcCode: 9, reason: 'FAULT_HOOKS_OFF' });
+    expect((refused as Error).message).toMatch(/--fault-hooks/);
+    const status = await client.memberStatus(cluster.endpointOf(running));
+    expect(status.snapshotIndex).toBeGreaterThanOrEqual(0);
+    expect(status.snapshotIndex).toBeLessThanOrEqual(status.appliedIndex);
+  });
 });

@@ -94,6 +94,8 @@ export interface MemberStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** The log index of the member's latest snapshot (0 before its first, or from a server that does not report it). */
+  readonly snapshotIndex: number;
   readonly members: readonly { readonly id: string; readonly address: string; readonly learner: boolean }[];
   /**
    * With `includeStateHash`: the SHA-256 (hex) of the member's replicated
@@ -194,6 +196,7 @@ export function memberStatusOf(endpoint: string, response: clusterV1.StatusRespo
     commitIndex: Number(response.commitIndex),
     appliedIndex: Number(response.appliedIndex),
     lastIndex: Number(response.lastIndex),
+    snapshotIndex: Number(response.snapshotIndex),
     members: response.members.map((m) => ({ id: m.id, address: m.address, learner: m.learner })),
     ...(response.swimMembers.length === 0
       ? {}

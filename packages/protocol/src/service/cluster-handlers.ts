@@ -2,6 +2,7 @@ import { InvalidArgumentError, type ConfState, type NodeId, type RaftRole } from
 import * as clusterV1 from '../gen/synod/cluster/v1/cluster.js';
 import { ServiceCallError } from './errors.js';
 import type { KvRaftNode } from './kv-handlers.js';
+import type { FaultHooks } from './link-faults.js';
 import { encodeMemberContext } from './member-directory.js';
 
 /** The transport-neutral `synod.cluster.v1.Cluster` operations of one node. */
@@ -11,6 +12,7 @@ export interface ClusterHandlers {
   removeMember(request: clusterV1.RemoveMemberRequest): Promise<clusterV1.RemoveMemberResponse>;
   promoteLearner(request: clusterV1.PromoteLearnerRequest): Promise<clusterV1.PromoteLearnerResponse>;
   transferLeadership(request: clusterV1.TransferLeadershipRequest): Promise<clusterV1.TransferLeadershipResponse>;
+  setLinkFaults(request: clusterV1.SetLinkFaultsRequest): Promise<clusterV1.SetLinkFaultsResponse>;
 }
 
 /** What the Cluster handlers need from the server around them. */
@@ -36,6 +38,13 @@ export interface ClusterHandlersContext {
   stateHash?(): { readonly hash: Uint8Array; readonly index: number };
   /** The node's failure-detector view of every member, for Status's `swim_members` (see {@link DetectionViewEntry}). */
   detectionView?(): readonly DetectionViewEntry[];
+  /** The log index of the node's latest snapshot, for Status's `snapshot_index`. @default 0 */
+  snapshotIndex?(): number;
+  /**
+   * Fault hooks for Cluster/SetLinkFaults (demos and tests only); without
+   * them the call fails with FAILED_PRECONDITION (reason FAULT_HOOKS_OFF).
+   */
+  readonly faultHooks?: FaultHooks | undefined;
 }
 
 /** One member as the node's SWIM sees it, for Cluster/Status. */
@@ -62,7 +71,8 @@ const ROLES: Readonly<Record<RaftRole, clusterV1.Role>> = {
  * new member's address with the conf change (its context: a
  * `synod.cluster.v1.Member`), so every node, including one that restarts or
  * joins later, can reach it; it is refused with UNIMPLEMENTED when the
- * transport gives no `memberAddress`.
+ * transport gives no `memberAddress`. SetLinkFaults, for demos and tests,
+ * works only with `faultHooks`.
  *
  * @example
  * ```ts
@@ -97,6 +107,7 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
         members: members(status.membership),
         stateHash: Buffer.from(state?.hash ?? []),
         stateIndex: BigInt(state?.index ?? 0),
+        snapshotIndex: BigInt(context.snapshotIndex?.() ?? 0),
         swimMembers: (context.detectionView?.() ?? []).map((m) => ({
           id: m.id,
           state: m.state,
@@ -138,6 +149,12 @@ export function createClusterHandlers(context: ClusterHandlersContext): ClusterH
       }
       await node.transferLeadership(target, options);
       return { leaderId: node.status().leader ?? target };
+    },
+    async setLinkFaults(request) {
+      if (context.faultHooks === undefined) {
+        throw new ServiceCallError('FAULT_HOOKS_OFF', `${node.id} has no fault hooks; they are for demos and tests only (start it with synod serve --fault-hooks)`);
+      }
+      return { faults: context.faultHooks.setLinkFaults(request.faults).map((f) => ({ peerId: f.peerId, drop: f.drop, delayMs: f.delayMs })) };
     },
   };
 }

@@ -81,6 +81,7 @@ export const STATUS_OF_ERROR_CODE: Readonly<Record<string, RpcCode>> = Object.fr
   CONF_CHANGE_PENDING: RpcCode.UNAVAILABLE,
   LEARNER_NOT_CAUGHT_UP: RpcCode.FAILED_PRECONDITION,
   UNIMPLEMENTED: RpcCode.UNIMPLEMENTED,
+  FAULT_HOOKS_OFF: RpcCode.FAILED_PRECONDITION,
 });
 
 /** What a handler knows about leadership when it turns an error into a status. */

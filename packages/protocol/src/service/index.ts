@@ -8,3 +8,4 @@ export * from './client-api.js';
 export * from './write-batcher.js';
 export * from './kv-watch.js';
 export * from './member-directory.js';
+export * from './link-faults.js';

@@ -53,6 +53,8 @@ export interface KvReplica {
   readonly store: KvStateMachine;
   /** SHA-256 of the store's snapshot and the index it has applied (the snapshot encoding is canonical, so equal states give equal digests). */
   stateHash(): { readonly hash: Uint8Array; readonly index: number };
+  /** The log index of the latest snapshot in the node's storage (0 before the first). */
+  snapshotIndex(): number;
   /** Starts the node and the leader's session expiry. */
   start(): void;
   /** Stops the session expiry and the node. */
@@ -86,6 +88,7 @@ export function createKvReplica(options: KvReplicaOptions): KvReplica {
     node,
     store,
     stateHash: () => ({ hash: createHash('sha256').update(store.snapshot()).digest(), index: store.appliedIndex }),
+    snapshotIndex: () => options.storage.snapshot().metadata.index,
     start() {
       node.start();
       stopExpiry = startSessionExpiry({

@@ -23,6 +23,7 @@ import {
   clusterMembersOf,
   type AddMemberOptions,
   type ClusterMember,
+  type LinkFault,
   type WatchEvent,
   type WatchOptions,
   watchEventOf,
@@ -268,6 +269,28 @@ export class SynodClient implements SynodKvClient {
       throw this.#typed(callFailure(error));
     });
     return response.leaderId;
+  }
+
+  /**
+   * Cluster/SetLinkFaults sent to the member at `endpoint`, without retries:
+   * replaces the faults it injects on its links (demos and tests only; a
+   * member started without `--fault-hooks` refuses with FAILED_PRECONDITION).
+   * Resolves with the faults now in effect.
+   *
+   * @example
+   * ```ts
+   * await client.setLinkFaults('127.0.0.1:7001', [{ peerId: 'n2', drop: true, delayMs: 0 }]);
+   * await client.setLinkFaults('127.0.0.1:7001', []); // heal
+   * ```
+   */
+  async setLinkFaults(endpoint: string, faults: readonly LinkFault[], options: CallOptions = {}): Promise<LinkFault[]> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#call<clusterV1.SetLinkFaultsResponse>(endpoint, deadline, options.signal, (stubs, callOptions, done) =>
+      stubs.cluster.setLinkFaults({ faults: [...faults] }, new grpc.Metadata(), callOptions, done),
+    ).catch((error: unknown) => {
+      throw this.#typed(callFailure(error));
+    });
+    return response.faults;
   }
 
   /** Status of every known member; a member that does not answer gets the failure instead. */

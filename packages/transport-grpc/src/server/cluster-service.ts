@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, type Logger, type NodeId } from '@synod/core';
-import { clusterV1, createClusterHandlers, type DetectionViewEntry, type KvRaftNode } from '@synod/protocol';
+import { clusterV1, createClusterHandlers, type DetectionViewEntry, type FaultHooks, type KvRaftNode } from '@synod/protocol';
 import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED } from './tolerant-service.js';
 
@@ -21,6 +21,10 @@ export interface ClusterServiceContext {
   stateHash?(): { readonly hash: Uint8Array; readonly index: number };
   /** The failure detector's view of every member, for Status's `swim_members`. */
   detectionView?(): readonly DetectionViewEntry[];
+  /** The log index of the node's latest snapshot, for Status. */
+  snapshotIndex?(): number;
+  /** Fault hooks for SetLinkFaults (demos and tests only); without them it fails with FAILED_PRECONDITION. */
+  readonly faultHooks?: FaultHooks | undefined;
 }
 
 /**
@@ -37,6 +41,8 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
     memberAddress: (member) => context.memberAddress(member),
     ...(context.stateHash === undefined ? {} : { stateHash: context.stateHash }),
     ...(context.detectionView === undefined ? {} : { detectionView: context.detectionView }),
+    ...(context.snapshotIndex === undefined ? {} : { snapshotIndex: context.snapshotIndex }),
+    faultHooks: context.faultHooks,
   });
 
   function unary<Req, Res>(method: string, handle: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -64,5 +70,6 @@ export function createClusterService(context: ClusterServiceContext): clusterV1.
     removeMember: unary('RemoveMember', handlers.removeMember),
     promoteLearner: unary('PromoteLearner', handlers.promoteLearner),
     transferLeadership: unary('TransferLeadership', handlers.transferLeadership),
+    setLinkFaults: unary('SetLinkFaults', handlers.setLinkFaults),
   };
 }

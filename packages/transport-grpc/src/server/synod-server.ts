@@ -12,7 +12,18 @@ import {
   type SnapshotPolicy,
   type Storage,
 } from '@synod/core';
-import { clusterV1, createKvReplica, kvV1, MemberDirectory, type ConsensusAlgorithm, type DetectionViewEntry, type KvRaftNode, type KvReplicaOptions, type LeaderView } from '@synod/protocol';
+import {
+  clusterV1,
+  createKvReplica,
+  kvV1,
+  MemberDirectory,
+  type ConsensusAlgorithm,
+  type DetectionViewEntry,
+  type FaultHooks,
+  type KvRaftNode,
+  type KvReplicaOptions,
+  type LeaderView,
+} from '@synod/protocol';
 import { HealthImplementation } from 'grpc-health-check';
 import { GrpcTransport } from '../grpc-transport.js';
 import { createPeerServerOptions, peerMap, type GrpcTransportOptions, type PeerAddresses } from '../options.js';
@@ -96,6 +107,13 @@ export interface SynodServerOptions {
    * Status call. `synod serve` passes its SWIM's view. @default none
    */
   readonly detectionView?: () => readonly DetectionViewEntry[];
+  /**
+   * For demos and fault-injection tests only: wrap the peer transport in
+   * these hooks (the node gets `faultHooks.wrap(transport)`) and serve
+   * Cluster/SetLinkFaults with them. Without them that call fails with
+   * FAILED_PRECONDITION. @default none
+   */
+  readonly faultHooks?: FaultHooks;
 }
 
 /** One Synod node on one gRPC port; see {@link createSynodServer}. */
@@ -176,7 +194,7 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
     nodeId: options.nodeId,
     clusterId: options.clusterId,
     voters: options.join === true ? [] : [options.nodeId, ...peers.keys()],
-    transport,
+    transport: options.faultHooks?.wrap(transport) ?? transport,
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
     ...(options.raft === undefined ? {} : { raft: options.raft }),
@@ -226,6 +244,8 @@ export function createSynodServer(options: SynodServerOptions): SynodServer {
       },
       leaderView,
       stateHash: replica.stateHash,
+      snapshotIndex: replica.snapshotIndex,
+      faultHooks: options.faultHooks,
       ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
     }));
   const health = new HealthImplementation({

@@ -56,6 +56,7 @@ function routes(context: ApiServiceContext): Readonly<Record<Exclude<ApiMethod, 
     'Cluster.RemoveMember': route(clusterV1.RemoveMemberRequest, clusterV1.RemoveMemberResponse, (r) => cluster.removeMember(r)),
     'Cluster.PromoteLearner': route(clusterV1.PromoteLearnerRequest, clusterV1.PromoteLearnerResponse, (r) => cluster.promoteLearner(r)),
     'Cluster.TransferLeadership': route(clusterV1.TransferLeadershipRequest, clusterV1.TransferLeadershipResponse, (r) => cluster.transferLeadership(r)),
+    'Cluster.SetLinkFaults': route(clusterV1.SetLinkFaultsRequest, clusterV1.SetLinkFaultsResponse, (r) => cluster.setLinkFaults(r)),
   };
 }
 

@@ -25,6 +25,7 @@ import {
   clusterMembersOf,
   type AddMemberOptions,
   type ClusterMember,
+  type LinkFault,
   type WatchEvent,
   type WatchOptions,
 } from '@synod/protocol';
@@ -323,6 +324,23 @@ export class SynodNatsClient implements SynodKvClient {
     const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
     const response = await this.#attempt('Cluster.TransferLeadership', clusterV1.TransferLeadershipRequest, clusterV1.TransferLeadershipResponse, { targetId }, id, deadline, options.signal);
     return response.leaderId;
+  }
+
+  /**
+   * Cluster/SetLinkFaults sent to member `id`, without retries: replaces the
+   * faults it injects on its links (demos and tests only; a member started
+   * without `--fault-hooks` refuses with FAILED_PRECONDITION). Resolves with
+   * the faults now in effect.
+   *
+   * @example
+   * ```ts
+   * await client.setLinkFaults('n1', [{ peerId: 'n2', drop: true, delayMs: 0 }]);
+   * ```
+   */
+  async setLinkFaults(id: string, faults: readonly LinkFault[], options: CallOptions = {}): Promise<LinkFault[]> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#attemptTimeoutMs);
+    const response = await this.#attempt('Cluster.SetLinkFaults', clusterV1.SetLinkFaultsRequest, clusterV1.SetLinkFaultsResponse, { faults: [...faults] }, id, deadline, options.signal);
+    return response.faults;
   }
 
   /** Status of every member the first answer lists; a member that does not answer gets the failure instead. */

@@ -16,6 +16,7 @@ import {
   KvWatchRegistry,
   MemberDirectory,
   type DetectionViewEntry,
+  type FaultHooks,
   type ConsensusAlgorithm,
   type KvRaftNode,
   type KvReplicaOptions,
@@ -72,6 +73,12 @@ export interface SynodNatsServerOptions {
   readonly toleratedLeaderPauseMs?: number;
   /** This node's failure-detector view for Cluster/Status (`swim_members`), as in the gRPC server. @default none */
   readonly detectionView?: () => readonly DetectionViewEntry[];
+  /**
+   * For demos and fault-injection tests only: wrap the peer transport in
+   * these hooks and serve Cluster/SetLinkFaults with them, as in the gRPC
+   * server. @default none (SetLinkFaults fails with FAILED_PRECONDITION)
+   */
+  readonly faultHooks?: FaultHooks;
 }
 
 /** One Synod node over NATS; see {@link createSynodNatsServer}. */
@@ -139,7 +146,7 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
     nodeId: options.nodeId,
     clusterId: options.clusterId,
     voters: options.join === true ? [] : [options.nodeId, ...peers],
-    transport,
+    transport: options.faultHooks?.wrap(transport) ?? transport,
     storage: options.storage,
     ...(options.kv === undefined ? {} : { kv: options.kv }),
     ...(options.raft === undefined ? {} : { raft: options.raft }),
@@ -173,6 +180,8 @@ export function createSynodNatsServer(options: SynodNatsServerOptions): SynodNat
       return address;
     },
     stateHash: replica.stateHash,
+    snapshotIndex: replica.snapshotIndex,
+    faultHooks: options.faultHooks,
     ...(options.detectionView === undefined ? {} : { detectionView: options.detectionView }),
   });
 

@@ -126,6 +126,11 @@ export interface StatusResponse {
    * the member runs without SWIM.
    */
   swimMembers: SwimMember[];
+  /**
+   * The log index of the member's latest snapshot (0 before its first): the
+   * log keeps only entries after it that compaction has not dropped yet.
+   */
+  snapshotIndex: bigint;
 }
 
 /** SwimMember is one member as the answering member's SWIM sees it. */
@@ -192,6 +197,35 @@ export interface TransferLeadershipRequest {
 export interface TransferLeadershipResponse {
   /** The new leader. */
   leaderId: string;
+}
+
+/**
+ * LinkFault is an injected fault on the link between the answering member
+ * and one peer. It applies to the messages the member sends to the peer and
+ * to those it receives from the peer.
+ */
+export interface LinkFault {
+  /** The peer's node id. */
+  peerId: string;
+  /** Drop every message (delay_ms is then ignored). */
+  drop: boolean;
+  /** Hold every message this long before passing it on, in ms (0 to 60000). */
+  delayMs: number;
+}
+
+/** SetLinkFaultsRequest replaces the answering member's link faults. */
+export interface SetLinkFaultsRequest {
+  /**
+   * The faults in effect from now on, at most one per peer; empty heals
+   * every link of the member.
+   */
+  faults: LinkFault[];
+}
+
+/** SetLinkFaultsResponse answers SetLinkFaultsRequest. */
+export interface SetLinkFaultsResponse {
+  /** The faults now in effect. */
+  faults: LinkFault[];
 }
 
 function createBaseMember(): Member {
@@ -381,6 +415,7 @@ function createBaseStatusResponse(): StatusResponse {
     stateHash: Buffer.alloc(0),
     stateIndex: 0n,
     swimMembers: [],
+    snapshotIndex: 0n,
   };
 }
 
@@ -433,6 +468,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     for (const v of message.swimMembers) {
       SwimMember.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.snapshotIndex !== 0n) {
+      if (BigInt.asUintN(64, message.snapshotIndex) !== message.snapshotIndex) {
+        throw new globalThis.Error("value provided for field message.snapshotIndex of type uint64 too large");
+      }
+      writer.uint32(96).uint64(message.snapshotIndex);
     }
     return writer;
   },
@@ -538,6 +579,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.swimMembers.push(SwimMember.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.snapshotIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -597,6 +646,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : globalThis.Array.isArray(object?.swim_members)
         ? object.swim_members.map((e: any) => SwimMember.fromJSON(e))
         : [],
+      snapshotIndex: isSet(object.snapshotIndex)
+        ? BigInt(object.snapshotIndex)
+        : isSet(object.snapshot_index)
+        ? BigInt(object.snapshot_index)
+        : 0n,
     };
   },
 
@@ -635,6 +689,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.swimMembers?.length) {
       obj.swimMembers = message.swimMembers.map((e) => SwimMember.toJSON(e));
     }
+    if (message.snapshotIndex !== 0n) {
+      obj.snapshotIndex = message.snapshotIndex.toString();
+    }
     return obj;
   },
 
@@ -660,6 +717,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       ? BigInt(object.stateIndex)
       : 0n;
     message.swimMembers = object.swimMembers?.map((e) => SwimMember.fromPartial(e)) || [];
+    message.snapshotIndex = (object.snapshotIndex !== undefined && object.snapshotIndex !== null)
+      ? BigInt(object.snapshotIndex)
+      : 0n;
     return message;
   },
 };
@@ -1362,6 +1422,253 @@ export const TransferLeadershipResponse: MessageFns<TransferLeadershipResponse> 
   },
 };
 
+function createBaseLinkFault(): LinkFault {
+  return { peerId: "", drop: false, delayMs: 0 };
+}
+
+export const LinkFault: MessageFns<LinkFault> = {
+  encode(message: LinkFault, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peerId !== "") {
+      writer.uint32(10).string(message.peerId);
+    }
+    if (message.drop !== false) {
+      writer.uint32(16).bool(message.drop);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(24).uint32(message.delayMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkFault {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkFault();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.drop = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.delayMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LinkFault {
+    return {
+      peerId: isSet(object.peerId)
+        ? globalThis.String(object.peerId)
+        : isSet(object.peer_id)
+        ? globalThis.String(object.peer_id)
+        : "",
+      drop: isSet(object.drop) ? globalThis.Boolean(object.drop) : false,
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: LinkFault): unknown {
+    const obj: any = {};
+    if (message.peerId !== "") {
+      obj.peerId = message.peerId;
+    }
+    if (message.drop !== false) {
+      obj.drop = message.drop;
+    }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LinkFault>): LinkFault {
+    return LinkFault.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LinkFault>): LinkFault {
+    const message = createBaseLinkFault();
+    message.peerId = object.peerId ?? "";
+    message.drop = object.drop ?? false;
+    message.delayMs = object.delayMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetLinkFaultsRequest(): SetLinkFaultsRequest {
+  return { faults: [] };
+}
+
+export const SetLinkFaultsRequest: MessageFns<SetLinkFaultsRequest> = {
+  encode(message: SetLinkFaultsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.faults) {
+      LinkFault.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLinkFaultsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLinkFaultsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.faults.push(LinkFault.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLinkFaultsRequest {
+    return {
+      faults: globalThis.Array.isArray(object?.faults) ? object.faults.map((e: any) => LinkFault.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SetLinkFaultsRequest): unknown {
+    const obj: any = {};
+    if (message.faults?.length) {
+      obj.faults = message.faults.map((e) => LinkFault.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetLinkFaultsRequest>): SetLinkFaultsRequest {
+    return SetLinkFaultsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetLinkFaultsRequest>): SetLinkFaultsRequest {
+    const message = createBaseSetLinkFaultsRequest();
+    message.faults = object.faults?.map((e) => LinkFault.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetLinkFaultsResponse(): SetLinkFaultsResponse {
+  return { faults: [] };
+}
+
+export const SetLinkFaultsResponse: MessageFns<SetLinkFaultsResponse> = {
+  encode(message: SetLinkFaultsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.faults) {
+      LinkFault.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLinkFaultsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLinkFaultsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.faults.push(LinkFault.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLinkFaultsResponse {
+    return {
+      faults: globalThis.Array.isArray(object?.faults) ? object.faults.map((e: any) => LinkFault.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SetLinkFaultsResponse): unknown {
+    const obj: any = {};
+    if (message.faults?.length) {
+      obj.faults = message.faults.map((e) => LinkFault.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetLinkFaultsResponse>): SetLinkFaultsResponse {
+    return SetLinkFaultsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetLinkFaultsResponse>): SetLinkFaultsResponse {
+    const message = createBaseSetLinkFaultsResponse();
+    message.faults = object.faults?.map((e) => LinkFault.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Cluster is the administration service. */
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
@@ -1420,6 +1727,22 @@ export const ClusterService = {
       Buffer.from(TransferLeadershipResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TransferLeadershipResponse => TransferLeadershipResponse.decode(value),
   },
+  /**
+   * SetLinkFaults replaces the answering member's injected link faults (drop
+   * or delay the messages to and from chosen peers). For demos and tests
+   * only: refused with FAILED_PRECONDITION unless the member was started
+   * with fault hooks (`synod serve --fault-hooks`).
+   */
+  setLinkFaults: {
+    path: "/synod.cluster.v1.Cluster/SetLinkFaults" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetLinkFaultsRequest): Buffer => Buffer.from(SetLinkFaultsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetLinkFaultsRequest => SetLinkFaultsRequest.decode(value),
+    responseSerialize: (value: SetLinkFaultsResponse): Buffer =>
+      Buffer.from(SetLinkFaultsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetLinkFaultsResponse => SetLinkFaultsResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServer extends UntypedServiceImplementation {
@@ -1433,6 +1756,13 @@ export interface ClusterServer extends UntypedServiceImplementation {
   promoteLearner: handleUnaryCall<PromoteLearnerRequest, PromoteLearnerResponse>;
   /** TransferLeadership moves leadership to another voter. */
   transferLeadership: handleUnaryCall<TransferLeadershipRequest, TransferLeadershipResponse>;
+  /**
+   * SetLinkFaults replaces the answering member's injected link faults (drop
+   * or delay the messages to and from chosen peers). For demos and tests
+   * only: refused with FAILED_PRECONDITION unless the member was started
+   * with fault hooks (`synod serve --fault-hooks`).
+   */
+  setLinkFaults: handleUnaryCall<SetLinkFaultsRequest, SetLinkFaultsResponse>;
 }
 
 export interface ClusterClient extends Client {
@@ -1515,6 +1845,27 @@ export interface ClusterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TransferLeadershipResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SetLinkFaults replaces the answering member's injected link faults (drop
+   * or delay the messages to and from chosen peers). For demos and tests
+   * only: refused with FAILED_PRECONDITION unless the member was started
+   * with fault hooks (`synod serve --fault-hooks`).
+   */
+  setLinkFaults(
+    request: SetLinkFaultsRequest,
+    callback: (error: ServiceError | null, response: SetLinkFaultsResponse) => void,
+  ): ClientUnaryCall;
+  setLinkFaults(
+    request: SetLinkFaultsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetLinkFaultsResponse) => void,
+  ): ClientUnaryCall;
+  setLinkFaults(
+    request: SetLinkFaultsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetLinkFaultsResponse) => void,
   ): ClientUnaryCall;
 }
 
