@@ -190,6 +190,7 @@ export class ChaosCluster {
         }),
       };
     }
+    const transportDelays = !(lab?.capabilities.netem ?? false);
     // A founder lists the other founders (its first configuration); a node
     // that joins lists everyone, members or not: it only needs addresses.
     const argsOf = (id: string, joining: boolean): string[] => {
@@ -208,6 +209,8 @@ export class ChaosCluster {
         '--inject-disk-faults', join(options.dir, 'disks', `${id}.eio`),
         ...(options.leaseReads === true ? ['--lease-reads'] : []),
         ...(options.snapshotEntries === undefined ? [] : ['--snapshot-entries', String(options.snapshotEntries)]),
+        // Without tc netem, message delay comes from the nodes' own fault hooks (Cluster/SetLinkFaults).
+        ...(transportDelays ? ['--fault-hooks'] : []),
       ];
     };
     try {
@@ -269,6 +272,30 @@ export class ChaosCluster {
   /** Whether each node's data sits on a small tmpfs that {@link fillDisk} can fill. */
   get hasSmallDisks(): boolean {
     return this.#tmpfs;
+  }
+
+  /**
+   * Message delay comes from the nodes' fault hooks (`serve --fault-hooks`,
+   * Cluster/SetLinkFaults) rather than from tc netem, which this kernel (or
+   * a run on loopback) lacks. The delay then applies to the messages of the
+   * consensus transport, both ways, with no jitter.
+   */
+  get hasTransportDelays(): boolean {
+    return !(this.lab?.capabilities.netem ?? false);
+  }
+
+  /** Delays every message between `id` and each other member by `delayMs`, both ways, through `id`'s fault hooks. */
+  async delayLinks(id: string, delayMs: number): Promise<void> {
+    const faults = this.ids.filter((other) => other !== id).map((peerId) => ({ peerId, drop: false, delayMs }));
+    await this.#statusClient.setLinkFaults(this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id, faults, { timeoutMs: 2_000 });
+  }
+
+  /** Clears the link delays of every running member (a restarted node starts with none). */
+  async healLinkDelays(): Promise<void> {
+    for (const id of this.ids) {
+      if (!this.nodes.get(id)!.running) continue;
+      await this.#statusClient.setLinkFaults(this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id, [], { timeoutMs: 2_000 }).catch(() => undefined);
+    }
   }
 
   /**

@@ -20,8 +20,9 @@ node in its own network namespace (when run as root; otherwise on loopback
 with process and disk faults only), concurrent clients doing get, put,
 delete and compare-and-swap, and a seeded nemesis: SIGKILL and restart,
 SIGSTOP pauses shorter and longer than the election timeout, partitions
-(half, leader isolated, ring/bridge, one-way), packet loss, delay (where the
-kernel has tc netem), a full disk and a disk that answers EIO; over NATS
+(half, leader isolated, ring/bridge, one-way), packet loss, delay (tc netem
+where the kernel has it, otherwise the nodes' own fault hooks: serve
+--fault-hooks), a full disk and a disk that answers EIO; over NATS
 also the nats-server killed and restarted. After healing
 it checks that the cluster commits again, that no acknowledged write is
 lost, that every node's state hashes the same at the same index, and that

@@ -93,11 +93,11 @@ export function planSchedule(options: ScheduleOptions): PlannedFault[] {
 export function availableFaults(cluster: ChaosCluster): { readonly kinds: FaultKind[]; readonly unavailable: ReadonlyMap<FaultKind, string> } {
   const unavailable = new Map<FaultKind, string>();
   const network: FaultKind[] = ['partition-half', 'partition-leader', 'partition-ring', 'one-way', 'loss'];
+  // Delay needs no namespaces: without tc netem it comes from the nodes' fault hooks.
   if (cluster.lab === undefined) {
-    for (const kind of [...network, 'delay'] as const) unavailable.set(kind, 'no network namespaces (not root, or loopback asked for)');
-  } else {
-    if (!cluster.lab.capabilities.nftables) for (const kind of network) unavailable.set(kind, "nft is missing (Debian package 'nftables')");
-    if (!cluster.lab.capabilities.netem) unavailable.set('delay', 'this kernel has no tc netem (sch_netem)');
+    for (const kind of network) unavailable.set(kind, 'no network namespaces (not root, or loopback asked for)');
+  } else if (!cluster.lab.capabilities.nftables) {
+    for (const kind of network) unavailable.set(kind, "nft is missing (Debian package 'nftables')");
   }
   if (!cluster.hasSmallDisks) unavailable.set('disk-full', 'the data directories are not on small tmpfs disks (needs root)');
   if (cluster.spares.length === 0) unavailable.set('membership', 'no spare node to add (the cluster was started without spares)');
@@ -229,8 +229,14 @@ export class Nemesis {
         const delayMs = 20 + Math.round(d1 * 130);
         const jitterMs = Math.round(d2 * delayMs * 0.5);
         const targets = d0 < 0.5 ? ids : [pick(d2)];
-        for (const id of targets) await cluster.lab!.impair(id, { delayMs, jitterMs });
-        detail = `${delayMs} ms ± ${jitterMs} ms on packets sent by ${targets.map(label).join(',')}`;
+        if (cluster.hasTransportDelays) {
+          for (const id of targets) await cluster.delayLinks(id, delayMs);
+          detail = `${delayMs} ms on every message to and from ${targets.map(label).join(',')} (fault hooks: no tc netem here, so no jitter)`;
+          heal = () => cluster.healLinkDelays();
+        } else {
+          for (const id of targets) await cluster.lab!.impair(id, { delayMs, jitterMs });
+          detail = `${delayMs} ms ± ${jitterMs} ms on packets sent by ${targets.map(label).join(',')}`;
+        }
         break;
       }
       case 'disk-full':
@@ -305,6 +311,7 @@ export class Nemesis {
    */
   async healAll(): Promise<{ readonly restarted: string[]; readonly failed: { readonly id: string; readonly error: string }[] }> {
     await this.#cluster.lab?.heal();
+    if (this.#cluster.hasTransportDelays) await this.#cluster.healLinkDelays();
     for (const id of this.#cluster.ids) {
       this.#cluster.healDisk(id);
       this.#cluster.nodes.get(id)!.resume();
