@@ -129,7 +129,7 @@ export function fastPathCheck<S, I, O>(
   const bytes = 1024 + FAST_PATH_BYTES_PER_OPERATION * n;
   if (!limits.budget.reserve(bytes)) return undefined;
   try {
-    const enc = new EncodedHistory<I, O>(n, semantics.kind === 'kv');
+    const enc = new EncodedHistory(n, semantics.kind === 'kv');
     for (let from = 0; from < n; from += CHUNK) {
       if (!encodeOperations(operations, enc, from, Math.min(n, from + CHUNK))) return undefined;
     }
@@ -146,7 +146,7 @@ export function fastPathCheck<S, I, O>(
 }
 
 /** The operations as flat arrays, indexed by their position in the caller's list. */
-class EncodedHistory<I, O> {
+class EncodedHistory {
   readonly isKv: boolean;
   readonly key: Int32Array;
   /** {@link READ}, {@link WRITE}, {@link CAS}, {@link DELETE}, or {@link FAILED}. */
@@ -167,8 +167,8 @@ class EncodedHistory<I, O> {
   unknownCount = 0;
   readonly keyIds = new Map<string, number>();
   readonly keys: string[] = [];
-  /** Per key: its operations that happened, in invoke order. */
-  readonly kept: Operation<I, O>[][] = [];
+  /** Per key: how many of its operations happened (`fail` ones do not count). */
+  readonly kept: number[] = [];
   readonly removed: number[] = [];
 
   constructor(n: number, isKv: boolean) {
@@ -193,7 +193,7 @@ class EncodedHistory<I, O> {
     const id = this.keys.length;
     this.keyIds.set(name, id);
     this.keys.push(name);
-    this.kept.push([]);
+    this.kept.push(0);
     this.removed.push(0);
     return id;
   }
@@ -206,9 +206,9 @@ class EncodedHistory<I, O> {
  * negative number or one past the table reads `undefined`, a taken one
  * reads non-zero.
  */
-function encodeOperations<I, O>(operations: readonly Operation<I, O>[], enc: EncodedHistory<I, O>, from: number, to: number): boolean {
+function encodeOperations<I, O>(operations: readonly Operation<I, O>[], enc: EncodedHistory, from: number, to: number): boolean {
   const isKv = enc.isKv;
-  const { table, key: opKey, kind: opKind, known: opKnown, value: opValue, expected: opExpected, out: opOut, kept, removed } = enc;
+  const { table, key: opKey, kind: opKind, known: opKnown, value: opValue, expected: opExpected, out: opOut, kept, removed, keyIds } = enc;
   const readF = isKv ? 'get' : 'read';
   const writeF = isKv ? 'put' : 'write';
   let lastInvoke = enc.lastInvoke;
@@ -220,8 +220,10 @@ function encodeOperations<I, O>(operations: readonly Operation<I, O>[], enc: Enc
     let key = 0;
     if (isKv) {
       const name = input.key;
-      if (typeof name !== 'string') return false;
-      key = enc.keyId(name);
+      const found = keyIds.get(name as string);
+      if (found !== undefined) key = found;
+      else if (typeof name === 'string') key = enc.keyId(name);
+      else return false;
     }
     opKey[i] = key;
     const status = op.status;
@@ -250,7 +252,7 @@ function encodeOperations<I, O>(operations: readonly Operation<I, O>[], enc: Enc
       if (invoke >= positions) positions = invoke + 1;
       enc.unknownCount++;
     }
-    (kept[key] as Operation<I, O>[]).push(op);
+    kept[key] = (kept[key] as number) + 1;
     if (f === readF) opKind[i] = READ;
     else if (f === writeF) {
       opKind[i] = WRITE;
@@ -285,14 +287,14 @@ class EntryLists {
   /** Key -> its next free entry while the lists are filled. */
   readonly fill: Int32Array;
 
-  constructor(enc: EncodedHistory<unknown, unknown>) {
+  constructor(enc: EncodedHistory) {
     const keyCount = enc.keys.length;
     const n = enc.key.length;
     const start = new Int32Array(keyCount + 1);
     this.fill = new Int32Array(keyCount);
     for (let k = 0; k < keyCount; k++) {
       this.fill[k] = (start[k] as number) + 1;
-      start[k + 1] = (start[k] as number) + 2 * (enc.kept[k] as unknown[]).length + 1;
+      start[k + 1] = (start[k] as number) + 2 * (enc.kept[k] as number) + 1;
     }
     const size = start[keyCount] as number;
     this.start = start;
@@ -306,7 +308,7 @@ class EntryLists {
 }
 
 /** Reads positions [from, to) off the table into the keys' lists, in real-time order. */
-function linkPositions<I, O>(enc: EncodedHistory<I, O>, lists: EntryLists, from: number, to: number): void {
+function linkPositions(enc: EncodedHistory, lists: EntryLists, from: number, to: number): void {
   const { op: entOp, isCall, callOf, returnOf, fill } = lists;
   const table = enc.table;
   const opKey = enc.key;
@@ -326,7 +328,7 @@ function linkPositions<I, O>(enc: EncodedHistory<I, O>, lists: EntryLists, from:
 }
 
 /** The returns of operations with unknown outcomes go last, in invoke order: they may take effect any time after their invoke. */
-function linkUnknownReturns<I, O>(enc: EncodedHistory<I, O>, lists: EntryLists): void {
+function linkUnknownReturns(enc: EncodedHistory, lists: EntryLists): void {
   const { op: entOp, returnOf, fill } = lists;
   const n = enc.key.length;
   for (let op = 0; op < n; op++) {
@@ -339,14 +341,20 @@ function linkUnknownReturns<I, O>(enc: EncodedHistory<I, O>, lists: EntryLists):
   }
 }
 
-/** What every partition's search shares: the lists, the encoded operations and a stack. */
+/** What every partition's search shares: the lists, the encoded operations, a stack and scratch arrays. */
 class SearchSpace<I, O> {
+  /** The linearization found so far, as operation indexes. */
   readonly stackOp: Int32Array;
+  /** For the backtracking search: the state before each operation on the stack. */
   readonly stackState: unknown[];
+  /** For the greedy pass: 1 once an operation is linearized. */
+  readonly done: Int32Array;
+  /** For the greedy pass: calls seen but not yet linearized, in invoke order. */
+  readonly pending: Int32Array;
 
   constructor(
     readonly operations: readonly Operation<I, O>[],
-    readonly enc: EncodedHistory<I, O>,
+    readonly enc: EncodedHistory,
     readonly lists: EntryLists,
     readonly absent: string | null,
     readonly limits: StoreLimits,
@@ -354,83 +362,175 @@ class SearchSpace<I, O> {
     const n = operations.length;
     this.stackOp = new Int32Array(n);
     this.stackState = new Array<unknown>(n).fill(null);
+    this.done = new Int32Array(n);
+    this.pending = new Int32Array(n);
   }
 }
 
-/** The Wing–Gong search without memo over key k's list, up to its step limit. */
+/** What {@link step} returns when the model refuses an operation (no register or key can hold it). */
+const REJECTED: unique symbol = Symbol('synod.rejected');
+
+/**
+ * The built-in models' step over the encoded operation `op`, with the
+ * model's own comparisons (kv-model.ts, register-model.ts): the state after
+ * it, or {@link REJECTED}.
+ */
+function step<I, O>(space: SearchSpace<I, O>, op: number, state: unknown): unknown {
+  const enc = space.enc;
+  const kind = enc.kind[op] as number;
+  const known = enc.known[op] === 1;
+  // What a read sees: the KV model reads an absent key as `absentReadsAs`.
+  const seen = enc.isKv ? (state ?? space.absent) : state;
+  if (kind === READ) {
+    const out = enc.out[op];
+    return !known || out === seen || (state === null && out === null) ? state : REJECTED;
+  }
+  if (kind === WRITE) return enc.value[op];
+  if (kind === CAS) {
+    const matches = seen === enc.expected[op];
+    if (known && enc.out[op] !== matches) return REJECTED;
+    return matches ? enc.value[op] : state;
+  }
+  const existed = enc.out[op];
+  if (known && existed !== undefined && existed !== (state !== null)) return REJECTED;
+  return null;
+}
+
+/**
+ * Key k: a greedy pass first, then, if it fails, the backtracking search;
+ * a witness when either linearizes every operation of the key.
+ */
 function searchPartition<I, O>(space: SearchSpace<I, O>, k: number): FastPartition<I, O> {
-  const { start, op: entOp, isCall, next, prev, callOf, returnOf } = space.lists;
-  const { isKv, kind: opKind, known: opKnown, value: opValue, expected: opExpected, out: opOut } = space.enc;
-  const { stackOp, stackState, absent } = space;
-  const { now, deadline } = space.limits;
+  const { start, op: entOp, isCall } = space.lists;
+  const { now } = space.limits;
   const began = now();
   const head = start[k] as number;
   const end = start[k + 1] as number;
+  const count = space.enc.kept[k] as number;
+  // The key's operations in invoke order: its calls, as the list holds them.
+  const operations = space.operations;
+  const ops = new Array<Operation<I, O>>(count);
+  for (let e = head + 1, i = 0; e < end; e++) if (isCall[e] === 1) ops[i++] = operations[entOp[e] as number] as Operation<I, O>;
+  let depth = greedyPass(space, head, end);
+  let visited = depth;
+  if (depth !== count) {
+    const search = backtrackingSearch(space, head, end);
+    depth = search.depth;
+    visited += search.visited;
+  }
+  let witness: number[] | undefined;
+  if (depth === count) {
+    const stackOp = space.stackOp;
+    witness = new Array<number>(depth);
+    for (let d = 0; d < depth; d++) witness[d] = (operations[stackOp[d] as number] as Operation<I, O>).id;
+  }
+  return { key: space.enc.keys[k] as string, operations: ops, removed: space.enc.removed[k] as number, witness, visited, elapsedMs: now() - began };
+}
+
+/**
+ * The first path of the Wing–Gong search, without its linked list: walk the
+ * key's calls and returns in real-time order, linearize each call the model
+ * accepts at once, keep the others pending and retry them (in invoke order)
+ * whenever the state changes. Each operation is linearized after its call
+ * and before its return, in an order the model accepts, so a pass that gets
+ * through every return is a linearization; at a return whose operation is
+ * still pending it gives up.
+ *
+ * @returns how many operations it linearized (on `space.stackOp`); fewer than the key's when it gave up.
+ */
+function greedyPass<I, O>(space: SearchSpace<I, O>, head: number, end: number): number {
+  const { op: entOp, isCall } = space.lists;
+  const { stackOp, done, pending } = space;
+  let state: unknown = null;
+  let depth = 0;
+  let waiting = 0;
+  for (let e = head + 1; e < end; e++) {
+    const op = entOp[e] as number;
+    if (isCall[e] === 0) {
+      if (done[op] === 1) continue;
+      return depth;
+    }
+    const after = step(space, op, state);
+    if (after === REJECTED) {
+      pending[waiting++] = op;
+      continue;
+    }
+    stackOp[depth++] = op;
+    done[op] = 1;
+    if (after === state || waiting === 0) {
+      state = after;
+      continue;
+    }
+    state = after;
+    // The state changed: a pending call may fit now. Every pending call was
+    // refused in the state before, so only a change needs a new look.
+    for (let i = 0; i < waiting; ) {
+      const candidate = pending[i] as number;
+      const next = step(space, candidate, state);
+      if (next === REJECTED) {
+        i++;
+        continue;
+      }
+      stackOp[depth++] = candidate;
+      done[candidate] = 1;
+      waiting--;
+      for (let j = i; j < waiting; j++) pending[j] = pending[j + 1] as number;
+      if (next !== state) {
+        state = next;
+        i = 0;
+      }
+    }
+  }
+  return depth;
+}
+
+/**
+ * The Wing–Gong search without the memo cache over the key's list (dancing
+ * links), up to its step limit, for keys the greedy pass could not do.
+ */
+function backtrackingSearch<I, O>(space: SearchSpace<I, O>, head: number, end: number): { depth: number; visited: number } {
+  const { op: entOp, isCall, next, prev, callOf, returnOf } = space.lists;
+  const { stackOp, stackState } = space;
+  const { now, deadline } = space.limits;
   for (let e = head; e < end; e++) {
     next[e] = e + 1;
     prev[e] = e - 1;
   }
   next[end - 1] = -1;
-  const ops = space.enc.kept[k] as Operation<I, O>[];
   const limit = STEPS_FIXED + STEPS_PER_ENTRY * (end - head);
   let state: unknown = null;
   let depth = 0;
   let visited = 0;
-  let proved = true;
   let entry = next[head] as number;
   for (let steps = 1; next[head] !== -1; steps++) {
-    if (steps > limit || ((steps & 0xfff) === 0 && now() > deadline)) {
-      proved = false;
-      break;
-    }
+    if (steps > limit || ((steps & 0xfff) === 0 && now() > deadline)) return { depth: -1, visited };
     if (isCall[entry] === 1) {
       const op = entOp[entry] as number;
-      const kind = opKind[op] as number;
-      const known = opKnown[op] === 1;
-      // The model's step, with the model's own comparisons (kv-model.ts,
-      // register-model.ts): what a read sees, then each kind's rule.
-      const seen = isKv ? (state ?? absent) : state;
-      let ok = true;
-      let after = state;
-      if (kind === READ) {
-        const out = opOut[op];
-        ok = !known || out === seen || (state === null && out === null);
-      } else if (kind === WRITE) {
-        after = opValue[op];
-      } else if (kind === CAS) {
-        const matches = seen === opExpected[op];
-        ok = !known || opOut[op] === matches;
-        if (matches) after = opValue[op];
-      } else {
-        const existed = opOut[op];
-        ok = !known || existed === undefined || existed === (state !== null);
-        after = null;
+      const after = step(space, op, state);
+      if (after === REJECTED) {
+        entry = next[entry] as number;
+        continue;
       }
-      if (ok) {
-        stackOp[depth] = op;
-        stackState[depth] = state;
-        depth++;
-        visited++;
-        state = after;
-        // Unlink the call and the return (dancing links; put back in reverse order).
-        const ret = returnOf[op] as number;
-        let p = prev[entry] as number;
-        let q = next[entry] as number;
-        next[p] = q;
-        if (q !== -1) prev[q] = p;
-        p = prev[ret] as number;
-        q = next[ret] as number;
-        next[p] = q;
-        if (q !== -1) prev[q] = p;
-        entry = next[head] as number;
-      } else entry = next[entry] as number;
+      stackOp[depth] = op;
+      stackState[depth] = state;
+      depth++;
+      visited++;
+      state = after;
+      // Unlink the call and the return (dancing links; put back in reverse order).
+      const ret = returnOf[op] as number;
+      let p = prev[entry] as number;
+      let q = next[entry] as number;
+      next[p] = q;
+      if (q !== -1) prev[q] = p;
+      p = prev[ret] as number;
+      q = next[ret] as number;
+      next[p] = q;
+      if (q !== -1) prev[q] = p;
+      entry = next[head] as number;
       continue;
     }
     // A return whose operation is not linearized yet: undo the last choice.
-    if (depth === 0) {
-      proved = false;
-      break;
-    }
+    if (depth === 0) return { depth: -1, visited };
     depth--;
     const op = stackOp[depth] as number;
     state = stackState[depth];
@@ -446,13 +546,7 @@ function searchPartition<I, O>(space: SearchSpace<I, O>, k: number): FastPartiti
     if (q !== -1) prev[q] = call;
     entry = next[call] as number;
   }
-  let witness: number[] | undefined;
-  if (proved) {
-    const operations = space.operations;
-    witness = new Array<number>(depth);
-    for (let d = 0; d < depth; d++) witness[d] = (operations[stackOp[d] as number] as Operation<I, O>).id;
-  }
-  return { key: space.enc.keys[k] as string, operations: ops, removed: space.enc.removed[k] as number, witness, visited, elapsedMs: now() - began };
+  return { depth, visited };
 }
 
 /** The fields of the built-in models' inputs and outputs the fast path reads. */
