@@ -255,7 +255,7 @@ describe('the demo of Multi-Paxos processes over gRPC', () => {
   }, 60_000);
 });
 
-describe('synod demo --transport grpc from the command line', () => {
+describe('synod demo with real processes from the command line', () => {
   it('runs Multi-Paxos processes with --algorithm paxos', async () => {
     const out: string[] = [];
     const err: string[] = [];
@@ -263,6 +263,16 @@ describe('synod demo --transport grpc from the command line', () => {
     expect(err).toEqual([]);
     expect(code).toBe(0);
     expect(out).toContain('Synod demo: 3 Multi-Paxos nodes as synod serve processes over gRPC, seed 1');
+    expect(out.at(-1)).toMatch(/^done: [1-9]\d* operations ok, .* recent history (linearizable|unknown|pending)$/);
+  }, 90_000);
+
+  it('and over NATS with --transport nats --algorithm paxos', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['demo', '--transport', 'nats', '--algorithm', 'paxos', '--port', '0', '--nodes', '3', '--duration', '4'], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(out).toContain('Synod demo: 3 Multi-Paxos nodes as synod serve processes over NATS, seed 1');
     expect(out.at(-1)).toMatch(/^done: [1-9]\d* operations ok, .* recent history (linearizable|unknown|pending)$/);
   }, 90_000);
 
