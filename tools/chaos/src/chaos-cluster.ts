@@ -284,17 +284,22 @@ export class ChaosCluster {
     return !(this.lab?.capabilities.netem ?? false);
   }
 
+  /** How the status client names member `id`: its gRPC endpoint, or its id over NATS. */
+  #addressOf(id: string): string {
+    return this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id;
+  }
+
   /** Delays every message between `id` and each other member by `delayMs`, both ways, through `id`'s fault hooks. */
   async delayLinks(id: string, delayMs: number): Promise<void> {
     const faults = this.ids.filter((other) => other !== id).map((peerId) => ({ peerId, drop: false, delayMs }));
-    await this.#statusClient.setLinkFaults(this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id, faults, { timeoutMs: 2_000 });
+    await this.#statusClient.setLinkFaults(this.#addressOf(id), faults, { timeoutMs: 2_000 });
   }
 
   /** Clears the link delays of every running member (a restarted node starts with none). */
   async healLinkDelays(): Promise<void> {
     for (const id of this.ids) {
       if (!this.nodes.get(id)!.running) continue;
-      await this.#statusClient.setLinkFaults(this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id, [], { timeoutMs: 2_000 }).catch(() => undefined);
+      await this.#statusClient.setLinkFaults(this.#addressOf(id), [], { timeoutMs: 2_000 }).catch(() => undefined);
     }
   }
 
@@ -309,8 +314,7 @@ export class ChaosCluster {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       try {
-        const where = this.#statusClient instanceof SynodClient ? this.endpointOf(id) : id;
-        return await this.#statusClient.memberStatus(where, { timeoutMs: left, includeStateHash: options.includeStateHash === true });
+        return await this.#statusClient.memberStatus(this.#addressOf(id), { timeoutMs: left, includeStateHash: options.includeStateHash === true });
       } catch {
         await new Promise((resolve) => setTimeout(resolve, Math.min(100, left)));
       }

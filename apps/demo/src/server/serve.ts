@@ -167,6 +167,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       if (natsGiven.length > 0) throw new UsageError(`--${natsGiven[0]} needs --transport nats`);
       network = { transport, listen: hostPort(values.listen, '--listen'), peers: parsePeers(values.peers, values.id), security: serverSecurity(values) };
     }
+    const swimUdp = swimUdpSettings(values, swimProfile !== 'off');
     config = {
       id: values.id,
       algorithm,
@@ -189,8 +190,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
               ...(values['swim-probe-ms'] === undefined ? {} : { probeIntervalMs: integerFlag(values['swim-probe-ms'], '--swim-probe-ms', 1000, 10, 60_000) }),
               ...(values['swim-suspicion-mult'] === undefined ? {} : { suspicionMult: integerFlag(values['swim-suspicion-mult'], '--swim-suspicion-mult', 4, 1, 100) }),
             }),
-      swimUdp: swimUdpSettings(values, swimProfile !== 'off'),
-      electionDetector: electionDetectorSettings(values, { running: swimProfile !== 'off', overUdp: values['swim-transport'] === 'udp' }),
+      swimUdp,
+      electionDetector: electionDetectorSettings(values, { running: swimProfile !== 'off', overUdp: swimUdp !== undefined }),
     };
   } catch (error) {
     if (error instanceof UsageError) {
