@@ -134,19 +134,25 @@ export interface FileStorageRecovery {
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /**
  * How often a group commit also rewrites the sync mark in the segment
- * header (which costs the fdatasync one more page): when the mark would move
- * this many bytes, every this many commits, and always for a new term or
- * vote. Between marks, lost synced entries of the last few commits look
- * like a torn tail; a lost vote never does.
+ * header (which costs the fdatasync one more page write): every this many
+ * commits, or sooner once the mark would move this many bytes, and always
+ * for a new term or vote. Between marks, lost synced entries of the last
+ * few commits look like a torn tail; a lost vote never does. (etcd's WAL
+ * repairs any torn tail of its last segment by truncating it, synced or not.)
  *
- * Why 32: a small commit (one proposer, one entry per fdatasync) writes one
- * data page, so a mark every K commits adds 1/K of a page write to each.
- * At K = 8 that was 3.13–3.22 disk write requests per one-entry commit
- * instead of 3.07 (ext4), and the storage bench lost about 10 % of its
- * one-proposer throughput; at 32 it is 3.05–3.12. Large group commits reach MARK_EVERY_BYTES
- * first, so they still move the mark at every commit.
+ * Why 32 commits: a small commit (one proposer, one entry per fdatasync)
+ * writes one data page, so a mark every K commits adds 1/K of a page write
+ * to each. At K = 8 that was 3.13–3.22 disk write requests per one-entry
+ * commit instead of 3.07 (ext4), and the storage bench lost about 10 % of
+ * its one-proposer throughput; at 32 it is 3.05–3.12.
+ *
+ * Why 1 MiB: at 64 KiB, group commits from 256 proposers (about 36 KiB
+ * each) moved the mark every other commit: 1.5 pwrites per fdatasync
+ * instead of 1 (strace of the storage bench's append scenario). At 1 MiB
+ * they move it every 28 commits or so, the same share as small commits,
+ * and at most 1 MiB of synced entries can be cut undetected.
  */
-const MARK_EVERY_BYTES = 64 * 1024;
+const MARK_EVERY_BYTES = 1024 * 1024;
 const MARK_EVERY_SYNCS = 32;
 
 /** Lets the event loop run between chunks of a snapshot write. */

@@ -214,6 +214,29 @@ describe('FileStorage refuses to drop synced state', () => {
     await s.close();
   });
 
+  it('large group commits (about 36 KiB each) rewrite the segment header at most once every 16 commits', async () => {
+    let headerWrites = 0;
+    const counting: FileSystem = {
+      ...nodeFileSystem,
+      writeSync(fd, buffer, offset, length, position) {
+        if (position !== null && position < SEGMENT_HEADER_BYTES) headerWrites++;
+        return nodeFileSystem.writeSync(fd, buffer, offset, length, position);
+      },
+    };
+    const s = await FileStorage.open(dir, { fileSystem: counting });
+    s.setHardState({ term: 2, vote: 'n1', commit: 0 });
+    await s.sync();
+    const before = headerWrites;
+    let index = 0;
+    for (let commit = 1; commit <= 128; commit++) {
+      // 128 proposers' entries, as the storage bench's 256-proposer group commits carry.
+      for (let i = 0; i < 128; i++) s.append([entry(++index, 2, 256)]);
+      await s.sync();
+    }
+    expect(headerWrites - before).toBeLessThanOrEqual(128 / 16);
+    await s.close();
+  });
+
   it('synced state survives a reopen that is followed by more writes and another reopen', async () => {
     await writeSynced(dir, 20, 1024);
     const s = await FileStorage.open(dir, { segmentBytes: 1024 });
