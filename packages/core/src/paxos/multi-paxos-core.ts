@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotLeaderError } from '../errors/errors.js';
+import { CorruptionError, InvalidArgumentError, NotLeaderError } from '../errors/errors.js';
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/types.js';
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
@@ -154,8 +154,24 @@ export class MultiPaxosCore {
 
   // ---- acceptor ----
   #promised: Ballot;
-  /** Accepted values by slot, above `#compactedTo`. */
+  /**
+   * Accepted values by slot, above `#released` (those up to it are read back
+   * from storage when asked for).
+   */
   readonly #log = new SlotLog<StoredSlot>();
+  /**
+   * Slots handed out for applying are dropped from `#log` up to here: their
+   * values are chosen and stored, and only a lagging candidate's phase 1 or
+   * a catch-up asks for them again, which reads them back from storage.
+   *
+   * Why: a value kept here until compaction (ten thousand slots and more)
+   * outlived the young generation of the garbage collector, and copying and
+   * promoting it cost more than the rest of its life; storage keeps the
+   * stored form anyway, and holding a second copy of every value helped no
+   * hot path.
+   */
+  #released: number;
+  readonly #storage: LogReader;
   #lastSlot: number;
   /** The last index of the stored log: a write above it must fill the gap up to it. */
   #storedLast: number;
@@ -232,6 +248,7 @@ export class MultiPaxosCore {
     this.#mutations = config.mutations ?? {};
     this.#reportAcceptances = config.reportAcceptances === true;
     this.#storageHeadroom = storagePrefixBytes(this.id);
+    this.#storage = storage;
 
     const { hardState, confState } = storage.initialState();
     const snapshot = storage.snapshot();
@@ -261,6 +278,8 @@ export class MultiPaxosCore {
     this.#appliedHandedOut = Math.max(this.#compactedTo, Math.min(config.applied ?? this.#compactedTo, this.#commit));
     // Configurations chosen in the log take effect from their slot on.
     for (let slot = this.#compactedTo + 1; slot <= this.#commit; slot++) this.#maybeAdoptConf(slot);
+    this.#released = this.#compactedTo;
+    this.#release();
     this.#softReported = this.#soft();
     this.#resetElectionTimer();
   }
@@ -398,6 +417,7 @@ export class MultiPaxosCore {
     if (index > this.#appliedHandedOut) throw new InvalidArgumentError(`cannot compact past the applied slot ${this.#appliedHandedOut}`);
     this.#log.deleteThrough(index);
     this.#compactedTo = index;
+    if (this.#released < index) this.#released = index;
     this.#snapshotMeta = { ...snapshot.metadata };
   }
 
@@ -424,7 +444,8 @@ export class MultiPaxosCore {
     if (this.#dirtyFrom !== Infinity) {
       // Storage logs are contiguous and an append replaces the suffix from
       // its first index: rewrite every slot from the lowest one changed.
-      const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1);
+      // Never at or below `#released`: those slots are chosen, so nothing writes them again.
+      const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1, this.#released + 1);
       // Sized up front: arrays grown by push showed in allocation profiles, on every node for every slot.
       const dirty = new Array<Entry>(Math.max(0, this.#lastSlot - from + 1));
       for (let slot = from; slot <= this.#lastSlot; slot++) {
@@ -455,6 +476,9 @@ export class MultiPaxosCore {
       }
       chosen.length = count;
       committedEntries = chosen;
+      // The driver stores this Ready's entries before it applies these, and
+      // before this core hears anything else: storage holds them from now on.
+      this.#release();
     }
     const messages = this.#messages;
     this.#messages = [];
@@ -511,11 +535,7 @@ export class MultiPaxosCore {
     this.#promise(m.ballot);
     if (m.from !== this.id && this.#role !== 'follower') this.#becomeFollower(undefined);
     const accepted: AcceptedSlot[] = [];
-    const from = Math.max(m.fromSlot, this.#compactedTo + 1);
-    for (let slot = from; slot <= this.#lastSlot; slot++) {
-      const value = this.#log.get(slot);
-      if (value !== undefined) accepted.push(value);
-    }
+    this.#collectAccepted(Math.max(m.fromSlot, this.#compactedTo + 1), this.#lastSlot, accepted, Infinity);
     this.#send({
       type: 'promise',
       from: this.id,
@@ -573,6 +593,52 @@ export class MultiPaxosCore {
     if (compareBallots(ballot, this.#promised) > 0) {
       this.#promised = ballot;
       this.#hardDirty = true;
+    }
+  }
+
+  /** Drops the values handed out for applying from `#log` (see `#released`). */
+  #release(): void {
+    if (this.#appliedHandedOut <= this.#released) return;
+    this.#log.deleteThrough(this.#appliedHandedOut);
+    this.#released = this.#appliedHandedOut;
+  }
+
+  /**
+   * Appends to `out` the values accepted here in slots `from` to `to` (above
+   * the compaction point), in slot order, skipping slots with none; stops
+   * before a value that would take the values' bytes past `maxBytes`, but
+   * takes one at least. Released slots are read back from storage.
+   *
+   * @throws CorruptionError when storage lacks a released slot: reporting
+   *   less than was accepted could let a new leader choose another value.
+   */
+  #collectAccepted(from: number, to: number, out: AcceptedSlot[], maxBytes: number): void {
+    let bytes = 0;
+    const take = (value: AcceptedSlot): boolean => {
+      bytes += value.data.byteLength;
+      if (out.length > 0 && bytes > maxBytes) return false;
+      out.push(value);
+      return true;
+    };
+    let slot = Math.max(from, this.#compactedTo + 1);
+    const storedTo = Math.min(to, this.#released);
+    if (slot <= storedTo) {
+      let stored: readonly Entry[];
+      try {
+        stored = this.#storage.entries(slot, storedTo + 1);
+      } catch (error) {
+        throw new CorruptionError(`paxos slots ${slot}..${storedTo} are released from memory but not in storage`, { cause: error });
+      }
+      if (stored.length !== storedTo + 1 - slot) throw new CorruptionError(`storage returned ${stored.length} of paxos slots ${slot}..${storedTo}`);
+      for (const entry of stored) {
+        const value = decodeSlotEntry(entry);
+        if (value !== undefined && !take(value)) return;
+      }
+      slot = storedTo + 1;
+    }
+    for (; slot <= to; slot++) {
+      const value = this.#log.get(slot);
+      if (value !== undefined && !take(value)) return;
     }
   }
 
@@ -676,14 +742,8 @@ export class MultiPaxosCore {
       return;
     }
     const entries: AcceptedSlot[] = [];
-    const to = Math.min(this.#commit, m.fromSlot + this.#maxEntries - 1);
-    let bytes = 0;
-    for (let slot = m.fromSlot; slot <= to; slot++) {
-      const value = this.#log.get(slot)!;
-      bytes += value.data.byteLength;
-      if (entries.length > 0 && bytes > this.#maxBytes) break; // it asks again for the rest
-      entries.push(value);
-    }
+    // Cut at maxBytes (one value at least): it asks again for the rest.
+    this.#collectAccepted(m.fromSlot, Math.min(this.#commit, m.fromSlot + this.#maxEntries - 1), entries, this.#maxBytes);
     this.#send({ type: 'learn', from: this.id, to: m.from, ballot: this.#promised, entries, commit: this.#commit });
   }
 
@@ -722,6 +782,7 @@ export class MultiPaxosCore {
     this.#sentAt.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
+    if (this.#released < index) this.#released = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
     this.#commit = index;
     this.#hardDirty = true;
