@@ -8,6 +8,7 @@ import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ba
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
 import {
+  acceptedSlot,
   chosenEntry,
   decodeSlotEntry,
   encodeSlotEntry,
@@ -617,7 +618,7 @@ export class MultiPaxosCore {
     const take = (value: AcceptedSlot): boolean => {
       bytes += value.data.byteLength;
       if (out.length > 0 && bytes > maxBytes) return false;
-      out.push(value);
+      out.push(acceptedSlot(value)); // a StoredSlot's ballot is no own field, and these messages carry it
       return true;
     };
     let slot = Math.max(from, this.#compactedTo + 1);

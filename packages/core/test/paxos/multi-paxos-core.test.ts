@@ -272,3 +272,28 @@ describe('Multi-Paxos core: applied values leave memory, storage keeps them', ()
     expect(() => cluster.core('n2').step({ type: 'prepare', from: 'n3', to: 'n2', ballot, fromSlot: 1 })).toThrow(CorruptionError);
   });
 });
+
+describe('Multi-Paxos core: message entries as the wire carries them', () => {
+  it("an accept's entries have slot, type and data as their own fields (the ballot is the message's); promise entries own their ballot", () => {
+    const cluster = elected();
+    cluster.drop = (m) => m.to === 'n3' || m.from === 'n3';
+    cluster.core('n1').propose('normal', text('v'));
+    cluster.sent = [];
+    cluster.settle();
+    const accept = cluster.sent.find((m) => m.type === 'accept' && m.entries.length > 0);
+    expect(accept?.type).toBe('accept');
+    if (accept?.type !== 'accept') return;
+    for (const entry of accept.entries) {
+      expect(Object.keys(entry).sort()).toEqual(['data', 'slot', 'type']);
+      expect((entry as { ballot?: unknown }).ballot).toEqual(accept.ballot);
+    }
+    cluster.drop = () => false;
+    cluster.sent = [];
+    cluster.core('n3').campaign();
+    cluster.settle();
+    const promise = cluster.sent.find((m) => m.type === 'promise' && m.from === 'n2');
+    if (promise?.type !== 'promise') throw new Error('no promise from n2');
+    expect(promise.accepted.length).toBeGreaterThan(0);
+    for (const value of promise.accepted) expect(Object.keys(value).sort()).toEqual(['ballot', 'data', 'slot', 'type']);
+  });
+});
