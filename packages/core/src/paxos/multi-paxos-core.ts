@@ -235,7 +235,7 @@ export class MultiPaxosCore {
   #pendingSnapshot: Snapshot | undefined;
   #softReported: PaxosSoftState;
   /** Slots this leader accepted locally in the Ready being handled; they count once persisted (advance). */
-  #selfAcks: { ballot: Ballot; slots: number[] } | undefined;
+  #selfAcks: { ballot: Ballot; runs: number[] } | undefined;
 
   constructor(config: MultiPaxosConfig, storage: LogReader, random: Random) {
     this.id = config.id;
@@ -493,7 +493,8 @@ export class MultiPaxosCore {
     const selfAcks = this.#selfAcks;
     this.#selfAcks = undefined;
     if (selfAcks !== undefined && this.#role === 'leader' && sameBallot(selfAcks.ballot, this.#ballot)) {
-      this.#recordAcceptances(this.id, selfAcks.slots);
+      const runs = selfAcks.runs;
+      for (let i = 0; i < runs.length; i += 2) this.#recordRun(this.id, runs[i]!, runs[i + 1]!);
     }
   }
 
@@ -918,17 +919,25 @@ export class MultiPaxosCore {
 
   /** `from` accepted `slots` in this leader's ballot: count them, and choose what has a phase-2 quorum. */
   #recordAcceptances(from: NodeId, slots: readonly number[]): void {
+    if (slots.length > 0 && isRun(slots)) {
+      this.#recordRun(from, slots[0]!, slots[slots.length - 1]!);
+      return;
+    }
     if (!this.#voters.includes(from)) return;
-    const count = slots.length;
-    const first = slots[0];
+    const needed = this.#phase2Needed();
+    for (const slot of slots) this.#countAcceptance(from, slot, needed);
+    this.#chooseAccepted();
+  }
+
+  /** `from` accepted every slot from `first` to `last` in this leader's ballot. */
+  #recordRun(from: NodeId, first: number, last: number): void {
+    if (!this.#voters.includes(from)) return;
     if (
-      first !== undefined &&
       first > this.#commit &&
-      isRun(slots) &&
       this.#chosenAbove.size === 0 &&
       this.#inFlight.get(first) !== undefined &&
-      this.#inFlight.get(first + count - 1) !== undefined &&
-      this.#acceptances.addRun(from, first, first + count - 1, this.#commit)
+      this.#inFlight.get(last) !== undefined &&
+      this.#acceptances.addRun(from, first, last, this.#commit)
     ) {
       // The usual case: a run of in-flight slots (with nothing chosen out of
       // order, every slot between two in-flight ones is in flight too) that
@@ -936,14 +945,21 @@ export class MultiPaxosCore {
       this.#chooseAccepted();
       return;
     }
-    const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    for (const slot of slots) {
-      if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) continue;
-      // Past a gap (a lost or reordered accept): counted on its own; it waits in #chosenAbove if chosen.
-      if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
-    }
+    const needed = this.#phase2Needed();
+    for (let slot = first; slot <= last; slot++) this.#countAcceptance(from, slot, needed);
     this.#chooseAccepted();
   }
+
+  /** Counts one acceptance of an in-flight slot on its own (past a gap: a lost or reordered accept); it waits in #chosenAbove if chosen. */
+  #countAcceptance(from: NodeId, slot: number, needed: number): void {
+    if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) return;
+    if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
+  }
+
+  #phase2Needed(): number {
+    return this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+  }
+
 
   /** Chooses the in-flight slots after the commit, in order, that a phase-2 quorum accepted. */
   #chooseAccepted(): void {
@@ -1006,9 +1022,14 @@ export class MultiPaxosCore {
         this.#write(value);
         if (this.#reportAcceptances) this.#accepted.push(value);
       }
-      const slots = entries.map((e) => e.slot);
-      if (this.#selfAcks === undefined) this.#selfAcks = { ballot: this.#ballot, slots };
-      else this.#selfAcks.slots.push(...slots);
+      // As runs of consecutive slots, [first, last, first, last, …]: a flush
+      // sends one run unless a takeover skipped slots known chosen.
+      const runs = (this.#selfAcks ??= { ballot: this.#ballot, runs: [] }).runs;
+      for (const value of entries) {
+        const slot = value.slot;
+        if (runs.length > 0 && runs[runs.length - 1] === slot - 1) runs[runs.length - 1] = slot;
+        else runs.push(slot, slot);
+      }
     }
     for (const to of this.#incoming.length === 0 ? this.#voters : [...this.#voters, ...this.#incoming]) {
       if (to === this.id) continue;

@@ -730,7 +730,8 @@ export class MultiPaxosNode<Result = unknown, Query = unknown, QueryResult = unk
     } else if (entry.data.length > 1) {
       settled = this.#applyValue(entry);
     }
-    this.#membershipCalls.get(entry.index)?.reject(new ProposalDroppedError('another value was chosen in the slot'));
+    // Checked for every applied slot on every node; a membership call is rare.
+    if (this.#membershipCalls.size > 0) this.#membershipCalls.get(entry.index)?.reject(new ProposalDroppedError('another value was chosen in the slot'));
     if (own !== undefined && !settled) {
       const error = new ProposalDroppedError('another value was chosen in the slot');
       this.#proposals.get(own)?.reject(error);

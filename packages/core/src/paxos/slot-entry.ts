@@ -45,7 +45,8 @@ export function storagePrefixBytes(node: string): number | undefined {
 export function writeStoragePrefix(buffer: Uint8Array, node: string): void {
   const bytes = encodeNode(node);
   buffer[0] = bytes.length;
-  buffer.set(bytes, 1);
+  // Byte by byte: an id is a few bytes, and TypedArray.set costs more than the copy for so few (once per proposal).
+  for (let i = 0; i < bytes.length; i++) buffer[1 + i] = bytes[i]!;
 }
 
 /** The storage form of `slot`: `[node id length][node id][value]` after the ballot's round as the term. */
