@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotLeaderError } from '../errors/errors.js';
+import { CorruptionError, InvalidArgumentError, NotLeaderError } from '../errors/errors.js';
 import type { ConfState, Entry, EntryType, HardState, Snapshot } from '../raft/types.js';
 import type { LogReader } from '../storage/storage.js';
 import type { Random } from '../time/random.js';
@@ -8,6 +8,7 @@ import { compareBallots, maxBallot, nextBallot, sameBallot, ZERO_BALLOT, type Ba
 import { decodeVoters } from './membership.js';
 import { quorumSizes, type QuorumOptions, type QuorumSizes } from './quorums.js';
 import {
+  acceptedSlot,
   chosenEntry,
   decodeSlotEntry,
   encodeSlotEntry,
@@ -154,8 +155,24 @@ export class MultiPaxosCore {
 
   // ---- acceptor ----
   #promised: Ballot;
-  /** Accepted values by slot, above `#compactedTo`. */
+  /**
+   * Accepted values by slot, above `#released` (those up to it are read back
+   * from storage when asked for).
+   */
   readonly #log = new SlotLog<StoredSlot>();
+  /**
+   * Slots handed out for applying are dropped from `#log` up to here: their
+   * values are chosen and stored, and only a lagging candidate's phase 1 or
+   * a catch-up asks for them again, which reads them back from storage.
+   *
+   * Why: a value kept here until compaction (ten thousand slots and more)
+   * outlived the young generation of the garbage collector, and copying and
+   * promoting it cost more than the rest of its life; storage keeps the
+   * stored form anyway, and holding a second copy of every value helped no
+   * hot path.
+   */
+  #released: number;
+  readonly #storage: LogReader;
   #lastSlot: number;
   /** The last index of the stored log: a write above it must fill the gap up to it. */
   #storedLast: number;
@@ -218,7 +235,7 @@ export class MultiPaxosCore {
   #pendingSnapshot: Snapshot | undefined;
   #softReported: PaxosSoftState;
   /** Slots this leader accepted locally in the Ready being handled; they count once persisted (advance). */
-  #selfAcks: { ballot: Ballot; slots: number[] } | undefined;
+  #selfAcks: { ballot: Ballot; runs: number[] } | undefined;
 
   constructor(config: MultiPaxosConfig, storage: LogReader, random: Random) {
     this.id = config.id;
@@ -232,6 +249,7 @@ export class MultiPaxosCore {
     this.#mutations = config.mutations ?? {};
     this.#reportAcceptances = config.reportAcceptances === true;
     this.#storageHeadroom = storagePrefixBytes(this.id);
+    this.#storage = storage;
 
     const { hardState, confState } = storage.initialState();
     const snapshot = storage.snapshot();
@@ -261,6 +279,8 @@ export class MultiPaxosCore {
     this.#appliedHandedOut = Math.max(this.#compactedTo, Math.min(config.applied ?? this.#compactedTo, this.#commit));
     // Configurations chosen in the log take effect from their slot on.
     for (let slot = this.#compactedTo + 1; slot <= this.#commit; slot++) this.#maybeAdoptConf(slot);
+    this.#released = this.#compactedTo;
+    this.#release();
     this.#softReported = this.#soft();
     this.#resetElectionTimer();
   }
@@ -398,6 +418,7 @@ export class MultiPaxosCore {
     if (index > this.#appliedHandedOut) throw new InvalidArgumentError(`cannot compact past the applied slot ${this.#appliedHandedOut}`);
     this.#log.deleteThrough(index);
     this.#compactedTo = index;
+    if (this.#released < index) this.#released = index;
     this.#snapshotMeta = { ...snapshot.metadata };
   }
 
@@ -424,7 +445,8 @@ export class MultiPaxosCore {
     if (this.#dirtyFrom !== Infinity) {
       // Storage logs are contiguous and an append replaces the suffix from
       // its first index: rewrite every slot from the lowest one changed.
-      const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1);
+      // Never at or below `#released`: those slots are chosen, so nothing writes them again.
+      const from = Math.max(Math.min(this.#dirtyFrom, this.#storedLast + 1), this.#compactedTo + 1, this.#released + 1);
       // Sized up front: arrays grown by push showed in allocation profiles, on every node for every slot.
       const dirty = new Array<Entry>(Math.max(0, this.#lastSlot - from + 1));
       for (let slot = from; slot <= this.#lastSlot; slot++) {
@@ -455,6 +477,9 @@ export class MultiPaxosCore {
       }
       chosen.length = count;
       committedEntries = chosen;
+      // The driver stores this Ready's entries before it applies these, and
+      // before this core hears anything else: storage holds them from now on.
+      this.#release();
     }
     const messages = this.#messages;
     this.#messages = [];
@@ -468,7 +493,8 @@ export class MultiPaxosCore {
     const selfAcks = this.#selfAcks;
     this.#selfAcks = undefined;
     if (selfAcks !== undefined && this.#role === 'leader' && sameBallot(selfAcks.ballot, this.#ballot)) {
-      this.#recordAcceptances(this.id, selfAcks.slots);
+      const runs = selfAcks.runs;
+      for (let i = 0; i < runs.length; i += 2) this.#recordRun(this.id, runs[i]!, runs[i + 1]!);
     }
   }
 
@@ -511,11 +537,7 @@ export class MultiPaxosCore {
     this.#promise(m.ballot);
     if (m.from !== this.id && this.#role !== 'follower') this.#becomeFollower(undefined);
     const accepted: AcceptedSlot[] = [];
-    const from = Math.max(m.fromSlot, this.#compactedTo + 1);
-    for (let slot = from; slot <= this.#lastSlot; slot++) {
-      const value = this.#log.get(slot);
-      if (value !== undefined) accepted.push(value);
-    }
+    this.#collectAccepted(Math.max(m.fromSlot, this.#compactedTo + 1), this.#lastSlot, accepted, Infinity);
     this.#send({
       type: 'promise',
       from: this.id,
@@ -573,6 +595,59 @@ export class MultiPaxosCore {
     if (compareBallots(ballot, this.#promised) > 0) {
       this.#promised = ballot;
       this.#hardDirty = true;
+    }
+  }
+
+  /** Drops the values handed out for applying from `#log` (see `#released`). */
+  #release(): void {
+    if (this.#appliedHandedOut <= this.#released) return;
+    this.#log.deleteThrough(this.#appliedHandedOut);
+    this.#released = this.#appliedHandedOut;
+  }
+
+  /**
+   * Appends to `out` the values accepted here in slots `from` to `to` (above
+   * the compaction point), in slot order, skipping slots with none; stops
+   * before a value that would take the values' bytes past `maxBytes`, but
+   * takes one at least. Released slots are read back from storage.
+   *
+   * @throws CorruptionError when storage lacks a released slot: reporting
+   *   less than was accepted could let a new leader choose another value.
+   */
+  #collectAccepted(from: number, to: number, out: AcceptedSlot[], maxBytes: number): void {
+    let bytes = 0;
+    const take = (value: AcceptedSlot): boolean => {
+      bytes += value.data.byteLength;
+      if (out.length > 0 && bytes > maxBytes) return false;
+      out.push(acceptedSlot(value)); // a StoredSlot's ballot is no own field, and these messages carry it
+      return true;
+    };
+    let slot = Math.max(from, this.#compactedTo + 1);
+    const storedTo = Math.min(to, this.#released);
+    if (slot <= storedTo) {
+      const bounded = maxBytes !== Infinity;
+      let stored: readonly Entry[];
+      try {
+        // Bounded by bytes too (stored forms are a little longer than values), so that
+        // FileStorage reads no more from disk than the answer can carry.
+        stored = this.#storage.entries(slot, storedTo + 1, bounded ? maxBytes : undefined);
+      } catch (error) {
+        throw new CorruptionError(`paxos slots ${slot}..${storedTo} are released from memory but not in storage`, { cause: error });
+      }
+      const complete = stored.length === storedTo + 1 - slot;
+      if (!complete && (!bounded || stored.length === 0)) {
+        throw new CorruptionError(`storage returned ${stored.length} of paxos slots ${slot}..${storedTo}`);
+      }
+      for (const entry of stored) {
+        const value = decodeSlotEntry(entry);
+        if (value !== undefined && !take(value)) return;
+      }
+      if (!complete) return; // cut at maxBytes by storage: the rest in a later answer
+      slot = storedTo + 1;
+    }
+    for (; slot <= to; slot++) {
+      const value = this.#log.get(slot);
+      if (value !== undefined && !take(value)) return;
     }
   }
 
@@ -676,14 +751,8 @@ export class MultiPaxosCore {
       return;
     }
     const entries: AcceptedSlot[] = [];
-    const to = Math.min(this.#commit, m.fromSlot + this.#maxEntries - 1);
-    let bytes = 0;
-    for (let slot = m.fromSlot; slot <= to; slot++) {
-      const value = this.#log.get(slot)!;
-      bytes += value.data.byteLength;
-      if (entries.length > 0 && bytes > this.#maxBytes) break; // it asks again for the rest
-      entries.push(value);
-    }
+    // Cut at maxBytes (one value at least): it asks again for the rest.
+    this.#collectAccepted(m.fromSlot, Math.min(this.#commit, m.fromSlot + this.#maxEntries - 1), entries, this.#maxBytes);
     this.#send({ type: 'learn', from: this.id, to: m.from, ballot: this.#promised, entries, commit: this.#commit });
   }
 
@@ -722,6 +791,7 @@ export class MultiPaxosCore {
     this.#sentAt.deleteThrough(index);
     for (const slot of [...this.#chosenAbove]) if (slot <= index) this.#chosenAbove.delete(slot);
     this.#compactedTo = index;
+    if (this.#released < index) this.#released = index;
     this.#snapshotMeta = { ...m.snapshot.metadata };
     this.#commit = index;
     this.#hardDirty = true;
@@ -856,17 +926,25 @@ export class MultiPaxosCore {
 
   /** `from` accepted `slots` in this leader's ballot: count them, and choose what has a phase-2 quorum. */
   #recordAcceptances(from: NodeId, slots: readonly number[]): void {
+    if (slots.length > 0 && isRun(slots)) {
+      this.#recordRun(from, slots[0]!, slots[slots.length - 1]!);
+      return;
+    }
     if (!this.#voters.includes(from)) return;
-    const count = slots.length;
-    const first = slots[0];
+    const needed = this.#phase2Needed();
+    for (const slot of slots) this.#countAcceptance(from, slot, needed);
+    this.#chooseAccepted();
+  }
+
+  /** `from` accepted every slot from `first` to `last` in this leader's ballot. */
+  #recordRun(from: NodeId, first: number, last: number): void {
+    if (!this.#voters.includes(from)) return;
     if (
-      first !== undefined &&
       first > this.#commit &&
-      isRun(slots) &&
       this.#chosenAbove.size === 0 &&
       this.#inFlight.get(first) !== undefined &&
-      this.#inFlight.get(first + count - 1) !== undefined &&
-      this.#acceptances.addRun(from, first, first + count - 1, this.#commit)
+      this.#inFlight.get(last) !== undefined &&
+      this.#acceptances.addRun(from, first, last, this.#commit)
     ) {
       // The usual case: a run of in-flight slots (with nothing chosen out of
       // order, every slot between two in-flight ones is in flight too) that
@@ -874,14 +952,21 @@ export class MultiPaxosCore {
       this.#chooseAccepted();
       return;
     }
-    const needed = this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
-    for (const slot of slots) {
-      if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) continue;
-      // Past a gap (a lost or reordered accept): counted on its own; it waits in #chosenAbove if chosen.
-      if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
-    }
+    const needed = this.#phase2Needed();
+    for (let slot = first; slot <= last; slot++) this.#countAcceptance(from, slot, needed);
     this.#chooseAccepted();
   }
+
+  /** Counts one acceptance of an in-flight slot on its own (past a gap: a lost or reordered accept); it waits in #chosenAbove if chosen. */
+  #countAcceptance(from: NodeId, slot: number, needed: number): void {
+    if (slot <= this.#commit || this.#inFlight.get(slot) === undefined) return;
+    if (this.#acceptances.add(from, slot, this.#commit) && this.#acceptances.count(this.#voters, slot) >= needed) this.#markChosen(slot);
+  }
+
+  #phase2Needed(): number {
+    return this.#mutations.learnFromMinority === true ? 1 : this.#quorums.phase2;
+  }
+
 
   /** Chooses the in-flight slots after the commit, in order, that a phase-2 quorum accepted. */
   #chooseAccepted(): void {
@@ -944,9 +1029,14 @@ export class MultiPaxosCore {
         this.#write(value);
         if (this.#reportAcceptances) this.#accepted.push(value);
       }
-      const slots = entries.map((e) => e.slot);
-      if (this.#selfAcks === undefined) this.#selfAcks = { ballot: this.#ballot, slots };
-      else this.#selfAcks.slots.push(...slots);
+      // As runs of consecutive slots, [first, last, first, last, …]: a flush
+      // sends one run unless a takeover skipped slots known chosen.
+      const runs = (this.#selfAcks ??= { ballot: this.#ballot, runs: [] }).runs;
+      for (const value of entries) {
+        const slot = value.slot;
+        if (runs.length > 0 && runs[runs.length - 1] === slot - 1) runs[runs.length - 1] = slot;
+        else runs.push(slot, slot);
+      }
     }
     for (const to of this.#incoming.length === 0 ? this.#voters : [...this.#voters, ...this.#incoming]) {
       if (to === this.id) continue;

@@ -45,7 +45,8 @@ export function storagePrefixBytes(node: string): number | undefined {
 export function writeStoragePrefix(buffer: Uint8Array, node: string): void {
   const bytes = encodeNode(node);
   buffer[0] = bytes.length;
-  buffer.set(bytes, 1);
+  // Byte by byte: an id is a few bytes, and TypedArray.set costs more than the copy for so few (once per proposal).
+  for (let i = 0; i < bytes.length; i++) buffer[1 + i] = bytes[i]!;
 }
 
 /** The storage form of `slot`: `[node id length][node id][value]` after the ballot's round as the term. */
@@ -78,17 +79,30 @@ function encodeStored(slot: AcceptedSlot): Entry {
  */
 export class StoredSlot implements AcceptedSlot, Entry {
   readonly slot: number;
-  readonly ballot: Ballot;
   readonly type: EntryType;
   readonly data: Uint8Array;
+  readonly #ballot: Ballot;
   #stored: Entry | undefined;
 
   constructor(slot: number, ballot: Ballot, type: EntryType, data: Uint8Array, stored?: Entry) {
     this.slot = slot;
-    this.ballot = ballot;
+    this.#ballot = ballot;
     this.type = type;
     this.data = data;
     this.#stored = stored;
+  }
+
+  /**
+   * The ballot the value was accepted in. A getter, not an own field: the
+   * leader sends its StoredSlots as the entries of an accept, which carries
+   * one ballot for the message and none per entry (`SlotValue`), so what
+   * walks a message's fields (the in-memory transport's size estimate, for
+   * every accept to every acceptor) sees an accept entry as the wire
+   * carries it. Messages whose entries carry ballots (promise, learn) get
+   * plain copies (see {@link acceptedSlot}).
+   */
+  get ballot(): Ballot {
+    return this.#ballot;
   }
 
   /**
@@ -132,6 +146,11 @@ export function decodeSlotEntry(entry: Entry): StoredSlot | undefined {
   if (length === undefined || 1 + length > entry.data.length) throw new CorruptionError(`malformed paxos log entry at ${entry.index}`);
   const ballot: Ballot = { round: entry.term, node: decoder.decode(entry.data.subarray(1, 1 + length)) };
   return new StoredSlot(entry.index, ballot.round === 0 ? ZERO_BALLOT : ballot, entry.type, entry.data.subarray(1 + length), entry);
+}
+
+/** `value` as a plain AcceptedSlot whose ballot is an own field, for messages that carry each entry's ballot. */
+export function acceptedSlot(value: AcceptedSlot): AcceptedSlot {
+  return { slot: value.slot, ballot: value.ballot, type: value.type, data: value.data };
 }
 
 /** The value as the state machine sees it: the slot's entry with the ballot prefix removed. */

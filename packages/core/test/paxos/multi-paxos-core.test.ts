@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, NotLeaderError } from '../../src/errors/errors.js';
+import { CorruptionError, InvalidArgumentError, NotLeaderError } from '../../src/errors/errors.js';
 import { MultiPaxosCore } from '../../src/paxos/multi-paxos-core.js';
 import { encodeVoters } from '../../src/paxos/membership.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
@@ -212,5 +212,88 @@ describe('Multi-Paxos core: learning, durability, configuration', () => {
     cluster.tick(2);
     for (const id of ['n1', 'n2']) expect(cluster.core(id).status().voters).toEqual(['n1', 'n2']);
     expect(() => cluster.core('n1').propose('conf-change', new Uint8Array([1]))).toThrow();
+  });
+});
+
+describe('Multi-Paxos core: applied values leave memory, storage keeps them', () => {
+  /** n1 leads; `count` values are chosen by n1 and n2 and applied there, n3 heard none of them. */
+  function chosenWithoutN3(count: number): PaxosCluster {
+    const cluster = elected();
+    cluster.drop = (m) => m.to === 'n3' || m.from === 'n3';
+    for (let i = 0; i < count; i++) cluster.core('n1').propose('normal', text(`v${i}`));
+    cluster.settle();
+    cluster.tick(1, ['n1']); // the heartbeat tells n2 the commit
+    cluster.drop = () => false;
+    return cluster;
+  }
+
+  it("a lagging candidate's phase 1 hears the applied values, which the acceptors read back from storage", () => {
+    const cluster = chosenWithoutN3(5);
+    expect(cluster.core('n2').status().commit).toBe(6);
+    expect(cluster.appliedText('n2')).toHaveLength(6);
+    const n2Storage = cluster.storages.get('n2')!;
+    const reads: [number, number][] = [];
+    const entries = n2Storage.entries.bind(n2Storage);
+    n2Storage.entries = (lo, hi, maxBytes) => {
+      reads.push([lo, hi]);
+      return entries(lo, hi, maxBytes);
+    };
+    cluster.cores.delete('n1'); // n3 must take over from n2's promise alone
+    cluster.core('n3').campaign();
+    cluster.settle();
+    expect(cluster.core('n3').status().role).toBe('leader');
+    expect(reads).toContainEqual([1, 7]); // slots 1..6 came from storage, not from memory
+    cluster.tick(1, ['n3']);
+    expect(cluster.appliedText('n3').slice(0, 6)).toEqual(['', 'v0', 'v1', 'v2', 'v3', 'v4']);
+  });
+
+  it('catch-up serves applied values from storage, cut to maxBytesPerMessage', () => {
+    const cluster = new PaxosCluster(ids, { maxBytesPerMessage: 4 });
+    elected(cluster);
+    cluster.drop = (m) => m.to === 'n3' || m.from === 'n3';
+    for (let i = 0; i < 10; i++) cluster.core('n1').propose('normal', text(`v${i}`));
+    cluster.settle();
+    cluster.drop = () => false;
+    cluster.sent = [];
+    cluster.tick(3);
+    expect(cluster.appliedText('n3')).toEqual(cluster.appliedText('n1'));
+    const learns = cluster.sent.filter((m) => m.type === 'learn' && m.to === 'n3' && m.entries.length > 0);
+    expect(learns.length).toBeGreaterThan(1);
+    for (const m of learns) if (m.type === 'learn') expect(m.entries.length).toBeLessThanOrEqual(2); // 2-byte values, 4 bytes a message
+  });
+
+  it('an acceptor whose storage lost applied values refuses to answer phase 1 (CorruptionError) rather than report less', () => {
+    const cluster = chosenWithoutN3(3);
+    const n2Storage = cluster.storages.get('n2')!;
+    n2Storage.entries = () => {
+      throw new Error('disk gone');
+    };
+    const ballot = { round: 99, node: 'n3' };
+    expect(() => cluster.core('n2').step({ type: 'prepare', from: 'n3', to: 'n2', ballot, fromSlot: 1 })).toThrow(CorruptionError);
+  });
+});
+
+describe('Multi-Paxos core: message entries as the wire carries them', () => {
+  it("an accept's entries have slot, type and data as their own fields (the ballot is the message's); promise entries own their ballot", () => {
+    const cluster = elected();
+    cluster.drop = (m) => m.to === 'n3' || m.from === 'n3';
+    cluster.core('n1').propose('normal', text('v'));
+    cluster.sent = [];
+    cluster.settle();
+    const accept = cluster.sent.find((m) => m.type === 'accept' && m.entries.length > 0);
+    expect(accept?.type).toBe('accept');
+    if (accept?.type !== 'accept') return;
+    for (const entry of accept.entries) {
+      expect(Object.keys(entry).sort()).toEqual(['data', 'slot', 'type']);
+      expect((entry as { ballot?: unknown }).ballot).toEqual(accept.ballot);
+    }
+    cluster.drop = () => false;
+    cluster.sent = [];
+    cluster.core('n3').campaign();
+    cluster.settle();
+    const promise = cluster.sent.find((m) => m.type === 'promise' && m.from === 'n2');
+    if (promise?.type !== 'promise') throw new Error('no promise from n2');
+    expect(promise.accepted.length).toBeGreaterThan(0);
+    for (const value of promise.accepted) expect(Object.keys(value).sort()).toEqual(['ballot', 'data', 'slot', 'type']);
   });
 });

@@ -94,7 +94,7 @@ async function drive(nodes: readonly BenchNode[], inFlight: number, durationMs: 
   return { latencies, failures };
 }
 
-function makeNode(algorithm: Algorithm, id: string, ids: string[], network: MemoryNetwork, seed: number): BenchNode {
+function makeNode(algorithm: Algorithm, id: string, ids: string[], network: MemoryNetwork, seed: number, electionTicks = 10): BenchNode {
   const common = {
     clusterId: 'bench',
     transport: network.endpoint(id),
@@ -104,8 +104,59 @@ function makeNode(algorithm: Algorithm, id: string, ids: string[], network: Memo
     random: new SeededRandom(seed),
     tickIntervalMs: 100,
   };
-  if (algorithm === 'raft') return new RaftNode({ ...common, raft: { id, voters: ids, electionTicks: 10, heartbeatTicks: 1 } });
-  return new MultiPaxosNode({ ...common, paxos: { id, voters: ids, electionTicks: 10, heartbeatTicks: 1, window: 1024 } });
+  if (algorithm === 'raft') return new RaftNode({ ...common, raft: { id, voters: ids, electionTicks, heartbeatTicks: 1 } });
+  return new MultiPaxosNode({ ...common, paxos: { id, voters: ids, electionTicks, heartbeatTicks: 1, window: 1024 } });
+}
+
+export interface FixedCountConfig {
+  readonly algorithm: Algorithm;
+  readonly inFlight: number;
+  /** Proposals to commit in all. */
+  readonly commands: number;
+}
+
+/**
+ * The suite's set-up driven for a fixed number of proposals rather than a
+ * fixed time, with n1 made leader and election timeouts of 1,000 ticks, so
+ * that a slow run (under valgrind, say) has no leader change. For counting
+ * instructions, which a loaded machine does not distort as it does time:
+ * the difference between two counts (say 25,000 and 5,000 proposals)
+ * divided by the difference in proposals is the cost of one, start-up and
+ * election left out.
+ *
+ * @example
+ * ```sh
+ * valgrind --tool=callgrind node --single-threaded --input-type=module -e "
+ *   const { proposeFixedCount } = await import('./tools/bench/dist/suites/paxos-inmem.js');
+ *   console.log(await proposeFixedCount({ algorithm: 'paxos', inFlight: 1024, commands: 25000 }));"
+ * ```
+ */
+export async function proposeFixedCount(config: FixedCountConfig): Promise<{ readonly committed: number; readonly failures: number }> {
+  const network = new MemoryNetwork({ clock: systemClock, random: new SeededRandom(1), clusterId: 'bench', faults: { delay: { kind: 'fixed', ms: 0 } } });
+  const ids = ['n1', 'n2', 'n3'];
+  const nodes = ids.map((id, i) => makeNode(config.algorithm, id, ids, network, i + 1, 1000));
+  for (const node of nodes) node.start();
+  const leader = nodes[0]!;
+  await (leader as RaftNode | MultiPaxosNode).campaign({ timeoutMs: 600_000 });
+  const command = new Uint8Array(256).fill(7);
+  const options = { timeoutMs: 600_000 };
+  let started = 0;
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: config.inFlight }, async () => {
+      while (started < config.commands) {
+        started++;
+        try {
+          await leader.propose(command, options);
+        } catch {
+          failures++;
+        }
+      }
+    }),
+  );
+  for (const node of nodes) await node.stop();
+  await network.close();
+  return { committed: started - failures, failures };
 }
 
 /** One measurement in this process (the worker calls it). */
