@@ -175,11 +175,13 @@ const suites: Record<string, Suite> = {
     scenarios: {
       histories: '10k/50k-op KV and register histories (5 seeds each) and the 50 Jepsen etcd fixtures',
       exponential: 'k overlapping writes/reads, k = 16…22, with the default memory budget',
+      'fast-path': 'each history checked with the fast path and without it, interleaved in one process',
     },
     run: (quick, scenarios) =>
       checkerSuite({
         seeds: quick ? 1 : 5,
         warmups: quick ? 1 : 3,
+        fastPathRounds: quick ? 3 : 9,
         ks: quick ? [16, 17, 18] : [16, 17, 18, 19, 20, 21, 22],
         ...(scenarios === undefined ? {} : { scenarios }),
       }),

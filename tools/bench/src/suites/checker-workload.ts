@@ -198,3 +198,71 @@ export async function measureCheck(config: CheckerRunConfig): Promise<CheckerRun
     rssBeforeBytes,
   };
 }
+
+/** One side-by-side measurement of the fast path, run in a child process of its own. */
+export interface FastPathRunConfig {
+  readonly scenario: CheckerScenario;
+  readonly seed: number;
+  /** Checks with the fast path and without it, alternating which goes first. */
+  readonly rounds: number;
+}
+
+export interface FastPathRunReport {
+  readonly operations: number;
+  readonly verdictOn: Verdict;
+  readonly verdictOff: Verdict;
+  /** Per round, `checkOperations` wall time with the fast path (the default). */
+  readonly onMs: readonly number[];
+  /** Per round, with the full search alone. */
+  readonly offMs: readonly number[];
+  readonly onCpuMs: readonly number[];
+  readonly offCpuMs: readonly number[];
+}
+
+/**
+ * The default options, and the full search alone: the deprecated
+ * configuration cap keeps its old meaning (no fast path), and with no limit
+ * it caps nothing.
+ */
+const FAST_PATH_ON: CheckOptions = {};
+const FAST_PATH_OFF: CheckOptions = { maxConfigurations: Number.POSITIVE_INFINITY };
+
+/**
+ * Checks one history with and without the fast path, interleaved in one
+ * process, so the two see the same machine load and the same JIT state:
+ * two warm-up checks of each, then `rounds` of one check each, the order
+ * alternating by round.
+ */
+export function measureFastPath(config: FastPathRunConfig): Promise<FastPathRunReport> {
+  const measured = job({ scenario: config.scenario, seed: config.seed, warmups: 0 }, config.seed, 1);
+  const operations = measured.histories.reduce((n, h) => n + h.filter((e) => e.type === 'invoke').length, 0);
+  const paired = measured.histories.map(operationsFromHistory);
+  const timed = (options: CheckOptions): { ms: number; cpuMs: number; verdict: Verdict } => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const outcome = checkAll(measured.model, paired, options);
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return { ms, cpuMs: (used.user + used.system) / 1000, verdict: outcome.verdict };
+  };
+  for (let i = 0; i < 2; i++) {
+    timed(FAST_PATH_ON);
+    timed(FAST_PATH_OFF);
+  }
+  const onMs: number[] = [];
+  const offMs: number[] = [];
+  const onCpuMs: number[] = [];
+  const offCpuMs: number[] = [];
+  let verdictOn: Verdict = 'unknown';
+  let verdictOff: Verdict = 'unknown';
+  for (let round = 0; round < config.rounds; round++) {
+    for (const on of round % 2 === 0 ? [true, false] : [false, true]) {
+      const run = timed(on ? FAST_PATH_ON : FAST_PATH_OFF);
+      (on ? onMs : offMs).push(run.ms);
+      (on ? onCpuMs : offCpuMs).push(run.cpuMs);
+      if (on) verdictOn = run.verdict;
+      else verdictOff = run.verdict;
+    }
+  }
+  return Promise.resolve({ operations, verdictOn, verdictOff, onMs, offMs, onCpuMs, offCpuMs });
+}

@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInChild } from '../child.js';
 import { quantile, type BenchResult, type SuiteReport } from '../results.js';
-import type { CheckerRunConfig, CheckerRunReport, CheckerScenario } from './checker-workload.js';
+import type { CheckerRunConfig, CheckerRunReport, CheckerScenario, FastPathRunConfig, FastPathRunReport } from './checker-workload.js';
 
 const CHECKER_WORKER = new URL('./checker-worker.js', import.meta.url);
+const FAST_PATH_WORKER = new URL('./checker-fast-path-worker.js', import.meta.url);
 const MIB = 2 ** 20;
 
 /**
@@ -42,7 +43,9 @@ export interface CheckerBenchOptions {
   readonly warmups: number;
   /** The k of the exponential shapes. */
   readonly ks: readonly number[];
-  /** `histories`, `exponential`; both when undefined. */
+  /** Rounds of the `fast-path` scenario: checks with the fast path and without it, interleaved. */
+  readonly fastPathRounds: number;
+  /** `histories`, `exponential`, `fast-path`; all when undefined. */
   readonly scenarios?: readonly string[];
 }
 
@@ -106,6 +109,31 @@ function shapeRow(shape: CheckerScenario, k: number, run: CheckerRunReport): Ben
   };
 }
 
+/** A `fast-path` row: medians with the fast path (p50Ms) and without it, and their ratio, from one process. */
+function fastPathRow(h: HistoryScenario, run: FastPathRunReport): BenchResult {
+  const median = (values: readonly number[]): number => quantile(sorted(values), 0.5);
+  const onMs = median(run.onMs);
+  const offMs = median(run.offMs);
+  const onCpuMs = median(run.onCpuMs);
+  const offCpuMs = median(run.offCpuMs);
+  return {
+    system: 'synod',
+    scenario: `${h.scenario}-fast-path`,
+    clients: h.clients,
+    opsPerSec: onMs === 0 ? 0 : run.operations / (onMs / 1000),
+    p50Ms: round(onMs),
+    p99Ms: round(Math.max(...run.onMs)),
+    operations: run.operations,
+    rounds: run.onMs.length,
+    verdict: run.verdictOn === run.verdictOff ? run.verdictOn : `${run.verdictOn} (off: ${run.verdictOff})`,
+    fastPathOffMs: round(offMs),
+    fastPathOnCpuMs: round(onCpuMs),
+    fastPathOffCpuMs: round(offCpuMs),
+    fastPathRatio: offMs === 0 ? 0 : Math.round((onMs / offMs) * 1000) / 1000,
+    fastPathCpuRatio: offCpuMs === 0 ? 0 : Math.round((onCpuMs / offCpuMs) * 1000) / 1000,
+  };
+}
+
 /**
  * The linearizability checker on generated histories, each history checked
  * in a child process of its own (after warm-up checks of a smaller history
@@ -127,6 +155,12 @@ export async function checkerSuite(options: CheckerBenchOptions): Promise<BenchR
       results.push(historyRow(h, runs));
     }
   }
+  if (wants('fast-path')) {
+    for (const h of HISTORIES) {
+      const config: FastPathRunConfig = { scenario: h.scenario, seed: 1, rounds: options.fastPathRounds };
+      results.push(fastPathRow(h, await runInChild<FastPathRunConfig, FastPathRunReport>(FAST_PATH_WORKER, config)));
+    }
+  }
   if (wants('exponential')) {
     for (const shape of SHAPES) {
       for (const k of options.ks) {
@@ -143,6 +177,7 @@ export function writeCheckerTables(outDir: string, report: SuiteReport): void {
   const { machine } = report;
   const histories = report.results.filter((r) => r['minMs'] !== undefined);
   const shapes = report.results.filter((r) => r['bytesPerConfiguration'] !== undefined);
+  const fastPath = report.results.filter((r) => r['fastPathRatio'] !== undefined);
   const cell = (v: unknown): string => (v === undefined ? '–' : String(v));
   const lines = [
     '# checker',
@@ -167,6 +202,19 @@ export function writeCheckerTables(outDir: string, report: SuiteReport): void {
         `| ${r.scenario} | ${cell(r['verdict'])} | ${r.p50Ms} | ${cell(r['explored'])} | ${cell(r['bytesPerConfiguration'])} | ${cell(r['checkerPeakMiB'])} | ${cell(r['budgetMiB'])} | ${cell(r['peakRssMiB'])} |`,
     ),
     '',
+    ...(fastPath.length === 0
+      ? []
+      : [
+          'Fast path on vs off (`--scenario fast-path`): one process per history (seed 1), two warm-up checks of each, then rounds of one check with the fast path (the default) and one with the full search alone (`maxConfigurations: Infinity`), alternating which goes first; medians over the rounds. CPU is the process\'s (user + system, all threads). A ratio above 1 means the fast path costs more than it saves on that history.',
+          '',
+          '| history | ops | verdict | rounds | on ms | off ms | on ÷ off | on CPU ms | off CPU ms | CPU on ÷ off |',
+          '|---|---|---|---|---|---|---|---|---|---|',
+          ...fastPath.map(
+            (r) =>
+              `| ${r.scenario} | ${cell(r['operations'])} | ${cell(r['verdict'])} | ${cell(r['rounds'])} | ${r.p50Ms} | ${cell(r['fastPathOffMs'])} | ${cell(r['fastPathRatio'])} | ${cell(r['fastPathOnCpuMs'])} | ${cell(r['fastPathOffCpuMs'])} | ${cell(r['fastPathCpuRatio'])} |`,
+          ),
+          '',
+        ]),
   ];
   writeFileSync(join(outDir, 'checker.md'), lines.join('\n'));
 }
