@@ -40,6 +40,13 @@ export interface InternalTestMutations {
    * leader before it becomes true (200 random seeds survived).
    */
   selfAckBeforeSync: boolean;
+  /**
+   * A read-index request that arrived while a heartbeat round was on its
+   * way is answered when that round is confirmed, though the round's
+   * heartbeats left before the request arrived (so they prove nothing about
+   * the leadership at the request's time).
+   */
+  readJoinsRoundInFlight: boolean;
 }
 
 /** The live switches; see {@link InternalTestMutations}. Test-only. */
@@ -50,6 +57,7 @@ export const internalTestMutations: InternalTestMutations = {
   leaseAfterTransfer: false,
   applyBeforeCommit: false,
   selfAckBeforeSync: false,
+  readJoinsRoundInFlight: false,
 };
 
 /** The names of the mutations, for tests that run each in turn. */

@@ -807,8 +807,9 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#cfg.heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      // Re-sending the newest pending read key retries read rounds whose heartbeats were lost.
-      this.#bcastHeartbeat(this.#readOnly.lastPendingKey());
+      // Carrying the newest pending read key retries read rounds whose
+      // heartbeats were lost, and serves as the round of reads waiting for one.
+      this.#bcastHeartbeat(this.#readOnly.startRound());
     }
   }
 
@@ -1488,6 +1489,8 @@ export class RaftCore {
     if (acks === undefined || this.#tracker.ackResult(acks) !== 'won') return;
     // §6.4 step 3: a quorum confirmed we were leader after these requests arrived.
     for (const read of this.#readOnly.release(readKey)) this.#answerRead(read.from, read.context, read.index);
+    // The requests that arrived while this round was on its way get the next one.
+    this.#maybeStartReadRound();
   }
 
   // ---------------------------------------------------------------------
@@ -1501,10 +1504,16 @@ export class RaftCore {
       this.#queuedReads.push(request);
       return;
     }
-    this.#serveRead(request);
+    this.#admitRead(request);
+    this.#maybeStartReadRound();
   }
 
-  #serveRead({ from, context, mode }: QueuedRead): void {
+  /**
+   * Answers a read at once when no round is needed (a single voter, a valid
+   * lease); otherwise records its read index and queues it for a heartbeat
+   * round (see {@link ReadOnly}), which the caller starts.
+   */
+  #admitRead({ from, context, mode }: QueuedRead): void {
     const index = this.#log.committed;
     if (this.#tracker.isSingleton(this.id)) {
       // No one else could have been elected: the commit index is current.
@@ -1517,7 +1526,15 @@ export class RaftCore {
     }
     const key = this.#readOnly.add(context, from, index);
     this.#readOnly.recordAck(this.id, key);
-    this.#bcastHeartbeat(key);
+  }
+
+  /**
+   * Sends a heartbeat round for the queued read requests, unless a round is
+   * already on its way: the requests that arrive meanwhile share the next
+   * one, sent when it is confirmed (see {@link ReadOnly}).
+   */
+  #maybeStartReadRound(): void {
+    if (this.#readOnly.wantsRound()) this.#bcastHeartbeat(this.#readOnly.startRound());
   }
 
   /**
@@ -1552,7 +1569,9 @@ export class RaftCore {
   #releaseQueuedReads(): void {
     const queued = this.#queuedReads;
     this.#queuedReads = [];
-    for (const request of queued) this.#serveRead(request);
+    for (const request of queued) this.#admitRead(request);
+    // One round for all of them.
+    this.#maybeStartReadRound();
   }
 
   #answerRead(from: NodeId, context: string, index: number): void {

@@ -221,7 +221,6 @@ export interface RaftNodeStatus {
 interface PendingRead<QueryResult> {
   readonly call: Pending<QueryResult>;
   readonly query: unknown;
-  readIndex: number | undefined;
   readonly batch: ReadBatch<QueryResult>;
 }
 
@@ -238,6 +237,8 @@ interface ReadBatch<QueryResult> {
   readonly reads: Set<PendingRead<QueryResult>>;
   /** The read index request went to the core. */
   submitted: boolean;
+  /** The index the batch's reads wait for, once the core answered the request. */
+  readIndex: number | undefined;
 }
 
 /**
@@ -306,6 +307,12 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
   readonly #openReadBatches = new Map<ReadMode, ReadBatch<QueryResult>>();
   /** Submitted read batches by their context, until their reads are settled. */
   readonly #readBatches = new Map<string, ReadBatch<QueryResult>>();
+  /**
+   * Batches with a read index, until it is applied and their reads are
+   * served: after each Ready only these are looked at, not every pending
+   * read (most of which still wait for their heartbeat round).
+   */
+  readonly #indexedReadBatches = new Set<ReadBatch<QueryResult>>();
   /** Membership calls not settled yet, rejected on stop. */
   readonly #membershipOps = new Set<Pending<ConfState>>();
   /** index → the membership call whose conf-change entry this node appended there. */
@@ -540,7 +547,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     const mode: ReadMode = consistency === 'lease' ? 'lease' : 'safe';
     return this.#operation<QueryResult>(options, (_sequence, pending) => {
       const batch = this.#openReadBatches.get(mode) ?? this.#openReadBatch(mode);
-      const read: PendingRead<QueryResult> = { call: pending, query, readIndex: undefined, batch };
+      const read: PendingRead<QueryResult> = { call: pending, query, batch };
       batch.reads.add(read);
       this.#reads.add(read);
       return () => {
@@ -557,7 +564,13 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
 
   /** A new batch for the reads of this turn, submitted to the core at its end. */
   #openReadBatch(mode: ReadMode): ReadBatch<QueryResult> {
-    const batch: ReadBatch<QueryResult> = { context: `${this.#incarnation}/r${++this.#sequence}`, mode, reads: new Set(), submitted: false };
+    const batch: ReadBatch<QueryResult> = {
+      context: `${this.#incarnation}/r${++this.#sequence}`,
+      mode,
+      reads: new Set(),
+      submitted: false,
+      readIndex: undefined,
+    };
     this.#openReadBatches.set(mode, batch);
     queueMicrotask(() => this.#submitReadBatch(batch));
     return batch;
@@ -845,6 +858,7 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     this.#reads.clear();
     this.#openReadBatches.clear();
     this.#readBatches.clear();
+    this.#indexedReadBatches.clear();
     this.#proposalAtIndex.clear();
     this.#membershipOps.clear();
     this.#confAtIndex.clear();
@@ -1166,7 +1180,9 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     }
     for (const state of ready.readStates) {
       const batch = this.#readBatches.get(state.context);
-      if (batch !== undefined) for (const read of batch.reads) read.readIndex = state.index;
+      if (batch === undefined) continue;
+      batch.readIndex = state.index;
+      this.#indexedReadBatches.add(batch);
     }
     for (const context of ready.droppedReads) {
       const batch = this.#readBatches.get(context);
@@ -1376,9 +1392,14 @@ export class RaftNode<Result = unknown, Query = unknown, QueryResult = unknown> 
     pending?.reject(new ProposalDroppedError("another entry was committed at the proposal's index"));
   }
 
+  /** Serves the reads whose read index is applied (thesis §6.4 step 4). */
   #serveReads(): void {
-    for (const read of this.#reads) {
-      if (read.readIndex !== undefined && read.readIndex <= this.#applied) {
+    for (const batch of this.#indexedReadBatches) {
+      if (batch.readIndex! > this.#applied) continue;
+      // Settling a read removes it from its batch (see read's forget), which
+      // iteration over a Set tolerates.
+      this.#indexedReadBatches.delete(batch);
+      for (const read of batch.reads) {
         let result: QueryResult;
         try {
           result = this.#options.stateMachine.query(read.query as Query);

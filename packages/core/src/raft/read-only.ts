@@ -1,3 +1,4 @@
+import { internalTestMutations as mutations } from '../internal/test-mutations.js';
 import type { NodeId } from '../transport/transport.js';
 
 /** A read-index request waiting for its heartbeat round (thesis §6.4). */
@@ -10,7 +11,9 @@ export interface PendingRead {
   readonly index: number;
   /** The key carried by the heartbeat round that confirms this request. */
   readonly key: string;
-  /** Voters that acknowledged a heartbeat round carrying this key (or a later one). */
+  /** Orders the requests: the number in `key`. */
+  readonly seq: number;
+  /** Voters that acknowledged a heartbeat round carrying this key. */
   readonly acks: Set<NodeId>;
 }
 
@@ -24,10 +27,20 @@ export interface PendingRead {
  * two requests with the same context (from two followers, say) never
  * collide. Requests are released in arrival order: a quorum for a later key
  * also confirms every earlier request, since its heartbeats were sent later.
+ *
+ * At most one round is in flight, as etcd's server keeps one read-index
+ * request outstanding: a request that arrives while a round is on its way
+ * cannot use it (its heartbeats left before the request arrived), so it
+ * waits for the next round, which {@link ReadOnly.startRound} sends for every
+ * request queued by then once the round in flight is confirmed. Under load
+ * that is one round per round trip, however many reads arrive, rather than
+ * one per request.
  */
 export class ReadOnly {
   readonly #queue: PendingRead[] = [];
   #seq = 0;
+  /** The sequence number of the newest key a heartbeat round carried. */
+  #sentThrough = 0;
   readonly #prefix: string;
 
   /** @param prefix - makes keys unique across terms, so a late echo from an old term cannot match. */
@@ -37,14 +50,15 @@ export class ReadOnly {
 
   /** Queues a request and returns its heartbeat key. */
   add(context: string, from: NodeId, index: number): string {
-    const key = `${this.#prefix}.${++this.#seq}`;
-    this.#queue.push({ context, from, index, key, acks: new Set() });
+    const seq = ++this.#seq;
+    const key = `${this.#prefix}.${seq}`;
+    this.#queue.push({ context, from, index, key, seq, acks: new Set() });
     return key;
   }
 
   /** Records that `id` echoed `key`; returns the acks of that request, or undefined for an unknown key. */
   recordAck(id: NodeId, key: string): ReadonlySet<NodeId> | undefined {
-    const request = this.#queue.find((r) => r.key === key);
+    const request = this.#find(key);
     if (request === undefined) return undefined;
     request.acks.add(id);
     return request.acks;
@@ -52,14 +66,35 @@ export class ReadOnly {
 
   /** Removes and returns the request with `key` and every request queued before it. */
   release(key: string): PendingRead[] {
-    const position = this.#queue.findIndex((r) => r.key === key);
-    if (position < 0) return [];
-    return this.#queue.splice(0, position + 1);
+    const request = this.#find(key);
+    if (request === undefined) return [];
+    // Test-only mutation (see internal/test-mutations.ts): requests that arrived after the round left are answered by it too.
+    const through = mutations.readJoinsRoundInFlight ? this.#queue.length : this.#queue.indexOf(request) + 1;
+    return this.#queue.splice(0, through);
   }
 
-  /** The key of the newest pending request, to piggyback on regular heartbeats (so lost rounds retry). */
-  lastPendingKey(): string {
-    return this.#queue.length === 0 ? '' : this.#queue[this.#queue.length - 1]!.key;
+  /**
+   * Whether a pending request waits for a round that has not been sent,
+   * while no round that could confirm an earlier request is on its way:
+   * then the caller should send one now (with {@link ReadOnly.startRound}).
+   */
+  wantsRound(): boolean {
+    const queue = this.#queue;
+    return queue.length > 0 && queue[0]!.seq > this.#sentThrough;
+  }
+
+  /**
+   * The key of the newest pending request, for a heartbeat round about to
+   * leave (a read round, or a regular heartbeat, so that lost rounds retry);
+   * every request queued so far counts as having a round in flight. Empty
+   * when nothing is pending.
+   */
+  startRound(): string {
+    const queue = this.#queue;
+    if (queue.length === 0) return '';
+    const newest = queue[queue.length - 1]!;
+    this.#sentThrough = newest.seq;
+    return newest.key;
   }
 
   /** Removes and returns every pending request (leadership lost). */
@@ -69,5 +104,15 @@ export class ReadOnly {
 
   get size(): number {
     return this.#queue.length;
+  }
+
+  /** The pending request with `key`. Keys of this term are `prefix.seq`, so the number finds it without a scan of the keys. */
+  #find(key: string): PendingRead | undefined {
+    const queue = this.#queue;
+    if (queue.length === 0 || !key.startsWith(this.#prefix) || key.charCodeAt(this.#prefix.length) !== 0x2e /* '.' */) return undefined;
+    const seq = Number(key.slice(this.#prefix.length + 1));
+    // Sequence numbers are consecutive among the pending requests (release removes a prefix).
+    const request = queue[seq - queue[0]!.seq];
+    return request !== undefined && request.key === key ? request : undefined;
   }
 }

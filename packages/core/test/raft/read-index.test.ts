@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { NotLeaderError } from '../../src/errors/errors.js';
-import type { HeartbeatRequest } from '../../src/raft/types.js';
+import { internalTestMutations, resetInternalTestMutations } from '../../src/internal/test-mutations.js';
+import type { HeartbeatRequest, RaftMessage } from '../../src/raft/types.js';
 import { harness } from './helpers.js';
 import { Network } from './network.js';
 
@@ -134,6 +135,167 @@ describe('ReadIndex (thesis §6.4)', () => {
     net.heal();
     net.tick('a', 1);
     expect(net.node('a').readStates.map((r) => r.context)).toEqual(['retry']);
+  });
+});
+
+/** The heartbeats among `messages` that carry a read round (a non-empty key). */
+function readRounds(messages: readonly RaftMessage[]): HeartbeatRequest[] {
+  return messages.filter((m): m is HeartbeatRequest => m.type === 'heartbeat' && !m.context.startsWith('@') && m.context !== '');
+}
+
+describe('ReadIndex: one heartbeat round in flight (issue 14)', () => {
+  afterEach(() => resetInternalTestMutations());
+
+  it('reads that arrive while a round is on its way share the next round, sent once that one is confirmed', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const a = net.core('a');
+    a.readIndex('r1');
+    net.flush('a');
+    const first = readRounds(net.queue);
+    expect(first.map((m) => m.to)).toEqual(['b', 'c']);
+    a.readIndex('r2');
+    a.readIndex('r3');
+    net.flush('a');
+    // No second round while the first is on its way.
+    expect(readRounds(net.queue)).toHaveLength(2);
+    // The first round's heartbeats arrive and are answered; its confirmation sends the next round.
+    net.deliverOnce();
+    expect(net.node('a').readStates).toEqual([]);
+    net.deliverOnce();
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['r1']);
+    const second = readRounds(net.queue);
+    expect(second.map((m) => m.to)).toEqual(['b', 'c']);
+    expect(second[0]!.context).not.toBe(first[0]!.context);
+    net.stabilize();
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['r1', 'r2', 'r3']);
+    expect(readRounds(net.delivered)).toHaveLength(4);
+  });
+
+  it('§6.4 a round that left before a read arrived never answers it, even when its acknowledgements come back after a new leader committed', () => {
+    const staleRead = (): { answered: string[]; dropped: string[]; staleIndex: number; newCommit: number; afterIndex: number | undefined } => {
+      const net = new Network(['a', 'b', 'c']);
+      net.elect('a');
+      net.propose('a', 'x');
+      const a = net.core('a');
+      a.readIndex('before');
+      net.flush('a');
+      // b and c answer the round, but the answers are held up on the way back to a.
+      net.deliverOnce();
+      const heldAnswers = net.queue.filter((m) => m.type === 'heartbeat-response');
+      expect(heldAnswers).toHaveLength(2);
+      net.queue = [];
+      // Meanwhile a is cut off (its clock stands still), b or c is elected and commits a write that a never sees.
+      net.isolate('a');
+      const newLeader = (): string | undefined => net.leaders().find((id) => id !== 'a');
+      for (let i = 0; i < 50 && newLeader() === undefined; i++) {
+        net.core('b').tick();
+        net.core('c').tick();
+        net.stabilize();
+      }
+      const successor = newLeader()!;
+      expect(successor).toBeDefined();
+      net.propose(successor, 'y');
+      const staleIndex = a.status().commit;
+      expect(net.core(successor).status().commit).toBeGreaterThan(staleIndex);
+      // a still believes it leads; a read arrives, then the old round's answers.
+      expect(a.status().role).toBe('leader');
+      a.readIndex('after');
+      for (const answer of heldAnswers) a.step(answer);
+      net.flush('a');
+      net.queue = [];
+      net.heal();
+      net.tickAll(3);
+      const states = net.node('a').readStates;
+      return {
+        answered: states.map((r) => r.context),
+        dropped: net.node('a').droppedReads,
+        staleIndex,
+        newCommit: net.core(successor).status().commit,
+        afterIndex: states.find((r) => r.context === 'after')?.index,
+      };
+    };
+    const safe = staleRead();
+    // The early read is rightly answered: a quorum confirmed a's leadership after it arrived.
+    expect(safe.answered).toEqual(['before']);
+    expect(safe.dropped).toEqual(['after']);
+    // The scenario has teeth: with the bug, the late read is answered at the stale commit index.
+    internalTestMutations.readJoinsRoundInFlight = true;
+    const mutated = staleRead();
+    expect(mutated.answered).toEqual(['before', 'after']);
+    expect(mutated.afterIndex).toBe(mutated.staleIndex);
+    expect(mutated.afterIndex).toBeLessThan(mutated.newCommit);
+  });
+
+  it('§6.4 step 1: the reads a new leader queued before its first commit share one round', () => {
+    const h = harness('a', ['a', 'b', 'c'], { preVote: false });
+    h.core.campaign();
+    h.drain();
+    h.core.step({ type: 'vote-response', from: 'b', to: 'a', term: 1, reject: false });
+    h.drain();
+    for (const context of ['e1', 'e2', 'e3']) h.core.readIndex(context);
+    h.drain();
+    h.core.step({ type: 'append-response', from: 'b', to: 'a', term: 1, reject: false, index: 1, rejectHint: 0, logTerm: 0 });
+    const rounds = readRounds(h.drain().messages);
+    expect(rounds.map((m) => m.to)).toEqual(['b', 'c']);
+    h.core.step({ type: 'heartbeat-response', from: 'c', to: 'a', term: 1, context: rounds[1]!.context });
+    const { readies } = h.drain();
+    expect(readies.flatMap((r) => r.readStates)).toEqual([
+      { index: 1, context: 'e1' },
+      { index: 1, context: 'e2' },
+      { index: 1, context: 'e3' },
+    ]);
+  });
+
+  it('when the round in flight is lost, the next regular heartbeat serves the reads waiting behind it too', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const a = net.core('a');
+    net.filter = (m) => m.type !== 'heartbeat-response';
+    a.readIndex('lost');
+    net.stabilize();
+    a.readIndex('waiting');
+    net.flush('a');
+    expect(readRounds(net.queue)).toEqual([]);
+    net.filter = undefined;
+    net.tick('a', 1);
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['lost', 'waiting']);
+  });
+
+  it('100 reads arriving one by one during rounds cost a round per round trip, not one each', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const a = net.core('a');
+    // A read arrives before every delivery step: the rounds overlap them all.
+    for (let i = 0; i < 100; i++) {
+      a.readIndex(`r${i}`);
+      net.flush('a');
+      net.deliverOnce();
+    }
+    net.stabilize();
+    expect(net.node('a').readStates).toHaveLength(100);
+    // A round takes two delivery steps (heartbeat, answer): about 50 rounds of 2 heartbeats rather than 100.
+    expect(readRounds(net.delivered).length).toBeLessThanOrEqual(102);
+  });
+
+  it('an echo of a key from an earlier term, or of a key never issued, confirms nothing', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    const a = net.core('a');
+    a.readIndex('r');
+    net.flush('a');
+    const term = a.status().term;
+    for (const key of [`${term - 1}.1`, `${term}.99`, `${term}1.1`, 'junk']) {
+      for (const from of ['b', 'c']) a.step({ type: 'heartbeat-response', from, to: 'a', term, context: key });
+    }
+    net.flush('a');
+    expect(net.node('a').readStates).toEqual([]);
+    net.stabilize();
+    expect(net.node('a').readStates.map((r) => r.context)).toEqual(['r']);
   });
 });
 

@@ -24,7 +24,9 @@ interface MutationCase {
 }
 
 const CASES: readonly MutationCase[] = [
-  { mutation: 'ackBeforeSync', budget: 200, why: 'a vote or an acknowledgement forgotten in a crash right after it left' },
+  // About one seed in a hundred lines the crash up with a counted acknowledgement: caught after 124 runs
+  // before reads shared heartbeat rounds, after 218 since (the runs draw differently with fewer heartbeats).
+  { mutation: 'ackBeforeSync', budget: 300, why: 'a vote or an acknowledgement forgotten in a crash right after it left' },
   {
     mutation: 'commitOlderTermByCount',
     budget: 200,

@@ -29,12 +29,26 @@ export function callWait(call: WaitingCall, defaultTimeoutMs: number): CallWait 
   const controller = new AbortController();
   const onCancelled = (): void => controller.abort();
   call.once('cancelled', onCancelled);
+  return {
+    signal: controller.signal,
+    timeoutMs: callTimeoutMs(call, defaultTimeoutMs),
+    release: () => call.removeListener('cancelled', onCancelled),
+  };
+}
+
+/**
+ * The time left before the call's deadline, capped by `defaultTimeoutMs`
+ * (its value when the call has no deadline), at least 1 ms: the wait of a
+ * call that nothing but its deadline ends (see {@link callWait}).
+ *
+ * @example
+ * ```ts
+ * const result = await node.read(query, { timeoutMs: callTimeoutMs(call, 5_000) });
+ * ```
+ */
+export function callTimeoutMs(call: Pick<WaitingCall, 'getDeadline'>, defaultTimeoutMs: number): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   const left = Number.isFinite(at) ? at - Date.now() : defaultTimeoutMs;
-  return {
-    signal: controller.signal,
-    timeoutMs: Math.max(1, Math.min(defaultTimeoutMs, left)),
-    release: () => call.removeListener('cancelled', onCancelled),
-  };
+  return Math.max(1, Math.min(defaultTimeoutMs, left));
 }

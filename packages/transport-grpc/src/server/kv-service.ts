@@ -3,7 +3,7 @@ import { InvalidArgumentError, type KvStateMachine, type Logger } from '@synod/c
 import { createKvHandlers, KvWatchRegistry, kvV1, openKvWatch, ServiceCallError, type KvRaftNode } from '@synod/protocol';
 import { toServiceError, type LeaderView } from './errors.js';
 import { isMalformed, MALFORMED, type MalformedRequest } from './tolerant-service.js';
-import { callWait, type CallWait } from './call-wait.js';
+import { callTimeoutMs, callWait, type CallWait } from './call-wait.js';
 
 export type { KvRaftNode } from '@synod/protocol';
 
@@ -67,11 +67,34 @@ export function createKvService(context: KvServiceContext): { service: kvV1.KVSe
     };
   }
 
+  /**
+   * A unary call that only its deadline ends: no abort signal. A read has
+   * no effect to call off, and ends within a heartbeat round (or at its
+   * deadline) whether or not the client is still there; an AbortController
+   * and its listeners per get cost more than the read machinery itself.
+   */
+  function unaryToDeadline<Req, Res>(method: string, handle: (request: Req, wait: { timeoutMs: number }) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      let promise: Promise<Res>;
+      try {
+        const request: unknown = call.request;
+        if (isMalformed(request)) throw malformed(request);
+        promise = handle(call.request, { timeoutMs: callTimeoutMs(call, context.defaultTimeoutMs) });
+      } catch (error) {
+        promise = Promise.reject(error);
+      }
+      promise.then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(error, method)),
+      );
+    };
+  }
+
   // The handlers need only the signal and the time left; release stays here.
   const waitOf = (wait: CallWait) => ({ signal: wait.signal, timeoutMs: wait.timeoutMs });
   const service: kvV1.KVServer = {
     put: unary('Put', (request: kvV1.PutRequest, wait) => handlers.put(request, waitOf(wait))),
-    get: unary('Get', (request: kvV1.GetRequest, wait) => handlers.get(request, waitOf(wait))),
+    get: unaryToDeadline('Get', (request: kvV1.GetRequest, wait) => handlers.get(request, wait)),
     delete: unary('Delete', (request: kvV1.DeleteRequest, wait) => handlers.delete(request, waitOf(wait))),
     compareAndSwap: unary('CompareAndSwap', (request: kvV1.CompareAndSwapRequest, wait) => handlers.compareAndSwap(request, waitOf(wait))),
     watch: (call) => {

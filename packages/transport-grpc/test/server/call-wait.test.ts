@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { callWait } from '../../src/server/call-wait.js';
+import { callTimeoutMs, callWait } from '../../src/server/call-wait.js';
 
 /** A stand-in for a grpc-js server call: grpc-js emits 'cancelled' when any call's stream closes. */
 function fakeCall(deadline: Date | number = Infinity): EventEmitter & { getDeadline(): Date | number } {
@@ -29,5 +29,14 @@ describe('callWait', () => {
     expect(callWait(fakeCall(new Date(Date.now() + 60_000)), 5_000).timeoutMs).toBe(5_000);
     expect(callWait(fakeCall(new Date(Date.now() + 1_000)), 5_000).timeoutMs).toBeLessThanOrEqual(1_000);
     expect(callWait(fakeCall(Date.now() - 10), 5_000).timeoutMs).toBe(1);
+  });
+
+  it('callTimeoutMs gives a call without a signal (a get) the same wait, with no listener on the call', () => {
+    const call = fakeCall(new Date(Date.now() + 1_000));
+    expect(callTimeoutMs(call, 5_000)).toBeLessThanOrEqual(1_000);
+    expect(callTimeoutMs(call, 5_000)).toBeGreaterThan(900);
+    expect(callTimeoutMs(fakeCall(), 5_000)).toBe(5_000);
+    expect(callTimeoutMs(fakeCall(Date.now() - 10), 5_000)).toBe(1);
+    expect(call.listenerCount('cancelled')).toBe(0);
   });
 });
