@@ -21,6 +21,7 @@ describe('safety under random faults (§5.4, Figure 3)', () => {
           checkQuorum: seed % 3 !== 0,
           maxInflightMessages: 1 + (seed % 4),
           maxMessageBytes: 8,
+          commitNotice: seed % 5 < 2 ? 'piggyback' : 'broadcast',
         },
       });
       let state = seed * 7919;
