@@ -26,6 +26,8 @@ describe('--algorithm of serve and cluster up', () => {
     [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--algorithm', ''], /--algorithm must be raft or paxos, got ''/],
     [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--algorithm', 'Paxos'], /--algorithm must be raft or paxos, got 'Paxos'/],
     [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--algorithm', 'paxos', '--lease-reads'], /--lease-reads is a Raft option/],
+    [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--algorithm', 'paxos', '--commit-notice', 'broadcast'], /--commit-notice is a Raft option/],
+    [['serve', '--id', 'n1', '--listen', '127.0.0.1:1', '--data', scratch, '--insecure', '--commit-notice', 'later'], /--commit-notice must be piggyback or broadcast, got 'later'/],
     [['serve', '--transport', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--id', 'n1', '--data', scratch, '--algorithm', 'multipaxos'], /--algorithm must be raft or paxos/],
     [['cluster', 'up', '--algorithm', 'zab'], /--algorithm must be raft or paxos, got 'zab'/],
   ])('%j exits 64 with a message', async (args, message) => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { FileStorage, nodeFileSystem, StorageLockedError, systemClock } from '@synod/core';
+import { FileStorage, nodeFileSystem, StorageLockedError, systemClock, type CommitNotice } from '@synod/core';
 import { LinkFaultHooks, paxosPayloadCodec, raftPayloadCodec, swimPayloadCodec } from '@synod/protocol';
 import { algorithmFlag, refuseRaftOnlyFlags } from './algorithm-flag.js';
 import { createSynodServer, type GrpcSecurity } from '@synod/transport-grpc';
@@ -71,6 +71,11 @@ options:
   --snapshot-entries N  snapshot after this many applied entries (default 10000)
   --lease-reads         answer lease reads from the leader's lease without a
                         heartbeat round (equal on every node; default off)
+  --commit-notice M     how the leader tells followers that writes committed:
+                        piggyback (default: with the next append or heartbeat,
+                        at most one tick later; half the messages per write)
+                        or broadcast (an extra message to every follower at
+                        once, so their own reads and watches see writes sooner)
   --watch-history N     changes kept for watches that start in the past; equal on
                         every node (default 1000)
 ${OPERATIONS_HELP}
@@ -103,6 +108,13 @@ acknowledged is lost, restart it once the disk is healthy), 75 the data
 directory is in use by another process, 1 anything else (NATS unreachable or
 refusing the credentials included).`;
 
+/** `--commit-notice`: piggyback (the default) or broadcast (see RaftConfig.commitNotice). */
+function commitNoticeFlag(value: string | undefined): CommitNotice {
+  const notice = value ?? 'piggyback';
+  if (notice !== 'piggyback' && notice !== 'broadcast') throw new UsageError(`--commit-notice must be piggyback or broadcast, got '${notice}'`);
+  return notice;
+}
+
 /**
  * `synod serve`: one durable node until SIGTERM/SIGINT. Returns the exit
  * code; bad flags, missing files and a locked data directory give one clear
@@ -131,6 +143,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
           'snapshot-entries': { type: 'string' },
           'watch-history': { type: 'string' },
           'lease-reads': { type: 'boolean' },
+          'commit-notice': { type: 'string' },
           ...OPERATIONS_FLAGS,
           'inject-disk-faults': { type: 'string' },
           'fault-hooks': { type: 'boolean' },
@@ -154,7 +167,12 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     if (!['lan', 'wan', 'local', 'off'].includes(swimProfile)) throw new UsageError(`--swim must be lan, wan, local or off, got '${swimProfile}'`);
     const transport = transportFlag(values.transport);
     const algorithm = algorithmFlag(values.algorithm);
-    refuseRaftOnlyFlags(algorithm, { '--lease-reads': values['lease-reads'] === true, '--leader-pause-ms': values['leader-pause-ms'] !== undefined });
+    refuseRaftOnlyFlags(algorithm, {
+      '--lease-reads': values['lease-reads'] === true,
+      '--leader-pause-ms': values['leader-pause-ms'] !== undefined,
+      '--commit-notice': values['commit-notice'] !== undefined,
+    });
+    const commitNotice = commitNoticeFlag(values['commit-notice']);
     let network: { transport: 'grpc'; listen: string; peers: Record<string, string>; security: GrpcSecurity } | { transport: 'nats'; peers: string[]; nats: NatsConnectionFlags };
     if (transport === 'nats') {
       if (values.listen !== undefined) throw new UsageError('--listen does not apply with --transport nats: the node connects to --nats-url');
@@ -180,6 +198,7 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
       watchHistory: integerFlag(values['watch-history'], '--watch-history', 1000, 0),
       operations: operationsConfig(values, io.terminal?.isTTY === true),
       leaseReads: values['lease-reads'] === true,
+      commitNotice,
       diskFaultTrigger: values['inject-disk-faults'],
       faultHooks: values['fault-hooks'] === true,
       swim:
@@ -266,7 +285,8 @@ export async function runServe(argv: readonly string[], io: CommandIo, signals: 
     algorithm: config.algorithm,
     storage,
     tickIntervalMs: config.tickMs,
-    ...(config.leaseReads ? { raft: { leaseReads: true } } : {}),
+    // Multi-Paxos takes no Raft settings (the Raft-only flags are refused with it).
+    ...(config.algorithm === 'raft' ? { raft: { leaseReads: config.leaseReads, commitNotice: config.commitNotice } } : {}),
     kv: { watchHistorySize: config.watchHistory },
     snapshots: { entries: config.snapshotEntries, retainEntries: Math.min(1000, Math.max(1, Math.floor(config.snapshotEntries / 4))) },
     logger,

@@ -17,7 +17,7 @@
 // Entries, hard/soft state, snapshots, ConfState, the Ready contract and the
 // Raft messages (a transport or codec for Raft needs the message union).
 export * from './types.js';
-export type { RaftConfig } from './raft-config.js';
+export type { CommitNotice, RaftConfig } from './raft-config.js';
 
 // The core, for users who drive it themselves (etcd's RawNode).
 export {

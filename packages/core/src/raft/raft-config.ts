@@ -72,7 +72,23 @@ export interface RaftConfig {
   readonly maxClockDriftRatio?: number;
   /** Last applied index when restarting, so already-applied entries are not handed out again. @default 0 */
   readonly applied?: number;
+  /**
+   * How the leader tells followers that entries committed. `broadcast`
+   * sends every follower an append at once, with no entries if it has none
+   * to send (as etcd does): followers apply as early as possible, at the
+   * cost of one more message and acknowledgement per follower and commit.
+   * `piggyback` lets the commit index ride on the next append or heartbeat
+   * (at most `heartbeatTicks` later): under a steady stream of writes the
+   * next append carries it anyway, so a write costs the leader half the
+   * messages, and only followers' own reads (serializable reads, watches on
+   * a follower) see writes later. Acknowledgements, commits and leader
+   * reads are the same either way. @default 'broadcast'
+   */
+  readonly commitNotice?: CommitNotice;
 }
+
+/** See {@link RaftConfig.commitNotice}. */
+export type CommitNotice = 'broadcast' | 'piggyback';
 
 /** A {@link RaftConfig} with every default filled in. */
 export interface ResolvedRaftConfig {
@@ -92,6 +108,7 @@ export interface ResolvedRaftConfig {
   readonly leaseReads: boolean;
   readonly maxClockDriftRatio: number;
   readonly applied: number;
+  readonly commitNotice: CommitNotice;
   /** Derived: how many ticks a lease lasts. */
   readonly leaseTicks: number;
 }
@@ -117,7 +134,8 @@ function nonNegativeInteger(name: string, value: number): number {
  *
  * @throws InvalidArgumentError for an empty id, non-positive timeouts,
  * `heartbeatTicks >= electionTicks`, overlapping voters and learners,
- * `leaseReads` without `checkQuorum`, or a drift ratio outside [0, 1).
+ * `leaseReads` without `checkQuorum`, a drift ratio outside [0, 1), or an
+ * unknown `commitNotice`.
  */
 export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
   if (typeof config.id !== 'string' || config.id.length === 0) {
@@ -145,6 +163,10 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     throw new InvalidArgumentError(`maxClockDriftRatio must be in [0, 1), got ${maxClockDriftRatio}`);
   }
   const maxMessageBytes = nonNegativeInteger('maxMessageBytes', config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  const commitNotice = config.commitNotice ?? 'broadcast';
+  if (commitNotice !== 'broadcast' && commitNotice !== 'piggyback') {
+    throw new InvalidArgumentError(`commitNotice must be 'broadcast' or 'piggyback', got ${String(commitNotice)}`);
+  }
   return {
     id: config.id,
     voters,
@@ -165,6 +187,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     leaseReads,
     maxClockDriftRatio,
     applied: nonNegativeInteger('applied', config.applied ?? 0),
+    commitNotice,
     // One tick less than the followers' protection at most: a follower's
     // electionElapsed may reach electionTicks up to a tick early, depending
     // on where in its tick interval the heartbeat arrived.

@@ -610,7 +610,7 @@ export class RaftCore {
       if (this.#role === 'leader') {
         // The leader's own durable copy counts toward the quorum only now.
         this.#tracker.get(this.id)?.maybeUpdate(log.persistedIndex());
-        if (this.#maybeCommit()) this.#bcastAppend();
+        if (this.#maybeCommit()) this.#announceCommit();
       }
     }
     if (ready.committedEntries.length > 0) {
@@ -1324,6 +1324,22 @@ export class RaftCore {
     return this.#log.termOrZero(this.#log.committed) === this.#term;
   }
 
+  /**
+   * Tells the followers about a new commit index (see RaftConfig.commitNotice):
+   * `broadcast` sends each an append now, with no entries if it has none to
+   * send; `piggyback` sends only the entries followers are missing and
+   * leaves the commit index to the next append or heartbeat.
+   */
+  #announceCommit(): void {
+    if (this.#cfg.commitNotice === 'broadcast') {
+      this.#bcastAppend();
+      return;
+    }
+    for (const id of this.#tracker.progress().keys()) {
+      if (id !== this.id) this.#sendAppend(id, 'never');
+    }
+  }
+
   #bcastAppend(): void {
     for (const id of this.#tracker.progress().keys()) {
       if (id !== this.id) this.#sendAppend(id, 'news');
@@ -1451,8 +1467,7 @@ export class RaftCore {
       pr.inflights.freeLE(m.index);
     }
     if (this.#maybeCommit()) {
-      // Tell everyone about the new commit index.
-      this.#bcastAppend();
+      this.#announceCommit();
     } else if (wasPaused) {
       // The window had been full; the acknowledgement freed room.
       this.#sendAppend(m.from, 'news');
