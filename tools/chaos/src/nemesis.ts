@@ -308,10 +308,26 @@ export class Nemesis {
     await sleep(holdMs);
     await heal();
     await cluster.lab?.heal();
-    const { restarted, failed } = await cluster.restartStopped();
-    if (restarted.length > 0) outcomes.push(`restarted ${restarted.join(',')}`);
-    for (const failure of failed) outcomes.push(`RESTART FAILED: ${failure.error}`);
+    outcomes.push(...restartOutcomes(await cluster.restartStopped()));
     return { kind: fault.kind, startMs, healedMs: this.#clock(), detail, outcome: outcomes.join('; '), ...(fault.kind === 'broker-restart' ? { recoveryMs } : {}) };
+  }
+
+  /**
+   * {@link Nemesis.run}, except that a fault the harness fails to inject or
+   * heal (a node's API timing out, a `tc` command failing) is healed with
+   * everything else and recorded in its timeline line, instead of ending the
+   * run: the checks at the end judge the cluster, and one harness hiccup
+   * should not throw away a long run.
+   */
+  async runOrHeal(fault: PlannedFault): Promise<FaultRecord> {
+    const startMs = this.#clock();
+    try {
+      return await this.run(fault);
+    } catch (error) {
+      const healed = await this.healAll().catch((healError: unknown) => ({ restarted: [], failed: [{ id: '?', error: String(healError) }] }));
+      const outcome = [`INJECTION FAILED: ${error instanceof Error ? error.message : String(error)}; healed everything`, ...restartOutcomes(healed)];
+      return { kind: fault.kind, startMs, healedMs: this.#clock(), detail: 'not injected', outcome: outcome.join('; ') };
+    }
   }
 
   /**
@@ -331,6 +347,11 @@ export class Nemesis {
     const second = await this.#cluster.restartStopped();
     return { restarted: [...first.restarted, ...second.restarted], failed: second.failed };
   }
+}
+
+/** The timeline's words for what a restart pass did. */
+function restartOutcomes({ restarted, failed }: { readonly restarted: readonly string[]; readonly failed: readonly { readonly error: string }[] }): string[] {
+  return [...(restarted.length > 0 ? [`restarted ${restarted.join(',')}`] : []), ...failed.map((failure) => `RESTART FAILED: ${failure.error}`)];
 }
 
 function group(ids: readonly string[], leader: string | undefined): string {

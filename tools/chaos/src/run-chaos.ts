@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { checkLinearizability, HistoryRecorder, kvCodec, kvModel, renderHtmlReport, type KvInput, type KvOutput, type Verdict } from '@synod/testkit';
 import { ChaosCluster } from './chaos-cluster.js';
 import { compareStateHashes, findLostWrites, type LostWrite, type StateHashCheck } from './checks.js';
-import { availableFaults, Nemesis, planSchedule, type FaultKind, type FaultRecord, type PlannedFault } from './nemesis.js';
+import { availableFaults, Nemesis, planSchedule, type FaultKind, type FaultRecord } from './nemesis.js';
 import { ChaosWorkload, runOperation } from './workload.js';
 
 /** Options of {@link runChaos}. */
@@ -133,7 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       const wait = fault.atMs - clock();
       if (wait > 0) await sleep(wait);
-      const record = await runFault(nemesis, fault, clock);
+      const record = await nemesis.runOrHeal(fault);
       records.push(record);
       log(timelineLine(record));
     }
@@ -208,25 +208,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await workload.stop().catch(() => undefined);
     await cluster.destroy();
-  }
-}
-
-/**
- * Runs one fault; a fault the harness fails to inject or heal (a node's API
- * timing out, a `tc` command failing) is healed with everything else and
- * recorded in the timeline, and the run goes on: the checks at the end judge
- * the cluster, and one harness hiccup should not throw away a long run.
- */
-async function runFault(nemesis: Nemesis, fault: PlannedFault, clock: () => number): Promise<FaultRecord> {
-  const startMs = clock();
-  try {
-    return await nemesis.run(fault);
-  } catch (error) {
-    const healed = await nemesis.healAll().catch((healError: unknown) => ({ restarted: [], failed: [{ id: '?', error: String(healError) }] }));
-    const outcomes = [`INJECTION FAILED: ${error instanceof Error ? error.message : String(error)}; healed everything`];
-    if (healed.restarted.length > 0) outcomes.push(`restarted ${healed.restarted.join(',')}`);
-    for (const failure of healed.failed) outcomes.push(`RESTART FAILED: ${failure.error}`);
-    return { kind: fault.kind, startMs, healedMs: clock(), detail: 'not injected', outcome: outcomes.join('; ') };
   }
 }
 
